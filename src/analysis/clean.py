@@ -1,0 +1,403 @@
+"""Cleaning: validation, missing codes, duplicates, speeders, straight-liners, outliers, privacy.
+
+Rules run in a fixed order and a row's ``reason`` is the first rule that
+removes it, so every raw data row gets exactly one line in the cleaning log:
+
+1. ``duplicate_id``   the respondent id appeared in an earlier row (the first is kept)
+2. ``duplicate_row``  identical to an earlier row in every column but the respondent id
+3. ``incomplete``     answered share of the rated items below ``cleaning.min_answered`` (0.5)
+4. ``speeder``        duration below ``cleaning.speeder_fraction`` (1/3) of the median duration
+                      of all raw rows of the wave
+5. ``straightliner``  the same answer on every answered item of a block of at least
+                      ``cleaning.straightline_min_items`` (5) answered items; blocks are the items of
+                      each scale (the questionnaire's grids) and each construct (raw answers,
+                      before reverse-coding). Longstring and IRV (Curran 2016; R ``careless``)
+                      are reported for every row.
+6. ``outlier``        Mahalanobis D^2 with chi-square p < ``cleaning.outlier_alpha`` (0.001):
+                      flagged in the log, **not** removed.
+
+Privacy: ``pii`` columns and any column the survey does not declare are never
+carried into ``data/processed``; a declared ``customer_id`` is replaced by a
+keyed hash (HMAC-SHA256) so waves can be linked without exposing ids; e-mail
+addresses and phone numbers typed into open-ended answers are masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
+from .survey import Survey, Wave
+
+RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
+RULE_TEXT = {
+    "duplicate_id": "respondent id already used by an earlier row (first kept)",
+    "duplicate_row": "same answers as an earlier row (re-submission)",
+    "incomplete": "too few rated items answered",
+    "speeder": "finished much faster than the median respondent",
+    "straightliner": "same answer on every item of a question grid",
+}
+KEY_ENV = "CSAT_ID_KEY"
+KEY_FILE_ENV = "CSAT_KEY_FILE"
+
+
+# --------------------------------------------------------------------------- rules (pure functions)
+def duplicate_ids(ids: pd.Series) -> pd.Series:
+    """True for every row whose (non-empty) id appeared in an earlier row; the first occurrence is kept."""
+    present = ids.notna() & (ids.astype(str).str.strip() != "")
+    return ids.duplicated(keep="first") & present
+
+
+def duplicate_rows(frame: pd.DataFrame) -> pd.Series:
+    """True for every row identical (all given columns) to an earlier row."""
+    return frame.duplicated(keep="first")
+
+
+def answered_share(codes: pd.DataFrame) -> pd.Series:
+    """Share of the given items each row answered (0-1)."""
+    return codes.notna().mean(axis=1)
+
+
+def speeders(duration: pd.Series, fraction: float) -> tuple[pd.Series, float]:
+    """Rows faster than ``fraction`` x the median duration. Returns (flags, cutoff in seconds).
+
+    A missing duration is not a speeder. The median is over all rows with a duration.
+    """
+    median = float(duration.median())
+    cutoff = fraction * median if np.isfinite(median) else np.nan
+    return (duration < cutoff).fillna(False).astype(bool), cutoff
+
+
+def longstring(codes: pd.DataFrame) -> pd.Series:
+    """Longest run of identical consecutive answers per row (missing answers skipped).
+
+    As ``careless::longstring`` (Johnson 2005; Curran 2016).
+    """
+    arr = codes.to_numpy(dtype=float)
+    out = np.zeros(len(arr), dtype=int)
+    for i, row in enumerate(arr):
+        vals = row[~np.isnan(row)]
+        if len(vals) == 0:
+            continue
+        change = np.flatnonzero(np.diff(vals) != 0)
+        bounds = np.concatenate(([-1], change, [len(vals) - 1]))
+        out[i] = int(np.diff(bounds).max())
+    return pd.Series(out, index=codes.index, name="longstring")
+
+
+def irv(codes: pd.DataFrame) -> pd.Series:
+    """Intra-individual response variability: the SD of a row's answers (ddof=1), as ``careless::irv``."""
+    return codes.std(axis=1, ddof=1).rename("irv")
+
+
+def straightliners(codes: pd.DataFrame, blocks: Mapping[str, Sequence[str]], min_items: int) -> pd.Series:
+    """True where every answered item of some block is identical, with at least ``min_items`` answered.
+
+    ``codes`` are raw answers (before reverse-coding). Returns a boolean Series.
+    """
+    flags = pd.Series(False, index=codes.index)
+    for items in blocks.values():
+        if len(items) < min_items:
+            continue
+        block = codes[list(items)]
+        answered = block.notna().sum(axis=1)
+        same = block.max(axis=1) == block.min(axis=1)
+        flags |= same & (answered >= min_items)
+    return flags
+
+
+def mahalanobis_d2(codes: pd.DataFrame) -> pd.Series:
+    """Squared Mahalanobis distance of each row from the centroid (missing answers mean-imputed)."""
+    x = codes.astype(float)
+    x = x.fillna(x.mean())
+    keep = x.columns[x.std() > 0]
+    arr = x[keep].to_numpy()
+    centred = arr - arr.mean(axis=0)
+    cov = np.cov(arr, rowvar=False)
+    inv = np.linalg.pinv(np.atleast_2d(cov))
+    d2 = np.einsum("ij,jk,ik->i", centred, inv, centred)
+    return pd.Series(d2, index=codes.index, name="mahalanobis_d2")
+
+
+def reverse_code(codes: pd.DataFrame, reverse: Mapping[str, tuple[int, int]]) -> pd.DataFrame:
+    """Reverse-code items: x -> min + max - x for every item in ``reverse`` (item -> (min, max))."""
+    out = codes.copy()
+    for item, (lo, hi) in reverse.items():
+        out[item] = lo + hi - out[item]
+    return out
+
+
+# --------------------------------------------------------------------------- privacy
+def id_key(root: Path) -> bytes:
+    """The secret key for hashing customer ids.
+
+    From the environment variable ``CSAT_ID_KEY``, else the file named by
+    ``CSAT_KEY_FILE``, else ``<root>/.csat_key`` (created with a random key on
+    first use; it is git-ignored and must never be committed).
+    """
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.encode("utf-8")
+    path = Path(os.environ.get(KEY_FILE_ENV) or Path(root) / ".csat_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def hash_ids(ids: pd.Series, key: bytes) -> pd.Series:
+    """Keyed hash (HMAC-SHA256, first 16 hex digits) of each id; missing stays missing."""
+
+    def one(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+            return None
+        return "h" + hmac.new(key, str(v).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+    return ids.map(one).astype(object)
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"(?<!\d)(\+?\d[\d\s-]{6,}\d)(?!\d)")
+
+
+def mask_contact_details(text: pd.Series) -> pd.Series:
+    """Mask e-mail addresses and phone numbers typed into open-ended answers."""
+
+    def one(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        return _PHONE.sub("[phone]", _EMAIL.sub("[email]", v))
+
+    return text.map(one).astype(object)
+
+
+# --------------------------------------------------------------------------- the wave
+@dataclass
+class CleanResult:
+    """Everything cleaning produced for one wave.
+
+    clean          kept rows: ``row``, ids, segments, duration, items (reverse-coded), open-ended
+    log            one line per raw data row: row, kept, reason, plus checks (answered, longstring,
+                   irv, mahalanobis_d2, outlier)
+    value_issues   row, column, item, value, reason: answers set to missing
+    attrition      step, removed, remaining
+    dropped_columns  undeclared columns not carried forward
+    pii_columns    declared PII columns present in the raw file (never carried forward)
+    """
+
+    survey: Survey
+    wave: Wave
+    clean: pd.DataFrame
+    log: pd.DataFrame
+    value_issues: pd.DataFrame
+    attrition: pd.DataFrame
+    dropped_columns: list[str] = field(default_factory=list)
+    pii_columns: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    separator: str | None = None
+    speeder_cutoff: float = float("nan")
+
+    @property
+    def n_raw(self) -> int:
+        return len(self.log)
+
+    @property
+    def n_kept(self) -> int:
+        return int(self.log["kept"].sum())
+
+
+def clean_wave(
+    survey: Survey, wave: Wave, key_root: Path | None = None, raw: RawData | None = None
+) -> CleanResult:
+    """Read a wave's raw export and apply every cleaning rule. Writes nothing.
+
+    Returns a :class:`CleanResult`. Raises :class:`~analysis.errors.DataError`
+    for an unreadable file or a column the survey declares but the file lacks.
+    """
+    raw = raw if raw is not None else read_raw(wave.raw)
+    columns = resolve_columns(survey, raw)
+    rules = survey.cleaning
+    coded = code_items(survey, raw, columns)
+    codes = coded.codes
+    issues = [coded.issues]
+    index = raw.frame.index
+
+    # rule 1: duplicate respondent ids
+    reason = pd.Series("", index=index, dtype=object)
+    if survey.respondent_id:
+        ids = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
+        reason[duplicate_ids(ids)] = "duplicate_id"
+    # rule 2: exact duplicate rows except the id
+    compare_cols = [
+        c for c in raw.frame.columns if not survey.respondent_id or c != columns[survey.respondent_id]
+    ]
+    dup_rows = duplicate_rows(raw.frame[compare_cols])
+    reason[(reason == "") & dup_rows] = "duplicate_row"
+    # rule 3: incomplete
+    answered = answered_share(codes)
+    reason[(reason == "") & (answered < rules.min_answered)] = "incomplete"
+    # rule 4: speeders
+    cutoff = float("nan")
+    duration = None
+    if survey.duration:
+        duration, dur_issues = numeric_column(raw, columns[survey.duration], "not a number of seconds")
+        issues.append(dur_issues)
+        fast, cutoff = speeders(duration, rules.speeder_fraction)
+        reason[(reason == "") & fast] = "speeder"
+    # rule 5: straight-liners, on raw answers (before reverse-coding)
+    by_scale: dict[str, list[str]] = {}
+    for item in survey.items:
+        by_scale.setdefault(f"scale:{item.scale}", []).append(item.id)
+    blocks = {**by_scale, **{f"construct:{c}": items for c, items in survey.blocks.items()}}
+    straight = straightliners(codes, blocks, rules.straightline_min_items)
+    reason[(reason == "") & straight] = "straightliner"
+    kept = reason == ""
+
+    # checks reported for every row
+    battery = codes[survey.item_ids]
+    log = pd.DataFrame(
+        {
+            "row": index.to_numpy(),
+            "kept": kept.to_numpy(),
+            "reason": reason.to_numpy(),
+            "answered": answered.round(4).to_numpy(),
+            "longstring": longstring(battery).to_numpy(),
+            "irv": irv(battery).round(4).to_numpy(),
+        }
+    )
+    if survey.respondent_id:
+        log.insert(1, "respondent", raw.frame[columns[survey.respondent_id]].astype(str).to_numpy())
+    # rule 6: outliers among kept rows (flag only)
+    d2 = pd.Series(np.nan, index=index)
+    if kept.sum() > len(survey.item_ids) + 1:
+        d2[kept] = mahalanobis_d2(codes.loc[kept, survey.item_ids])
+    df = int((codes.loc[kept, survey.item_ids].std() > 0).sum())
+    d2_cut = float(stats.chi2.isf(rules.outlier_alpha, df)) if df else np.inf
+    log["mahalanobis_d2"] = d2.round(3).to_numpy()
+    log["outlier"] = (d2 > d2_cut).to_numpy()
+
+    # the clean table
+    reverse = {
+        i.id: (survey.scales[i.scale].min, survey.scales[i.scale].max) for i in survey.items if i.reverse
+    }
+    items = reverse_code(codes, reverse)
+    parts: dict[str, pd.Series] = {"row": pd.Series(index.to_numpy(), index=index)}
+    if survey.respondent_id:
+        parts[survey.respondent_id] = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
+    if survey.customer_id:
+        key = id_key(key_root or Path.cwd())
+        parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
+    for seg in survey.segments:
+        parts[seg] = text_column(raw, columns[seg])
+    if duration is not None and survey.duration:
+        parts[survey.duration] = duration
+    for item_id in survey.rated_items:
+        parts[item_id] = items[item_id]
+    for col in survey.open_ended:
+        parts[col] = mask_contact_details(text_column(raw, columns[col]))
+    clean = pd.DataFrame(parts).loc[kept].reset_index(drop=True)
+
+    # accounting
+    steps = [("raw data rows", 0, len(index))]
+    remaining = len(index)
+    for rule in RULES:
+        n = int((reason == rule).sum())
+        remaining -= n
+        steps.append((rule, n, remaining))
+    attrition = pd.DataFrame(steps, columns=["step", "removed", "remaining"])
+    attrition["description"] = attrition["step"].map(RULE_TEXT).fillna("rows in the raw export")
+    attrition.loc[len(attrition)] = ["kept", 0, remaining, "rows used in the analysis"]
+    attrition.loc[len(attrition)] = [
+        "outlier (flagged, kept)",
+        0,
+        int(log["outlier"].sum()),
+        f"unusual answer patterns (Mahalanobis D², p < {rules.outlier_alpha:g}), kept but worth a look",
+    ]
+
+    value_issues = (
+        pd.concat([f for f in issues if len(f)], ignore_index=True)
+        if any(len(f) for f in issues)
+        else (pd.DataFrame(columns=["row", "column", "item", "value", "reason"]))
+    )
+    value_issues = value_issues.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    declared = set(columns.values())
+    pii_present = [c for c in raw.frame.columns if c in survey.pii]
+    dropped = [c for c in raw.frame.columns if c not in declared and c not in survey.pii]
+    return CleanResult(
+        survey=survey,
+        wave=wave,
+        clean=clean,
+        log=log,
+        value_issues=value_issues,
+        attrition=attrition,
+        dropped_columns=dropped,
+        pii_columns=pii_present,
+        encoding=raw.encoding,
+        separator=raw.separator,
+        speeder_cutoff=cutoff,
+    )
+
+
+# --------------------------------------------------------------------------- atomic output
+def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-type]
+    """Write a file via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as UTF-8 CSV with one header row, atomically."""
+    atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as Parquet, atomically."""
+    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_clean_outputs(result: CleanResult, directory: Path) -> None:
+    """Write clean.parquet, cleaning_log.csv, value_issues.csv and attrition.csv into ``directory``."""
+    directory = Path(directory)
+    write_parquet(result.clean, directory / "clean.parquet")
+    write_csv(result.log, directory / "cleaning_log.csv")
+    write_csv(
+        result.value_issues[["row", "column", "value", "item", "reason"]], directory / "value_issues.csv"
+    )
+    write_csv(result.attrition, directory / "attrition.csv")
+
+
+def replace_directory(staging: Path, target: Path) -> None:
+    """Put a fully written staging folder in place of ``target`` (old contents removed only after success)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    if target.exists():
+        backup = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        os.replace(target, backup)
+    os.replace(staging, target)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""The ``csat`` command (CONTRACT section 3).
+
+``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force]``
+``csat check [--survey ...] [--wave ...]``   validate the definition and read every raw file, write nothing
+``csat demo [--root DIR]``                   regenerate the demo survey program's inputs
+
+Bad input exits with status 2 and one paragraph naming the file, row, column
+and what was expected; a failing notebook exits with status 1. No traceback
+is shown unless ``CSAT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="csat", description="Customer-satisfaction survey lab: raw export to evaluated report."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="clean, analyse and report every wave (papermill notebooks -> HTML)")
+    run.add_argument("--survey", default="params/survey.yaml", type=Path, help="survey definition")
+    run.add_argument("--wave", action="append", type=Path, help="wave file (repeat); default: all waves")
+    run.add_argument("--out", default=Path("."), type=Path, help="where data/processed and reports go")
+    run.add_argument("--force", action="store_true", help="re-run waves whose inputs did not change")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("check", help="validate the survey definition and read every wave; write nothing")
+    check.add_argument("--survey", default="params/survey.yaml", type=Path)
+    check.add_argument("--wave", action="append", type=Path)
+
+    demo = sub.add_parser("demo", help="regenerate the demo survey program (params/ and data/raw/)")
+    demo.add_argument("--root", default=Path("."), type=Path)
+    return parser
+
+
+def _say_error(message: str) -> None:
+    text = " ".join(str(message).split())
+    print("csat: " + textwrap.fill(text, width=100, subsequent_indent="      "), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``csat`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    debug = os.environ.get("CSAT_DEBUG") == "1"
+    try:
+        if args.command == "run":
+            from .runner import run
+
+            result = run(
+                args.survey, args.wave, out=args.out, force=args.force, progress=not args.no_progress
+            )
+            for path in result.reports:
+                print(f"wrote {path}")
+            return 0
+        if args.command == "check":
+            from .clean import clean_wave
+            from .runner import plan
+
+            survey, waves = plan(args.survey, args.wave)
+            for wave in waves:
+                res = clean_wave(survey, wave, key_root=Path.cwd())
+                print(
+                    f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
+                    f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"
+                )
+            return 0
+        if args.command == "demo":
+            from .simulate import main as simulate_main
+
+            return int(simulate_main(["--root", str(args.root)]) or 0)
+    except InputError as exc:
+        if debug:
+            raise
+        _say_error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _say_error("interrupted; nothing partial was written.")
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one paragraph unless debugging
+        if debug:
+            raise
+        from .runner import NotebookError
+
+        if isinstance(exc, NotebookError):
+            _say_error(str(exc))
+        else:
+            _say_error(f"unexpected error {type(exc).__name__}: {exc} (set CSAT_DEBUG=1 for the traceback).")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""The 0-100 satisfaction index and the weights behind it.
+
+Every item is rescaled to 0-100 (``(x - min) / (max - min) * 100``); a
+construct's index is the weighted mean of its items, the overall CSI the
+weighted sum of construct indices. Weights come from one of four methods:
+
+==========  ================================================================
+``equal``   every construct the same weight
+``ahp``     Saaty's analytic hierarchy process on a pairwise-comparison matrix
+``entropy`` the entropy weight method on respondents' construct scores
+``pls``     the (normalised) weights of a PLS path model, passed in
+==========  ================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError
+
+__all__ = [
+    "RANDOM_INDEX",
+    "AHPResult",
+    "AHPInconsistentError",
+    "ahp_weights",
+    "check_ahp",
+    "entropy_weights",
+    "respondent_index",
+    "csi",
+    "weights_for",
+    "WEIGHT_METHODS",
+]
+
+#: Saaty's random consistency index by matrix order (Saaty 1980, *The Analytic Hierarchy Process*).
+RANDOM_INDEX: dict[int, float] = {
+    1: 0.0,
+    2: 0.0,
+    3: 0.58,
+    4: 0.90,
+    5: 1.12,
+    6: 1.24,
+    7: 1.32,
+    8: 1.41,
+    9: 1.45,
+    10: 1.49,
+}
+
+#: The weighting methods :func:`weights_for` accepts.
+WEIGHT_METHODS = ("equal", "ahp", "entropy", "pls")
+
+
+@dataclass(frozen=True)
+class AHPResult:
+    """Result of :func:`ahp_weights`.
+
+    ``weights`` (Series indexed by criterion, sums to 1), ``lambda_max`` (the
+    principal eigenvalue), ``ci = (lambda_max - n) / (n - 1)`` (consistency
+    index), ``cr = ci / RI(n)`` (consistency ratio; 0 for n <= 2) and ``n``.
+    """
+
+    weights: pd.Series
+    lambda_max: float
+    ci: float
+    cr: float
+    n: int
+
+
+class AHPInconsistentError(InputError):
+    """The pairwise judgements of an AHP matrix are too inconsistent (CR above the limit)."""
+
+
+def ahp_weights(matrix: pd.DataFrame) -> AHPResult:
+    """Criterion weights from a pairwise-comparison matrix (analytic hierarchy process).
+
+    Input: a square DataFrame, rows and columns the same criteria in the same
+    order, ``a_ij`` = how much more important i is than j (Saaty's 1-9 scale),
+    positive and reciprocal (``a_ij * a_ji = 1``). Output: an :class:`AHPResult`.
+
+    Weights are the principal (Perron) eigenvector normalised to sum to 1;
+    consistency is ``CI = (lambda_max - n) / (n - 1)`` and ``CR = CI / RI``
+    with Saaty's random index (Saaty 1980, *The Analytic Hierarchy Process*;
+    Saaty 2008, Int. J. Services Sciences 1:83-98). Raises ValueError naming
+    the offending cell for a matrix that is not square, positive and
+    reciprocal, and for more than 10 criteria (no random index: split them
+    into a hierarchy).
+    """
+    if not isinstance(matrix, pd.DataFrame):
+        raise TypeError("the AHP matrix must be a pandas DataFrame with criteria as index and columns")
+    n = matrix.shape[0]
+    if matrix.shape != (n, n) or n == 0:
+        raise ValueError(f"the AHP matrix must be square, got shape {matrix.shape}")
+    if list(matrix.index) != list(matrix.columns):
+        raise ValueError(
+            f"the AHP matrix rows {list(matrix.index)} and columns {list(matrix.columns)} must name "
+            "the same criteria in the same order"
+        )
+    if n > max(RANDOM_INDEX):
+        raise ValueError(
+            f"AHP with {n} criteria: at most {max(RANDOM_INDEX)} per matrix; group them in a hierarchy"
+        )
+    a = matrix.apply(pd.to_numeric).to_numpy(dtype=float, na_value=np.nan)
+    names = list(matrix.index)
+    for i in range(n):
+        for j in range(n):
+            if not np.isfinite(a[i, j]) or a[i, j] <= 0:
+                raise ValueError(
+                    f"AHP matrix cell [{names[i]!r}, {names[j]!r}] = {a[i, j]} must be a positive number"
+                )
+    for i in range(n):
+        for j in range(i, n):
+            if abs(a[i, j] * a[j, i] - 1) > 1e-6:
+                raise ValueError(
+                    f"AHP matrix is not reciprocal at cell [{names[i]!r}, {names[j]!r}] = {a[i, j]:g}: "
+                    f"it times cell [{names[j]!r}, {names[i]!r}] = {a[j, i]:g} must be 1"
+                )
+    vals, vecs = np.linalg.eig(a)
+    top = int(np.argmax(vals.real))
+    lam = float(vals[top].real)
+    w = np.abs(vecs[:, top].real)
+    w = w / w.sum()
+    ci = (lam - n) / (n - 1) if n > 2 else 0.0
+    cr = ci / RANDOM_INDEX[n] if n > 2 else 0.0
+    return AHPResult(weights=pd.Series(w, index=names, name="weight"), lambda_max=lam, ci=ci, cr=cr, n=n)
+
+
+def check_ahp(result: AHPResult, max_cr: float = 0.10, name: str = "index.ahp") -> AHPResult:
+    """Return ``result`` if its consistency ratio is acceptable, else raise.
+
+    Raises :class:`AHPInconsistentError` (a ValueError) naming the matrix
+    ``name`` and its CR when ``cr > max_cr`` (Saaty's limit is 0.10).
+    """
+    if result.cr > max_cr:
+        raise AHPInconsistentError(
+            f"AHP matrix '{name}' is inconsistent: consistency ratio CR = {result.cr:.3f} "
+            f"exceeds {max_cr:.2f} (lambda_max = {result.lambda_max:.3f}, n = {result.n}). "
+            "Revise the pairwise judgements so that they agree with each other."
+        )
+    return result
+
+
+def entropy_weights(data: pd.DataFrame, normalize: bool = True) -> pd.Series:
+    """Objective weights of indicators by the entropy weight method.
+
+    Input: rows = respondents (or objects), columns = indicators, all
+    benefit-type (higher is better); rows with any NaN are dropped. With
+    ``normalize`` each column is first min-max scaled to 0-1; otherwise the
+    values must be non-negative. Output: a Series of weights summing to 1.
+
+    ``p_ij = x_ij / sum_i x_ij``, ``e_j = -1/ln(n) * sum_i p_ij ln p_ij`` (with
+    0 ln 0 = 0), ``d_j = 1 - e_j``, ``w_j = d_j / sum_j d_j``. A constant column
+    carries no information and gets weight 0. Shannon (1948); as used for
+    evaluation indices in e.g. Zou, Yun & Sun (2006), J. Environmental
+    Sciences 18:1020-1023.
+    """
+    x = data.apply(pd.to_numeric).astype(float).dropna()
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError("the entropy weight method needs at least 2 complete rows")
+    v = x.to_numpy()
+    if normalize:
+        span = v.max(axis=0) - v.min(axis=0)
+        v = np.divide(v - v.min(axis=0), span, out=np.zeros_like(v), where=span > 0)
+    elif (v < 0).any():
+        raise ValueError("entropy weights without normalisation need non-negative values")
+    col_sum = v.sum(axis=0)
+    p = np.divide(v, col_sum, out=np.zeros_like(v), where=col_sum > 0)
+    plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    e = np.where(col_sum > 0, -plogp.sum(axis=0) / math.log(n), 1.0)
+    d = 1 - e
+    if d.sum() <= 0:
+        raise ValueError("entropy weights are undefined: every indicator is constant")
+    return pd.Series(d / d.sum(), index=list(x.columns), name="weight")
+
+
+def _rescaled(data: pd.DataFrame, item: str, lo: int, hi: int) -> np.ndarray:
+    """One item rescaled to 0-100 (NaN kept)."""
+    if item not in data.columns:
+        raise KeyError(f"item '{item}' is not a column of the data")
+    if hi <= lo:
+        raise ValueError(f"item '{item}': scale max {hi} must exceed scale min {lo}")
+    x = pd.to_numeric(data[item]).to_numpy(dtype=float, na_value=np.nan)
+    return (x - lo) / (hi - lo) * 100.0
+
+
+def respondent_index(
+    data: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    ranges: Mapping[str, tuple[int, int]],
+    item_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Each respondent's 0-100 score on each construct.
+
+    Inputs: ``data`` respondents x items; ``blocks`` construct -> items;
+    ``ranges`` item -> (min, max); ``item_weights`` item -> weight within its
+    construct (default equal). Output: DataFrame indexed like ``data``, one
+    column per construct: the weighted mean of the respondent's *answered*
+    items after rescaling each to 0-100 (weights renormalised over the
+    answered items; NaN when none answered).
+    """
+    item_weights = item_weights or {}
+    out = {}
+    for construct, cols in blocks.items():
+        cols = list(cols)
+        scores = np.column_stack([_rescaled(data, c, *ranges[c]) for c in cols])
+        w = np.array([float(item_weights.get(c, 1.0)) for c in cols])
+        if (w < 0).any() or w.sum() <= 0:
+            raise ValueError(
+                f"construct '{construct}': item weights must be non-negative with a positive sum"
+            )
+        answered = ~np.isnan(scores)
+        wsum = answered.astype(float) @ w
+        total = np.where(answered, scores, 0.0) @ w
+        out[construct] = np.divide(total, wsum, out=np.full(len(data), np.nan), where=wsum > 0)
+    return pd.DataFrame(out, index=data.index)
+
+
+def _normalised(weights: Mapping[str, float], constructs: Sequence[str]) -> pd.Series:
+    """Construct weights over ``constructs`` (absent = 0) normalised to sum to 1."""
+    unknown = [c for c in weights if c not in constructs]
+    if unknown:
+        raise ValueError(f"weights given for unknown constructs {unknown}; known: {list(constructs)}")
+    w = pd.Series({c: float(weights.get(c, 0.0)) for c in constructs}, dtype=float)
+    if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ValueError(f"construct weights must be finite, non-negative and not all zero: {dict(w)}")
+    return w / w.sum()
+
+
+def csi(
+    data: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    ranges: Mapping[str, tuple[int, int]],
+    construct_weights: Mapping[str, float],
+    item_weights: Mapping[str, float] | None = None,
+    n_boot: int = 1000,
+    seed: int = 2024,
+    conf: float = 0.95,
+) -> pd.DataFrame:
+    """Customer satisfaction index (0-100) per construct and overall, with bootstrap intervals.
+
+    Inputs: ``data``, ``blocks``, ``ranges``, ``item_weights`` as in
+    :func:`respondent_index`; ``construct_weights`` construct -> weight
+    (normalised to sum to 1; a construct left out gets weight 0 and is
+    reported but not part of the CSI); ``n_boot`` bootstrap resamples of
+    respondents with a seeded generator.
+
+    Output: one row per construct plus ``"CSI"``, columns ``construct, weight,
+    index, ci_low, ci_high, n``. A construct's index is the mean of
+    respondents' construct scores (over those with a score); the CSI is
+    ``sum_c w_c * index_c``; intervals are percentile bootstrap intervals
+    (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
+    """
+    scores = respondent_index(data, blocks, ranges, item_weights)
+    constructs = list(blocks)
+    w = _normalised(construct_weights, constructs)
+    s = scores[constructs].to_numpy(dtype=float)
+    has = ~np.isnan(s)
+    filled = np.where(has, s, 0.0)
+    counts = has.sum(axis=0)
+    means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs), np.nan), where=counts > 0)
+    overall = float(np.nansum(means * w.to_numpy())) if counts[w.to_numpy() > 0].all() else math.nan
+    low = np.full(len(constructs) + 1, np.nan)
+    high = np.full(len(constructs) + 1, np.nan)
+    n = len(data)
+    if n_boot > 0 and n > 0:
+        rng = np.random.default_rng(seed)
+        boot = np.empty((n_boot, len(constructs) + 1))
+        chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
+        for start in range(0, n_boot, chunk):
+            size = min(chunk, n_boot - start)
+            freq = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+            num = freq @ filled
+            den = freq @ has.astype(float)
+            m = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+            boot[start : start + size, :-1] = m
+            boot[start : start + size, -1] = m @ np.nan_to_num(w.to_numpy())
+        tail = (1 - conf) / 2 * 100
+        low = np.nanpercentile(boot, tail, axis=0)
+        high = np.nanpercentile(boot, 100 - tail, axis=0)
+    rows = [
+        {
+            "construct": c,
+            "weight": float(w[c]),
+            "index": float(means[j]),
+            "ci_low": float(low[j]),
+            "ci_high": float(high[j]),
+            "n": int(counts[j]),
+        }
+        for j, c in enumerate(constructs)
+    ]
+    rows.append(
+        {
+            "construct": "CSI",
+            "weight": 1.0,
+            "index": overall,
+            "ci_low": float(low[-1]),
+            "ci_high": float(high[-1]),
+            "n": int(has.any(axis=1).sum()),
+        }
+    )
+    return pd.DataFrame(rows, columns=["construct", "weight", "index", "ci_low", "ci_high", "n"])
+
+
+def weights_for(
+    method: str,
+    data: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    ranges: Mapping[str, tuple[int, int]],
+    ahp_matrix: pd.DataFrame | None = None,
+    pls_weights: Mapping[str, float] | None = None,
+) -> pd.Series:
+    """Construct weights (Series indexed by construct, summing to 1) by the chosen method.
+
+    ``"equal"``: 1/C each. ``"ahp"``: :func:`ahp_weights` of ``ahp_matrix``
+    (criteria = constructs), checked with :func:`check_ahp`. ``"entropy"``:
+    :func:`entropy_weights` of the respondents' construct scores
+    (:func:`respondent_index`). ``"pls"``: the given ``pls_weights``,
+    normalised. Raises ValueError for an unknown method or missing input.
+    """
+    constructs = list(blocks)
+    if method == "equal":
+        return pd.Series(1.0 / len(constructs), index=constructs, name="weight")
+    if method == "ahp":
+        if ahp_matrix is None:
+            raise ValueError("weights method 'ahp' needs a pairwise-comparison matrix (ahp_matrix)")
+        if set(ahp_matrix.index) != set(constructs):
+            raise ValueError(
+                f"the AHP matrix criteria {list(ahp_matrix.index)} must be the constructs {constructs}"
+            )
+        result = check_ahp(ahp_weights(ahp_matrix))
+        return result.weights.reindex(constructs).rename("weight")
+    if method == "entropy":
+        scores = respondent_index(data, blocks, ranges)
+        return entropy_weights(scores[constructs]).rename("weight")
+    if method == "pls":
+        if pls_weights is None:
+            raise ValueError(
+                "weights method 'pls' needs the construct weights of the PLS model (pls_weights)"
+            )
+        missing = [c for c in constructs if c not in pls_weights]
+        if missing:
+            raise ValueError(f"pls_weights lack constructs {missing}")
+        return _normalised(pls_weights, constructs).rename("weight")
+    raise ValueError(f"unknown weights method '{method}'; use one of {', '.join(WEIGHT_METHODS)}")

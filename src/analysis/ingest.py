@@ -1,0 +1,420 @@
+"""Read a raw survey export and turn its answers into numeric codes.
+
+Formats: CSV (UTF-8 with or without BOM, UTF-16, GBK/GB18030; comma,
+semicolon or tab separated, detected), XLSX (first sheet) and SPSS ``.sav``
+(via pyreadstat, value labels kept for segment columns). Every cell is read
+as text first, so nothing is silently converted; :func:`code_items` then maps
+each rated answer to its scale code:
+
+* a number on the scale passes through (``7``, ``"7"``, ``"7.0"``, ``"７"``);
+* a label of the scale in any language maps to its code (``满意`` -> 6,
+  ``Very satisfied`` -> 7; case, width and whitespace are ignored);
+* a declared ``missing`` code (``-99``, ``不适用``) or an empty cell is missing;
+* anything else (out of range, matching no label) becomes missing and is
+  reported as a value issue (row, column, value).
+
+Row numbers are 1-based data rows of the raw file (the header is row 0).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .survey import Scale, Survey
+
+ENCODINGS_TRIED = ("utf-8", "utf-16", "gb18030")
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class RawData:
+    """A raw export as text cells, with where it came from.
+
+    ``frame`` has one column per header (all values ``str``, empty string for an
+    empty cell) and index = 1-based data row numbers. ``encoding`` and
+    ``separator`` say how a CSV was read; ``value_labels`` holds SPSS value labels.
+    """
+
+    path: Path
+    frame: pd.DataFrame
+    encoding: str | None = None
+    separator: str | None = None
+    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+
+
+def detect_encoding(data: bytes, path: Path) -> str:
+    """Decide the text encoding of CSV bytes.
+
+    A byte-order mark wins (UTF-8, UTF-16 LE/BE); then strict UTF-8; then
+    UTF-16 without BOM (many NUL bytes); then GB18030 (a superset of GBK and
+    GB2312). Raises :class:`DataError` when none decodes the file.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    sample = data[:4000]
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        even_nuls = sample[0::2].count(b"\x00")
+        odd_nuls = sample[1::2].count(b"\x00")
+        enc = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            pass
+    try:
+        data.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    raise DataError(
+        "cannot be read as text: it is not UTF-8, UTF-16 or GBK/GB18030.",
+        file=str(path),
+        expected="a CSV saved as UTF-8 (recommended), UTF-16 or GBK",
+    )
+
+
+def detect_separator(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits the header line into the most fields consistently."""
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t").delimiter
+    except csv.Error:
+        header = lines[0]
+        counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+        return max(counts, key=lambda s: counts[s])
+
+
+def read_raw(path: str | Path) -> RawData:
+    """Read a raw export (.csv/.txt/.tsv, .xlsx, .sav) into text cells.
+
+    Returns :class:`RawData`. Raises :class:`DataError` (naming the file) for a
+    missing, empty or header-only file, an unreadable encoding, a broken
+    spreadsheet, or duplicate column headers.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError("raw file not found.", file=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        raw = _read_csv(path)
+    elif suffix == ".xlsx":
+        raw = _read_xlsx(path)
+    elif suffix == ".sav":
+        raw = _read_sav(path)
+    else:
+        raise DataError(f"unsupported file type '{suffix}'.", file=str(path), expected=".csv, .xlsx or .sav")
+    frame = raw.frame
+    if frame.shape[1] == 0:
+        raise DataError("is empty: no header row.", file=str(path))
+    if len(frame) == 0:
+        raise DataError("has a header but no data rows.", file=str(path))
+    return raw
+
+
+def _check_headers(columns: Iterable[object], path: Path) -> list[str]:
+    names = [str(c).strip() for c in columns]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"column header '{name}' appears twice.", file=str(path), expected="unique headers"
+            )
+        seen.add(name)
+    return names
+
+
+def _read_csv(path: Path) -> RawData:
+    data = path.read_bytes()
+    if not data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
+        raise DataError("is empty.", file=str(path))
+    encoding = detect_encoding(data, path)
+    text = data.decode(encoding)
+    text = text.lstrip("\ufeff")
+    sep = detect_separator(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            skip_blank_lines=True,
+            on_bad_lines="error",
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError("is empty.", file=str(path)) from None
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = f" near line {match.group(1)}" if match else ""
+        raise DataError(
+            f"cannot be parsed as '{_sep_name(sep)}'-separated CSV{line} ({exc}).".replace("\n", " "),
+            file=str(path),
+            expected="the same number of fields on every line",
+        ) from None
+    frame.columns = _check_headers(frame.columns, path)
+    frame = frame.fillna("")
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return RawData(path=path, frame=frame, encoding=encoding, separator=sep)
+
+
+def _sep_name(sep: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}.get(sep, sep)
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as text: 7.0 -> '7', None/NaN -> ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> RawData:
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=object, header=0, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise DataError(
+            f"cannot be opened as an Excel workbook ({type(exc).__name__}: {exc}).", file=str(path)
+        ) from None
+    frame = frame.dropna(how="all")
+    frame.columns = _check_headers(frame.columns, path)
+    frame = frame.map(_cell_text).astype(object)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return RawData(path=path, frame=frame)
+
+
+def _read_sav(path: Path) -> RawData:
+    import pyreadstat
+
+    try:
+        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as exc:  # pyreadstat.ReadstatError and OSError
+        raise DataError(f"cannot be opened as an SPSS .sav file ({exc}).", file=str(path)) from None
+    frame.columns = _check_headers(frame.columns, path)
+    frame = frame.astype(object).map(_cell_text)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    labels = {str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()}
+    return RawData(path=path, frame=frame, value_labels=labels)
+
+
+# --------------------------------------------------------------------------- columns
+def normalise_text(value: str) -> str:
+    """Case-, width- and whitespace-insensitive key for matching labels and headers."""
+    text = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"\s+", "", text).casefold()
+
+
+def resolve_columns(survey: Survey, raw: RawData) -> dict[str, str]:
+    """Map each column the survey declares to the raw header that holds it.
+
+    An item is found by its id, else by its question text in any language
+    (headers of a Chinese export are often the question texts). Other declared
+    columns (ids, segments, duration, open-ended) are found by name. Matching
+    ignores case, width and whitespace. Returns {declared name: raw header}.
+    Raises :class:`DataError` naming the file and every missing column.
+    """
+    headers = list(raw.frame.columns)
+    by_key: dict[str, str] = {}
+    for h in headers:
+        by_key.setdefault(normalise_text(h), h)
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for name in survey.declared_columns:
+        candidates = [name]
+        if name in survey.item_ids:
+            candidates += [t for t in survey.item(name).text.values() if t]
+        header = next((c for c in candidates if c in headers), None)
+        if header is None:
+            header = next(
+                (by_key[normalise_text(c)] for c in candidates if normalise_text(c) in by_key), None
+            )
+        if header is None:
+            missing.append(name)
+        else:
+            found[name] = header
+    if missing:
+        shown = ", ".join(f"'{m}'" for m in missing[:8]) + (" ..." if len(missing) > 8 else "")
+        raise DataError(
+            f"the survey definition expects column(s) {shown}, which the file does not have.",
+            file=str(raw.path),
+            column=missing[0],
+            expected=f"headers matching the item ids or question texts; the file has {', '.join(headers[:12])}"
+            + (" ..." if len(headers) > 12 else ""),
+        )
+    used = set(found.values())
+    doubled = [n for n, h in found.items() if list(found.values()).count(h) > 1]
+    if doubled and len(used) < len(found):
+        raise DataError(
+            f"column '{found[doubled[0]]}' matches more than one declared column ({', '.join(doubled)}).",
+            file=str(raw.path),
+            column=found[doubled[0]],
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- coding
+_MISSING = object()
+_ISSUE = object()
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(unicodedata.normalize("NFKC", text).strip())
+    except ValueError:
+        return None
+
+
+def _code_table(scale: Scale) -> tuple[dict[str, int], set[str], set[float]]:
+    labels = {normalise_text(t): code for code, texts in scale.labels.items() for t in texts.values() if t}
+    missing_text = {normalise_text(str(m)) for m in scale.missing}
+    missing_num = {n for m in scale.missing if (n := _number(str(m))) is not None}
+    return labels, missing_text, missing_num
+
+
+def code_value(text: str, scale: Scale) -> float | object:
+    """One raw answer -> its scale code (float), ``_MISSING`` or ``_ISSUE``. See the module docstring."""
+    labels, missing_text, missing_num = _code_table(scale)
+    return _code_with(text, scale, labels, missing_text, missing_num)
+
+
+def _code_with(
+    text: str, scale: Scale, labels: Mapping[str, int], missing_text: set[str], missing_num: set[float]
+) -> float | object:
+    raw = "" if text is None else str(text)
+    key = normalise_text(raw)
+    if key == "" or key in ("nan", "none", "null"):
+        return _MISSING
+    if key in missing_text:
+        return _MISSING
+    number = _number(raw)
+    if number is not None:
+        if number in missing_num:
+            return _MISSING
+        if number.is_integer() and scale.min <= number <= scale.max:
+            return float(number)
+        return _ISSUE
+    if key in labels:
+        return float(labels[key])
+    return _ISSUE
+
+
+@dataclass
+class CodedItems:
+    """Rated answers as scale codes (before reverse-coding) and the values set to missing."""
+
+    codes: pd.DataFrame  # index = raw row, columns = item ids, float with NaN
+    issues: pd.DataFrame  # row, column, item, value, reason
+
+
+def code_items(
+    survey: Survey, raw: RawData, columns: Mapping[str, str], max_unreadable: float | None = None
+) -> CodedItems:
+    """Map every rated item's raw answers to codes on its scale.
+
+    Works per distinct value (fast on large files). Returns :class:`CodedItems`.
+    Raises :class:`DataError` naming the column and the scale when more than
+    ``max_unreadable`` (default the survey's ``cleaning.max_unreadable``) of a
+    column's answers match neither the scale's codes, labels nor missing codes:
+    the definition probably does not fit the export.
+    """
+    limit = survey.cleaning.max_unreadable if max_unreadable is None else max_unreadable
+    coded: dict[str, pd.Series] = {}
+    issue_frames = []
+    for item_id in survey.rated_items:
+        header = columns[item_id]
+        scale = survey.scale_of(item_id)
+        labels, missing_text, missing_num = _code_table(scale)
+        series = raw.frame[header].astype(object)
+        uniques = pd.unique(series)
+        outcome = {u: _code_with(u, scale, labels, missing_text, missing_num) for u in uniques}
+        code_of = {u: (np.nan if v is _MISSING or v is _ISSUE else v) for u, v in outcome.items()}
+        is_issue = series.map({u: v is _ISSUE for u, v in outcome.items()}).astype(bool)
+        is_missing = series.map({u: v is _MISSING for u, v in outcome.items()}).astype(bool)
+        answered = int((~is_missing).sum())
+        n_issue = int(is_issue.sum())
+        if answered and n_issue / answered > limit:
+            examples = ", ".join(f"'{v}'" for v in pd.unique(series[is_issue])[:5])
+            raise DataError(
+                f"{n_issue} of {answered} answers ({n_issue / answered:.0%}) fit neither the codes "
+                f"{scale.min}-{scale.max}, the labels nor the missing codes of scale '{scale.name}' "
+                f"(for example {examples}). The survey definition probably does not describe this column.",
+                file=str(raw.path),
+                column=header,
+                expected=f"codes {scale.min}-{scale.max} or labels such as '{scale.label(scale.max, 'zh')}'",
+            )
+        values = series.map(code_of).astype(float)
+        coded[item_id] = values
+        if n_issue:
+            issue_frames.append(
+                pd.DataFrame(
+                    {
+                        "row": series.index[is_issue],
+                        "column": header,
+                        "item": item_id,
+                        "value": series[is_issue].astype(str).to_numpy(),
+                        "reason": f"not a code {scale.min}-{scale.max} or label of scale '{scale.name}'",
+                    }
+                )
+            )
+    codes = pd.DataFrame(coded, index=raw.frame.index)
+    issues = (
+        pd.concat(issue_frames, ignore_index=True)
+        if issue_frames
+        else pd.DataFrame(columns=["row", "column", "item", "value", "reason"])
+    )
+    return CodedItems(codes=codes, issues=issues)
+
+
+def numeric_column(raw: RawData, header: str, reason: str) -> tuple[pd.Series, pd.DataFrame]:
+    """A numeric column (e.g. duration in seconds): text -> float; non-numbers become NaN and issues."""
+    series = raw.frame[header].astype(object)
+    text = series.astype(str).str.strip()
+    values = pd.to_numeric(text.map(lambda t: unicodedata.normalize("NFKC", t)), errors="coerce")
+    bad = values.isna() & (text != "")
+    issues = pd.DataFrame(
+        {
+            "row": series.index[bad],
+            "column": header,
+            "item": header,
+            "value": series[bad].astype(str).to_numpy(),
+            "reason": reason,
+        }
+    )
+    return values.astype(float), issues
+
+
+def text_column(raw: RawData, header: str) -> pd.Series:
+    """A text column (segment, open-ended answer): stripped, empty -> missing; SPSS codes -> their labels."""
+    series = raw.frame[header].astype(object).map(lambda v: str(v).strip())
+    labels = raw.value_labels.get(header)
+    if labels:
+        lookup = {_cell_text(float(k)): str(v) for k, v in labels.items()}
+        series = series.map(lambda v: lookup.get(v, v))
+    return series.where(series != "", None).astype(object)

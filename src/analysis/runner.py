@@ -1,0 +1,223 @@
+"""Run the parameterised notebooks for every wave with papermill, then publish.
+
+For each wave, in baseline order:
+
+1. pre-flight: load the survey and wave, read and clean the raw export in
+   process, so bad input stops the run with a clear message before any
+   notebook starts and before anything is written;
+2. execute ``notebooks/01_clean`` ... ``05_report`` with papermill into a
+   staging folder (``DIR/data/processed/.staging-<wave>``) and keep the
+   executed notebooks under ``DIR/reports/notebooks/<wave>/``;
+3. on success, swap the staging folder into ``DIR/data/processed/<wave>``
+   and render ``DIR/reports/<wave>.html``.
+
+Then the cross-wave tracking report and ``reports/index.html``. A wave whose
+inputs (raw file, wave file, survey definition, baseline, package code and
+notebooks) have not changed since its last successful run is skipped, unless
+``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .clean import clean_wave, replace_directory
+from .errors import InputError
+from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
+
+WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
+TRACKING_NOTEBOOK = "06_tracking"
+STAMP = ".csat_stamp.json"
+
+
+class NotebookError(RuntimeError):
+    """A notebook failed for a reason other than bad input (a bug, not the analyst's data)."""
+
+
+def notebooks_dir() -> Path:
+    """The folder with the source notebooks (``CSAT_NOTEBOOKS`` or the repository's ``notebooks/``)."""
+    env = os.environ.get("CSAT_NOTEBOOKS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over the package source and the notebooks: a changed method re-runs every wave."""
+    h = hashlib.sha256(__version__.encode())
+    pkg = Path(__file__).resolve().parent
+    for path in sorted([*pkg.rglob("*.py"), *pkg.rglob("*.j2"), *notebooks_dir().glob("*.ipynb")]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def wave_fingerprint(survey: Survey, wave: Wave, baseline_stamp: str, code: str) -> str:
+    """SHA-256 over everything a wave's outputs depend on."""
+    h = hashlib.sha256()
+    for path in (survey.path, *wave.inputs()):
+        h.update(str(path.name).encode())
+        h.update(Path(path).read_bytes())
+    h.update(baseline_stamp.encode())
+    h.update(code.encode())
+    return h.hexdigest()
+
+
+def read_stamp(directory: Path) -> str:
+    try:
+        return json.loads((Path(directory) / STAMP).read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+@dataclass
+class RunResult:
+    """What a run did: waves executed, waves skipped as unchanged, reports written."""
+
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    reports: list[Path] = field(default_factory=list)
+
+
+def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path) -> None:
+    """Execute one source notebook with papermill; raise InputError / NotebookError on failure."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    source = notebooks_dir() / f"{name}.ipynb"
+    if not source.exists():
+        raise NotebookError(f"notebook {source} is missing from the installation.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(cwd),
+        )
+    except PapermillExecutionError as exc:
+        if exc.ename in {"InputError", "DataError", "SurveyDefinitionError", "AHPInconsistentError"}:
+            raise InputError(str(exc.evalue)) from None
+        raise NotebookError(
+            f"notebook {name} failed: {exc.ename}: {exc.evalue} (the executed notebook is kept at {output})."
+        ) from None
+
+
+def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, list[Wave]]:
+    """Load and validate the survey and every wave file; order waves by baseline."""
+    survey = load_survey(survey_path)
+    if not wave_paths:
+        wave_paths = discover_waves(Path(survey_path).parent / "waves")
+    waves = order_waves([load_wave(p) for p in wave_paths])
+    return survey, waves
+
+
+def run(
+    survey_path: Path,
+    wave_paths: Sequence[Path] | None = None,
+    out: Path = Path("."),
+    force: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> RunResult:
+    """Run every wave, then tracking and index. See the module docstring."""
+    from tqdm.auto import tqdm
+
+    from . import publish
+
+    out = Path(out).resolve()
+    survey, waves = plan(Path(survey_path), wave_paths)
+    processed_root = out / "data" / "processed"
+    reports = out / "reports"
+    code = code_fingerprint()
+    result = RunResult()
+    stamps: dict[str, str] = {}
+    done_ids = [w.id for w in waves]
+
+    steps = len(waves) * len(WAVE_NOTEBOOKS) + 1
+    bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
+    try:
+        for wave in waves:
+            target = processed_root / wave.id
+            baseline_dir = processed_root / wave.baseline if wave.baseline in done_ids else None
+            fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
+            stamps[wave.id] = fingerprint
+            html = reports / f"{wave.id}.html"
+            if not force and read_stamp(target) == fingerprint and html.exists():
+                result.skipped.append(wave.id)
+                bar.update(len(WAVE_NOTEBOOKS))
+                continue
+            # pre-flight: raises InputError on bad input before anything is written
+            bar.set_postfix_str(f"{wave.id}: checking input")
+            clean_wave(survey, wave, key_root=out)
+            staging = Path(tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(processed_root)))
+            nb_staging = Path(
+                tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(reports / "notebooks"))
+            )
+            try:
+                params = {
+                    "survey_path": str(Path(survey.path).resolve()),
+                    "wave_path": str(Path(wave.path).resolve()),
+                    "processed_dir": str(staging),
+                    "baseline_dir": str(baseline_dir) if baseline_dir else "",
+                    "out_root": str(out),
+                }
+                for name in WAVE_NOTEBOOKS:
+                    bar.set_postfix_str(f"{wave.id}: {name}")
+                    execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out)
+                    bar.update(1)
+                (staging / STAMP).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+                replace_directory(staging, target)
+                replace_directory(nb_staging, reports / "notebooks" / wave.id)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(nb_staging, ignore_errors=True)
+            report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
+            publish.render_html(report_nb, html, title=f"{survey.title_text()} {wave.id}")
+            result.ran.append(wave.id)
+            result.reports.append(html)
+
+        bar.set_postfix_str("tracking")
+        tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
+        tracking_html = reports / "tracking.html"
+        if result.ran or force or not tracking_html.exists():
+            execute_notebook(
+                TRACKING_NOTEBOOK,
+                tracking_nb,
+                {
+                    "survey_path": str(Path(survey.path).resolve()),
+                    "processed_root": str(processed_root),
+                    "waves": [w.id for w in waves],
+                    "out_root": str(out),
+                },
+                cwd=out,
+            )
+            publish.render_html(tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking")
+            result.reports.append(tracking_html)
+        bar.update(1)
+        index = publish.build_index(survey, [w.id for w in waves], processed_root, reports)
+        result.reports.append(index)
+    finally:
+        bar.close()
+    if result.skipped:
+        echo(
+            f"Skipped {len(result.skipped)} unchanged wave(s): {', '.join(result.skipped)} "
+            "(inputs, survey definition and code as in the last run; use --force to re-run)."
+        )
+    return result
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,739 @@
+"""Survey definition and wave files (CONTRACT sections 1-2), loaded into typed objects.
+
+A survey is described once in ``params/survey.yaml``; each wave in
+``params/waves/<wave>.yaml``. :func:`load_survey` and :func:`load_wave` read
+and validate them, raising :class:`~analysis.errors.SurveyDefinitionError`
+with a message a survey analyst understands (which key, which item, what was
+expected). See ``docs/survey-definition.md`` for every key and its default.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SurveyDefinitionError
+
+LANGUAGES = ("en", "zh")
+
+
+# --------------------------------------------------------------------------- scales and items
+@dataclass(frozen=True)
+class Scale:
+    """An integer rating scale with optional labels and missing-value codes.
+
+    ``labels`` maps a code to its label per language (``{"zh": "满意", "en": "Satisfied"}``);
+    a label given as a plain string is stored under the key ``""`` (any language).
+    ``missing`` holds the raw values that mean "no answer" (numbers or text).
+    """
+
+    name: str
+    min: int
+    max: int
+    labels: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    missing: tuple[Any, ...] = ()
+
+    @property
+    def levels(self) -> list[int]:
+        """All codes from min to max."""
+        return list(range(self.min, self.max + 1))
+
+    @property
+    def n_levels(self) -> int:
+        return self.max - self.min + 1
+
+    def label(self, code: int, language: str = "en") -> str:
+        """The label of ``code`` in ``language`` (falling back to any label, then the code)."""
+        texts = self.labels.get(int(code), {})
+        for key in (language, "", "en", "zh"):
+            if texts.get(key):
+                return texts[key]
+        return str(code)
+
+    def label_map(self, language: str = "en") -> dict[int, str]:
+        """Code -> label in ``language`` for every level."""
+        return {code: self.label(code, language) for code in self.levels}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One rated question."""
+
+    id: str
+    scale: str
+    construct: str | None = None
+    text: Mapping[str, str] = field(default_factory=dict)
+    reverse: bool = False
+
+    def label(self, language: str = "en") -> str:
+        """Question text in ``language``, falling back to the other language, then the id."""
+        for key in (language, "en", "zh"):
+            if self.text.get(key):
+                return self.text[key]
+        return self.id
+
+
+# --------------------------------------------------------------------------- options with defaults
+@dataclass(frozen=True)
+class CleaningRules:
+    """Thresholds of the cleaning rules (``cleaning:`` in the survey definition).
+
+    min_answered        a row must answer at least this share of the rated items (0.5)
+    speeder_fraction    a row faster than this fraction of the wave's median duration is a speeder (1/3)
+    straightline_min_items  a block must have at least this many answered items to judge straight-lining (5)
+    max_unreadable      stop when more than this share of a column is unreadable (0.20)
+    outlier_alpha       Mahalanobis D^2 outlier flag at this chi-square tail probability (0.001)
+    """
+
+    min_answered: float = 0.5
+    speeder_fraction: float = 1 / 3
+    straightline_min_items: int = 5
+    max_unreadable: float = 0.20
+    outlier_alpha: float = 0.001
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """How the 0-100 satisfaction index is weighted (``index:``)."""
+
+    weights: str = "equal"
+    constructs: tuple[str, ...] = ()
+    ahp_labels: tuple[str, ...] = ()
+    ahp_matrix: tuple[tuple[float, ...], ...] = ()
+
+
+INDEX_METHODS = ("equal", "ahp", "entropy", "pls")
+
+
+# --------------------------------------------------------------------------- the survey
+@dataclass(frozen=True)
+class Survey:
+    """A validated survey definition. Build it with :func:`load_survey`."""
+
+    path: Path
+    title: Mapping[str, str]
+    language: str
+    scales: Mapping[str, Scale]
+    items: tuple[Item, ...]
+    overall_satisfaction: str
+    loyalty: tuple[str, ...]
+    respondent_id: str | None = None
+    customer_id: str | None = None
+    pii: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    duration: str | None = None
+    recommend: str | None = None
+    open_ended: tuple[str, ...] = ()
+    paths: tuple[tuple[str, str], ...] = ()
+    targets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    cleaning: CleaningRules = field(default_factory=CleaningRules)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    zones: Mapping[str, Any] = field(default_factory=dict)
+    satisfied_levels: tuple[int, ...] = ()
+    repurchase: str | None = None
+    sha256: str = ""
+
+    # ---- lookups
+    @property
+    def item_ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def scale_of(self, item_id: str) -> Scale:
+        """The scale of a rated item, or the 0-10 recommend scale for the recommend item."""
+        if item_id in self.item_ids:
+            return self.scales[self.item(item_id).scale]
+        if item_id == self.recommend:
+            return RECOMMEND_SCALE
+        raise KeyError(item_id)
+
+    @property
+    def rated_items(self) -> list[str]:
+        """All rated item ids plus the recommend item when it is a separate column."""
+        ids = self.item_ids
+        if self.recommend and self.recommend not in ids:
+            ids = [*ids, self.recommend]
+        return ids
+
+    @property
+    def ranges(self) -> dict[str, tuple[int, int]]:
+        """Item id -> (scale min, scale max) for every rated item."""
+        return {i: (self.scale_of(i).min, self.scale_of(i).max) for i in self.rated_items}
+
+    @property
+    def blocks(self) -> dict[str, list[str]]:
+        """Construct -> its item ids, in questionnaire order."""
+        out: dict[str, list[str]] = {}
+        for item in self.items:
+            if item.construct:
+                out.setdefault(item.construct, []).append(item.id)
+        return out
+
+    @property
+    def constructs(self) -> list[str]:
+        return list(self.blocks)
+
+    @property
+    def model_constructs(self) -> list[str]:
+        """Constructs named in ``paths`` (the CSI structural model), in definition order."""
+        named = {c for path in self.paths for c in path}
+        return [c for c in self.constructs if c in named]
+
+    @property
+    def index_constructs(self) -> list[str]:
+        """Constructs that make up the overall satisfaction index (default: all constructs)."""
+        return list(self.index.constructs) or self.constructs
+
+    @property
+    def satisfied(self) -> list[int]:
+        """Levels of the overall satisfaction item that count as satisfied (default: top two)."""
+        if self.satisfied_levels:
+            return list(self.satisfied_levels)
+        scale = self.scale_of(self.overall_satisfaction)
+        return [scale.max - 1, scale.max]
+
+    def title_text(self, language: str | None = None) -> str:
+        lang = language or self.language
+        for key in (lang, "en", "zh"):
+            if self.title.get(key):
+                return self.title[key]
+        return "Customer satisfaction survey"
+
+    def item_label(self, item_id: str, language: str | None = None) -> str:
+        lang = language or self.language
+        if item_id in self.item_ids:
+            return self.item(item_id).label(lang)
+        return item_id
+
+    @property
+    def declared_columns(self) -> list[str]:
+        """Columns the survey declares and that may be carried into data/processed (no PII)."""
+        cols = [c for c in (self.respondent_id, self.customer_id) if c]
+        cols += list(self.segments)
+        if self.duration:
+            cols.append(self.duration)
+        cols += self.rated_items + list(self.open_ended)
+        return cols
+
+
+RECOMMEND_SCALE = Scale(name="recommend_0_10", min=0, max=10, labels={}, missing=())
+
+
+@dataclass(frozen=True)
+class Wave:
+    """One wave of the survey (``params/waves/<wave>.yaml``)."""
+
+    id: str
+    path: Path
+    raw: Path
+    invited: int | None = None
+    baseline: str | None = None
+    operations: Path | None = None
+    customers: int | None = None
+    fieldwork: Mapping[str, str] = field(default_factory=dict)
+
+    def inputs(self) -> list[Path]:
+        """Every input file of the wave (for hashing and provenance)."""
+        files = [self.path, self.raw]
+        if self.operations:
+            files.append(self.operations)
+        return files
+
+
+# --------------------------------------------------------------------------- loading helpers
+def sha256_file(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise SurveyDefinitionError(f"{what} not found.", file=str(path))
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SurveyDefinitionError(f"is not valid YAML ({problem}).", file=str(path), row=row) from None
+    except UnicodeDecodeError:
+        raise SurveyDefinitionError("is not UTF-8 text.", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise SurveyDefinitionError(
+            f"{what} must be a YAML mapping of keys.",
+            file=str(path),
+            expected="keys such as title, scales, items",
+        )
+    return data
+
+
+def _texts(value: Any, key: str, file: str) -> dict[str, str]:
+    """A text given as a string (any language) or as {en: ..., zh: ...}."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"": value.strip()}
+    if isinstance(value, Mapping):
+        return {str(k): str(v).strip() for k, v in value.items() if v is not None}
+    raise SurveyDefinitionError(f"'{key}' must be a text or a mapping of language to text.", file=file)
+
+
+def _as_list(value: Any, key: str, file: str) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence):
+        return list(value)
+    raise SurveyDefinitionError(f"'{key}' must be a list.", file=file)
+
+
+def _int(value: Any, key: str, file: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise SurveyDefinitionError(f"'{key}' is {value!r}.", file=file, expected="a whole number")
+    return int(value)
+
+
+def _parse_scale(name: str, spec: Any, file: str) -> Scale:
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(f"scale '{name}' must be a mapping with min and max.", file=file)
+    for key in ("min", "max"):
+        if key not in spec:
+            raise SurveyDefinitionError(f"scale '{name}' has no '{key}'.", file=file)
+    lo = _int(spec["min"], f"scales.{name}.min", file)
+    hi = _int(spec["max"], f"scales.{name}.max", file)
+    if lo >= hi:
+        raise SurveyDefinitionError(
+            f"scale '{name}' has min {lo} >= max {hi}.", file=file, expected="min smaller than max"
+        )
+    labels: dict[int, dict[str, str]] = {}
+    raw_labels = spec.get("labels") or {}
+    if not isinstance(raw_labels, Mapping):
+        raise SurveyDefinitionError(f"scale '{name}': labels must map codes to labels.", file=file)
+    for code, text in raw_labels.items():
+        try:
+            icode = int(code)
+        except (TypeError, ValueError):
+            raise SurveyDefinitionError(
+                f"scale '{name}': label code {code!r} is not a number.",
+                file=file,
+                expected="codes like 1: 很不满意",
+            ) from None
+        if not lo <= icode <= hi:
+            raise SurveyDefinitionError(
+                f"scale '{name}': label code {icode} is outside {lo}-{hi}.",
+                file=file,
+                expected=f"codes {lo}-{hi}",
+            )
+        if isinstance(text, (list, tuple)):
+            labels[icode] = {f"alt{i}" if i else "": str(t).strip() for i, t in enumerate(text)}
+        else:
+            labels[icode] = _texts(text, f"scales.{name}.labels.{code}", file)
+    missing = tuple(_as_list(spec.get("missing"), f"scales.{name}.missing", file))
+    return Scale(name=name, min=lo, max=hi, labels=labels, missing=missing)
+
+
+def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str) -> Item:
+    if isinstance(spec, str):
+        spec = {"id": spec}
+    if not isinstance(spec, Mapping) or "id" not in spec:
+        raise SurveyDefinitionError(
+            f"item number {position} has no 'id'.", file=file, expected="{id: q1, scale: sat7}"
+        )
+    item_id = str(spec["id"]).strip()
+    scale = spec.get("scale")
+    if scale is None:
+        if len(scales) == 1:
+            scale = next(iter(scales))
+        else:
+            raise SurveyDefinitionError(f"item '{item_id}' has no 'scale'.", file=file)
+    if str(scale) not in scales:
+        raise SurveyDefinitionError(
+            f"item '{item_id}' uses scale '{scale}', which is not defined under 'scales'.",
+            file=file,
+            expected=f"one of {', '.join(scales) or '(no scales defined)'}",
+        )
+    construct = spec.get("construct")
+    return Item(
+        id=item_id,
+        scale=str(scale),
+        construct=str(construct).strip() if construct is not None else None,
+        text=_texts(spec.get("text"), f"items.{item_id}.text", file),
+        reverse=bool(spec.get("reverse", False)),
+    )
+
+
+def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
+    if spec is None:
+        return CleaningRules()
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError("'cleaning' must be a mapping of rule thresholds.", file=file)
+    defaults = CleaningRules()
+    known = set(defaults.__dataclass_fields__)
+    unknown = set(spec) - known
+    if unknown:
+        raise SurveyDefinitionError(
+            f"'cleaning' has unknown key(s): {', '.join(sorted(map(str, unknown)))}.",
+            file=file,
+            expected=", ".join(sorted(known)),
+        )
+    values = {}
+    for key, value in spec.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="a number")
+        values[key] = int(value) if key == "straightline_min_items" else float(value)
+    rules = CleaningRules(**values)
+    for key in ("min_answered", "speeder_fraction", "max_unreadable"):
+        if not 0 <= getattr(rules, key) <= 1:
+            raise SurveyDefinitionError(f"cleaning.{key} must be between 0 and 1.", file=file)
+    if not 0 < rules.outlier_alpha < 1:
+        raise SurveyDefinitionError("cleaning.outlier_alpha must be between 0 and 1.", file=file)
+    if rules.straightline_min_items < 2:
+        raise SurveyDefinitionError("cleaning.straightline_min_items must be at least 2.", file=file)
+    return rules
+
+
+def _parse_index(spec: Any, constructs: Sequence[str], file: str) -> IndexConfig:
+    if spec is None:
+        return IndexConfig()
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError("'index' must be a mapping, e.g. {weights: equal}.", file=file)
+    method = str(spec.get("weights", "equal")).lower()
+    if method not in INDEX_METHODS:
+        raise SurveyDefinitionError(
+            f"index.weights is '{method}'.", file=file, expected=" | ".join(INDEX_METHODS)
+        )
+    chosen = tuple(str(c) for c in _as_list(spec.get("constructs"), "index.constructs", file))
+    for c in chosen:
+        if c not in constructs:
+            raise SurveyDefinitionError(
+                f"index.constructs names '{c}', but no item has that construct.",
+                file=file,
+                expected=f"one of {', '.join(constructs)}",
+            )
+    labels: tuple[str, ...] = ()
+    matrix: tuple[tuple[float, ...], ...] = ()
+    if method == "ahp":
+        ahp = spec.get("ahp")
+        if not isinstance(ahp, Mapping) or "matrix" not in ahp:
+            raise SurveyDefinitionError(
+                "index.weights is 'ahp' but there is no index.ahp.matrix.",
+                file=file,
+                expected="index: {weights: ahp, ahp: {labels: [...], matrix: [[1, 3], [1/3, 1]]}}",
+            )
+        labels = tuple(str(c) for c in _as_list(ahp.get("labels"), "index.ahp.labels", file)) or chosen
+        rows = []
+        for r, row in enumerate(_as_list(ahp["matrix"], "index.ahp.matrix", file), start=1):
+            rows.append(tuple(_ahp_number(v, r, file) for v in _as_list(row, "index.ahp.matrix", file)))
+        matrix = tuple(rows)
+        if not labels or len(labels) != len(matrix) or any(len(r) != len(labels) for r in matrix):
+            raise SurveyDefinitionError(
+                f"index.ahp.matrix must be square with one row and column per label ({len(labels)} labels).",
+                file=file,
+            )
+        for c in labels:
+            if c not in constructs:
+                raise SurveyDefinitionError(
+                    f"index.ahp.labels names '{c}', but no item has that construct.", file=file
+                )
+        chosen = chosen or labels
+        if set(labels) != set(chosen):
+            raise SurveyDefinitionError(
+                "index.ahp.labels must list exactly the constructs of index.constructs.", file=file
+            )
+    return IndexConfig(weights=method, constructs=chosen, ahp_labels=labels, ahp_matrix=matrix)
+
+
+def _ahp_number(value: Any, row: int, file: str) -> float:
+    """A Saaty judgement: a number or a fraction written as text ('1/3')."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        if "/" in text:
+            num, den = text.split("/", 1)
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise SurveyDefinitionError(
+            f"index.ahp.matrix row {row} has {value!r}.", file=file, expected="numbers such as 3 or 1/3"
+        ) from None
+
+
+def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError("'targets' must map a KPI to {min: x} or {max: x}.", file=file)
+    out: dict[str, dict[str, float]] = {}
+    for kpi, bound in spec.items():
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            bound = {"min": bound}
+        if not isinstance(bound, Mapping) or not set(bound) <= {"min", "max"} or not bound:
+            raise SurveyDefinitionError(
+                f"targets.{kpi} is {bound!r}.", file=file, expected="{min: 0.9} or {max: 0.05}"
+            )
+        out[str(kpi)] = {k: float(v) for k, v in bound.items()}
+    return out
+
+
+def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
+    """Read and validate a survey definition (CONTRACT section 1).
+
+    Returns a :class:`Survey`. Raises :class:`SurveyDefinitionError` naming the
+    file and the offending key for: no items, duplicate item ids, an item with
+    an undefined scale, a scale with min >= max, ``overall_satisfaction`` /
+    ``loyalty`` / ``recommend`` / ``repurchase`` naming an unknown item, a path
+    naming a construct no item has, an unknown language or index method.
+    """
+    path = Path(path)
+    file = str(path)
+    spec = _read_yaml(path, "Survey definition")
+
+    scales_spec = spec.get("scales") or {}
+    if not isinstance(scales_spec, Mapping) or not scales_spec:
+        raise SurveyDefinitionError(
+            "has no 'scales'.", file=file, expected="at least one scale with min and max"
+        )
+    scales = {str(name): _parse_scale(str(name), s, file) for name, s in scales_spec.items()}
+
+    items_spec = _as_list(spec.get("items"), "items", file)
+    if not items_spec:
+        raise SurveyDefinitionError("has no 'items'.", file=file, expected="a list of rated questions")
+    items = tuple(_parse_item(s, i, scales, file) for i, s in enumerate(items_spec, start=1))
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise SurveyDefinitionError(
+                f"item id '{item.id}' is defined twice.", file=file, expected="unique ids"
+            )
+        seen.add(item.id)
+    ids = [i.id for i in items]
+    constructs = list(dict.fromkeys(i.construct for i in items if i.construct))
+
+    def item_ref(key: str, value: Any, allow_outside: bool = False) -> str:
+        ref = str(value).strip()
+        if ref not in ids and not allow_outside:
+            raise SurveyDefinitionError(
+                f"'{key}' names item '{ref}', which is not in 'items'.", file=file, expected="an item id"
+            )
+        return ref
+
+    if "overall_satisfaction" not in spec:
+        raise SurveyDefinitionError("has no 'overall_satisfaction'.", file=file, expected="one item id")
+    overall = item_ref("overall_satisfaction", spec["overall_satisfaction"])
+    loyalty = tuple(item_ref("loyalty", v) for v in _as_list(spec.get("loyalty"), "loyalty", file))
+    recommend = (
+        item_ref("recommend", spec["recommend"], allow_outside=True) if spec.get("recommend") else None
+    )
+    if recommend and recommend in ids:
+        scale = scales[items[ids.index(recommend)].scale]
+        if (scale.min, scale.max) != (0, 10):
+            raise SurveyDefinitionError(
+                f"'recommend' item '{recommend}' is on scale '{scale.name}' ({scale.min}-{scale.max}).",
+                file=file,
+                expected="a 0-10 scale for NPS",
+            )
+    repurchase = item_ref("repurchase", spec["repurchase"]) if spec.get("repurchase") else None
+
+    paths: list[tuple[str, str]] = []
+    for p in _as_list(spec.get("paths"), "paths", file):
+        if not isinstance(p, Sequence) or isinstance(p, str) or len(p) != 2:
+            raise SurveyDefinitionError(f"path {p!r} must be a pair [from, to].", file=file)
+        src, dst = str(p[0]).strip(), str(p[1]).strip()
+        for c in (src, dst):
+            if c not in constructs:
+                raise SurveyDefinitionError(
+                    f"path [{src}, {dst}] names construct '{c}', but no item has that construct.",
+                    file=file,
+                    expected=f"one of {', '.join(constructs) or '(no constructs)'}",
+                )
+        if src == dst:
+            raise SurveyDefinitionError(f"path [{src}, {dst}] points a construct at itself.", file=file)
+        paths.append((src, dst))
+
+    language = str(spec.get("language", "en")).lower()
+    if language not in LANGUAGES:
+        raise SurveyDefinitionError(f"language is '{language}'.", file=file, expected="en or zh")
+
+    pii = tuple(str(c) for c in _as_list(spec.get("pii"), "pii", file))
+    segments = tuple(str(c) for c in _as_list(spec.get("segments"), "segments", file))
+    open_ended = tuple(str(c) for c in _as_list(spec.get("open_ended"), "open_ended", file))
+    rid = str(spec["respondent_id"]) if spec.get("respondent_id") else None
+    cid = str(spec["customer_id"]) if spec.get("customer_id") else None
+    duration = str(spec["duration"]) if spec.get("duration") else None
+    for col in (*segments, *open_ended, *(c for c in (rid, cid, duration) if c), *ids):
+        if col in pii:
+            raise SurveyDefinitionError(
+                f"column '{col}' is declared as PII and also used for analysis.",
+                file=file,
+                expected="PII columns only under 'pii'",
+            )
+
+    satisfied = tuple(
+        _int(v, "satisfied_levels", file) for v in _as_list(spec.get("satisfied_levels"), "", file)
+    )
+    overall_scale = scales[items[ids.index(overall)].scale]
+    for lvl in satisfied:
+        if not overall_scale.min <= lvl <= overall_scale.max:
+            raise SurveyDefinitionError(
+                f"satisfied_levels has {lvl}, outside the overall satisfaction scale "
+                f"{overall_scale.min}-{overall_scale.max}.",
+                file=file,
+            )
+    zones = spec.get("zones") or {}
+    if not isinstance(zones, Mapping):
+        raise SurveyDefinitionError("'zones' must be a mapping of thresholds.", file=file)
+
+    return Survey(
+        path=path,
+        title=_texts(spec.get("title"), "title", file),
+        language=language,
+        scales=scales,
+        items=items,
+        overall_satisfaction=overall,
+        loyalty=loyalty,
+        respondent_id=rid,
+        customer_id=cid,
+        pii=pii,
+        segments=segments,
+        duration=duration,
+        recommend=recommend,
+        open_ended=open_ended,
+        paths=tuple(paths),
+        targets=_parse_targets(spec.get("targets"), file),
+        cleaning=_parse_cleaning(spec.get("cleaning"), file),
+        index=_parse_index(spec.get("index"), constructs, file),
+        zones=dict(zones),
+        satisfied_levels=satisfied,
+        repurchase=repurchase,
+        sha256=sha256_file(path),
+    )
+
+
+def load_wave(path: str | Path) -> Wave:
+    """Read and validate a wave file (CONTRACT section 2).
+
+    Paths inside it (``raw``, ``operations``) are relative to the wave file.
+    Raises :class:`SurveyDefinitionError` when the raw file does not exist or a
+    key has the wrong type.
+    """
+    path = Path(path)
+    file = str(path)
+    spec = _read_yaml(path, "Wave file")
+    if "wave" not in spec:
+        raise SurveyDefinitionError("has no 'wave' id.", file=file, expected="wave: 2025H1")
+    wave_id = str(spec["wave"]).strip()
+    if not wave_id or any(ch in wave_id for ch in "/\\:") or wave_id.startswith("."):
+        raise SurveyDefinitionError(f"wave id {wave_id!r} cannot be used in file names.", file=file)
+    if wave_id in ("tracking", "index"):
+        raise SurveyDefinitionError(f"wave id '{wave_id}' is reserved for a report name.", file=file)
+    if not spec.get("raw"):
+        raise SurveyDefinitionError(
+            "has no 'raw' file.", file=file, expected="raw: ../../data/raw/<wave>.csv"
+        )
+    raw = (path.parent / str(spec["raw"])).resolve()
+    if not raw.exists():
+        raise SurveyDefinitionError(
+            f"the raw file '{spec['raw']}' does not exist (looked for {raw}).", file=file
+        )
+    if raw.suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".sav"):
+        raise SurveyDefinitionError(
+            f"the raw file '{raw.name}' has an unsupported type.", file=file, expected=".csv, .xlsx or .sav"
+        )
+    operations = None
+    if spec.get("operations"):
+        operations = (path.parent / str(spec["operations"])).resolve()
+        if not operations.exists():
+            raise SurveyDefinitionError(
+                f"the operations file '{spec['operations']}' does not exist (looked for {operations}).",
+                file=file,
+            )
+    invited = _int(spec["invited"], "invited", file) if spec.get("invited") is not None else None
+    if invited is not None and invited <= 0:
+        raise SurveyDefinitionError("'invited' must be positive.", file=file)
+    customers = _int(spec["customers"], "customers", file) if spec.get("customers") is not None else None
+    fieldwork = spec.get("fieldwork") or {}
+    if not isinstance(fieldwork, Mapping):
+        raise SurveyDefinitionError("'fieldwork' must be a mapping {start: ..., end: ...}.", file=file)
+    fieldwork = {
+        str(k): v.isoformat() if isinstance(v, (_dt.date, _dt.datetime)) else str(v)
+        for k, v in fieldwork.items()
+    }
+    baseline = str(spec["baseline"]).strip() if spec.get("baseline") else None
+    if baseline == wave_id:
+        raise SurveyDefinitionError("a wave cannot be its own baseline.", file=file)
+    return Wave(
+        id=wave_id,
+        path=path,
+        raw=raw,
+        invited=invited,
+        baseline=baseline,
+        operations=operations,
+        customers=customers,
+        fieldwork=fieldwork,
+    )
+
+
+def order_waves(waves: Sequence[Wave]) -> list[Wave]:
+    """Order waves so that every baseline comes before the waves that compare with it.
+
+    Waves without a baseline keep their given order (file name order). A
+    baseline that names no loaded wave is allowed (the comparison is skipped
+    with a note); a cycle raises :class:`SurveyDefinitionError`.
+    """
+    by_id: dict[str, Wave] = {}
+    for w in waves:
+        if w.id in by_id:
+            raise SurveyDefinitionError(
+                f"wave id '{w.id}' is used by two wave files ({by_id[w.id].path.name} and {w.path.name}).",
+                file=str(w.path),
+            )
+        by_id[w.id] = w
+    ordered: list[Wave] = []
+    state: dict[str, str] = {}
+
+    def visit(w: Wave) -> None:
+        if state.get(w.id) == "done":
+            return
+        if state.get(w.id) == "visiting":
+            raise SurveyDefinitionError(f"baselines form a cycle at wave '{w.id}'.", file=str(w.path))
+        state[w.id] = "visiting"
+        if w.baseline and w.baseline in by_id:
+            visit(by_id[w.baseline])
+        state[w.id] = "done"
+        ordered.append(w)
+
+    for w in waves:
+        visit(w)
+    return ordered
+
+
+def discover_waves(directory: str | Path) -> list[Path]:
+    """All wave files (``*.yaml`` / ``*.yml``) in ``directory``, sorted by name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SurveyDefinitionError("wave folder not found.", file=str(directory))
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not files:
+        raise SurveyDefinitionError(
+            "has no wave files.", file=str(directory), expected="params/waves/<wave>.yaml"
+        )
+    return files

@@ -1,0 +1,1047 @@
+"""Satisfaction-loyalty zones, customer types and importance-performance analysis.
+
+Satisfaction and loyalty are not always strongly related: in the
+*zone of indifference* (the "quality-insensitive zone", 质量不敏感区域) customers
+are fairly satisfied yet neither come back nor recommend; only very high
+satisfaction (the *zone of affection*) creates loyalty and word of mouth, and
+low satisfaction (the *zone of defection*) drives customers away.
+
+References
+----------
+Jones, T. O. & Sasser, W. E. (1995). Why satisfied customers defect.
+    *Harvard Business Review* 73(6), 88-99.
+Martilla, J. A. & James, J. C. (1977). Importance-performance analysis.
+    *Journal of Marketing* 41(1), 77-79.
+Muggeo, V. M. R. (2003). Estimating regression models with unknown
+    break-points. *Statistics in Medicine* 22, 3055-3071 (segmented regression).
+Wilson, E. B. (1927). Probable inference, the law of succession, and
+    statistical inference. *JASA* 22, 209-212.
+
+Thresholds
+----------
+One :class:`ZoneThresholds` describes one scale. :func:`default_thresholds`
+gives these defaults (levels inclusive):
+
+===========  ===========  ============  =========  ==========
+scale        defection    indifference  affection  terrorist
+===========  ===========  ============  =========  ==========
+1-5          1-2          3-4           5          1
+1-7          1-3          4-5           6-7        1
+1-10         1-6          7-8           9-10       1-2
+0-10         0-6          7-8           9-10       0-1
+other        bottom ~40%  the middle    top ~20%   bottom ~15%
+===========  ===========  ============  =========  ==========
+
+"Other" scales with ``L`` levels: affection = the top ``max(1, round(0.2 L))``
+levels, defection = the bottom ``max(1, round(0.4 L))`` levels, leaving at
+least one indifference level; terrorist = the bottom ``max(1, round(0.15 L))``
+levels, at most the defection levels (this rule also gives the terrorist column
+above). Scales need at least 3 levels.
+
+The same object classifies a *loyalty* score (the mean of the loyalty items,
+possibly fractional) on that scale: loyalty is **high** when
+``score >= loyalty_high_min``, **low** when ``score <= loyalty_low_max`` and
+**medium** otherwise. By default ``loyalty_high_min = affection_min`` and
+``loyalty_low_max = defection_max`` (high = the top part of the scale, low = the
+defection part). A satisfaction score is in the zone **affection** when
+``score >= affection_min``, **defection** when ``score <= defection_max`` and
+**indifference** otherwise.
+
+Customer types (Jones & Sasser 1995): decision table
+----------------------------------------------------
+Evaluated top to bottom for each respondent, the first matching row wins:
+
+===  ==========================  ===============  ==========================  ============
+#    satisfaction                loyalty          detractor                   type
+===  ==========================  ===============  ==========================  ============
+0    missing                     any              any                         NaN
+0    any                         missing          any                         NaN
+1    ``<= terrorist_max``        low              True, missing or not given  terrorist
+2    affection zone              high             any                         apostle
+3    indifference zone           high             any                         loyalist
+4    defection zone              high             any                         hostage
+5    affection zone              medium or low    any                         mercenary
+6    indifference/defection      medium or low    any                         defector
+===  ==========================  ===============  ==========================  ============
+
+So on the two axes the types form the Jones & Sasser matrix: high loyalty splits
+into apostle / loyalist / hostage by satisfaction zone; loyalty that is not high
+gives a mercenary in the zone of affection and a defector below it, except that
+the lowest satisfaction level(s) with low loyalty make a terrorist. When a
+``detractor`` series is given (e.g. an NPS detractor flag or "has complained"),
+a respondent answering False is a defector, not a terrorist; a missing answer
+falls back to the rule without the flag.
+
+Importance-performance analysis (Martilla & James 1977)
+-------------------------------------------------------
+Each item is placed by importance (e.g. a driver weight) and performance (e.g.
+its mean or 0-100 index) against grid lines (the means by default). An item
+*on* a grid line counts as high on that axis:
+
+=================  ==================  =========================
+importance         performance         quadrant
+=================  ==================  =========================
+high (>= line)     low (< line)        Concentrate here
+high               high (>= line)      Keep up the good work
+low (< line)       low                 Low priority
+low                high                Possible overkill
+=================  ==================  =========================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+from scipy import stats
+
+from analysis.errors import SurveyDefinitionError
+from analysis.plots import PRIMARY, use_style
+
+__all__ = [
+    "IPA_QUADRANTS",
+    "TYPES",
+    "ZH_LABELS",
+    "ZONES",
+    "ZoneThresholds",
+    "default_thresholds",
+    "improvement_priorities",
+    "ipa",
+    "loyalty_breakpoint",
+    "loyalty_curve",
+    "loyalty_level",
+    "plot_ipa",
+    "plot_loyalty_curve",
+    "plot_zones",
+    "thresholds_from_config",
+    "transition_table",
+    "type_of",
+    "zone_of",
+    "zone_table",
+]
+
+#: Customer types in reporting order (Jones & Sasser 1995).
+TYPES: tuple[str, ...] = ("apostle", "loyalist", "mercenary", "hostage", "defector", "terrorist")
+#: Satisfaction zones from low to high.
+ZONES: tuple[str, ...] = ("defection", "indifference", "affection")
+#: IPA quadrant names (Martilla & James 1977).
+IPA_QUADRANTS: tuple[str, ...] = (
+    "Concentrate here",
+    "Keep up the good work",
+    "Low priority",
+    "Possible overkill",
+)
+#: Chinese display names for types, zones, loyalty levels and IPA quadrants (pass as ``labels=``).
+ZH_LABELS: dict[str, str] = {
+    "apostle": "传道者",
+    "loyalist": "忠诚者",
+    "mercenary": "唯利是图者",
+    "hostage": "人质",
+    "defector": "叛离者",
+    "terrorist": "破坏者",
+    "defection": "背叛区",
+    "indifference": "质量不敏感区",
+    "affection": "情感区",
+    "high": "高忠诚",
+    "medium": "中等忠诚",
+    "low": "低忠诚",
+    "Concentrate here": "重点改进",
+    "Keep up the good work": "继续保持",
+    "Low priority": "低优先",
+    "Possible overkill": "可能过度",
+}
+
+_TYPE_COLOURS = {
+    "apostle": "#1a9850",
+    "loyalist": "#91cf60",
+    "mercenary": "#fdae61",
+    "hostage": "#7570b3",
+    "defector": "#f46d43",
+    "terrorist": "#a50026",
+}
+_ZONE_COLOURS = {"defection": "#fee0d2", "indifference": "#f0f0f0", "affection": "#e5f5e0"}
+
+# Named defaults: n_levels -> (affection levels, defection levels); see the module docstring.
+_NAMED_DEFAULTS = {5: (1, 2), 7: (2, 3), 10: (2, 6), 11: (2, 7)}
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+@dataclass(frozen=True)
+class ZoneThresholds:
+    """Cut-offs for satisfaction zones and loyalty levels on one scale.
+
+    Attributes
+    ----------
+    scale_min, scale_max : lowest and highest scale code.
+    affection_min : satisfaction >= this is the zone of affection.
+    defection_max : satisfaction <= this is the zone of defection.
+    terrorist_max : satisfaction <= this (with low loyalty) can make a terrorist.
+    loyalty_high_min : a loyalty score >= this is high loyalty.
+    loyalty_low_max : a loyalty score <= this is low loyalty.
+
+    Raises ValueError (naming the field) when the cut-offs are out of the scale
+    or out of order: ``scale_min <= terrorist_max <= defection_max <
+    affection_min <= scale_max`` and ``loyalty_low_max < loyalty_high_min``.
+    """
+
+    scale_min: float
+    scale_max: float
+    affection_min: float
+    defection_max: float
+    terrorist_max: float
+    loyalty_high_min: float
+    loyalty_low_max: float
+
+    def __post_init__(self) -> None:
+        for key, value in asdict(self).items():
+            if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+                raise ValueError(f"zone threshold '{key}' must be a number, got {value!r}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"zone threshold '{key}' must be finite, got {value!r}")
+        if not self.scale_min < self.scale_max:
+            raise ValueError(f"'scale_min' ({self.scale_min}) must be below 'scale_max' ({self.scale_max})")
+        for key in ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max"):
+            value = getattr(self, key)
+            if not self.scale_min <= value <= self.scale_max:
+                raise ValueError(
+                    f"zone threshold '{key}' = {value} lies outside the scale "
+                    f"{self.scale_min}-{self.scale_max}"
+                )
+        if not self.defection_max < self.affection_min:
+            raise ValueError(
+                f"zone threshold 'defection_max' ({self.defection_max}) must be below "
+                f"'affection_min' ({self.affection_min})"
+            )
+        if not self.terrorist_max <= self.defection_max:
+            raise ValueError(
+                f"zone threshold 'terrorist_max' ({self.terrorist_max}) must not exceed "
+                f"'defection_max' ({self.defection_max})"
+            )
+        if not self.loyalty_low_max < self.loyalty_high_min:
+            raise ValueError(
+                f"zone threshold 'loyalty_low_max' ({self.loyalty_low_max}) must be below "
+                f"'loyalty_high_min' ({self.loyalty_high_min})"
+            )
+
+
+def default_thresholds(scale_min: int, scale_max: int) -> ZoneThresholds:
+    """Default zone thresholds for an integer scale ``scale_min..scale_max``.
+
+    Returns the :class:`ZoneThresholds` of the table in the module docstring:
+    5 points: affection 5, indifference 3-4, defection 1-2; 7 points: 6-7 / 4-5 /
+    1-3; 10 points (1-10): 9-10 / 7-8 / 1-6; 11 points (0-10, NPS-like): 9-10 /
+    7-8 / 0-6; other lengths by proportion (top ~20% affection, bottom ~40%
+    defection). Loyalty is high from ``affection_min`` and low up to
+    ``defection_max``. Raises ValueError for fewer than 3 levels.
+    """
+    if int(scale_min) != scale_min or int(scale_max) != scale_max:
+        raise ValueError(f"scale bounds must be integers, got {scale_min}-{scale_max}")
+    lo, hi = int(scale_min), int(scale_max)
+    n_levels = hi - lo + 1
+    if n_levels < 3:
+        raise ValueError(f"zones need a scale of at least 3 levels, got {lo}-{hi}")
+    if n_levels in _NAMED_DEFAULTS:
+        n_aff, n_def = _NAMED_DEFAULTS[n_levels]
+    else:
+        n_aff = max(1, round(0.2 * n_levels))
+        n_def = max(1, round(0.4 * n_levels))
+        n_def = min(n_def, n_levels - n_aff - 1)  # keep at least one indifference level
+    n_ter = min(max(1, round(0.15 * n_levels)), n_def)
+    affection_min = hi - n_aff + 1
+    defection_max = lo + n_def - 1
+    return ZoneThresholds(
+        scale_min=lo,
+        scale_max=hi,
+        affection_min=affection_min,
+        defection_max=defection_max,
+        terrorist_max=lo + n_ter - 1,
+        loyalty_high_min=affection_min,
+        loyalty_low_max=defection_max,
+    )
+
+
+_CONFIG_KEYS = ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
+
+
+def thresholds_from_config(cfg: Mapping[str, Any] | None, scale_min: int, scale_max: int) -> ZoneThresholds:
+    """Zone thresholds from the survey's ``zones:`` mapping, defaults filled in.
+
+    Parameters
+    ----------
+    cfg : mapping with any of the keys ``affection_min``, ``defection_max``,
+        ``terrorist_max``, ``loyalty_high_min``, ``loyalty_low_max`` (numbers on
+        the scale); None or empty gives :func:`default_thresholds`.
+    scale_min, scale_max : the scale the thresholds apply to.
+
+    Returns a :class:`ZoneThresholds`. When ``affection_min`` or ``defection_max``
+    is overridden but the loyalty keys are not, the loyalty cut-offs follow them.
+    Raises :class:`~analysis.errors.SurveyDefinitionError` (a ValueError) naming
+    the offending key for an unknown key, a non-number, a value off the scale or
+    thresholds out of order.
+    """
+    base = default_thresholds(scale_min, scale_max)
+    if cfg is None:
+        return base
+    if not isinstance(cfg, Mapping):
+        raise SurveyDefinitionError(f"'zones' must be a mapping of thresholds, got {type(cfg).__name__}.")
+    values: dict[str, float] = {}
+    for key, value in cfg.items():
+        if key not in _CONFIG_KEYS:
+            raise SurveyDefinitionError(
+                f"unknown zones key '{key}'.", expected="one of " + ", ".join(_CONFIG_KEYS)
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise SurveyDefinitionError(
+                f"zones key '{key}' must be a number on the scale {scale_min}-{scale_max}, got {value!r}."
+            )
+        values[key] = float(value) if not float(value).is_integer() else int(value)
+    if "affection_min" in values and "loyalty_high_min" not in values:
+        values["loyalty_high_min"] = values["affection_min"]
+    if "defection_max" in values and "loyalty_low_max" not in values:
+        values["loyalty_low_max"] = values["defection_max"]
+    if "defection_max" in values and "terrorist_max" not in values:
+        values["terrorist_max"] = min(base.terrorist_max, values["defection_max"])
+    try:
+        return replace(base, **values)
+    except ValueError as exc:
+        raise SurveyDefinitionError(f"zones: {exc}.") from exc
+
+
+# --------------------------------------------------------------------------- zones and types
+
+
+def _numeric(x: pd.Series, name: str) -> pd.Series:
+    if not isinstance(x, pd.Series):
+        x = pd.Series(x)
+    try:
+        out = pd.to_numeric(x, errors="raise").astype("float64")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric codes (NaN = missing): {exc}") from exc
+    return out
+
+
+def _check_range(x: pd.Series, th: ZoneThresholds, name: str) -> None:
+    bad = x.notna() & ((x < th.scale_min) | (x > th.scale_max))
+    if bad.any():
+        first = x[bad].iloc[0]
+        raise ValueError(
+            f"{name} has {int(bad.sum())} value(s) outside the scale {th.scale_min}-{th.scale_max} "
+            f"(e.g. {first} at index {x.index[bad.to_numpy()][0]!r}); clean missing codes first"
+        )
+
+
+def _labelled(codes: np.ndarray, names: tuple[str, ...], index: pd.Index, name: str) -> pd.Series:
+    """Integer codes (-1 = missing) to a Series of names with NaN for missing."""
+    arr = np.array([names[c] if c >= 0 else np.nan for c in codes], dtype=object)
+    return pd.Series(arr, index=index, name=name, dtype=object)
+
+
+def zone_of(satisfaction: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
+    """Satisfaction zone of each respondent (Jones & Sasser 1995).
+
+    Parameters
+    ----------
+    satisfaction : numeric satisfaction scores (NaN = missing).
+    thresholds : :class:`ZoneThresholds` of the satisfaction scale.
+
+    Returns a Series named ``zone`` on the same index: ``"affection"`` when
+    ``score >= affection_min``, ``"defection"`` when ``score <= defection_max``,
+    ``"indifference"`` otherwise, NaN when missing. Raises ValueError for a
+    score outside the scale (e.g. an uncleaned 99 code).
+    """
+    s = _numeric(satisfaction, "satisfaction")
+    _check_range(s, thresholds, "satisfaction")
+    v = s.to_numpy()
+    codes = np.where(v >= thresholds.affection_min, 2, np.where(v <= thresholds.defection_max, 0, 1))
+    codes = np.where(np.isnan(v), -1, codes)
+    return _labelled(codes, ZONES, s.index, "zone")
+
+
+def loyalty_level(loyalty: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
+    """Loyalty level of each respondent: ``"high"``, ``"medium"`` or ``"low"``.
+
+    ``loyalty`` is the loyalty score (mean of the loyalty items; NaN = missing)
+    on the scale of ``thresholds``: high when ``>= loyalty_high_min``, low when
+    ``<= loyalty_low_max``, medium otherwise. Returns a Series named ``loyalty_level``.
+    """
+    s = _numeric(loyalty, "loyalty")
+    _check_range(s, thresholds, "loyalty")
+    v = s.to_numpy()
+    codes = np.where(v >= thresholds.loyalty_high_min, 2, np.where(v <= thresholds.loyalty_low_max, 0, 1))
+    codes = np.where(np.isnan(v), -1, codes)
+    return _labelled(codes, ("low", "medium", "high"), s.index, "loyalty_level")
+
+
+def _as_flag(detractor: pd.Series, index: pd.Index) -> np.ndarray:
+    """Detractor answers to floats 1.0 / 0.0 / NaN."""
+    if not detractor.index.equals(index):
+        raise ValueError("detractor must have the same index as satisfaction")
+    out = np.full(len(detractor), np.nan)
+    for i, val in enumerate(detractor.tolist()):
+        if val is None or val is pd.NA or (isinstance(val, float) and math.isnan(val)):
+            continue
+        if isinstance(val, (bool, np.bool_)) or val in (0, 1):
+            out[i] = float(bool(val))
+        else:
+            raise ValueError(f"detractor must be True/False/1/0 (NaN = missing), got {val!r}")
+    return out
+
+
+def type_of(
+    satisfaction: pd.Series,
+    loyalty: pd.Series,
+    thresholds_sat: ZoneThresholds,
+    thresholds_loy: ZoneThresholds,
+    detractor: pd.Series | None = None,
+) -> pd.Series:
+    """Customer type of each respondent (Jones & Sasser 1995).
+
+    Parameters
+    ----------
+    satisfaction : overall satisfaction score (NaN = missing).
+    loyalty : loyalty score, e.g. the mean of the loyalty items (NaN = missing),
+        on the same index.
+    thresholds_sat, thresholds_loy : thresholds of the satisfaction and loyalty scales.
+    detractor : optional True/False (or 1/0) per respondent, e.g. an NPS detractor
+        or "has complained" flag; required True (when answered) for a terrorist.
+
+    Returns a Series named ``type`` of lowercase type names (apostle, loyalist,
+    mercenary, hostage, defector, terrorist), NaN where satisfaction or loyalty is
+    missing, following the decision table in the module docstring exactly.
+    """
+    sat = _numeric(satisfaction, "satisfaction")
+    loy = _numeric(loyalty, "loyalty")
+    if not sat.index.equals(loy.index):
+        raise ValueError("satisfaction and loyalty must have the same index")
+    zone = zone_of(sat, thresholds_sat).to_numpy()
+    level = loyalty_level(loy, thresholds_loy).to_numpy()
+    s = sat.to_numpy()
+    flag = np.full(len(s), np.nan) if detractor is None else _as_flag(detractor, sat.index)
+    codes = np.full(len(s), -1)
+    for i in range(len(s)):
+        z, lv = zone[i], level[i]
+        if not isinstance(z, str) or not isinstance(lv, str):
+            continue  # rule 0: missing input
+        if s[i] <= thresholds_sat.terrorist_max and lv == "low" and flag[i] != 0.0:
+            name = "terrorist"  # rule 1 (flag NaN = not given / missing answer)
+        elif lv == "high":
+            name = {"affection": "apostle", "indifference": "loyalist", "defection": "hostage"}[z]
+        else:
+            name = "mercenary" if z == "affection" else "defector"
+        codes[i] = TYPES.index(name)
+    return _labelled(codes, TYPES, sat.index, "type")
+
+
+def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
+    """Counts and shares of the six customer types, optionally per group.
+
+    Parameters
+    ----------
+    types : output of :func:`type_of` (NaN = unclassified, left out of n and share).
+    by : optional group labels on the same index (e.g. region); NaN groups are dropped.
+
+    Returns a DataFrame with columns ``type``, ``n``, ``share`` (share of the
+    classified respondents, in the group when ``by`` is given), preceded by the
+    ``by`` column (named after ``by.name``, else ``group``). All six types are
+    listed, n=0 included, in the order apostle, loyalist, mercenary, hostage,
+    defector, terrorist; groups in sorted (or categorical) order.
+    """
+    t = pd.Series(types, copy=False)
+    unknown = set(t.dropna().unique()) - set(TYPES)
+    if unknown:
+        raise ValueError(f"unknown customer type(s): {sorted(map(str, unknown))}")
+
+    def _one(values: pd.Series) -> pd.DataFrame:
+        counts = values.dropna().astype(str).value_counts()
+        n = np.array([int(counts.get(name, 0)) for name in TYPES], dtype="int64")
+        total = n.sum()
+        share = n / total if total > 0 else np.full(len(TYPES), np.nan)
+        return pd.DataFrame({"type": list(TYPES), "n": n, "share": share})
+
+    if by is None:
+        out = _one(t)
+        out["type"] = out["type"].astype(object)
+        return out
+    if not t.index.equals(by.index):
+        raise ValueError("types and by must have the same index")
+    col = by.name if by.name is not None else "group"
+    if isinstance(by.dtype, pd.CategoricalDtype):
+        groups = [g for g in by.cat.categories if (by == g).any()]
+    else:
+        groups = sorted(by.dropna().unique().tolist())
+    frames = []
+    for g in groups:
+        part = _one(t[(by == g).to_numpy()])
+        part.insert(0, col, g)
+        frames.append(part)
+    if not frames:
+        return pd.DataFrame({col: [], "type": [], "n": [], "share": []})
+    return pd.concat(frames, ignore_index=True)
+
+
+def transition_table(types_from: pd.Series, types_to: pd.Series) -> pd.DataFrame:
+    """Type-to-type transitions of customers linked across two waves.
+
+    Parameters
+    ----------
+    types_from, types_to : customer types of the earlier and the later wave,
+        each indexed by the customer key (e.g. the hashed customer id). Only keys
+        present and classified in both are counted.
+
+    Returns a tidy cross-tab with 36 rows (every from/to pair in the type order),
+    columns ``type_from``, ``type_to``, ``n`` and ``row_share`` (n divided by the
+    number of linked customers of that ``type_from``; NaN when that is 0).
+    ``attrs["n_linked"]`` holds the number of linked customers. Raises ValueError
+    on duplicate keys.
+    """
+    for name, s in (("types_from", types_from), ("types_to", types_to)):
+        if s.index.has_duplicates:
+            raise ValueError(f"{name} has duplicate customer keys")
+        unknown = set(s.dropna().unique()) - set(TYPES)
+        if unknown:
+            raise ValueError(f"{name} has unknown customer type(s): {sorted(map(str, unknown))}")
+    both = pd.concat(
+        {"type_from": types_from.astype(object), "type_to": types_to.astype(object)}, axis=1, join="inner"
+    ).dropna()
+    rows = []
+    for a in TYPES:
+        from_a = both["type_from"] == a
+        total = int(from_a.sum())
+        for b in TYPES:
+            n = int((from_a & (both["type_to"] == b)).sum())
+            rows.append((a, b, n, n / total if total else np.nan))
+    out = pd.DataFrame(rows, columns=["type_from", "type_to", "n", "row_share"])
+    out = out.astype({"type_from": object, "type_to": object})
+    out.attrs["n_linked"] = len(both)
+    return out
+
+
+# --------------------------------------------------------------------------- quality-insensitive zone
+
+
+def _wilson(k: float, n: float, z: float) -> tuple[float, float]:
+    if n <= 0:
+        return (np.nan, np.nan)
+    p = k / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def loyalty_curve(
+    satisfaction: pd.Series,
+    loyalty: pd.Series,
+    promoter: pd.Series | None = None,
+    conf: float = 0.95,
+) -> pd.DataFrame:
+    """Mean loyalty (and promoter share) at each satisfaction level.
+
+    Shows the quality-insensitive zone: a flat stretch where rising satisfaction
+    buys no loyalty (Jones & Sasser 1995).
+
+    Parameters
+    ----------
+    satisfaction : satisfaction scores (NaN = missing), one row per respondent.
+    loyalty : loyalty scores on the same index (NaN = missing).
+    promoter : optional True/False (1/0) per respondent, e.g. NPS promoter (9-10).
+    conf : confidence level of the intervals.
+
+    Returns a DataFrame, one row per observed satisfaction level (ascending):
+    ``level``, ``n`` (respondents with both scores), ``loyalty_mean``, ``ci_low``,
+    ``ci_high`` (Student t interval, mean +/- t_{n-1} s/sqrt(n); NaN for n < 2),
+    ``n_promoter`` (respondents with a promoter answer), ``promoter_share``,
+    ``promoter_ci_low``, ``promoter_ci_high`` (Wilson score interval, Wilson 1927;
+    NaN when ``promoter`` is not given).
+    """
+    if not 0 < conf < 1:
+        raise ValueError(f"conf must be in (0, 1), got {conf}")
+    sat = _numeric(satisfaction, "satisfaction")
+    loy = _numeric(loyalty, "loyalty")
+    if not sat.index.equals(loy.index):
+        raise ValueError("satisfaction and loyalty must have the same index")
+    flag = np.full(len(sat), np.nan) if promoter is None else _as_flag(promoter, sat.index)
+    s, y = sat.to_numpy(), loy.to_numpy()
+    z = stats.norm.ppf(0.5 + conf / 2)
+    rows = []
+    for level in np.unique(s[~np.isnan(s)]):
+        at = s == level
+        yy = y[at & ~np.isnan(y)]
+        n = len(yy)
+        mean = yy.mean() if n else np.nan
+        if n >= 2:
+            sd = yy.std(ddof=1)
+            half = stats.t.ppf(0.5 + conf / 2, n - 1) * sd / math.sqrt(n)
+            lo, hi = mean - half, mean + half
+        else:
+            lo = hi = np.nan
+        ff = flag[at & ~np.isnan(flag)]
+        n_p = len(ff)
+        share = ff.mean() if n_p else np.nan
+        p_lo, p_hi = _wilson(ff.sum(), n_p, z)
+        rows.append((level, n, mean, lo, hi, n_p, share, p_lo, p_hi))
+    cols = [
+        "level",
+        "n",
+        "loyalty_mean",
+        "ci_low",
+        "ci_high",
+        "n_promoter",
+        "promoter_share",
+        "promoter_ci_low",
+        "promoter_ci_high",
+    ]
+    out = pd.DataFrame(rows, columns=cols).astype({"n": "int64", "n_promoter": "int64"})
+    out.attrs["conf"] = conf
+    return out
+
+
+def _segmented_sse(
+    x: np.ndarray, grid: np.ndarray, w: np.ndarray, sy: np.ndarray, syy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """SSE and coefficients of the hinge model for aggregated data.
+
+    ``x`` (K,) distinct satisfaction values, ``grid`` (G,) candidate breaks,
+    ``w``/``sy``/``syy`` (B, K) per-sample counts, sums of y and of y**2 at each x.
+    Returns SSE (B, G) and coefficients (B, G, 3) of y = b0 + b1 x + b2 max(x - c, 0).
+    """
+    design = np.stack(
+        [
+            np.ones((len(grid), len(x))),
+            np.broadcast_to(x, (len(grid), len(x))),
+            np.maximum(x - grid[:, None], 0),
+        ],
+        axis=-1,
+    )  # (G, K, 3)
+    xtwx = np.einsum("bk,gki,gkj->bgij", w, design, design)
+    xty = np.einsum("bk,gki->bgi", sy, design)
+    beta = np.einsum("bgij,bgj->bgi", np.linalg.pinv(xtwx), xty)
+    sse = syy.sum(axis=1)[:, None] - np.einsum("bgi,bgi->bg", beta, xty)
+    return sse, beta
+
+
+def loyalty_breakpoint(
+    satisfaction: pd.Series,
+    loyalty: pd.Series,
+    n_boot: int = 500,
+    seed: int = 0,
+    step: float = 0.1,
+    conf: float = 0.95,
+) -> dict[str, float]:
+    """Segmented (one-break, continuous) regression of loyalty on satisfaction.
+
+    Fits ``loyalty = b0 + b1 * sat + b2 * max(sat - c, 0)`` by least squares for
+    each candidate break ``c`` on a grid from the 2nd to the second-last observed
+    satisfaction level in steps of ``step`` and keeps the ``c`` with the smallest
+    residual sum of squares (grid search; Muggeo 2003). The interval for ``c``
+    is the bootstrap percentile interval: respondents are resampled with
+    replacement ``n_boot`` times (numpy Generator seeded with ``seed``) and the
+    grid search is repeated on each resample.
+
+    Parameters
+    ----------
+    satisfaction, loyalty : scores on the same index; rows with either missing are dropped.
+    n_boot : bootstrap resamples (0 = no interval).
+    seed : seed of the bootstrap.
+    step : spacing of the candidate breakpoints.
+    conf : level of the percentile interval.
+
+    Returns a dict with ``breakpoint``, ``slope_before`` (b1), ``slope_after``
+    (b1 + b2), ``intercept`` (b0), ``ci_low``, ``ci_high`` (NaN when n_boot=0),
+    ``sse``, ``r2`` of the segmented fit, ``r2_linear`` of the straight-line fit,
+    ``n``, ``n_boot``, ``conf``. A flat-then-steep curve (slope_before near 0,
+    slope_after clearly positive) is the quality-insensitive zone. Raises
+    ValueError with fewer than 3 distinct satisfaction levels.
+    """
+    sat = _numeric(satisfaction, "satisfaction")
+    loy = _numeric(loyalty, "loyalty")
+    if not sat.index.equals(loy.index):
+        raise ValueError("satisfaction and loyalty must have the same index")
+    ok = sat.notna().to_numpy() & loy.notna().to_numpy()
+    s, y = sat.to_numpy()[ok], loy.to_numpy()[ok]
+    levels, kidx = np.unique(s, return_inverse=True)
+    if len(levels) < 3:
+        raise ValueError(f"a breakpoint needs at least 3 distinct satisfaction levels, got {len(levels)}")
+    if step <= 0:
+        raise ValueError(f"step must be positive, got {step}")
+    n, k = len(s), len(levels)
+    grid = np.round(np.arange(levels[1], levels[-2] + step / 2, step), 10)
+    yc = y - y.mean()  # centring y only shifts b0; it keeps the SSE numerically stable
+
+    def aggregate(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b = index.shape[0]
+        flat = (kidx[index] + k * np.arange(b)[:, None]).ravel()
+        w = np.bincount(flat, minlength=b * k).reshape(b, k).astype(float)
+        sy = np.bincount(flat, weights=yc[index].ravel(), minlength=b * k).reshape(b, k)
+        syy = np.bincount(flat, weights=yc[index].ravel() ** 2, minlength=b * k).reshape(b, k)
+        return w, sy, syy
+
+    w, sy, syy = aggregate(np.arange(n)[None, :])
+    sse, beta = _segmented_sse(levels, grid, w, sy, syy)
+    best = int(np.argmin(sse[0]))
+    b0, b1, b2 = beta[0, best]
+    sst = float(np.sum(yc**2))
+    slope, icpt = np.polyfit(s, y, 1)
+    sse_lin = float(np.sum((y - (icpt + slope * s)) ** 2))
+
+    boots = np.full(n_boot, np.nan)
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        chunk = max(1, min(n_boot, 2_000_000 // max(n, len(grid) * k)))
+        done = 0
+        while done < n_boot:
+            b = min(chunk, n_boot - done)
+            idx = rng.integers(0, n, size=(b, n))
+            sse_b, _ = _segmented_sse(levels, grid, *aggregate(idx))
+            boots[done : done + b] = grid[np.argmin(sse_b, axis=1)]
+            done += b
+        alpha = (1 - conf) / 2
+        ci_low, ci_high = np.percentile(boots, [100 * alpha, 100 * (1 - alpha)])
+    else:
+        ci_low = ci_high = np.nan
+    return {
+        "breakpoint": float(grid[best]),
+        "slope_before": float(b1),
+        "slope_after": float(b1 + b2),
+        "intercept": float(b0 + y.mean()),
+        "ci_low": float(ci_low),
+        "ci_high": float(ci_high),
+        "sse": float(sse[0, best]),
+        "r2": 1 - float(sse[0, best]) / sst if sst > 0 else np.nan,
+        "r2_linear": 1 - sse_lin / sst if sst > 0 else np.nan,
+        "n": int(n),
+        "n_boot": int(n_boot),
+        "conf": float(conf),
+    }
+
+
+# --------------------------------------------------------------------------- IPA
+
+
+def ipa(
+    importance: pd.Series,
+    performance: pd.Series,
+    grid: str | tuple[float, float] = "mean",
+) -> pd.DataFrame:
+    """Importance-performance analysis (Martilla & James 1977).
+
+    Parameters
+    ----------
+    importance : importance of each item (e.g. a driver weight), indexed by item id.
+    performance : performance of each item (e.g. its mean or 0-100 index), same items.
+    grid : where the grid lines go: ``"mean"`` or ``"median"`` of each axis, or an
+        explicit ``(importance, performance)`` tuple.
+
+    Returns a DataFrame in the order of ``importance`` with columns ``item``,
+    ``importance``, ``performance``, ``quadrant`` (names in :data:`IPA_QUADRANTS`;
+    an item on a grid line counts as high, see the module docstring);
+    ``attrs["importance_line"]`` and ``attrs["performance_line"]`` hold the grid lines.
+    """
+    imp = _numeric(importance, "importance")
+    perf = _numeric(performance, "performance")
+    if imp.index.has_duplicates:
+        raise ValueError("importance has duplicate item ids")
+    if set(imp.index) != set(perf.index) or len(imp) != len(perf):
+        raise ValueError("importance and performance must cover the same items")
+    perf = perf.reindex(imp.index)
+    if imp.isna().any() or perf.isna().any():
+        raise ValueError("importance and performance must not be missing")
+    if len(imp) == 0:
+        raise ValueError("ipa needs at least one item")
+    if isinstance(grid, str):
+        if grid not in ("mean", "median"):
+            raise ValueError(
+                f"grid must be 'mean', 'median' or an (importance, performance) tuple, got {grid!r}"
+            )
+        imp_line, perf_line = float(getattr(imp, grid)()), float(getattr(perf, grid)())
+    else:
+        try:
+            imp_line, perf_line = (float(v) for v in grid)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"grid tuple must be two numbers, got {grid!r}") from exc
+    hi_imp = imp.to_numpy() >= imp_line
+    hi_perf = perf.to_numpy() >= perf_line
+    quadrant = np.where(
+        hi_imp,
+        np.where(hi_perf, "Keep up the good work", "Concentrate here"),
+        np.where(hi_perf, "Possible overkill", "Low priority"),
+    )
+    out = pd.DataFrame(
+        {
+            "item": pd.Series(imp.index.to_numpy(), dtype=object),
+            "importance": imp.to_numpy(),
+            "performance": perf.to_numpy(),
+            "quadrant": pd.Series(quadrant, dtype=object),
+        }
+    )
+    out.attrs.update({"importance_line": imp_line, "performance_line": perf_line, "grid": str(grid)})
+    return out
+
+
+def improvement_priorities(ipa_df: pd.DataFrame, target: float | None = None) -> pd.DataFrame:
+    """Rank items for improvement by importance x performance gap.
+
+    Parameters
+    ----------
+    ipa_df : output of :func:`ipa` (columns ``item``, ``importance``, ``performance``).
+    target : performance to reach; default the best item's performance.
+
+    Returns a DataFrame with ``item``, ``importance``, ``performance``, ``gap``
+    (target - performance), ``priority`` (importance x gap, gap floored at 0 so an
+    item at or above target has priority 0) and ``rank`` (1 = act first), sorted by
+    priority descending, ties broken by higher importance then item order.
+    """
+    need = {"item", "importance", "performance"}
+    if not need <= set(ipa_df.columns):
+        raise ValueError(f"ipa_df needs columns {sorted(need)}")
+    df = ipa_df[["item", "importance", "performance"]].copy().reset_index(drop=True)
+    tgt = float(df["performance"].max()) if target is None else float(target)
+    df["gap"] = tgt - df["performance"]
+    df["priority"] = df["importance"] * df["gap"].clip(lower=0)
+    df["_order"] = np.arange(len(df))
+    df = df.sort_values(
+        ["priority", "importance", "_order"], ascending=[False, False, True], kind="mergesort"
+    )
+    df = df.drop(columns="_order").reset_index(drop=True)
+    df["rank"] = np.arange(1, len(df) + 1)
+    df.attrs["target"] = tgt
+    return df
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _lab(labels: Mapping[str, str] | None, key: str) -> str:
+    return str(labels.get(key, key)) if labels else key
+
+
+def _zone_edges(th: ZoneThresholds) -> tuple[float, float]:
+    """x positions separating defection | indifference | affection (halfway for integer cut-offs)."""
+    lo = th.defection_max + 0.5 if float(th.defection_max).is_integer() else th.defection_max
+    hi = th.affection_min - 0.5 if float(th.affection_min).is_integer() else th.affection_min
+    return lo, max(lo, hi)
+
+
+def _shade_zones(ax: Any, th: ZoneThresholds, labels: Mapping[str, str] | None) -> list[Patch]:
+    e1, e2 = _zone_edges(th)
+    left, right = th.scale_min - 0.5, th.scale_max + 0.5
+    handles = []
+    for zone, (a, b) in zip(ZONES, ((left, e1), (e1, e2), (e2, right)), strict=True):
+        ax.axvspan(a, b, color=_ZONE_COLOURS[zone], zorder=0, lw=0)
+        handles.append(Patch(color=_ZONE_COLOURS[zone], label=_lab(labels, zone)))
+    ax.set_xlim(left, right)
+    return handles
+
+
+def plot_zones(
+    satisfaction: pd.Series,
+    loyalty: pd.Series,
+    types: pd.Series,
+    thresholds_sat: ZoneThresholds,
+    thresholds_loy: ZoneThresholds,
+    seed: int = 0,
+    jitter: float = 0.2,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    xlabel: str = "satisfaction",
+    ylabel: str = "loyalty",
+) -> Figure:
+    """Jittered satisfaction-loyalty scatter with zone bands and type shares.
+
+    Parameters
+    ----------
+    satisfaction, loyalty, types : per respondent (types from :func:`type_of`).
+    thresholds_sat, thresholds_loy : thresholds of the two scales.
+    seed, jitter : seeded uniform jitter of +/- ``jitter`` on both axes.
+    labels : display names for types and zones (e.g. :data:`ZH_LABELS`).
+    title, xlabel, ylabel : texts.
+
+    Returns the matplotlib Figure: the three zones shaded along satisfaction,
+    dashed lines at the loyalty cut-offs, points coloured by type and the
+    legend giving each type's share of classified respondents.
+    """
+    use_style()
+    sat = _numeric(satisfaction, "satisfaction").to_numpy()
+    loy = _numeric(loyalty, "loyalty").to_numpy()
+    typ = pd.Series(types).astype(object).to_numpy()
+    if not len(sat) == len(loy) == len(typ):
+        raise ValueError("satisfaction, loyalty and types must have the same length")
+    rng = np.random.default_rng(seed)
+    jx = rng.uniform(-jitter, jitter, len(sat))
+    jy = rng.uniform(-jitter, jitter, len(sat))
+    table = zone_table(pd.Series(typ, dtype=object)).set_index("type")
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    zone_handles = _shade_zones(ax, thresholds_sat, labels)
+    ax.axhline(thresholds_loy.loyalty_high_min, color="grey", ls="--", lw=0.8)
+    ax.axhline(thresholds_loy.loyalty_low_max, color="grey", ls=":", lw=0.8)
+    type_handles = []
+    for name in TYPES:
+        at = typ == name
+        share = table.loc[name, "share"]
+        text = f"{_lab(labels, name)} {share:.0%}" if np.isfinite(share) else _lab(labels, name)
+        h = ax.scatter(
+            sat[at] + jx[at], loy[at] + jy[at], s=14, alpha=0.6, color=_TYPE_COLOURS[name], label=text, lw=0
+        )
+        type_handles.append(h)
+    ax.set_ylim(thresholds_loy.scale_min - 0.5, thresholds_loy.scale_max + 0.5)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(
+        handles=type_handles + zone_handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
+        markerscale=1.5,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_loyalty_curve(
+    curve_df: pd.DataFrame,
+    breakpoint: float | Mapping[str, float] | None = None,
+    thresholds: ZoneThresholds | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    xlabel: str = "satisfaction",
+    ylabel: str = "mean loyalty",
+    promoter_label: str = "promoter share",
+) -> Figure:
+    """Mean loyalty by satisfaction level with its interval and the zones shaded.
+
+    Parameters
+    ----------
+    curve_df : output of :func:`loyalty_curve`.
+    breakpoint : a break value, or the dict of :func:`loyalty_breakpoint` (its
+        fitted segmented line and interval are drawn too).
+    thresholds : satisfaction thresholds; when given the zones are shaded.
+    labels : display names for zones (e.g. :data:`ZH_LABELS`).
+    title, xlabel, ylabel, promoter_label : texts.
+
+    Returns the Figure; promoter share (with Wilson interval) goes on a second
+    axis when the curve has one.
+    """
+    use_style()
+    fig, ax = plt.subplots()
+    handles: list[Any] = []
+    if thresholds is not None:
+        handles += _shade_zones(ax, thresholds, labels)
+    x = curve_df["level"].to_numpy(float)
+    m = curve_df["loyalty_mean"].to_numpy(float)
+    err = np.vstack([m - curve_df["ci_low"].to_numpy(float), curve_df["ci_high"].to_numpy(float) - m])
+    h = ax.errorbar(x, m, yerr=np.nan_to_num(err), fmt="o-", color=PRIMARY, capsize=3, label=ylabel)
+    handles.insert(0, h)
+    if breakpoint is not None:
+        if isinstance(breakpoint, Mapping):
+            c = float(breakpoint["breakpoint"])
+            xs = np.linspace(x.min(), x.max(), 200)
+            b0, b1 = breakpoint["intercept"], breakpoint["slope_before"]
+            b2 = breakpoint["slope_after"] - b1
+            (fit,) = ax.plot(xs, b0 + b1 * xs + b2 * np.maximum(xs - c, 0), color="black", lw=1, label="fit")
+            handles.append(fit)
+            lo, hi = breakpoint.get("ci_low", np.nan), breakpoint.get("ci_high", np.nan)
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.axvspan(lo, hi, color="black", alpha=0.08, lw=0)
+        else:
+            c = float(breakpoint)
+        ax.axvline(c, color="black", ls="--", lw=1)
+        ax.annotate(f"{c:g}", (c, 1), xycoords=("data", "axes fraction"), ha="left", va="top", fontsize=9)
+    if "promoter_share" in curve_df and curve_df["promoter_share"].notna().any():
+        ax2 = ax.twinx()
+        p = curve_df["promoter_share"].to_numpy(float)
+        (hp,) = ax2.plot(x, p, "s--", color="#d95f02", ms=4, lw=1, label=promoter_label)
+        ax2.fill_between(
+            x,
+            curve_df["promoter_ci_low"].to_numpy(float),
+            curve_df["promoter_ci_high"].to_numpy(float),
+            color="#d95f02",
+            alpha=0.12,
+            lw=0,
+        )
+        ax2.set_ylim(0, 1)
+        ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax2.spines["right"].set_visible(True)
+        handles.append(hp)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=min(len(handles), 4),
+        frameon=False,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_ipa(
+    ipa_df: pd.DataFrame,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    xlabel: str = "performance",
+    ylabel: str = "importance",
+) -> Figure:
+    """Importance-performance grid: labelled items and the four quadrant names.
+
+    Parameters
+    ----------
+    ipa_df : output of :func:`ipa` (grid lines read from its attrs, else the means).
+    labels : display names for item ids and quadrant names (e.g. item texts in
+        Chinese merged with :data:`ZH_LABELS`).
+    title, xlabel, ylabel : texts.
+
+    Returns the Figure: performance on x, importance on y (Martilla & James 1977).
+    """
+    use_style()
+    imp = ipa_df["importance"].to_numpy(float)
+    perf = ipa_df["performance"].to_numpy(float)
+    imp_line = float(ipa_df.attrs.get("importance_line", np.mean(imp)))
+    perf_line = float(ipa_df.attrs.get("performance_line", np.mean(perf)))
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    colours = {
+        "Concentrate here": "#d7301f",
+        "Keep up the good work": "#1a9850",
+        "Low priority": "#969696",
+        "Possible overkill": "#2c7fb8",
+    }
+    quads = ipa_df["quadrant"].astype(object).to_numpy()
+    ax.scatter(perf, imp, c=[colours.get(q, PRIMARY) for q in quads], s=40, zorder=3)
+    for item, xv, yv in zip(ipa_df["item"].tolist(), perf, imp, strict=True):
+        ax.annotate(_lab(labels, str(item)), (xv, yv), xytext=(4, 3), textcoords="offset points", fontsize=9)
+    ax.axvline(perf_line, color="grey", lw=0.8)
+    ax.axhline(imp_line, color="grey", lw=0.8)
+    span_x = max(perf.max() - perf.min(), 1e-9)
+    span_y = max(imp.max() - imp.min(), 1e-9)
+    ax.set_xlim(min(perf.min(), perf_line) - 0.15 * span_x, max(perf.max(), perf_line) + 0.15 * span_x)
+    ax.set_ylim(min(imp.min(), imp_line) - 0.15 * span_y, max(imp.max(), imp_line) + 0.15 * span_y)
+    corners = {
+        "Concentrate here": (0.02, 0.98, "left", "top"),
+        "Keep up the good work": (0.98, 0.98, "right", "top"),
+        "Low priority": (0.02, 0.02, "left", "bottom"),
+        "Possible overkill": (0.98, 0.02, "right", "bottom"),
+    }
+    for name, (cx, cy, ha, va) in corners.items():
+        ax.text(
+            cx, cy, _lab(labels, name), transform=ax.transAxes, ha=ha, va=va, color=colours[name], fontsize=10
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,135 @@
+"""Cleaning rules, accounting and privacy on a hand-made wave whose every outcome is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import mahalanobis
+
+from analysis.clean import (
+    clean_wave,
+    hash_ids,
+    irv,
+    longstring,
+    mahalanobis_d2,
+    mask_contact_details,
+    speeders,
+    straightliners,
+    write_clean_outputs,
+)
+from analysis.survey import load_survey, load_wave
+
+
+@pytest.fixture
+def result(small_survey: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key")
+    survey = load_survey(small_survey / "params" / "survey.yaml")
+    wave = load_wave(small_survey / "params" / "waves" / "w1.yaml")
+    return clean_wave(survey, wave, key_root=small_survey)
+
+
+def test_every_raw_row_accounted_for(result, expected_reasons: list[str]) -> None:
+    log = result.log
+    assert log["row"].tolist() == list(range(1, len(expected_reasons) + 1))
+    assert log["reason"].tolist() == expected_reasons
+    assert log["kept"].tolist() == [r == "" for r in expected_reasons]
+    att = result.attrition.set_index("step")
+    assert att.loc["raw data rows", "remaining"] == len(expected_reasons)
+    assert att.loc["kept", "remaining"] == expected_reasons.count("")
+    removed = att.loc[["duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner"], "removed"]
+    assert removed.sum() == len(expected_reasons) - expected_reasons.count("")
+
+
+def test_clean_table(result) -> None:
+    clean = result.clean
+    assert clean["row"].tolist() == [1, 2, 6, 9]
+    # labels mapped, missing codes missing, reverse item reversed (1..5 -> 6 - x)
+    assert clean.loc[clean["row"] == 2, ["q1", "q2"]].to_numpy().tolist() == [[5.0, 4.0]]
+    assert np.isnan(clean.loc[clean["row"] == 2, "q3"].iloc[0])
+    assert clean.loc[clean["row"] == 1, "q3"].iloc[0] == 4.0  # raw 2 reversed
+    assert clean.loc[clean["row"] == 6, "q1"].iloc[0] == 5.0  # "Very satisfied"
+    assert clean["region"].tolist() == ["华东", "华南", "华东", "西部"]
+
+
+def test_value_issues(result) -> None:
+    vi = result.value_issues
+    assert vi[["row", "column", "value"]].to_numpy().tolist() == [[5, "q1", "9"]]
+
+
+def test_privacy(result) -> None:
+    clean = result.clean
+    assert "name" not in clean.columns and "phone" not in clean.columns and "note" not in clean.columns
+    assert result.pii_columns == ["name", "phone"]
+    assert result.dropped_columns == ["note"]
+    assert not clean["cust"].str.startswith("C").any()
+    assert clean["cust"].str.fullmatch(r"h[0-9a-f]{16}").all()
+    assert clean.loc[clean["row"] == 6, "comment"].iloc[0] == "call [phone]"
+
+
+def test_outputs_written(result, tmp_path: Path) -> None:
+    tmp_path = tmp_path / "out"
+    write_clean_outputs(result, tmp_path)
+    log = pd.read_csv(tmp_path / "cleaning_log.csv")
+    assert list(log.columns[:4]) == ["row", "respondent", "kept", "reason"]
+    assert len(log) == result.n_raw
+    back = pd.read_parquet(tmp_path / "clean.parquet")
+    pd.testing.assert_frame_equal(back, result.clean, check_dtype=False)
+    vi = pd.read_csv(tmp_path / "value_issues.csv")
+    assert list(vi.columns[:3]) == ["row", "column", "value"]
+    assert not list(tmp_path.glob("*.tmp"))
+    everything = "".join(p.read_bytes().decode("utf-8", "ignore") for p in tmp_path.iterdir())
+    for pii in ("张三", "13900000001", "李四"):
+        assert pii not in everything
+
+
+def test_hash_is_keyed_and_stable() -> None:
+    ids = pd.Series(["C1", "C2", None, "C1"])
+    a = hash_ids(ids, b"k1")
+    assert a[0] == a[3] and a[0] != a[1] and pd.isna(a[2])
+    assert hash_ids(ids, b"k2")[0] != a[0]
+    import hashlib
+    import hmac
+
+    assert a[0] == "h" + hmac.new(b"k1", b"C1", hashlib.sha256).hexdigest()[:16]
+
+
+def test_mask_contact_details() -> None:
+    s = pd.Series(["mail me at a.b@example.com", "电话 13912345678 谢谢", "价格 200 元", None])
+    out = mask_contact_details(s)
+    assert out[:3].tolist() == ["mail me at [email]", "电话 [phone] 谢谢", "价格 200 元"]
+    assert pd.isna(out[3])
+
+
+def test_speeder_rule_by_hand() -> None:
+    d = pd.Series([100.0, 200, 300, 400, 500, 30, np.nan])
+    flags, cut = speeders(d, 1 / 3)
+    assert cut == pytest.approx(np.nanmedian(d.to_numpy()) / 3)  # median 250 -> 83.3
+    assert flags.tolist() == [False, False, False, False, False, True, False]
+
+
+def test_longstring_and_irv_like_careless() -> None:
+    codes = pd.DataFrame([[1, 1, 2, 2, 2, 3], [4, 4, 4, 4, 4, 4], [1, np.nan, 1, 2, np.nan, 2]], dtype=float)
+    assert longstring(codes).tolist() == [3, 6, 2]
+    expected = [np.std([1, 1, 2, 2, 2, 3], ddof=1), 0.0, np.std([1, 1, 2, 2], ddof=1)]
+    assert irv(codes).to_numpy() == pytest.approx(expected)
+
+
+def test_straightliners_need_enough_answered_items() -> None:
+    codes = pd.DataFrame(
+        [[3, 3, 3, 3, 3], [3, 3, 3, 3, np.nan], [3, 3, 3, 3, 4]], columns=list("abcde"), dtype=float
+    )
+    flags = straightliners(codes, {"all": list("abcde")}, min_items=5)
+    assert flags.tolist() == [True, False, False]
+    assert straightliners(codes, {"all": list("abcde")}, min_items=4).tolist() == [True, True, False]
+
+
+def test_mahalanobis_matches_scipy() -> None:
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame(rng.normal(size=(200, 4)))
+    d2 = mahalanobis_d2(x)
+    vi = np.linalg.inv(np.cov(x.to_numpy(), rowvar=False))
+    mu = x.mean().to_numpy()
+    assert d2.iloc[7] == pytest.approx(mahalanobis(x.iloc[7].to_numpy(), mu, vi) ** 2)

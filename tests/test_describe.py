@@ -1,0 +1,178 @@
+"""Tests of analysis.describe against statsmodels, scipy and hand calculations."""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from analysis import describe
+
+SAT7 = {1: "很不满意", 2: "不满意", 3: "不太满意", 4: "一般", 5: "较满意", 6: "满意", 7: "很满意"}
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "conf"), [(0, 10, 0.95), (3, 10, 0.95), (10, 10, 0.9), (47, 250, 0.99), (1, 1, 0.95)]
+)
+def test_wilson_matches_statsmodels(k, n, conf):
+    low, high = describe.wilson_interval(k, n, conf)
+    ref = proportion_confint(k, n, alpha=1 - conf, method="wilson")
+    assert low == pytest.approx(ref[0], abs=1e-12)
+    assert high == pytest.approx(ref[1], abs=1e-12)
+
+
+def test_wilson_empty_and_invalid():
+    assert all(math.isnan(v) for v in describe.wilson_interval(0, 0))
+    with pytest.raises(ValueError):
+        describe.wilson_interval(5, 3)
+
+
+def test_item_stats_by_hand():
+    data = pd.DataFrame({"a": [1, 2, 4, 5, 5, np.nan], "b": [7, 7, 6, 1, 4, 4]})
+    out = describe.item_stats(data, {"a": (1, 5), "b": (1, 7)}).set_index("item")
+    assert list(out.columns[:4]) == ["n", "mean", "sd", "median"]
+    a = out.loc["a"]
+    # answered 1, 2, 4, 5, 5: mean 17/5, squared deviations 5.76+1.96+0.36+2.56+2.56 = 13.2
+    assert a["n"] == 5
+    assert a["mean"] == pytest.approx(3.4)
+    assert a["sd"] == pytest.approx(math.sqrt(13.2 / 4))
+    assert a["median"] == 4 and a["min"] == 1 and a["max"] == 5
+    assert a["top2box"] == pytest.approx(3 / 5)  # 4, 5, 5
+    assert a["bottom2box"] == pytest.approx(2 / 5)  # 1, 2
+    assert a["index"] == pytest.approx((3.4 - 1) / 4 * 100)  # 60
+    # t interval of the mean from statsmodels, rescaled to 0-100
+    lo, hi = DescrStatsW(np.array([1, 2, 4, 5, 5.0])).tconfint_mean(alpha=0.05)
+    assert a["index_low"] == pytest.approx((lo - 1) / 4 * 100)
+    assert a["index_high"] == pytest.approx((hi - 1) / 4 * 100)
+    ref = proportion_confint(3, 5, method="wilson")
+    assert (a["top2box_low"], a["top2box_high"]) == pytest.approx(ref)
+    b = out.loc["b"]
+    assert b["top2box"] == pytest.approx(3 / 6)  # 7, 7, 6
+    assert b["bottom2box"] == pytest.approx(1 / 6)  # 1
+    assert b["index"] == pytest.approx((29 / 6 - 1) / 6 * 100)
+    top3 = describe.item_stats(data, {"b": (1, 7)}, top=3).iloc[0]
+    assert top3["top2box"] == pytest.approx(3 / 6)  # levels 5-7: still 7, 7, 6
+
+
+def test_item_stats_rejects_out_of_scale_codes():
+    with pytest.raises(ValueError, match="outside its scale"):
+        describe.item_stats(pd.DataFrame({"a": [1, 99]}), {"a": (1, 5)})
+
+
+def test_distribution_lists_every_level():
+    data = pd.DataFrame({"q": [1, 1, 3, np.nan, 5]})
+    out = describe.distribution(data, {"q": (1, 5)}, labels={"q": {1: "差", 5: "好"}})
+    assert list(out["level"]) == [1, 2, 3, 4, 5]
+    assert list(out["n"]) == [2, 0, 1, 0, 1]
+    assert list(out["share"]) == pytest.approx([0.5, 0, 0.25, 0, 0.25])
+    assert list(out["label"]) == ["差", "2", "3", "4", "好"]
+
+
+def test_satisfaction_rate_by_hand():
+    values = pd.Series([7, 6, 5, 4, 3, 6, np.nan, 7, 2, 5])
+    out = describe.satisfaction_rate(values, satisfied_levels=[5, 6, 7])
+    assert out["n"] == 9 and out["k"] == 6
+    assert out["rate"] == pytest.approx(6 / 9)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx(proportion_confint(6, 9, method="wilson"))
+
+
+def test_nps_by_hand():
+    # 20 answers: 9 promoters (9-10), 6 passives (7-8), 5 detractors (0-6), plus one missing
+    values = pd.Series([10] * 5 + [9] * 4 + [8] * 3 + [7] * 3 + [6, 5, 3, 0, 2] + [np.nan])
+    out = describe.nps(values)
+    assert out["n"] == 20
+    assert out["promoters"] == pytest.approx(0.45)
+    assert out["passives"] == pytest.approx(0.30)
+    assert out["detractors"] == pytest.approx(0.25)
+    assert out["nps"] == pytest.approx(20.0)
+    # se = sqrt((p + q - (p - q)^2) / n) = sqrt((0.70 - 0.04) / 20) = sqrt(0.033) = 0.181659
+    assert out["se"] == pytest.approx(18.1659, abs=1e-4)
+    # adjusted Wald: p' = 9.75/23 = 0.423913, q' = 5.75/23 = 0.250000, nps' = 0.173913
+    # var' = (0.673913 - 0.173913^2) / 23 = 0.643667 / 23 = 0.0279855, se' = 0.167289
+    # CI = 0.173913 -/+ 1.959964 * 0.167289 = (-0.153967, 0.501793)
+    assert out["ci_low"] == pytest.approx(-15.3967, abs=1e-3)
+    assert out["ci_high"] == pytest.approx(50.1793, abs=1e-3)
+
+
+def test_nps_rejects_codes_outside_0_10():
+    with pytest.raises(ValueError):
+        describe.nps(pd.Series([3, 11]))
+
+
+def test_response_rate():
+    out = describe.response_rate(960, 1200)
+    assert out["rate"] == pytest.approx(0.8)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx(proportion_confint(960, 1200, method="wilson"))
+    assert math.isnan(describe.response_rate(960, None)["rate"])
+    with pytest.raises(ValueError):
+        describe.response_rate(10, 5)
+
+
+def test_sample_profile_suppresses_small_cells():
+    data = pd.DataFrame(
+        {"region": ["华东"] * 10 + ["华南"] * 6 + ["华北"] * 3 + ["西部"], "channel": ["web"] * 20}
+    )
+    out = describe.sample_profile(data, ["region", "channel"], min_cell=5)
+    region = out[out["segment"] == "region"].set_index("group")["n"]
+    # 华北 (3) + 西部 (1) = 4 < 5 would reveal itself, so 华南 (6) is merged too
+    assert region.to_dict() == {"华东": 10, "(suppressed: n<5)": 10}
+    assert out.loc[out["segment"] == "channel", "share"].tolist() == [1.0]
+    data2 = pd.DataFrame({"region": ["A"] * 10 + ["B"] * 3 + ["C"] * 2})
+    out2 = describe.sample_profile(data2, ["region"]).set_index("group")["n"].to_dict()
+    assert out2 == {"A": 10, "(suppressed: n<5)": 5}
+    assert (describe.sample_profile(data2, ["region"])["n"] >= 5).all()
+
+
+def _chart_data() -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(7)
+    data = pd.DataFrame({q: rng.integers(1, 8, size=80) for q in ["q_quality", "q_service", "q_price"]})
+    ranges = dict.fromkeys(data.columns, (1, 7))
+    dist = describe.distribution(data, ranges, labels=dict.fromkeys(data.columns, SAT7))
+    return dist, {"q_quality": "产品质量", "q_service": "服务态度", "q_price": "价格合理性"}
+
+
+def test_plot_diverging_chinese_renders_without_glyph_warnings():
+    dist, names = _chart_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = describe.plot_diverging(dist, names, title="各项满意度分布")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        fig.canvas.draw()
+    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["产品质量", "服务态度", "价格合理性"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(SAT7.values())
+    # the first item's bars (y = 0) span from -(s1 + s2 + s3 + s4/2) to +(s4/2 + s5 + s6 + s7)
+    s = dist[dist["item"] == "q_quality"].set_index("level")["share"]
+    bars = [p for p in ax.patches if abs(p.get_y() + p.get_height() / 2) < 1e-9]
+    left = min(min(p.get_x(), p.get_x() + p.get_width()) for p in bars)
+    right = max(max(p.get_x(), p.get_x() + p.get_width()) for p in bars)
+    assert left == pytest.approx(-(s[1] + s[2] + s[3] + s[4] / 2))
+    assert right == pytest.approx(s[4] / 2 + s[5] + s[6] + s[7])
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_plot_distribution_chinese():
+    values = pd.Series([7, 6, 6, 5, 4, 1, 7, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = describe.plot_distribution(values, SAT7, title="总体满意度")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    assert buf.getvalue()[:4] == b"\x89PNG"
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([1 / 7, 0, 0, 1 / 7, 1 / 7, 2 / 7, 2 / 7])
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(SAT7.values())
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

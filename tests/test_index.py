@@ -1,0 +1,183 @@
+"""Tests of analysis.index against a published AHP example, hand calculations and a normal-theory interval."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import index
+
+MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+
+
+def _reciprocal(names: list[str], upper: dict[tuple[str, str], float]) -> pd.DataFrame:
+    m = pd.DataFrame(1.0, index=names, columns=names)
+    for (a, b), v in upper.items():
+        m.loc[a, b] = v
+        m.loc[b, a] = 1 / v
+    return m
+
+
+def test_ahp_saaty_drinks_example():
+    # Saaty (2008), "Decision making with the analytic hierarchy process", Int. J. Services Sciences
+    # 1(1):83-98, Table 2 "Which drink is consumed more in the U.S.?": derived scale
+    # .177 .019 .042 .116 .190 .129 .327 with C.R. = .022.
+    drinks = ["coffee", "wine", "tea", "beer", "sodas", "milk", "water"]
+    rows = [
+        [1, 9, 5, 2, 1, 1, 1 / 2],
+        [1 / 9, 1, 1 / 3, 1 / 9, 1 / 9, 1 / 9, 1 / 9],
+        [1 / 5, 3, 1, 1 / 3, 1 / 4, 1 / 3, 1 / 9],
+        [1 / 2, 9, 3, 1, 1 / 2, 1, 1 / 3],
+        [1, 9, 4, 2, 1, 2, 1 / 2],
+        [1, 9, 3, 1, 1 / 2, 1, 1 / 3],
+        [2, 9, 9, 3, 2, 3, 1],
+    ]
+    res = index.ahp_weights(pd.DataFrame(rows, index=drinks, columns=drinks))
+    published = [0.177, 0.019, 0.042, 0.116, 0.190, 0.129, 0.327]
+    np.testing.assert_allclose(res.weights.to_numpy(), published, atol=5e-4 + 1e-9)
+    assert res.weights.sum() == pytest.approx(1.0)
+    assert list(res.weights.index) == drinks
+    assert res.cr == pytest.approx(0.022, abs=5e-4)
+    assert res.ci == pytest.approx((res.lambda_max - 7) / 6)
+    assert res.cr == pytest.approx(res.ci / 1.32)
+    assert index.check_ahp(res) is res
+
+
+def test_ahp_consistent_matrix_recovers_weights():
+    w = np.array([0.5, 0.3, 0.2])
+    names = ["质量", "服务", "价格"]
+    m = pd.DataFrame(np.outer(w, 1 / w), index=names, columns=names)
+    res = index.ahp_weights(m)
+    np.testing.assert_allclose(res.weights.to_numpy(), w, atol=1e-12)
+    assert res.lambda_max == pytest.approx(3.0)
+    assert res.cr == pytest.approx(0.0, abs=1e-12)
+
+
+def test_ahp_inconsistent_matrix_raises_with_name_and_cr():
+    # A >> B >> C but C >> A: a cycle of judgements
+    m = _reciprocal(["A", "B", "C"], {("A", "B"): 9, ("B", "C"): 9, ("A", "C"): 1 / 9})
+    res = index.ahp_weights(m)
+    # lambda_max of this matrix: with x = 9 * 9 * 9, lambda = 1 + x^(1/3) + x^(-1/3) = 1 + 9 + 1/9
+    assert res.lambda_max == pytest.approx(1 + 9 + 1 / 9)
+    assert res.cr == pytest.approx((1 + 9 + 1 / 9 - 3) / 2 / 0.58)
+    with pytest.raises(index.AHPInconsistentError, match=r"criteria weights.*CR = 6\.13") as err:
+        index.check_ahp(res, name="criteria weights")
+    assert isinstance(err.value, ValueError)
+
+
+def test_ahp_validation_names_the_cell():
+    m = _reciprocal(["q", "s", "p"], {("q", "s"): 3, ("s", "p"): 2, ("q", "p"): 5})
+    m.loc["p", "q"] = 0.5
+    with pytest.raises(ValueError, match=r"\['q', 'p'\]"):
+        index.ahp_weights(m)
+    neg = m.copy()
+    neg.loc["s", "p"] = -2
+    with pytest.raises(ValueError, match="positive"):
+        index.ahp_weights(neg)
+    with pytest.raises(ValueError, match="square"):
+        index.ahp_weights(m.iloc[:, :2])
+
+
+def test_entropy_weights_by_hand():
+    data = pd.DataFrame({"A": [1, 2, 3, 4], "B": [5, 5, 5, 9], "C": [7, 7, 7, 7]})
+    # A: min-max -> 0, 1/3, 2/3, 1; sum 2; p = 0, 1/6, 1/3, 1/2
+    e_a = -(1 / math.log(4)) * (1 / 6 * math.log(1 / 6) + 1 / 3 * math.log(1 / 3) + 1 / 2 * math.log(1 / 2))
+    assert e_a == pytest.approx(0.729574, abs=1e-6)
+    # B: min-max -> 0, 0, 0, 1; p = 0, 0, 0, 1; e = 0 (0 ln 0 = 0), all information in one row
+    e_b = 0.0
+    # C: constant, no information: e = 1, d = 0
+    d_a, d_b, d_c = 1 - e_a, 1 - e_b, 0.0
+    total = d_a + d_b + d_c
+    w = index.entropy_weights(data)
+    assert w["A"] == pytest.approx(d_a / total)  # 0.212862
+    assert w["B"] == pytest.approx(d_b / total)  # 0.787138
+    assert w["C"] == 0.0
+    assert w["A"] == pytest.approx(0.212862, abs=1e-6)
+
+
+def test_entropy_weights_without_normalisation():
+    data = pd.DataFrame({"A": [1.0, 1.0], "B": [1.0, 3.0]})
+    # A: p = 1/2, 1/2, e = 1; B: p = 1/4, 3/4, e = -(1/ln 2)(1/4 ln 1/4 + 3/4 ln 3/4) = 0.811278
+    w = index.entropy_weights(data, normalize=False)
+    assert w.to_dict() == pytest.approx({"A": 0.0, "B": 1.0})
+
+
+def test_respondent_index_by_hand():
+    data = pd.DataFrame({"q1": [1, 5, np.nan, np.nan], "q2": [10, 0, 5, np.nan], "q3": [4, 4, 4, 4]})
+    blocks = {"Quality": ["q1", "q2"], "Price": ["q3"]}
+    ranges = {"q1": (1, 5), "q2": (0, 10), "q3": (1, 7)}
+    out = index.respondent_index(data, blocks, ranges)
+    # row 0: q1 -> 0, q2 -> 100, mean 50; row 1: 100, 0 -> 50; row 2: only q2 -> 50; row 3: none
+    assert out["Quality"].tolist()[:3] == pytest.approx([50.0, 50.0, 50.0])
+    assert math.isnan(out["Quality"].iloc[3])
+    assert out["Price"].tolist() == pytest.approx([50.0] * 4)  # (4 - 1) / 6 * 100
+    weighted = index.respondent_index(data, blocks, ranges, item_weights={"q1": 3, "q2": 1})
+    # row 0: (3 * 0 + 1 * 100) / 4 = 25; row 1: (3 * 100 + 0) / 4 = 75; row 2: only q2 -> 50
+    assert weighted["Quality"].tolist()[:3] == pytest.approx([25.0, 75.0, 50.0])
+
+
+def test_csi_point_estimates_and_bootstrap():
+    if not MOBI.exists():
+        pytest.skip("ECSI mobi data not available")
+    mobi = pd.read_csv(MOBI)
+    blocks = {"Image": [f"IMAG{i}" for i in range(1, 6)], "Value": ["PERV1", "PERV2"], "Loyalty": ["CUSL1"]}
+    ranges = dict.fromkeys(mobi.columns, (1, 10))
+    out = index.csi(mobi, blocks, ranges, {"Image": 2, "Value": 1, "Loyalty": 1}, n_boot=2000, seed=5)
+    out = out.set_index("construct")
+    image = ((mobi[blocks["Image"]] - 1) / 9 * 100).mean(axis=1)
+    value = ((mobi[blocks["Value"]] - 1) / 9 * 100).mean(axis=1)
+    loyal = (mobi["CUSL1"] - 1) / 9 * 100
+    assert out.loc["Image", "index"] == pytest.approx(image.mean())
+    assert out.loc["Image", "weight"] == pytest.approx(0.5)
+    csi_hand = 0.5 * image.mean() + 0.25 * value.mean() + 0.25 * loyal.mean()
+    assert out.loc["CSI", "index"] == pytest.approx(csi_hand)
+    assert out.loc["CSI", "n"] == 250
+    # the percentile bootstrap of a mean agrees with the t interval for n = 250 to within sampling noise
+    for name, scores in {
+        "Image": image,
+        "Value": value,
+        "CSI": 0.5 * image + 0.25 * value + 0.25 * loyal,
+    }.items():
+        half = stats.t.ppf(0.975, 249) * scores.std(ddof=1) / math.sqrt(250)
+        assert out.loc[name, "ci_low"] == pytest.approx(scores.mean() - half, abs=0.12 * half)
+        assert out.loc[name, "ci_high"] == pytest.approx(scores.mean() + half, abs=0.12 * half)
+    again = index.csi(mobi, blocks, ranges, {"Image": 2, "Value": 1, "Loyalty": 1}, n_boot=2000, seed=5)
+    pd.testing.assert_frame_equal(out.reset_index(), again)
+
+
+def test_csi_construct_without_weight_is_reported_not_counted():
+    data = pd.DataFrame({"a": [1, 3, 5, 5], "b": [5, 5, 5, 1]})
+    out = index.csi(data, {"A": ["a"], "B": ["b"]}, {"a": (1, 5), "b": (1, 5)}, {"A": 1}, n_boot=50)
+    out = out.set_index("construct")
+    assert out.loc["B", "weight"] == 0.0
+    assert out.loc["B", "index"] == pytest.approx(75.0)  # (100 + 100 + 100 + 0) / 4
+    assert out.loc["CSI", "index"] == pytest.approx(out.loc["A", "index"])  # (0 + 50 + 100 + 100) / 4
+    assert out.loc["A", "index"] == pytest.approx(62.5)
+    with pytest.raises(ValueError, match="unknown constructs"):
+        index.csi(data, {"A": ["a"]}, {"a": (1, 5)}, {"Z": 1})
+
+
+def test_weights_for_methods():
+    data = pd.DataFrame({"a": [1, 2, 3, 4], "b": [5, 5, 5, 9], "c": [2, 3, 2, 3]})
+    blocks = {"A": ["a"], "B": ["b"], "C": ["c"]}
+    ranges = {"a": (1, 5), "b": (1, 9), "c": (1, 5)}
+    assert index.weights_for("equal", data, blocks, ranges).tolist() == pytest.approx([1 / 3] * 3)
+    w = np.array([0.2, 0.5, 0.3])
+    ahp = pd.DataFrame(np.outer(w, 1 / w), index=list("ABC"), columns=list("ABC"))
+    assert index.weights_for("ahp", data, blocks, ranges, ahp_matrix=ahp).tolist() == pytest.approx(w)
+    # entropy on the 0-100 construct scores equals entropy on the raw columns: min-max is scale-free
+    ent = index.weights_for("entropy", data, blocks, ranges)
+    ref = index.entropy_weights(data.rename(columns=str.upper))
+    assert ent.to_dict() == pytest.approx(ref.to_dict())
+    pls = index.weights_for("pls", data, blocks, ranges, pls_weights={"A": 0.2, "B": 0.2, "C": 0.6})
+    assert pls.tolist() == pytest.approx([0.2, 0.2, 0.6])
+    with pytest.raises(ValueError, match="equal, ahp, entropy, pls"):
+        index.weights_for("magic", data, blocks, ranges)
+    bad = pd.DataFrame([[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]], index=list("ABC"), columns=list("ABC"))
+    with pytest.raises(index.AHPInconsistentError):
+        index.weights_for("ahp", data, blocks, ranges, ahp_matrix=bad)

@@ -1,0 +1,119 @@
+"""Survey definition and wave files: loading, defaults and the analyst-facing error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import SurveyDefinitionError
+from analysis.survey import load_survey, load_wave, order_waves
+
+
+def test_small_survey_loads(small_survey: Path) -> None:
+    s = load_survey(small_survey / "params" / "survey.yaml")
+    assert s.item_ids == ["q1", "q2", "q3", "q4", "q5", "q6"]
+    assert s.blocks == {"Quality": ["q1", "q2", "q3"], "Service": ["q4", "q5"], "Satisfaction": ["q6"]}
+    assert s.ranges["q1"] == (1, 5)
+    assert s.item("q3").reverse
+    assert s.scales["sat5"].label(5, "en") == "Very satisfied"
+    assert s.scales["sat5"].label(5, "zh") == "很满意"
+    assert s.scales["sat5"].label(1, "en") == "很不满意"  # plain-string label serves every language
+    assert s.satisfied == [4, 5]  # top two levels by default
+    assert s.cleaning.speeder_fraction == pytest.approx(1 / 3)
+    assert s.index.weights == "equal"
+    assert s.model_constructs == ["Quality", "Service", "Satisfaction"]
+    assert "name" not in s.declared_columns and "phone" not in s.declared_columns
+    assert len(s.sha256) == 64
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "survey.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+BASE = """\
+scales:
+  s7: {min: 1, max: 7}
+items:
+  - {id: a, scale: s7, construct: X}
+  - {id: b, scale: s7, construct: Y}
+overall_satisfaction: b
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "replace", "needle"),
+    [
+        ("loyalty: [zz]\n", None, "'loyalty' names item 'zz'"),
+        (
+            "",
+            ("overall_satisfaction: b", "overall_satisfaction: nope"),
+            "'overall_satisfaction' names item 'nope'",
+        ),
+        ("paths: [[X, Q]]\n", None, "names construct 'Q', but no item has that construct"),
+        ("", ("scale: s7, construct: Y", "scale: s9, construct: Y"), "uses scale 's9', which is not defined"),
+        ("", ("{min: 1, max: 7}", "{min: 7, max: 7}"), "min 7 >= max 7"),
+        ("", ("- {id: b,", "- {id: a,"), "item id 'a' is defined twice"),
+        ("language: fr\n", None, "language is 'fr'"),
+        ("index: {weights: magic}\n", None, "index.weights is 'magic'"),
+        ("index: {weights: ahp}\n", None, "no index.ahp.matrix"),
+        ("cleaning: {speed: 3}\n", None, "unknown key(s): speed"),
+        ("recommend: a\n", None, "expected: a 0-10 scale for nps"),
+    ],
+)
+def test_definition_errors_name_the_problem(tmp_path: Path, extra: str, replace, needle: str) -> None:
+    text = BASE + extra
+    if replace:
+        text = text.replace(*replace)
+    path = _write(tmp_path, text)
+    with pytest.raises(SurveyDefinitionError) as err:
+        load_survey(path)
+    assert str(path) in str(err.value)
+    assert needle.lower() in str(err.value).lower()
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "items: [\n  - a: b\n  c")
+    with pytest.raises(SurveyDefinitionError, match="not valid YAML"):
+        load_survey(path)
+
+
+def test_missing_survey_file(tmp_path: Path) -> None:
+    with pytest.raises(SurveyDefinitionError, match="not found"):
+        load_survey(tmp_path / "nope.yaml")
+
+
+def test_ahp_matrix_parsed_with_fractions(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        BASE + "index: {weights: ahp, ahp: {labels: [X, Y], matrix: [[1, 3], ['1/3', 1]]}}\n",
+    )
+    s = load_survey(path)
+    assert s.index.ahp_matrix[1][0] == pytest.approx(1 / 3)
+    assert s.index_constructs == ["X", "Y"]
+
+
+def test_wave_missing_raw_file(tmp_path: Path) -> None:
+    w = tmp_path / "w.yaml"
+    w.write_text("wave: w1\nraw: nothere.csv\n", encoding="utf-8")
+    with pytest.raises(SurveyDefinitionError, match="does not exist"):
+        load_wave(w)
+
+
+def test_wave_paths_relative_to_wave_file(small_survey: Path) -> None:
+    w = load_wave(small_survey / "params" / "waves" / "w1.yaml")
+    assert w.raw == (small_survey / "data" / "raw" / "w1.csv").resolve()
+    assert w.invited == 12
+
+
+def test_waves_ordered_by_baseline(tmp_path: Path) -> None:
+    raw = tmp_path / "r.csv"
+    raw.write_text("a\n1\n", encoding="utf-8")
+    files = []
+    for wid, base in [("c", "b"), ("a", None), ("b", "a")]:
+        p = tmp_path / f"{wid}.yaml"
+        p.write_text(f"wave: {wid}\nraw: r.csv\n" + (f"baseline: {base}\n" if base else ""), encoding="utf-8")
+        files.append(load_wave(p))
+    assert [w.id for w in order_waves(files)] == ["a", "b", "c"]
