@@ -122,3 +122,459 @@ def run_clean(ctx: WaveContext) -> CleanResult:
         },
     )
     return result
+
+
+# --------------------------------------------------------------------------- shared pieces
+def satisfaction_construct(survey: Survey) -> str | None:
+    """The construct of the overall satisfaction item (the CSI model's satisfaction variable)."""
+    return survey.item(survey.overall_satisfaction).construct
+
+
+def model_blocks(survey: Survey) -> dict[str, list[str]]:
+    """Blocks of the constructs in the CSI structural model."""
+    return {c: survey.blocks[c] for c in survey.model_constructs}
+
+
+def fit_csi_model(survey: Survey, clean: pd.DataFrame):  # -> pls.PLSResult | None
+    """Point estimate of the CSI structural model (PLS-PM, path scheme), or None without ``paths``."""
+    from .pls import pls_pm
+
+    if not survey.paths:
+        return None
+    return pls_pm(clean, model_blocks(survey), list(survey.paths), scheme="path", missing="listwise")
+
+
+def index_weights(
+    survey: Survey, clean: pd.DataFrame, model=None
+) -> tuple[pd.Series, dict[str, float] | None]:
+    """Construct weights of the overall index and item weights within constructs (None = equal).
+
+    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally.
+    ``pls`` (ACSI method): items weighted by the normalised unstandardised PLS
+    outer weights, constructs by their total effect on the satisfaction
+    construct, normalised to sum to 1 (Fornell et al. 1996).
+    """
+    from .index import weights_for
+
+    cfg = survey.index
+    blocks = {c: survey.blocks[c] for c in survey.index_constructs}
+    matrix = None
+    if cfg.weights == "ahp":
+        matrix = pd.DataFrame(cfg.ahp_matrix, index=list(cfg.ahp_labels), columns=list(cfg.ahp_labels))
+    item_weights = None
+    pls_construct = None
+    if cfg.weights == "pls":
+        model = model if model is not None else fit_csi_model(survey, clean)
+        if model is None:
+            from .errors import SurveyDefinitionError
+
+            raise SurveyDefinitionError(
+                "index.weights is 'pls' but the survey has no 'paths' (no CSI model to take weights from).",
+                file=str(survey.path),
+            )
+        uw = model.unstd_weights
+        item_weights = dict(zip(uw["item"], uw["weight"], strict=True))
+        target = satisfaction_construct(survey)
+        te = model.total_effects
+        te = te[te["target"] == target].set_index("source")["total"]
+        pls_construct = {c: max(float(te.get(c, 0.0)), 0.0) for c in blocks}
+        if sum(pls_construct.values()) <= 0:
+            pls_construct = {c: 1.0 for c in blocks}
+    weights = weights_for(
+        cfg.weights, clean, blocks, survey.ranges, ahp_matrix=matrix, pls_weights=pls_construct
+    )
+    return weights, item_weights
+
+
+def respondent_scores(
+    survey: Survey, clean: pd.DataFrame, weights: pd.Series, item_weights: dict[str, float] | None
+) -> pd.DataFrame:
+    """Per respondent: row, segments, overall item, loyalty score, construct indices (0-100) and CSI."""
+    from .index import respondent_index
+
+    blocks = {c: survey.blocks[c] for c in survey.constructs}
+    scores = respondent_index(clean, blocks, survey.ranges, item_weights)
+    idx = [c for c in survey.index_constructs]
+    w = weights.reindex(idx).fillna(0.0).to_numpy()
+    sub = scores[idx].to_numpy(dtype=float)
+    have = ~pd.isna(sub)
+    wsum = (have * w).sum(axis=1)
+    csi_values = pd.Series((pd.DataFrame(sub).fillna(0.0).to_numpy() * w).sum(axis=1), index=clean.index)
+    csi_values = (csi_values / pd.Series(wsum, index=clean.index)).where(wsum > 0)
+    out = clean[["row", *survey.segments]].copy()
+    if survey.customer_id:
+        out[survey.customer_id] = clean[survey.customer_id]
+    out[survey.overall_satisfaction] = clean[survey.overall_satisfaction]
+    if survey.loyalty:
+        out["loyalty_score"] = clean[list(survey.loyalty)].mean(axis=1)
+    if survey.recommend:
+        out[survey.recommend] = clean[survey.recommend]
+    for c in survey.constructs:
+        out[c] = scores[c]
+    out["CSI"] = csi_values
+    return out
+
+
+def _language_labels(survey: Survey) -> dict[str, str]:
+    return {i: survey.item_label(i) for i in survey.rated_items}
+
+
+# --------------------------------------------------------------------------- 02 descriptive
+def run_descriptive(ctx: WaveContext, n_boot: int = 1000, seed: int = 2024) -> dict[str, pd.DataFrame]:
+    """Item statistics, distributions, headline measures, reliability, screening and the CSI.
+
+    Writes item_stats, distribution, headline, profile, reliability, screening,
+    index_weights, csi_index (CSV) and respondent_scores.parquet.
+    """
+    from . import describe, reliability
+    from .clean import write_parquet
+    from .index import csi
+
+    s = ctx.survey
+    clean = ctx.clean()
+    lang = ctx.language
+    out: dict[str, pd.DataFrame] = {}
+
+    stats = describe.item_stats(clean, s.ranges)
+    stats.insert(1, "label", stats["item"].map(_language_labels(s)))
+    stats.insert(
+        2, "construct", stats["item"].map(lambda i: s.item(i).construct if i in s.item_ids else None)
+    )
+    out["item_stats"] = stats
+    labels = {i: s.scale_of(i).label_map(lang) for i in s.rated_items}
+    out["distribution"] = describe.distribution(clean, s.ranges, labels)
+
+    rows = []
+    sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied)
+    rows.append(
+        {
+            "metric": "satisfaction_rate",
+            "value": sat["rate"],
+            "ci_low": sat["ci_low"],
+            "ci_high": sat["ci_high"],
+            "n": sat["n"],
+        }
+    )
+    if s.recommend:
+        n = describe.nps(clean[s.recommend])
+        rows.append(
+            {
+                "metric": "nps",
+                "value": n["nps"],
+                "ci_low": n["ci_low"],
+                "ci_high": n["ci_high"],
+                "n": n["n"],
+                "se": n["se"],
+                "promoters": n["promoters"],
+                "passives": n["passives"],
+                "detractors": n["detractors"],
+            }
+        )
+    rr = describe.response_rate(len(clean), ctx.wave.invited)
+    rows.append(
+        {
+            "metric": "response_rate",
+            "value": rr["rate"],
+            "ci_low": rr["ci_low"],
+            "ci_high": rr["ci_high"],
+            "n": len(clean),
+        }
+    )
+    if s.repurchase:
+        sc = s.scale_of(s.repurchase)
+        rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])
+        rows.append(
+            {
+                "metric": "repurchase_rate",
+                "value": rep["rate"],
+                "ci_low": rep["ci_low"],
+                "ci_high": rep["ci_high"],
+                "n": rep["n"],
+            }
+        )
+
+    model = fit_csi_model(s, clean)
+    weights, item_weights = index_weights(s, clean, model)
+    blocks_idx = {c: s.blocks[c] for c in s.index_constructs}
+    index_table = csi(clean, blocks_idx, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed)
+    out["csi_index"] = index_table
+    overall = index_table[index_table["construct"] == "CSI"].iloc[0]
+    rows.insert(
+        0,
+        {
+            "metric": "csi",
+            "value": overall["index"],
+            "ci_low": overall["ci_low"],
+            "ci_high": overall["ci_high"],
+            "n": overall["n"],
+        },
+    )
+    out["headline"] = pd.DataFrame(rows)
+    out["index_weights"] = pd.DataFrame(
+        {"construct": weights.index, "weight": weights.to_numpy(), "method": s.index.weights}
+    )
+    out["profile"] = describe.sample_profile(clean, list(s.segments))
+
+    rel = reliability.reliability_table(clean, s.blocks)
+    rel["rho_c"] = float("nan")
+    rel["ave"] = float("nan")
+    rel["rho_a"] = float("nan")
+    if model is not None:
+        pr = model.reliability.set_index("construct")
+        for col in ("rho_c", "ave", "rho_a"):
+            rel[col] = rel["construct"].map(pr[col])
+    out["reliability"] = rel
+    out["screening"] = reliability.screen_items(clean, s.blocks)
+
+    for name, table in out.items():
+        ctx.write(name, table)
+    scores = respondent_scores(s, clean, weights, item_weights)
+    write_parquet(scores, ctx.processed / "respondent_scores.parquet")
+    if s.index.weights == "ahp":
+        from .index import ahp_weights
+
+        res = ahp_weights(
+            pd.DataFrame(s.index.ahp_matrix, index=list(s.index.ahp_labels), columns=list(s.index.ahp_labels))
+        )
+        ctx.write_json("ahp", {"lambda_max": res.lambda_max, "ci": res.ci, "cr": res.cr})
+    return out
+
+
+# --------------------------------------------------------------------------- 03 inferential
+def run_inferential(
+    ctx: WaveContext, n_boot: int | None = None, seed: int = 20240601, progress: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Group comparisons, wave-over-wave change, key drivers and the CSI model with bootstrap.
+
+    Writes group_tests, wave_change (with a baseline), drivers, drivers_loyalty,
+    drivers_items, csi_paths, pls_r2, pls_loadings, pls_effects, htmt.
+    """
+    from . import compare, drivers
+
+    s = ctx.survey
+    clean = ctx.clean()
+    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
+    out: dict[str, pd.DataFrame] = {}
+    overall = s.overall_satisfaction
+    top = s.scale_of(overall).max - 1
+    variables = [overall, "CSI", *s.index_constructs]
+    out["group_tests"] = compare.group_tests(scores, variables, list(s.segments), top2={overall: top})
+
+    # key drivers: constructs -> overall satisfaction and loyalty; items -> overall (feeds IPA)
+    idx = list(s.index_constructs)
+    boot = 1000  # relative-weight bootstrap resamples
+    out["drivers"] = drivers.relative_weights_boot(scores, overall, idx, n_boot=boot, seed=seed)
+    if s.loyalty:
+        out["drivers_loyalty"] = drivers.relative_weights_boot(
+            scores, "loyalty_score", idx, n_boot=boot, seed=seed
+        )
+    attribute_items = [i for c in idx for i in s.blocks[c]]
+    out["drivers_items"] = drivers.relative_weights(clean, overall, attribute_items)
+    out["regression"] = drivers.regression_drivers(scores, overall, idx)
+
+    # change against the baseline wave
+    if ctx.baseline is not None:
+        out["wave_change"] = wave_change(ctx, scores)
+
+    # the CSI structural model
+    if s.paths:
+        out.update(csi_model_tables(s, clean, n_boot=n_boot, seed=seed, progress=progress))
+    for name, table in out.items():
+        ctx.write(name, table)
+    return out
+
+
+def wave_change(ctx: WaveContext, scores: pd.DataFrame) -> pd.DataFrame:
+    """Change against the baseline: CSI, satisfaction rate, NPS, construct indices, segment CSIs.
+
+    The baseline's respondent scores are rebuilt with this wave's index
+    weights so that both waves are measured with the same yardstick.
+    """
+    from . import compare
+
+    s = ctx.survey
+    base_clean = ctx.baseline_clean()
+    weights_tbl = ctx.read("index_weights")
+    weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
+    _, item_weights = index_weights(s, base_clean) if s.index.weights == "pls" else (None, None)
+    base = respondent_scores(s, base_clean, weights, item_weights)
+    rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
+    sat_levels = s.satisfied
+    b = base[s.overall_satisfaction].dropna()
+    c = scores[s.overall_satisfaction].dropna()
+    rows.append(
+        compare.proportion_change(
+            int(b.isin(sat_levels).sum()), len(b), int(c.isin(sat_levels).sum()), len(c), "satisfaction_rate"
+        )
+    )
+    if s.recommend:
+        rows.append(compare.nps_change(base[s.recommend].dropna(), scores[s.recommend].dropna(), "NPS"))
+    for construct in s.index_constructs:
+        rows.append(compare.mean_change(base[construct].dropna(), scores[construct].dropna(), construct))
+    for seg in s.segments:
+        for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+            bg = base.loc[base[seg] == group, "CSI"].dropna()
+            cg = scores.loc[scores[seg] == group, "CSI"].dropna()
+            if len(bg) < 5 or len(cg) < 5:  # small-cell privacy: never shown
+                continue
+            rows.append(compare.mean_change(bg, cg, f"CSI | {seg} = {group}"))
+    table = compare.wave_change_table(rows)
+    table.insert(1, "baseline_wave", ctx.wave.baseline)
+    return table
+
+
+def csi_model_tables(
+    survey: Survey,
+    clean: pd.DataFrame,
+    n_boot: int | None = None,
+    seed: int = 20240601,
+    progress: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """The CSI model: bootstrapped paths, R², loadings, reliability, HTMT, total effects and ACSI impacts."""
+    from .pls import acsi_impact, bootstrap_pls_full, construct_index_scores
+
+    blocks = model_blocks(survey)
+    model = fit_csi_model(survey, clean)
+    b = n_boot if n_boot is not None else 5000
+    boot = bootstrap_pls_full(clean, blocks, list(survey.paths), n_boot=b, seed=seed, progress=progress)
+    paths = boot.paths.copy()
+    out = {"csi_paths": paths}
+    out["pls_r2"] = model.r2
+    loadings = boot.loadings.merge(model.weights, on=["construct", "item"], how="left")
+    out["pls_loadings"] = loadings
+    ranges = {i: survey.ranges[i] for c in blocks for i in blocks[c]}
+    index_scores = construct_index_scores(clean.loc[model.scores.index], model, ranges)
+    target = satisfaction_construct(survey)
+    effects = boot.total_effects.copy()
+    impact = acsi_impact(model, index_scores)
+    effects = effects.merge(impact[["source", "target", "impact"]], on=["source", "target"], how="left")
+    out["pls_effects"] = effects
+    htmt = model.htmt.copy()
+    htmt.index.name = "construct"
+    out["htmt"] = htmt.reset_index()
+    out["pls_summary"] = pd.DataFrame(
+        [
+            {
+                "n": model.n,
+                "iterations": model.iterations,
+                "scheme": model.scheme,
+                "n_boot": b,
+                "failed_resamples": boot.n_failed,
+                "satisfaction_construct": target,
+            }
+        ]
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- 04 zones
+def zone_thresholds(survey: Survey):
+    """Satisfaction and loyalty thresholds (``zones:`` overrides on the satisfaction item's scale)."""
+    from .zones import default_thresholds, thresholds_from_config
+
+    sat_scale = survey.scale_of(survey.overall_satisfaction)
+    cfg = {
+        k: v
+        for k, v in survey.zones.items()
+        if k in ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
+    }
+    th_sat = thresholds_from_config(cfg, sat_scale.min, sat_scale.max)
+    loy_scale = survey.scale_of(survey.loyalty[0]) if survey.loyalty else sat_scale
+    loy_cfg = {k.replace("loyalty_", ""): v for k, v in survey.zones.items() if k.startswith("loyalty_")}
+    loy_cfg = {
+        ("affection_min" if k == "high_min" else "defection_max" if k == "low_max" else k): v
+        for k, v in loy_cfg.items()
+    }
+    th_loy = (
+        thresholds_from_config(loy_cfg, loy_scale.min, loy_scale.max)
+        if loy_cfg
+        else default_thresholds(loy_scale.min, loy_scale.max)
+    )
+    return th_sat, th_loy
+
+
+def customer_types(survey: Survey, scores: pd.DataFrame) -> pd.DataFrame:
+    """Zone and customer type of every respondent (needs the overall item and loyalty items)."""
+    from .zones import type_of, zone_of
+
+    th_sat, th_loy = zone_thresholds(survey)
+    sat = scores[survey.overall_satisfaction]
+    detractor = scores[survey.recommend] <= 6 if survey.recommend else None
+    if detractor is not None:
+        detractor = detractor.where(scores[survey.recommend].notna())
+    out = scores[["row", *survey.segments]].copy()
+    if survey.customer_id:
+        out[survey.customer_id] = scores[survey.customer_id]
+    out["zone"] = zone_of(sat, th_sat)
+    out["type"] = type_of(sat, scores["loyalty_score"], th_sat, th_loy, detractor)
+    return out
+
+
+def run_zones(ctx: WaveContext, n_boot: int = 500, seed: int = 7) -> dict[str, pd.DataFrame]:
+    """Satisfaction-loyalty zones and customer types, the loyalty curve, and the IPA.
+
+    Writes zones, zones_by_segment, zone_transitions (linked customers),
+    loyalty_curve, loyalty_breakpoint, ipa, priorities.
+    """
+    from . import zones
+    from .clean import write_parquet
+
+    s = ctx.survey
+    if not s.loyalty:
+        return {}
+    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
+    types = customer_types(s, scores)
+    out: dict[str, pd.DataFrame] = {"zones": zones.zone_table(types["type"])}
+    by_seg = []
+    for seg in s.segments:
+        t = zones.zone_table(types["type"], by=types[seg])
+        t = t.rename(columns={seg: "group"}) if seg in t.columns else t
+        t.insert(0, "segment", seg)
+        by_seg.append(t)
+    if by_seg:
+        seg_table = pd.concat(by_seg, ignore_index=True)
+        group_n = seg_table.groupby(["segment", "group"])["n"].transform("sum")
+        out["zones_by_segment"] = seg_table[group_n >= 5].reset_index(drop=True)
+    if ctx.baseline is not None and s.customer_id:
+        base_scores = _baseline_scores(ctx)
+        base_types = customer_types(s, base_scores)
+        a = base_types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
+        b = types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
+        linked = a.index.intersection(b.index)
+        if len(linked) >= 5:
+            out["zone_transitions"] = zones.transition_table(a.loc[linked, "type"], b.loc[linked, "type"])
+    promoter = scores[s.recommend] >= 9 if s.recommend else None
+    if promoter is not None:
+        promoter = promoter.where(scores[s.recommend].notna())
+    out["loyalty_curve"] = zones.loyalty_curve(
+        scores[s.overall_satisfaction], scores["loyalty_score"], promoter
+    )
+    bp = zones.loyalty_breakpoint(
+        scores[s.overall_satisfaction], scores["loyalty_score"], n_boot=n_boot, seed=seed
+    )
+    out["loyalty_breakpoint"] = pd.DataFrame([bp])
+
+    drivers_items = ctx.read("drivers_items") if (ctx.processed / "drivers_items.csv").exists() else None
+    stats = ctx.read("item_stats").set_index("item")
+    if drivers_items is not None:
+        importance = drivers_items.set_index("predictor")["rescaled"]
+    else:  # correlation with overall satisfaction as a fallback
+        clean = ctx.clean()
+        attrs = [i for c in s.index_constructs for i in s.blocks[c]]
+        importance = clean[attrs].corrwith(clean[s.overall_satisfaction])
+    performance = stats.loc[importance.index, "index"]
+    ipa_table = zones.ipa(importance, performance)
+    ipa_table.insert(1, "label", ipa_table["item"].map(_language_labels(s)))
+    out["ipa"] = ipa_table
+    pr = zones.improvement_priorities(ipa_table)
+    pr.insert(1, "label", pr["item"].map(_language_labels(s)))
+    out["priorities"] = pr
+    for name, table in out.items():
+        ctx.write(name, table)
+    write_parquet(types, ctx.processed / "types.parquet")
+    return out
+
+
+def _baseline_scores(ctx: WaveContext) -> pd.DataFrame:
+    path = ctx.baseline / "respondent_scores.parquet"
+    return pd.read_parquet(path)

@@ -1,0 +1,144 @@
+"""Key-driver analysis checked against statsmodels, pingouin and exact constructions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+from analysis import drivers
+
+MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+PREDICTORS = ["image", "expectation", "quality", "value"]
+
+
+@pytest.fixture(scope="module")
+def mobi() -> pd.DataFrame:
+    """ECSI mobile survey: construct means, satisfaction as the outcome."""
+    if not MOBI.exists():
+        pytest.skip("ECSI mobi data not available")
+    m = pd.read_csv(MOBI)
+    blocks = {
+        "satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+        "image": [f"IMAG{i}" for i in range(1, 6)],
+        "expectation": ["CUEX1", "CUEX2", "CUEX3"],
+        "quality": [f"PERQ{i}" for i in range(1, 8)],
+        "value": ["PERV1", "PERV2"],
+    }
+    return pd.DataFrame({name: m[cols].mean(axis=1) for name, cols in blocks.items()})
+
+
+@pytest.fixture(scope="module")
+def correlated() -> pd.DataFrame:
+    rng = np.random.default_rng(42)
+    cov = np.array([[1, 0.6, 0.4, 0.2], [0.6, 1, 0.5, 0.3], [0.4, 0.5, 1, 0.1], [0.2, 0.3, 0.1, 1]])
+    x = rng.multivariate_normal(np.zeros(4), cov, size=400)
+    y = x @ np.array([0.5, 0.3, 0.2, 0.0]) + rng.normal(0, 1, 400)
+    df = pd.DataFrame(x * 1.3 + 5, columns=["a", "b", "c", "d"])
+    df["y"] = 3 * y + 10
+    df.loc[[0, 5], "b"] = np.nan
+    df.loc[[9], "y"] = np.nan
+    return df
+
+
+def test_regression_drivers_match_statsmodels(correlated):
+    res = drivers.regression_drivers(correlated, "y", list("abcd"))
+    cc = correlated.dropna()
+    z = (cc - cc.mean()) / cc.std()
+    fit = sm.OLS(z["y"], sm.add_constant(z[list("abcd")])).fit()
+    np.testing.assert_allclose(res["beta"], fit.params[list("abcd")], rtol=1e-10)
+    np.testing.assert_allclose(res["se"], fit.bse[list("abcd")], rtol=1e-10)
+    np.testing.assert_allclose(res["t"], fit.tvalues[list("abcd")], rtol=1e-10)
+    np.testing.assert_allclose(res["p"], fit.pvalues[list("abcd")], rtol=1e-8)
+    assert res.attrs["r2"] == pytest.approx(fit.rsquared)
+    assert res.attrs["r2_adj"] == pytest.approx(fit.rsquared_adj)
+    assert res.attrs["n"] == len(cc) == 397
+    exog = sm.add_constant(cc[list("abcd")]).to_numpy()
+    vif = [variance_inflation_factor(exog, i) for i in range(1, 5)]
+    np.testing.assert_allclose(res["vif"], vif, rtol=1e-8)
+    # raw-scale coefficients times sd(x)/sd(y) are the betas (another route)
+    raw = sm.OLS(cc["y"], sm.add_constant(cc[list("abcd")])).fit().params[list("abcd")]
+    np.testing.assert_allclose(res["beta"], raw * cc[list("abcd")].std() / cc["y"].std(), rtol=1e-8)
+
+
+def test_relative_weights_sum_to_r2_and_match_lmg(correlated):
+    res = drivers.relative_weights(correlated, "y", list("abcd"))
+    cc = correlated.dropna()
+    r2 = sm.OLS(cc["y"], sm.add_constant(cc[list("abcd")])).fit().rsquared
+    assert res["raw_weight"].sum() == pytest.approx(r2, rel=1e-10)
+    assert res["rescaled"].sum() == pytest.approx(1.0)
+    assert list(res["rank"]) == [1, 2, 3, 4]
+    lmg = pg.linear_regression(cc[list("abcd")], cc["y"], relimp=True).set_index("names")["relimp"]
+    np.testing.assert_allclose(res["raw_weight"], lmg[list("abcd")], atol=0.02)
+
+
+def test_relative_weights_orthogonal_equal_squared_correlations():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(60, 3))
+    q, _ = np.linalg.qr(raw - raw.mean(axis=0))  # orthonormal, mean-zero columns: r_ij = 0 exactly
+    df = pd.DataFrame(q, columns=["x1", "x2", "x3"])
+    df["y"] = 2 * df.x1 - df.x2 + 0.5 * df.x3 + rng.normal(0, 0.05, 60)
+    res = drivers.relative_weights(df, "y", ["x1", "x2", "x3"])
+    r2 = [np.corrcoef(df[c], df.y)[0, 1] ** 2 for c in ["x1", "x2", "x3"]]
+    np.testing.assert_allclose(res["raw_weight"], r2, rtol=1e-10)
+    assert list(res["rank"]) == [1, 2, 3]
+
+
+def test_relative_weights_on_ecsi_mobi(mobi):
+    res = drivers.relative_weights(mobi, "satisfaction", PREDICTORS)
+    fit = sm.OLS(mobi["satisfaction"], sm.add_constant(mobi[PREDICTORS])).fit()
+    assert res["raw_weight"].sum() == pytest.approx(fit.rsquared)
+    lmg = pg.linear_regression(mobi[PREDICTORS], mobi["satisfaction"], relimp=True).set_index("names")[
+        "relimp"
+    ]
+    np.testing.assert_allclose(res["raw_weight"], lmg[PREDICTORS], atol=0.02)
+    assert res.set_index("predictor").loc["quality", "rank"] == 1
+
+
+def test_relative_weights_boot(correlated):
+    a = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3)
+    b = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    point = drivers.relative_weights(correlated, "y", list("abcd"))
+    pd.testing.assert_series_equal(a["raw_weight"], point["raw_weight"])
+    assert (a["ci_low"] <= a["raw_weight"]).all() and (a["raw_weight"] <= a["ci_high"]).all()
+    assert ((a["rescaled_ci_low"] >= 0) & (a["rescaled_ci_high"] <= 1)).all()
+    # the percentile interval, rebuilt from the same case resamples (same seed and draw order)
+    cc = correlated.dropna()[["y", *"abcd"]].to_numpy()
+    rng = np.random.default_rng(3)
+    w = []
+    for _ in range(300):
+        s = pd.DataFrame(cc[rng.integers(0, len(cc), len(cc))], columns=["y", *"abcd"])
+        w.append(drivers.relative_weights(s, "y", list("abcd"))["raw_weight"].to_numpy())
+    w = np.array(w)
+    np.testing.assert_allclose(a["ci_low"], np.percentile(w, 2.5, axis=0))
+    np.testing.assert_allclose(a["ci_high"], np.percentile(w, 97.5, axis=0))
+    share = w / w.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(a["rescaled_ci_high"], np.percentile(share, 97.5, axis=0))
+    assert a.attrs["n_boot"] == 300
+
+
+def test_collinear_and_missing_columns_raise():
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 7], "a": [1.0, 2, 3, 4, 5, 6]})
+    df["b"] = 2 * df["a"]
+    with pytest.raises(ValueError, match="collinear"):
+        drivers.relative_weights(df, "y", ["a", "b"])
+    with pytest.raises(KeyError):
+        drivers.relative_weights(df, "y", ["a", "zz"])
+
+
+def test_plot_drivers(correlated):
+    rw = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=100, seed=1)
+    fig = drivers.plot_drivers(rw, labels={"a": "服务态度", "b": "响应速度"}, title="关键驱动因素")
+    fig.canvas.draw()
+    assert isinstance(fig, plt.Figure)
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert ticks[-1] == "服务态度"  # largest share on top
+    plt.close(fig)
+    plt.close(drivers.plot_drivers(drivers.relative_weights(correlated, "y", list("abcd"))))

@@ -1,0 +1,447 @@
+"""Tests of analysis.pls against independent references.
+
+References used:
+* published seminr values for the ECSI ``mobi`` data (shared/data/ecsi-mobi/README.md);
+* hand formulas written out here (Pearson r, HTMT, chains of paths, ACSI index);
+* other libraries: scipy (pearsonr, linregress), statsmodels (OLS), pingouin (alpha).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from analysis.pls import (
+    acsi_impact,
+    bootstrap_pls,
+    bootstrap_pls_full,
+    construct_index_scores,
+    pls_pm,
+)
+
+MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+
+SMALL_BLOCKS = {
+    "Image": [f"IMAG{i}" for i in range(1, 6)],
+    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
+    "Value": ["PERV1", "PERV2"],
+    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+}
+SMALL_PATHS = [("Image", "Satisfaction"), ("Expectation", "Satisfaction"), ("Value", "Satisfaction")]
+
+ECSI_BLOCKS = {
+    "Image": [f"IMAG{i}" for i in range(1, 6)],
+    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
+    "Quality": [f"PERQ{i}" for i in range(1, 8)],
+    "Value": ["PERV1", "PERV2"],
+    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+    "Complaints": ["CUSCO"],
+    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
+}
+ECSI_PATHS = [
+    ("Image", "Expectation"),
+    ("Image", "Satisfaction"),
+    ("Image", "Loyalty"),
+    ("Expectation", "Quality"),
+    ("Expectation", "Value"),
+    ("Expectation", "Satisfaction"),
+    ("Quality", "Value"),
+    ("Quality", "Satisfaction"),
+    ("Value", "Satisfaction"),
+    ("Satisfaction", "Complaints"),
+    ("Satisfaction", "Loyalty"),
+    ("Complaints", "Loyalty"),
+]
+
+
+@pytest.fixture(scope="module")
+def mobi() -> pd.DataFrame:
+    if not MOBI.exists():
+        pytest.skip(f"ECSI mobi data not found at {MOBI}")
+    return pd.read_csv(MOBI)
+
+
+@pytest.fixture(scope="module")
+def ecsi(mobi):
+    return pls_pm(mobi, ECSI_BLOCKS, ECSI_PATHS)
+
+
+def _paths(res) -> dict[tuple[str, str], float]:
+    return {(r.source, r.target): r.estimate for r in res.paths.itertuples(index=False)}
+
+
+# --------------------------------------------------------------------------- published seminr values
+
+
+@pytest.mark.parametrize(
+    ("scheme", "expected"),
+    [("path", (0.447004, 0.171830, 0.316425)), ("factorial", (0.446874, 0.172942, 0.315219))],
+)
+def test_mobi_paths_match_seminr(mobi, scheme, expected):
+    res = pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS, scheme=scheme)
+    got = _paths(res)
+    for pair, value in zip(SMALL_PATHS, expected, strict=True):
+        assert got[pair] == pytest.approx(value, abs=1e-4)
+    assert res.n == 250
+    assert res.converged
+
+
+def test_mobi_reliability_matches_seminr(mobi):
+    res = pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS)
+    rel = res.reliability.set_index("construct")
+    # construct: raw alpha, alpha on standardised items, rho_C, AVE, rho_A (README, seminr 2.x fixtures)
+    published = {
+        "Image": (0.714447, 0.722835, 0.818326, 0.477980, 0.745292),
+        "Expectation": (0.432597, 0.451903, 0.733178, 0.480507, 0.461658),
+        "Value": (0.816695, 0.823632, 0.917897, 0.848311, 0.857527),
+        "Satisfaction": (0.770113, 0.779195, 0.871458, 0.693364, 0.784024),
+    }
+    for construct, values in published.items():
+        got = rel.loc[construct, ["alpha", "alpha_std", "rho_c", "ave", "rho_a"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, values, atol=1e-4, err_msg=construct)
+        assert rel.loc[construct, "n_items"] == len(SMALL_BLOCKS[construct])
+
+
+def test_raw_alpha_matches_pingouin(mobi, ecsi):
+    rel = ecsi.reliability.set_index("construct")
+    for construct, items in ECSI_BLOCKS.items():
+        if len(items) > 1:
+            expected, _ = pg.cronbach_alpha(data=mobi[items])
+            assert rel.loc[construct, "alpha"] == pytest.approx(expected, abs=1e-10)
+
+
+# --------------------------------------------------------------------------- hand-checkable cases
+
+
+def test_two_single_item_constructs_path_is_pearson_r():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=80)
+    df = pd.DataFrame({"x": x * 3 + 5, "y": 0.6 * x + rng.normal(size=80)})
+    res = pls_pm(df, {"X": ["x"], "Y": ["y"]}, [("X", "Y")])
+    r, _ = stats.pearsonr(df["x"], df["y"])
+    assert res.paths["estimate"].iloc[0] == pytest.approx(r, abs=1e-12)
+    assert res.r2["r2"].iloc[0] == pytest.approx(r**2, abs=1e-12)
+    np.testing.assert_allclose(res.loadings["loading"], 1.0, atol=1e-12)
+    np.testing.assert_allclose(res.weights["weight"], 1.0, atol=1e-12)
+    np.testing.assert_allclose(res.unstd_weights["weight"], 1.0, atol=1e-12)
+    rel = res.reliability.set_index("construct")
+    np.testing.assert_allclose(rel[["alpha", "alpha_std", "rho_c", "ave", "rho_a"]].to_numpy(), 1.0)
+    # scores are the z-scored items (sample sd)
+    z = (df["x"] - df["x"].mean()) / df["x"].std(ddof=1)
+    np.testing.assert_allclose(res.scores["X"], z, atol=1e-12)
+
+
+@pytest.mark.parametrize("scheme", ["path", "factorial", "centroid"])
+def test_single_item_block_in_mobi_has_loading_one(mobi, scheme):
+    res = pls_pm(mobi, ECSI_BLOCKS, ECSI_PATHS, scheme=scheme)
+    row = res.loadings.set_index("item").loc["CUSCO"]
+    assert row["construct"] == "Complaints"
+    assert row["loading"] == pytest.approx(1.0, abs=1e-12)
+    # the Satisfaction -> Complaints path is then the correlation of CUSCO with the Satisfaction score
+    r, _ = stats.pearsonr(res.scores["Satisfaction"], mobi["CUSCO"])
+    assert _paths(res)[("Satisfaction", "Complaints")] == pytest.approx(r, abs=1e-10)
+
+
+def test_r2_and_paths_are_ols_on_scores(ecsi):
+    scores = ecsi.scores
+    assert scores.shape == (250, 7)
+    np.testing.assert_allclose(scores.std(ddof=1), 1.0, atol=1e-10)
+    np.testing.assert_allclose(scores.mean(), 0.0, atol=1e-10)
+    got = _paths(ecsi)
+    r2 = ecsi.r2.set_index("construct")
+    for target in r2.index:
+        sources = [s for s, t in ECSI_PATHS if t == target]
+        fit = sm.OLS(scores[target], sm.add_constant(scores[sources])).fit()
+        assert r2.loc[target, "r2"] == pytest.approx(fit.rsquared, abs=1e-10)
+        assert r2.loc[target, "r2_adj"] == pytest.approx(fit.rsquared_adj, abs=1e-10)
+        for s in sources:
+            assert got[(s, target)] == pytest.approx(fit.params[s], abs=1e-10)
+
+
+def test_loadings_are_item_score_correlations(mobi, ecsi):
+    for row in ecsi.loadings.itertuples(index=False):
+        r, _ = stats.pearsonr(mobi[row.item], ecsi.scores[row.construct])
+        assert row.loading == pytest.approx(r, abs=1e-10)
+
+
+def test_scores_are_weighted_sums_of_z_items(mobi, ecsi):
+    for construct, grp in ecsi.weights.groupby("construct"):
+        z = (mobi[list(grp["item"])] - mobi[list(grp["item"])].mean()) / mobi[list(grp["item"])].std(ddof=1)
+        np.testing.assert_allclose(
+            z.to_numpy() @ grp["weight"].to_numpy(), ecsi.scores[construct], atol=1e-10
+        )
+
+
+def test_total_effects_are_sums_over_chains(ecsi):
+    direct = _paths(ecsi)
+
+    def chains(source, target):
+        """Every directed chain source -> ... -> target, enumerated by depth-first search."""
+        if source == target:
+            return [[target]]
+        out = []
+        for s, t in ECSI_PATHS:
+            if s == source:
+                out += [[source, *rest] for rest in chains(t, target)]
+        return out
+
+    te = ecsi.total_effects.set_index(["source", "target"])
+    n_pairs = 0
+    for a in ECSI_BLOCKS:
+        for b in ECSI_BLOCKS:
+            if a == b:
+                continue
+            links = chains(a, b)
+            if not links:
+                assert (a, b) not in te.index
+                continue
+            n_pairs += 1
+            total = sum(np.prod([direct[(u, v)] for u, v in zip(c[:-1], c[1:], strict=True)]) for c in links)
+            assert te.loc[(a, b), "total"] == pytest.approx(total, abs=1e-12)
+            assert te.loc[(a, b), "direct"] == pytest.approx(direct.get((a, b), 0.0), abs=1e-12)
+            assert te.loc[(a, b), "indirect"] == pytest.approx(total - direct.get((a, b), 0.0), abs=1e-12)
+    assert n_pairs == len(te) == 21
+    # a hand-written example: Image -> Loyalty
+    p = direct
+    image_loyalty = (
+        p["Image", "Loyalty"]
+        + p["Image", "Satisfaction"]
+        * (p["Satisfaction", "Loyalty"] + p["Satisfaction", "Complaints"] * p["Complaints", "Loyalty"])
+        + p["Image", "Expectation"]
+        * (
+            p["Expectation", "Satisfaction"]
+            + p["Expectation", "Value"] * p["Value", "Satisfaction"]
+            + p["Expectation", "Quality"]
+            * (p["Quality", "Satisfaction"] + p["Quality", "Value"] * p["Value", "Satisfaction"])
+        )
+        * (p["Satisfaction", "Loyalty"] + p["Satisfaction", "Complaints"] * p["Complaints", "Loyalty"])
+    )
+    assert te.loc[("Image", "Loyalty"), "total"] == pytest.approx(image_loyalty, abs=1e-12)
+
+
+def test_htmt_hand_formula_two_constructs(mobi):
+    blocks = {"Value": ["PERV1", "PERV2"], "Loyalty": ["CUSL1", "CUSL2", "CUSL3"]}
+    res = pls_pm(mobi, blocks, [("Value", "Loyalty")])
+    r = mobi[["PERV1", "PERV2", "CUSL1", "CUSL2", "CUSL3"]].corr().to_numpy()
+    hetero = np.mean([r[i, j] for i in (0, 1) for j in (2, 3, 4)])
+    mono_value = r[0, 1]
+    mono_loyalty = (r[2, 3] + r[2, 4] + r[3, 4]) / 3
+    expected = hetero / np.sqrt(mono_value * mono_loyalty)
+    assert res.htmt.loc["Value", "Loyalty"] == pytest.approx(expected, abs=1e-12)
+    assert res.htmt.loc["Loyalty", "Value"] == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(res.htmt.loc["Value", "Value"])
+
+
+def test_unstd_weights_sum_to_one_and_follow_item_sd(mobi, ecsi):
+    uw = ecsi.unstd_weights.set_index("item")["weight"]
+    w = ecsi.weights.set_index("item")["weight"]
+    for items in ECSI_BLOCKS.values():
+        assert uw[items].sum() == pytest.approx(1.0, abs=1e-12)
+        raw = w[items] / mobi[items].std(ddof=1)
+        np.testing.assert_allclose(uw[items], raw / raw.sum(), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- missing values
+
+
+def _with_holes(mobi: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    df = mobi.astype(float).copy()
+    for col in ["IMAG2", "CUEX1", "PERV2", "CUSA3"]:
+        df.loc[rng.choice(len(df), 12, replace=False), col] = np.nan
+    return df
+
+
+def test_mean_replacement_equals_fit_on_imputed_data(mobi):
+    df = _with_holes(mobi)
+    items = [i for b in SMALL_BLOCKS.values() for i in b]
+    imputed = df.copy()
+    imputed[items] = df[items].fillna(df[items].mean())
+    res = pls_pm(df, SMALL_BLOCKS, SMALL_PATHS, missing="mean")
+    ref = pls_pm(imputed, SMALL_BLOCKS, SMALL_PATHS)
+    assert res.n == 250
+    np.testing.assert_allclose(res.paths["estimate"], ref.paths["estimate"], atol=1e-12)
+    # and it differs from the complete-data estimate (the holes matter)
+    full = pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS)
+    assert np.abs(res.paths["estimate"] - full.paths["estimate"]).max() > 1e-4
+
+
+def test_listwise_uses_complete_cases(mobi):
+    df = _with_holes(mobi)
+    items = [i for b in SMALL_BLOCKS.values() for i in b]
+    res = pls_pm(df, SMALL_BLOCKS, SMALL_PATHS, missing="listwise")
+    complete = df.dropna(subset=items)
+    ref = pls_pm(complete.reset_index(drop=True), SMALL_BLOCKS, SMALL_PATHS)
+    assert res.n == len(complete) < 250
+    assert list(res.scores.index) == list(complete.index)
+    np.testing.assert_allclose(res.paths["estimate"], ref.paths["estimate"], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_is_reproducible_and_seed_dependent(mobi):
+    a = bootstrap_pls(mobi, SMALL_BLOCKS, SMALL_PATHS, n_boot=60, seed=11)
+    b = bootstrap_pls(mobi, SMALL_BLOCKS, SMALL_PATHS, n_boot=60, seed=11)
+    c = bootstrap_pls(mobi, SMALL_BLOCKS, SMALL_PATHS, n_boot=60, seed=12)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["se"], c["se"])
+    assert list(a.columns) == [
+        "source",
+        "target",
+        "estimate",
+        "boot_mean",
+        "se",
+        "ci_low",
+        "ci_high",
+        "t",
+        "p",
+    ]
+
+
+def test_bootstrap_replicates_equal_refits_on_resampled_rows(mobi):
+    boot = bootstrap_pls_full(mobi, ECSI_BLOCKS, ECSI_PATHS, n_boot=25, seed=3, chunk_size=7)
+    manual = []
+    for idx in boot.indices:
+        res = pls_pm(mobi.iloc[idx].reset_index(drop=True), ECSI_BLOCKS, ECSI_PATHS)
+        manual.append(res.paths["estimate"].to_numpy())
+    manual = np.array(manual)
+    np.testing.assert_allclose(boot.replicates_paths.to_numpy(), manual, atol=1e-6)
+    np.testing.assert_allclose(boot.paths["se"], manual.std(axis=0, ddof=1), atol=1e-6)
+    lo, hi = np.percentile(manual, [2.5, 97.5], axis=0)
+    np.testing.assert_allclose(boot.paths["ci_low"], lo, atol=1e-6)
+    np.testing.assert_allclose(boot.paths["ci_high"], hi, atol=1e-6)
+    assert boot.n_failed == 0
+
+
+def test_bootstrap_single_items_matches_numpy_bootstrap_of_r():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=60)
+    df = pd.DataFrame({"x": x, "y": 0.5 * x + rng.normal(size=60)})
+    boot = bootstrap_pls_full(df, {"X": ["x"], "Y": ["y"]}, [("X", "Y")], n_boot=200, seed=99)
+    rs = np.array([np.corrcoef(df["x"].to_numpy()[i], df["y"].to_numpy()[i])[0, 1] for i in boot.indices])
+    row = boot.paths.iloc[0]
+    assert row["se"] == pytest.approx(rs.std(ddof=1), abs=1e-10)
+    assert row["boot_mean"] == pytest.approx(rs.mean(), abs=1e-10)
+    r = np.corrcoef(df["x"], df["y"])[0, 1]
+    assert row["t"] == pytest.approx(r / rs.std(ddof=1), abs=1e-8)
+    assert row["p"] == pytest.approx(2 * stats.t.sf(abs(r / rs.std(ddof=1)), df=59), abs=1e-12)
+    # loadings of single-item blocks are 1 in every resample
+    np.testing.assert_allclose(boot.replicates_loadings.to_numpy(), 1.0, atol=1e-12)
+
+
+def test_bootstrap_leaves_out_resamples_without_variance():
+    df = pd.DataFrame({"x": [1.0] * 7 + [2.0], "y": [1.0, 2, 3, 4, 5, 6, 7, 8]})
+    with pytest.warns(RuntimeWarning, match="could not be estimated"):
+        boot = bootstrap_pls_full(df, {"X": ["x"], "Y": ["y"]}, [("X", "Y")], n_boot=200, seed=1)
+    x = df["x"].to_numpy()[boot.indices]
+    flat = x.std(axis=1) == 0
+    assert boot.n_failed == flat.sum() > 0
+    assert boot.replicates_paths.iloc[:, 0].isna().to_numpy().tolist() == flat.tolist()
+    y = df["y"].to_numpy()[boot.indices]
+    rs = np.array([np.corrcoef(a, b)[0, 1] for a, b in zip(x[~flat], y[~flat], strict=True)])
+    assert boot.paths["se"].iloc[0] == pytest.approx(rs.std(ddof=1), abs=1e-10)
+    # single-item loadings are 1 by construction: no t test
+    assert boot.loadings["t"].isna().all()
+
+
+def test_bootstrap_mean_replacement_runs_per_resample(mobi):
+    df = _with_holes(mobi)
+    boot = bootstrap_pls_full(df, SMALL_BLOCKS, SMALL_PATHS, n_boot=5, seed=1, missing="mean")
+    manual = [
+        pls_pm(df.iloc[idx].reset_index(drop=True), SMALL_BLOCKS, SMALL_PATHS, missing="mean").paths[
+            "estimate"
+        ]
+        for idx in boot.indices
+    ]
+    np.testing.assert_allclose(boot.replicates_paths.to_numpy(), np.array(manual), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- ACSI indices and impacts
+
+
+def test_construct_index_scores_hand_case():
+    df = pd.DataFrame({"a": [1.0, 10.0, 4.0, 7.0], "b": [1.0, 10.0, 7.0, np.nan], "y": [2.0, 9.0, 5.0, 6.0]})
+    res = pls_pm(df, {"A": ["a", "b"], "Y": ["y"]}, [("A", "Y")])
+    uw = res.unstd_weights.set_index("item")["weight"]
+    ranges = {"a": (1, 10), "b": (1, 10), "y": (1, 10)}
+    idx = construct_index_scores(df, res, ranges)
+    assert idx.loc[0, "A"] == pytest.approx(0.0)
+    assert idx.loc[1, "A"] == pytest.approx(100.0)
+    wa, wb = uw["a"], uw["b"]
+    assert idx.loc[2, "A"] == pytest.approx((wa * 3 + wb * 6) / (9 * (wa + wb)) * 100)
+    assert idx.loc[3, "A"] == pytest.approx((7 - 1) / 9 * 100)  # only "a" answered
+    assert idx.loc[2, "Y"] == pytest.approx((5 - 1) / 9 * 100)
+    with pytest.raises(ValueError, match="scale_ranges"):
+        construct_index_scores(df, res, {"a": (1, 10)})
+
+
+def test_acsi_impact_equals_slope_of_index_regression(mobi):
+    blocks = {"Image": SMALL_BLOCKS["Image"], "Satisfaction": SMALL_BLOCKS["Satisfaction"]}
+    res = pls_pm(mobi, blocks, [("Image", "Satisfaction")])
+    ranges = {i: (1, 10) for b in blocks.values() for i in b}
+    idx = construct_index_scores(mobi, res, ranges)
+    # each index is an affine function of the PLS score
+    assert abs(np.corrcoef(idx["Image"], res.scores["Image"])[0, 1]) == pytest.approx(1.0, abs=1e-12)
+    imp = acsi_impact(res, idx, target="Satisfaction")
+    slope = stats.linregress(idx["Image"], idx["Satisfaction"]).slope
+    assert imp["impact"].iloc[0] == pytest.approx(5 * slope, abs=1e-10)
+    assert acsi_impact(res, idx, points=1.0)["impact"].iloc[0] == pytest.approx(slope, abs=1e-10)
+
+
+def test_acsi_impact_full_model_uses_total_effects(mobi, ecsi):
+    ranges = {i: (1, 10) for b in ECSI_BLOCKS.values() for i in b}
+    idx = construct_index_scores(mobi, ecsi, ranges)
+    assert ((idx >= 0) & (idx <= 100)).all().all()
+    imp = acsi_impact(ecsi, idx, target="Satisfaction").set_index("source")
+    assert set(imp.index) == {"Image", "Expectation", "Quality", "Value"}
+    te = ecsi.total_effects.set_index(["source", "target"])["total"]
+    sd = idx.std(ddof=1)
+    q = imp.loc["Quality"]
+    assert q["impact"] == pytest.approx(
+        te["Quality", "Satisfaction"] * sd["Satisfaction"] / sd["Quality"] * 5
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_construct_in_path(mobi):
+    with pytest.raises(ValueError, match="Loyalty"):
+        pls_pm(mobi, SMALL_BLOCKS, [*SMALL_PATHS, ("Satisfaction", "Loyalty")])
+
+
+def test_zero_variance_item():
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [5.0, 5.0, 5.0, 5.0], "z": [1.0, 3.0, 2.0, 4.0]})
+    with pytest.raises(ValueError, match="zero variance.*'y'"):
+        pls_pm(df, {"X": ["x"], "Y": ["y", "z"]}, [("X", "Y")])
+
+
+def test_other_errors(mobi):
+    with pytest.raises(ValueError, match="not a column"):
+        pls_pm(mobi, {"A": ["IMAG1", "NOPE"], "B": ["CUSA1"]}, [("A", "B")])
+    with pytest.raises(ValueError, match="cycle"):
+        pls_pm(mobi, SMALL_BLOCKS, [("Image", "Value"), ("Value", "Satisfaction"), ("Satisfaction", "Image")])
+    with pytest.raises(ValueError, match="scheme"):
+        pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS, scheme="magic")
+    with pytest.raises(ValueError, match="missing"):
+        pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS, missing="pairwise")
+    with pytest.raises(ValueError, match="two blocks"):
+        pls_pm(mobi, {"A": ["IMAG1", "CUSA1"], "B": ["CUSA1"]}, [("A", "B")])
+    text = mobi.assign(IMAG1=mobi["IMAG1"].astype(str))
+    with pytest.raises(ValueError, match="numeric"):
+        pls_pm(text, SMALL_BLOCKS, SMALL_PATHS)
+
+
+def test_constructs_in_no_path_are_ignored(mobi):
+    blocks = {**SMALL_BLOCKS, "Loyalty": ["CUSL1", "CUSL2", "CUSL3"]}
+    res = pls_pm(mobi, blocks, SMALL_PATHS)
+    assert list(res.scores.columns) == list(SMALL_BLOCKS)
+    ref = pls_pm(mobi, SMALL_BLOCKS, SMALL_PATHS)
+    np.testing.assert_allclose(res.paths["estimate"], ref.paths["estimate"], atol=1e-12)
