@@ -432,3 +432,242 @@ def priority_table(ctx, top: int = 8) -> pd.DataFrame:
             word("priority", lang): p["priority"].round(2),
         }
     )
+
+
+# ----------------------------------------------------------------------------- the evaluation report
+def _signed(x: float, digits: int = 1, unit: str = "") -> str:
+    return f"{x:+.{digits}f}{unit}"
+
+
+def _sig_word(p: float, lang: str) -> str:
+    if pd.isna(p):
+        return ""
+    if lang == "zh":
+        return "（统计显著）" if p < 0.05 else "（不显著）"
+    return " (significant)" if p < 0.05 else " (not significant)"
+
+
+def executive_summary(ctx) -> str:
+    """The first screen of the report as markdown: level, change, targets, where to act."""
+    from .stages import report_context
+
+    lang = ctx.language
+    f = report_context(ctx)
+    lines = []
+    csi_txt = f"{f.get('csi', float('nan')):.1f}"
+    sat_txt = pct(f.get("satisfaction_rate", float("nan")))
+    nps_txt = f"{f.get('nps', float('nan')):.1f}"
+    if lang == "zh":
+        lines.append(
+            f"- **满意度指数 (CSI)**: {csi_txt} / 100"
+            + (
+                f"，较基期 {f['baseline']} 变化 {_signed(f['csi_diff'])} 分{_sig_word(f['csi_p'], lang)}"
+                if "csi_diff" in f
+                else ""
+            )
+        )
+        lines.append(
+            f"- **满意率**（总体满意度为“满意”及以上）: {sat_txt}"
+            + (
+                f"，变化 {_signed(f['satisfaction_rate_diff'] * 100)} 个百分点{_sig_word(f['satisfaction_rate_p'], lang)}"
+                if "satisfaction_rate_diff" in f
+                else ""
+            )
+        )
+        if "nps" in f:
+            lines.append(
+                f"- **净推荐值 (NPS)**: {nps_txt}"
+                + (f"，变化 {_signed(f['nps_diff'])}{_sig_word(f['nps_p'], lang)}" if "nps_diff" in f else "")
+            )
+        lines.append(f"- **目标达成**: {f['kpis_met']} / {f['kpis_targeted']} 项指标达标（见下表）。")
+        lines.append(f"- **有效样本**: {f['n']} 份（原始 {f['raw']} 份，清洗规则见“样本与回收”）。")
+    else:
+        lines.append(
+            f"- **Satisfaction index (CSI)**: {csi_txt} / 100"
+            + (
+                f", {_signed(f['csi_diff'])} points against {f['baseline']}{_sig_word(f['csi_p'], lang)}"
+                if "csi_diff" in f
+                else ""
+            )
+        )
+        lines.append(
+            f"- **Satisfaction rate** (overall satisfaction in the satisfied levels): {sat_txt}"
+            + (
+                f", {_signed(f['satisfaction_rate_diff'] * 100)} percentage points"
+                f"{_sig_word(f['satisfaction_rate_p'], lang)}"
+                if "satisfaction_rate_diff" in f
+                else ""
+            )
+        )
+        if "nps" in f:
+            lines.append(
+                f"- **Net Promoter Score**: {nps_txt}"
+                + (f", {_signed(f['nps_diff'])}{_sig_word(f['nps_p'], lang)}" if "nps_diff" in f else "")
+            )
+        lines.append(f"- **Targets**: {f['kpis_met']} of {f['kpis_targeted']} KPIs met (table below).")
+        lines.append(f"- **Valid responses**: {f['n']} (of {f['raw']} raw rows; see Sample and response).")
+    for line in segment_alerts(ctx):
+        lines.append(f"- {line}")
+    top = priority_table(ctx, top=3)
+    if len(top):
+        items = "、".join(top.iloc[:, 1]) if lang == "zh" else ", ".join(top.iloc[:, 1])
+        lines.append(f"- **优先改进**: {items}。" if lang == "zh" else f"- **Act first on**: {items}.")
+    return "\n".join(lines)
+
+
+def segment_alerts(ctx, alpha: float = 0.05) -> list[str]:
+    """Plain sentences for segments whose CSI changed significantly against the baseline, largest first."""
+    path = ctx.processed / "wave_change.csv"
+    if not path.exists():
+        return []
+    c = pd.read_csv(path)
+    seg = c[c["metric"].str.startswith("CSI | ") & (c["p"] < alpha)].copy()
+    if seg.empty:
+        return []
+    overall = c.loc[c["metric"] == "CSI", "diff"]
+    base = float(overall.iloc[0]) if len(overall) else 0.0
+    seg["gap"] = (seg["diff"] - base).abs()
+    seg = seg.sort_values("gap", ascending=False).head(3)
+    out = []
+    for r in seg.itertuples(index=False):
+        name = r.metric.replace("CSI | ", "")
+        if ctx.language == "zh":
+            direction = "下降" if r.diff < 0 else "上升"
+            out.append(f"**{name}** 的满意度指数{direction} {abs(r.diff):.1f} 分（p = {r.p:.3g}）。")
+        else:
+            direction = "fell" if r.diff < 0 else "rose"
+            out.append(f"**{name}**: CSI {direction} {abs(r.diff):.1f} points (p = {r.p:.3g}).")
+    return out
+
+
+def kpi_block(ctx) -> str:
+    """The KPI table as HTML with met / not met badges."""
+    from .publish import kpi_html
+
+    table = ctx.read("kpis")
+    table[["target", "note"]] = (
+        table[["target", "note"]].astype(object).fillna("")
+    )  # empty cells read back as NaN
+    return kpi_html(table, ctx.language)
+
+
+def sample_table(ctx) -> pd.DataFrame:
+    """The cleaning attrition table, in the report language."""
+    a = ctx.read("attrition")
+    if ctx.language == "zh":
+        names = {
+            "raw data rows": "原始数据行",
+            "duplicate_id": "重复编号",
+            "duplicate_row": "重复作答",
+            "incomplete": "作答不完整",
+            "speeder": "作答过快",
+            "straightliner": "直线作答",
+            "kept": "有效样本",
+            "outlier (flagged, kept)": "异常模式（仅标记，保留）",
+        }
+        return pd.DataFrame(
+            {"步骤": a["step"].map(lambda s: names.get(s, s)), "剔除": a["removed"], "剩余": a["remaining"]}
+        )
+    return a[["step", "removed", "remaining", "description"]]
+
+
+def verbatims(ctx, limit: int = 15) -> str:
+    """Open-ended answers (escaped HTML list), from the most dissatisfied respondents first."""
+    from .publish import verbatims_html
+
+    s = ctx.survey
+    if not s.open_ended:
+        return ""
+    clean = ctx.clean()
+    col = s.open_ended[0]
+    data = (
+        clean[[s.overall_satisfaction, col]]
+        .dropna(subset=[col])
+        .sort_values(s.overall_satisfaction, kind="stable")
+    )
+    return verbatims_html(list(data[col]), limit=limit, language=ctx.language)
+
+
+def provenance_table(ctx, extra_waves: Sequence = ()) -> pd.DataFrame:
+    from .publish import provenance
+
+    return provenance(ctx.survey, [ctx.wave, *extra_waves])
+
+
+SECTIONS = {
+    "summary": ("Executive summary", "执行摘要"),
+    "kpis": ("Targets: KPIs met and not met", "目标达成情况"),
+    "sample": ("Sample and response", "样本与回收"),
+    "results": ("Satisfaction by item and dimension", "各题目与维度满意度"),
+    "reliability": ("Can we trust the measure? Reliability", "测量可靠性"),
+    "groups": ("Differences between customer groups", "客户群体差异"),
+    "change": ("Change against the baseline wave", "与基期相比的变化"),
+    "drivers": ("What drives satisfaction: key drivers and the CSI model", "满意度驱动因素与 CSI 模型"),
+    "zones": ("Satisfaction and loyalty: customer types", "满意度与忠诚度：客户类型"),
+    "priorities": ("Where to act: importance-performance priorities", "改进重点：重要性-表现分析"),
+    "verbatims": ("What customers said", "客户原话"),
+    "methods": ("Methods in plain words", "方法说明"),
+    "provenance": ("Provenance", "数据来源与可复现信息"),
+    "trends": ("Trends across waves", "各期趋势"),
+    "segments": ("Segment trends", "细分群体趋势"),
+    "types": ("Customer types over waves", "各期客户类型"),
+}
+
+
+def section(key: str, language: str, level: int = 2):
+    """A report heading with a stable id (``## Executive summary {#summary}``) as notebook Markdown."""
+    from IPython.display import Markdown
+
+    en, zh = SECTIONS[key]
+    return Markdown(f"{'#' * level} {zh if language == 'zh' else en} {{#{key}}}")
+
+
+METHODS = {
+    "en": """\
+- **Cleaning.** Every raw row is accounted for: duplicate ids and re-submissions, rows with fewer than half of the
+  rated items answered, speeders (under a third of the median duration) and straight-liners are removed, in that
+  order; unusual answer patterns (Mahalanobis distance) are flagged but kept. Answers outside the scale become
+  missing and are listed. Personal data never leaves the raw folder.
+- **Top-2-box and satisfaction rate.** Share of answers in the two highest levels, with Wilson 95% intervals.
+- **Index (0-100).** Item mean rescaled: (mean − min) / (max − min) × 100. Dimension indices are means of their
+  items; the overall CSI weights the dimensions ({weights}).
+- **NPS.** Promoters (9-10) minus detractors (0-6), with an adjusted-Wald interval.
+- **Reliability.** Cronbach's alpha (≥ 0.7 is good), McDonald's omega, composite reliability and AVE from the
+  CSI model.
+- **Group differences.** Welch's ANOVA (does not assume equal variances) with Games-Howell pairs, Kruskal-Wallis
+  as a rank-based check, chi-square on the top-2-box share; p-values Holm-adjusted. Groups under 5 answers are
+  never shown; groups under 30 are flagged.
+- **Change.** Welch interval for means, Newcombe interval for shares, variance formula for NPS.
+- **Key drivers.** Johnson's relative weights: each dimension's share of the explained variance of overall
+  satisfaction, with bootstrap intervals.
+- **CSI model.** PLS path modelling (as in ACSI/ECSI; checked against the R package seminr), 5,000 bootstrap
+  resamples for the intervals.
+- **Customer types.** Jones & Sasser (1995) satisfaction-loyalty zones; loyalty curve with a segmented-regression
+  break point; importance-performance analysis after Martilla & James (1977).
+""",
+    "zh": """\
+- **数据清洗**：每一行原始数据都有记录。依次剔除重复编号和重复提交、评分题作答不足一半、作答时间不足中位数三分之一
+  （作答过快）以及直线作答的问卷；异常作答模式（马氏距离）只标记、不剔除。超出量表范围的答案设为缺失并列出。
+  个人信息从不离开原始数据文件夹。
+- **前两档占比与满意率**：回答落在最高两档的比例，附 Wilson 95% 置信区间。
+- **指数（0-100）**：题目均值换算为 (均值 − 最小值) / (最大值 − 最小值) × 100；维度指数为所含题目的平均，
+  总体 CSI 按维度加权（{weights}）。
+- **净推荐值**：推荐者（9-10 分）比例减去贬损者（0-6 分）比例，附调整 Wald 区间。
+- **信度**：Cronbach α（≥ 0.7 为好）、McDonald ω，以及 CSI 模型给出的组合信度与 AVE。
+- **组间差异**：Welch 方差分析（不要求方差相等）及 Games-Howell 两两比较，Kruskal-Wallis 秩检验作为稳健性检查，
+  前两档占比用卡方检验；p 值经 Holm 校正。样本少于 5 的群体不予显示，少于 30 的群体予以提示。
+- **变化**：均值用 Welch 区间，比例用 Newcombe 区间，NPS 用方差公式。
+- **关键驱动因素**：Johnson 相对权重，即各维度对总体满意度解释方差的贡献，附自助法区间。
+- **CSI 模型**：偏最小二乘路径模型（ACSI/ECSI 方法，结果经 R 包 seminr 核对），5000 次自助抽样给出区间。
+- **客户类型**：Jones & Sasser (1995) 满意度-忠诚度分区；忠诚度曲线用分段回归估计拐点；重要性-表现分析
+  参照 Martilla & James (1977)。
+""",
+}
+
+
+def methods_text(ctx) -> str:
+    """The plain-words method notes, naming the index weighting actually used and its weights."""
+    w = ctx.read("index_weights")
+    shown = ", ".join(f"{c} {x:.2f}" for c, x in zip(w["construct"], w["weight"], strict=True))
+    method = str(w["method"].iloc[0]) if len(w) else "equal"
+    return METHODS["zh" if ctx.language == "zh" else "en"].format(weights=f"{method}: {shown}")

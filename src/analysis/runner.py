@@ -109,9 +109,7 @@ def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path) -> No
     except PapermillExecutionError as exc:
         if exc.ename in {"InputError", "DataError", "SurveyDefinitionError", "AHPInconsistentError"}:
             raise InputError(str(exc.evalue)) from None
-        raise NotebookError(
-            f"notebook {name} failed: {exc.ename}: {exc.evalue} (the executed notebook is kept at {output})."
-        ) from None
+        raise NotebookError(f"notebook {name} failed: {exc.ename}: {exc.evalue}") from None
 
 
 def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, list[Wave]]:
@@ -175,7 +173,17 @@ def run(
                 }
                 for name in WAVE_NOTEBOOKS:
                     bar.set_postfix_str(f"{wave.id}: {name}")
-                    execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out)
+                    try:
+                        execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out)
+                    except NotebookError:
+                        # keep the failed notebook for debugging, outside the published reports
+                        failed = out / ".csat_failed" / wave.id
+                        shutil.rmtree(failed, ignore_errors=True)
+                        shutil.copytree(nb_staging, failed)
+                        raise NotebookError(
+                            f"notebook {name} failed for wave {wave.id}; nothing was written for this wave. "
+                            f"The failed notebook is kept at {failed / (name + '.ipynb')}."
+                        ) from None
                     bar.update(1)
                 (staging / STAMP).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
                 replace_directory(staging, target)
@@ -184,7 +192,9 @@ def run(
                 shutil.rmtree(staging, ignore_errors=True)
                 shutil.rmtree(nb_staging, ignore_errors=True)
             report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
-            publish.render_html(report_nb, html, title=f"{survey.title_text()} {wave.id}")
+            publish.render_html(
+                report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
+            )
             result.ran.append(wave.id)
             result.reports.append(html)
 
@@ -199,14 +209,17 @@ def run(
                     "survey_path": str(Path(survey.path).resolve()),
                     "processed_root": str(processed_root),
                     "waves": [w.id for w in waves],
+                    "wave_paths": [str(Path(w.path).resolve()) for w in waves],
                     "out_root": str(out),
                 },
                 cwd=out,
             )
-            publish.render_html(tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking")
+            publish.render_html(
+                tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking", language=survey.language
+            )
             result.reports.append(tracking_html)
         bar.update(1)
-        index = publish.build_index(survey, [w.id for w in waves], processed_root, reports)
+        index = build_index(survey, [w.id for w in waves], processed_root, reports)
         result.reports.append(index)
     finally:
         bar.close()
@@ -221,3 +234,31 @@ def run(
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, reports: Path) -> Path:
+    """Write ``reports/index.html`` with each wave's headline numbers and KPIs met."""
+    import pandas as pd
+
+    from .publish import status_counts, write_index
+
+    entries = []
+    for wid in wave_ids:
+        folder = processed_root / wid
+        if not (folder / "headline.csv").exists():
+            continue
+        head = pd.read_csv(folder / "headline.csv").set_index("metric")["value"]
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        kpis = pd.read_csv(folder / "kpis.csv") if (folder / "kpis.csv").exists() else None
+        entries.append(
+            {
+                "wave": wid,
+                "href": f"{wid}.html",
+                "csi": head.get("csi"),
+                "satisfaction_rate": head.get("satisfaction_rate"),
+                "nps": head.get("nps"),
+                "n": summary.get("kept_rows"),
+                "kpis_met": status_counts(kpis) if kpis is not None else "",
+            }
+        )
+    return write_index(reports, entries, title=survey.title_text(), language=survey.language)

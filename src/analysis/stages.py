@@ -578,3 +578,60 @@ def run_zones(ctx: WaveContext, n_boot: int = 500, seed: int = 7) -> dict[str, p
 def _baseline_scores(ctx: WaveContext) -> pd.DataFrame:
     path = ctx.baseline / "respondent_scores.parquet"
     return pd.read_parquet(path)
+
+
+# --------------------------------------------------------------------------- 05 report: KPIs
+def run_kpis(ctx: WaveContext) -> pd.DataFrame:
+    """KPIs against the survey's targets (``kpis.csv``); operational KPIs from the complaint log.
+
+    Survey KPIs come from ``headline.csv`` (csi, satisfaction_rate, nps,
+    response_rate, repurchase_rate) and ``index_change`` from the baseline's
+    CSI. Operational KPIs (complaint rate, resolution time, response within
+    24 h, follow-up within 3 days, and their change against the baseline) come
+    from the wave's ``operations`` file. Also writes ``operations.json`` (this
+    wave's raw operational numbers, read by the next wave).
+    """
+    from . import kpis
+
+    head = ctx.read("headline").set_index("metric")["value"]
+    values: dict[str, float] = {k: float(v) for k, v in head.items()}
+    ops: dict[str, float] = {}
+    if ctx.wave.operations is not None:
+        ops = kpis.operational_kpis(kpis.read_operations(ctx.wave.operations), ctx.wave.customers)
+        ctx.write_json("operations", ops)
+        values.update(ops)
+    baseline_values = None
+    if ctx.baseline is not None:
+        base_head = pd.read_csv(ctx.baseline / "headline.csv").set_index("metric")["value"]
+        baseline_values = {**ctx.read_json("operations", baseline=True), "csi": float(base_head.get("csi"))}
+        values.update(kpis.wave_kpis({**ops, "csi": values.get("csi")}, baseline_values))
+    table = kpis.kpi_table(values, ctx.survey.targets)
+    ctx.write("kpis", table)
+    return table
+
+
+def report_context(ctx: WaveContext) -> dict:
+    """The facts an executive summary states, from the stage tables (numbers, not prose)."""
+    head = ctx.read("headline").set_index("metric")
+    change = None
+    if (ctx.processed / "wave_change.csv").exists():
+        change = pd.read_csv(ctx.processed / "wave_change.csv").set_index("metric")
+    kpi = ctx.read("kpis")
+    summary = ctx.read_json("summary")
+    facts = {
+        "wave": ctx.wave.id,
+        "baseline": ctx.wave.baseline,
+        "n": int(summary.get("kept_rows", 0)),
+        "raw": int(summary.get("raw_rows", 0)),
+        "kpis_met": int((kpi["status"] == "met").sum()),
+        "kpis_targeted": int((kpi["status"] != "no target").sum()),
+    }
+    for metric in ("csi", "satisfaction_rate", "nps"):
+        if metric in head.index:
+            facts[metric] = float(head.loc[metric, "value"])
+    if change is not None:
+        for metric, key in (("CSI", "csi"), ("satisfaction_rate", "satisfaction_rate"), ("NPS", "nps")):
+            if metric in change.index:
+                facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
+                facts[f"{key}_p"] = float(change.loc[metric, "p"])
+    return facts

@@ -1,0 +1,275 @@
+"""The cross-wave tracking report: every KPI and index over all waves.
+
+:class:`Tracking` reads the tables each wave's stages wrote under
+``data/processed/<wave>/`` and lines them up in wave order. Significance marks
+come from each wave's own ``wave_change.csv`` (the test against its baseline
+wave), so the tracking report and the wave reports never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .plots import PRIMARY, use_style
+from .report import TYPE_ZH, pct, word
+from .survey import Survey, Wave, load_survey, load_wave
+
+
+@dataclass
+class Tracking:
+    """All waves' processed tables, in wave order."""
+
+    survey: Survey
+    root: Path
+    waves: list[str]
+    wave_files: list[Wave]
+
+    @classmethod
+    def load(
+        cls,
+        survey_path: str | Path,
+        processed_root: str | Path,
+        waves: Sequence[str],
+        wave_paths: Sequence = (),
+    ) -> Tracking:
+        survey = load_survey(survey_path)
+        root = Path(processed_root)
+        present = [w for w in waves if (root / w / "headline.csv").exists()]
+        files = [load_wave(p) for p in wave_paths] if wave_paths else []
+        return cls(survey=survey, root=root, waves=present, wave_files=files)
+
+    @property
+    def language(self) -> str:
+        return self.survey.language
+
+    def title(self) -> str:
+        suffix = "：各期跟踪" if self.language == "zh" else ": tracking across waves"
+        return self.survey.title_text() + suffix
+
+    def _read(self, wave: str, name: str) -> pd.DataFrame | None:
+        path = self.root / wave / f"{name}.csv"
+        return pd.read_csv(path) if path.exists() else None
+
+    # ------------------------------------------------------------------ tables
+    def headline(self) -> pd.DataFrame:
+        """Long table: wave, metric, value, ci_low, ci_high, p (against the wave's baseline), significant."""
+        rows = []
+        for w in self.waves:
+            head = self._read(w, "headline")
+            change = self._read(w, "wave_change")
+            pmap = {}
+            if change is not None:
+                names = {"CSI": "csi", "satisfaction_rate": "satisfaction_rate", "NPS": "nps"}
+                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change["p"], strict=True)}
+            for r in head.itertuples(index=False):
+                p = pmap.get(r.metric, np.nan)
+                rows.append(
+                    {
+                        "wave": w,
+                        "metric": r.metric,
+                        "value": r.value,
+                        "ci_low": r.ci_low,
+                        "ci_high": r.ci_high,
+                        "p": p,
+                        "significant": bool(p < 0.05) if pd.notna(p) else False,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def headline_trends(self) -> pd.DataFrame:
+        """Headline measures by wave, formatted, with ▲/▼ marking a significant change against the baseline."""
+        h = self.headline()
+        out = {}
+        for metric, grp in h.groupby("metric", sort=False):
+            share = metric in ("satisfaction_rate", "response_rate", "repurchase_rate")
+            cells = {}
+            prev = None
+            for r in grp.itertuples(index=False):
+                text = pct(r.value) if share else f"{r.value:.1f}"
+                if r.significant and prev is not None:
+                    text += " ▲" if r.value > prev else " ▼"
+                cells[r.wave] = text
+                prev = r.value
+            out[word(metric, self.language)] = cells
+        table = pd.DataFrame(out).T.reindex(columns=self.waves)
+        table.index.name = word("metric", self.language)
+        return table.reset_index()
+
+    def construct_indices(self) -> pd.DataFrame:
+        """construct, wave, index, ci_low, ci_high for every dimension and the CSI."""
+        parts = []
+        for w in self.waves:
+            t = self._read(w, "csi_index")
+            if t is not None:
+                parts.append(t.assign(wave=w))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def segment_trends(self, min_n: int = 5) -> pd.DataFrame:
+        """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
+        rows = []
+        for w in self.waves:
+            path = self.root / w / "respondent_scores.parquet"
+            if not path.exists():
+                continue
+            scores = pd.read_parquet(path)
+            for seg in self.survey.segments:
+                g = scores.groupby(seg)["CSI"].agg(["mean", "count"])
+                for group, r in g.iterrows():
+                    if r["count"] >= min_n:
+                        rows.append(
+                            {
+                                "segment": seg,
+                                "group": group,
+                                "wave": w,
+                                "csi": round(r["mean"], 1),
+                                "n": int(r["count"]),
+                            }
+                        )
+        long = pd.DataFrame(rows)
+        if long.empty:
+            return long
+        wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi").reindex(
+            columns=self.waves
+        )
+        return wide.reset_index()
+
+    def type_shares(self) -> pd.DataFrame:
+        """Share of each customer type per wave."""
+        parts = {}
+        for w in self.waves:
+            z = self._read(w, "zones")
+            if z is not None:
+                parts[w] = z.set_index("type")["share"]
+        if not parts:
+            return pd.DataFrame()
+        table = pd.DataFrame(parts).reindex(columns=self.waves)
+        shown = table.map(pct)
+        names = [f"{TYPE_ZH.get(t, t)} ({t})" if self.language == "zh" else t for t in table.index]
+        shown.insert(0, word("type", self.language), names)
+        return shown.reset_index(drop=True)
+
+    def kpi_matrix_html(self) -> str:
+        """KPI x wave table with met / not met badges (HTML, every cell escaped)."""
+        from .kpis import format_kpi_value
+        from .publish import escape_text
+
+        lang = "zh" if self.language == "zh" else "en"
+        frames = {w: self._read(w, "kpis") for w in self.waves}
+        frames = {w: f for w, f in frames.items() if f is not None}
+        if not frames:
+            return "<p></p>"
+        order = list(dict.fromkeys(k for f in frames.values() for k in f["kpi"]))
+        head = (
+            "<th>"
+            + ("指标" if lang == "zh" else "KPI")
+            + "</th><th>"
+            + ("目标" if lang == "zh" else "Target")
+        )
+        head += "</th>" + "".join(f"<th>{escape_text(w)}</th>" for w in frames)
+        rows = []
+        for kpi in order:
+            label, target, cells = kpi, "", []
+            for f in frames.values():
+                rec = f[f["kpi"] == kpi]
+                if rec.empty:
+                    cells.append("<td></td>")
+                    continue
+                rec = rec.iloc[0]
+                label = rec[f"label_{lang}"]
+                target = "" if pd.isna(rec["target"]) else str(rec["target"])
+                cls = {"met": "kpi-met", "not met": "kpi-not-met"}.get(rec["status"], "kpi-no-target")
+                cells.append(
+                    f'<td><span class="kpi-status {cls}">{escape_text(format_kpi_value(rec["value"], rec["unit"]))}'
+                    "</span></td>"
+                )
+            rows.append(
+                f"<tr><td>{escape_text(label)}</td><td>{escape_text(target)}</td>{''.join(cells)}</tr>"
+            )
+        return f'<table class="csat-table kpi-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+    def provenance(self) -> pd.DataFrame:
+        from .publish import provenance
+
+        return provenance(self.survey, self.wave_files)
+
+    # ------------------------------------------------------------------ charts
+    def trend_chart(self) -> Figure:
+        """CSI and dimension indices over waves, 95% intervals on the CSI."""
+        use_style()
+        t = self.construct_indices()
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for construct, grp in t.groupby("construct", sort=False):
+            grp = grp.set_index("wave").reindex(self.waves)
+            if construct == "CSI":
+                ax.errorbar(
+                    self.waves,
+                    grp["index"],
+                    yerr=[grp["index"] - grp["ci_low"], grp["ci_high"] - grp["index"]],
+                    color="#c8553d",
+                    lw=3,
+                    marker="o",
+                    capsize=4,
+                    label="CSI",
+                    zorder=3,
+                )
+            else:
+                ax.plot(self.waves, grp["index"], marker=".", lw=1.2, alpha=0.8, label=construct)
+        ax.set_ylabel(word("index", self.language))
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        ax.set_title(word("index_title", self.language))
+        plt.close(fig)
+        return fig
+
+    def segment_chart(self) -> Figure:
+        """CSI per segment group over waves, one panel per segment."""
+        use_style()
+        wide = self.segment_trends()
+        segs = list(self.survey.segments) or ["(none)"]
+        fig, axes = plt.subplots(1, len(segs), figsize=(4.2 * len(segs), 3.8), sharey=True, squeeze=False)
+        for ax, seg in zip(axes[0], segs, strict=True):
+            sub = wide[wide["segment"] == seg] if len(wide) else wide
+            for r in sub.itertuples(index=False):
+                values = sub.loc[sub["group"] == r.group, self.waves].iloc[0].to_numpy(dtype=float)
+                ax.plot(self.waves, values, marker="o", label=str(r.group))
+            ax.set_title(seg)
+            ax.legend(frameon=False, fontsize=8)
+        axes[0][0].set_ylabel("CSI")
+        plt.close(fig)
+        return fig
+
+    def type_chart(self) -> Figure:
+        """Stacked bars of customer-type shares per wave."""
+        use_style()
+        parts = {}
+        for w in self.waves:
+            z = self._read(w, "zones")
+            if z is not None:
+                parts[w] = z.set_index("type")["share"]
+        table = pd.DataFrame(parts).reindex(columns=self.waves).fillna(0)
+        colours = {
+            "apostle": "#1a9850",
+            "loyalist": "#91cf60",
+            "mercenary": "#fee08b",
+            "hostage": "#fc8d59",
+            "defector": "#d73027",
+            "terrorist": "#7f0000",
+        }
+        fig, ax = plt.subplots(figsize=(8, 4))
+        bottom = np.zeros(len(table.columns))
+        for t in table.index:
+            label = f"{TYPE_ZH.get(t, t)}" if self.language == "zh" else t
+            ax.bar(
+                table.columns, table.loc[t] * 100, bottom=bottom, color=colours.get(t, PRIMARY), label=label
+            )
+            bottom += table.loc[t].to_numpy() * 100
+        ax.set_ylabel("%")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        plt.close(fig)
+        return fig
