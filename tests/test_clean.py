@@ -133,3 +133,18 @@ def test_mahalanobis_matches_scipy() -> None:
     vi = np.linalg.inv(np.cov(x.to_numpy(), rowvar=False))
     mu = x.mean().to_numpy()
     assert d2.iloc[7] == pytest.approx(mahalanobis(x.iloc[7].to_numpy(), mu, vi) ** 2)
+
+
+def test_straightline_rule_on_real_ecsi_data() -> None:
+    """On the real mobi survey only respondents giving one answer to the whole 24-item grid are flagged,
+    not the 15 delighted customers who gave the same answer to the five Image items."""
+    from conftest import MOBI
+
+    if not MOBI.exists():
+        pytest.skip("needs ../shared/data/ecsi-mobi")
+    mobi = pd.read_csv(MOBI).astype(float)
+    expected = (mobi.nunique(axis=1) == 1).to_numpy()  # by hand: one distinct answer in the row
+    image = [c for c in mobi.columns if c.startswith("IMAG")]
+    assert (mobi[image].nunique(axis=1) == 1).sum() == 15
+    flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
+    assert flags.to_numpy().tolist() == expected.tolist() and flags.sum() == 1

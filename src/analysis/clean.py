@@ -8,11 +8,14 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 3. ``incomplete``     answered share of the rated items below ``cleaning.min_answered`` (0.5)
 4. ``speeder``        duration below ``cleaning.speeder_fraction`` (1/3) of the median duration
                       of all raw rows of the wave
-5. ``straightliner``  the same answer on every answered item of a block of at least
-                      ``cleaning.straightline_min_items`` (5) answered items; blocks are the items of
-                      each scale (the questionnaire's grids) and each construct (raw answers,
-                      before reverse-coding). Longstring and IRV (Curran 2016; R ``careless``)
-                      are reported for every row.
+5. ``straightliner``  the same answer on every answered item of a question grid, with at least
+                      ``cleaning.straightline_min_items`` (5) answered items; a grid is all items
+                      sharing a scale (raw answers, before reverse-coding, so a reversed item
+                      answered like the others counts). Single constructs are deliberately not
+                      used: a delighted customer may honestly give the top level to all five
+                      items of one dimension (on the real ECSI mobi data that rule would drop 10%
+                      of respondents). Longstring and IRV (Curran 2016; R ``careless``) are
+                      reported for every row.
 6. ``outlier``        Mahalanobis D^2 with chi-square p < ``cleaning.outlier_alpha`` (0.001):
                       flagged in the log, **not** removed.
 
@@ -261,11 +264,10 @@ def clean_wave(
         fast, cutoff = speeders(duration, rules.speeder_fraction)
         reason[(reason == "") & fast] = "speeder"
     # rule 5: straight-liners, on raw answers (before reverse-coding)
-    by_scale: dict[str, list[str]] = {}
+    grids: dict[str, list[str]] = {}
     for item in survey.items:
-        by_scale.setdefault(f"scale:{item.scale}", []).append(item.id)
-    blocks = {**by_scale, **{f"construct:{c}": items for c, items in survey.blocks.items()}}
-    straight = straightliners(codes, blocks, rules.straightline_min_items)
+        grids.setdefault(item.scale, []).append(item.id)
+    straight = straightliners(codes, grids, rules.straightline_min_items)
     reason[(reason == "") & straight] = "straightliner"
     kept = reason == ""
 

@@ -8,6 +8,7 @@ so no system font is needed on a fresh machine.
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ matplotlib.use("Agg")  # headless by default; notebooks still show inline figure
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 #: Diverging palette from dissatisfied (red) through neutral (grey) to satisfied (green).
 DIVERGING = "RdYlGn"
@@ -48,8 +50,27 @@ def cjk_font_name() -> str:
     raise RuntimeError("No CJK font found: install the mplfonts package (pip install mplfonts).")
 
 
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes (tight bounding box, no timestamp metadata: same chart, same bytes)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _register_notebook_display() -> None:
+    """Let ``display(fig)`` show a PNG in notebooks even though the backend is Agg."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
 def use_style() -> None:
     """Apply the project's chart style: CJK font first, readable sizes, no chart junk."""
+    _register_notebook_display()
     family = cjk_font_name()
     plt.rcParams.update(
         {

@@ -571,21 +571,27 @@ def sample_table(ctx) -> pd.DataFrame:
     return a[["step", "removed", "remaining", "description"]]
 
 
-def verbatims(ctx, limit: int = 15) -> str:
-    """Open-ended answers (escaped HTML list), from the most dissatisfied respondents first."""
-    from .publish import verbatims_html
+def verbatims(ctx, limit: int = 12) -> str:
+    """Open-ended answers as escaped HTML: the least satisfied customers' comments first, then all of them
+    in a collapsed list (``<details>``), so nothing a customer wrote is hidden and no markup can run."""
+    from .publish import escape_text, verbatims_html
 
     s = ctx.survey
     if not s.open_ended:
         return ""
     clean = ctx.clean()
-    col = s.open_ended[0]
-    data = (
-        clean[[s.overall_satisfaction, col]]
-        .dropna(subset=[col])
-        .sort_values(s.overall_satisfaction, kind="stable")
-    )
-    return verbatims_html(list(data[col]), limit=limit, language=ctx.language)
+    parts = []
+    for col in s.open_ended:
+        data = clean[[s.overall_satisfaction, col]].dropna(subset=[col])
+        data = data.sort_values(s.overall_satisfaction, kind="stable")
+        parts.append(verbatims_html(list(data[col]), limit=limit, language=ctx.language))
+        summary = f"全部 {len(data)} 条意见" if ctx.language == "zh" else f"All {len(data)} comments"
+        items = "".join(f"<li>{escape_text(t)}</li>" for t in clean[col].dropna())
+        parts.append(
+            f'<details class="verbatims-all"><summary>{escape_text(summary)}</summary><ul>{items}</ul>'
+            "</details>"
+        )
+    return "\n".join(parts)
 
 
 def provenance_table(ctx, extra_waves: Sequence = ()) -> pd.DataFrame:

@@ -24,7 +24,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,8 +88,40 @@ class RunResult:
     reports: list[Path] = field(default_factory=list)
 
 
-def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path) -> None:
-    """Execute one source notebook with papermill; raise InputError / NotebookError on failure."""
+@contextmanager
+def shared_kernel(cwd: Path) -> Iterator[object]:
+    """One Python kernel for a sequence of notebooks (saves the start-up and import time of each).
+
+    :func:`execute_notebook` clears the kernel's namespace (``%reset -f``) before
+    every notebook, so no notebook can depend on another's variables; only
+    imported modules stay loaded.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.util import run_sync
+
+    km = AsyncKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=str(cwd))
+    try:
+        yield km
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+def _reset_kernel(km: object) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("%reset -f")]
+    NotebookClient(nb, km=km, kernel_name="python3").execute()
+
+
+def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path, km: object | None = None) -> None:
+    """Execute one source notebook with papermill; raise InputError / NotebookError on failure.
+
+    With ``km`` (see :func:`shared_kernel`) the notebook runs in that kernel after
+    its namespace is cleared; otherwise papermill starts a fresh kernel.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -96,6 +129,10 @@ def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path) -> No
     if not source.exists():
         raise NotebookError(f"notebook {source} is missing from the installation.")
     output.parent.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    if km is not None:
+        _reset_kernel(km)
+        extra["km"] = km
     try:
         pm.execute_notebook(
             str(source),
@@ -105,6 +142,7 @@ def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path) -> No
             progress_bar=False,
             log_output=False,
             cwd=str(cwd),
+            **extra,
         )
     except PapermillExecutionError as exc:
         if exc.ename in {"InputError", "DataError", "SurveyDefinitionError", "AHPInconsistentError"}:
@@ -145,6 +183,15 @@ def run(
 
     steps = len(waves) * len(WAVE_NOTEBOOKS) + 1
     bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
+    stack = ExitStack()
+    kernels: list[object] = []
+
+    def kernel() -> object:
+        """The run's shared kernel, started on first use (a no-op re-run starts none)."""
+        if not kernels:
+            kernels.append(stack.enter_context(shared_kernel(out)))
+        return kernels[0]
+
     try:
         for wave in waves:
             target = processed_root / wave.id
@@ -174,7 +221,7 @@ def run(
                 for name in WAVE_NOTEBOOKS:
                     bar.set_postfix_str(f"{wave.id}: {name}")
                     try:
-                        execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out)
+                        execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out, km=kernel())
                     except NotebookError:
                         # keep the failed notebook for debugging, outside the published reports
                         failed = out / ".csat_failed" / wave.id
@@ -213,6 +260,7 @@ def run(
                     "out_root": str(out),
                 },
                 cwd=out,
+                km=kernel(),
             )
             publish.render_html(
                 tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking", language=survey.language
@@ -222,6 +270,7 @@ def run(
         index = build_index(survey, [w.id for w in waves], processed_root, reports)
         result.reports.append(index)
     finally:
+        stack.close()
         bar.close()
     if result.skipped:
         echo(

@@ -368,7 +368,8 @@ def run_inferential(
         out["drivers_loyalty"] = drivers.relative_weights_boot(
             scores, "loyalty_score", idx, n_boot=boot, seed=seed
         )
-    attribute_items = [i for c in idx for i in s.blocks[c]]
+    outcomes = {overall, *s.loyalty, *([s.recommend] if s.recommend else [])}
+    attribute_items = [i for c in idx for i in s.blocks[c] if i not in outcomes]
     out["drivers_items"] = drivers.relative_weights(clean, overall, attribute_items)
     out["regression"] = drivers.regression_drivers(scores, overall, idx)
 

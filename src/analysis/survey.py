@@ -191,9 +191,29 @@ class Survey:
         return [c for c in self.constructs if c in named]
 
     @property
+    def outcome_constructs(self) -> list[str]:
+        """Constructs holding the outcome items: overall satisfaction, loyalty and recommendation."""
+        outcome_items = [
+            self.overall_satisfaction,
+            *self.loyalty,
+            *([self.recommend] if self.recommend else []),
+        ]
+        found = [self.item(i).construct for i in outcome_items if i in self.item_ids]
+        return [c for c in self.constructs if c in found]
+
+    @property
     def index_constructs(self) -> list[str]:
-        """Constructs that make up the overall satisfaction index (default: all constructs)."""
-        return list(self.index.constructs) or self.constructs
+        """Constructs that make up the overall satisfaction index.
+
+        ``index.constructs`` when given; by default every construct except the
+        outcome constructs (those of the overall satisfaction, loyalty and
+        recommend items), which the index is meant to explain; all constructs
+        when nothing else is left.
+        """
+        if self.index.constructs:
+            return list(self.index.constructs)
+        drivers = [c for c in self.constructs if c not in self.outcome_constructs]
+        return drivers or self.constructs
 
     @property
     def satisfied(self) -> list[int]:

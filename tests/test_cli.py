@@ -1,0 +1,107 @@
+"""The `csat` command on bad input: exit status 2, one paragraph naming file and column, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CSAT_ID_KEY": "test"}
+    env.pop("CSAT_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def assert_clean_failure(proc: subprocess.CompletedProcess, root: Path, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    message = " ".join(proc.stderr.split())
+    for needle in needles:
+        assert needle in message, message
+    processed = root / "out" / "data" / "processed"
+    assert not processed.exists() or not any(p.is_file() for p in processed.rglob("*"))
+    reports = root / "out" / "reports"
+    assert not reports.exists() or not any(p.is_file() for p in reports.rglob("*"))
+
+
+def args(root: Path) -> list[str]:
+    return [
+        "run",
+        "--survey",
+        str(root / "params" / "survey.yaml"),
+        "--out",
+        str(root / "out"),
+        "--no-progress",
+    ]
+
+
+def test_missing_raw_file(small_survey: Path) -> None:
+    (small_survey / "data" / "raw" / "w1.csv").unlink()
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "w1.yaml", "does not exist")
+
+
+def test_missing_item_column(small_survey: Path) -> None:
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    raw.write_text(raw.read_text(encoding="utf-8").replace(",q4,", ",qq,", 1), encoding="utf-8")
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "w1.csv", "column 'q4'")
+
+
+def test_unreadable_encoding(small_survey: Path) -> None:
+    (small_survey / "data" / "raw" / "w1.csv").write_bytes(b"rid,q1\n\x81\x20\xff\xfe\x80,1\n")
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "w1.csv", "cannot be read as text")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"), [(b"", "is empty"), (b"rid,q1,q2\n", "header but no data rows")]
+)
+def test_empty_and_header_only(small_survey: Path, content: bytes, needle: str) -> None:
+    (small_survey / "data" / "raw" / "w1.csv").write_bytes(content)
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "w1.csv", needle)
+
+
+def test_bad_survey_definition(small_survey: Path) -> None:
+    survey = small_survey / "params" / "survey.yaml"
+    survey.write_text(
+        survey.read_text(encoding="utf-8").replace("loyalty: [q5]", "loyalty: [q99]"), encoding="utf-8"
+    )
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "survey.yaml", "'loyalty' names item 'q99'")
+
+
+def test_unreadable_column_names_column_and_scale(small_survey: Path) -> None:
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    fixed = [lines[0]] + [
+        ",".join(f if i != 11 else "great" for i, f in enumerate(r.split(","))) for r in lines[1:]
+    ]
+    raw.write_text("\n".join(fixed) + "\n", encoding="utf-8")
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "column 'q6'", "scale 'sat5'")
+
+
+def test_check_command_reads_everything_and_writes_nothing(small_survey: Path, capsys) -> None:
+    os.environ["CSAT_ID_KEY"] = "test"
+    try:
+        status = main(["check", "--survey", str(small_survey / "params" / "survey.yaml")])
+    finally:
+        os.environ.pop("CSAT_ID_KEY")
+    assert status == 0
+    assert "w1: 9 raw rows, 4 kept, 1 value issue(s)" in capsys.readouterr().out
+    assert not (small_survey / "data" / "processed").exists()

@@ -1,0 +1,204 @@
+"""End to end: `csat run` on the shipped demo survey, executed notebooks and all (CONTRACT sections 3-4).
+
+One run of the whole demo program (three waves, papermill notebooks, HTML) is
+shared by every test in this file; it takes a minute or two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.simulate import simulate_program
+
+ROOT = Path(__file__).resolve().parents[1]
+WAVES = ["2025H1", "2025H2", "2026H1"]
+
+pytestmark = pytest.mark.slow
+
+CONTRACT_COLUMNS = {
+    "cleaning_log.csv": ["row", "kept", "reason"],
+    "value_issues.csv": ["row", "column", "value"],
+    "item_stats.csv": ["item", "n", "mean", "sd", "top2box", "index"],
+    "reliability.csv": ["construct", "n_items", "alpha", "rho_c", "ave"],
+    "csi_paths.csv": ["source", "target", "estimate", "se", "ci_low", "ci_high"],
+    "group_tests.csv": [
+        "variable",
+        "group",
+        "test",
+        "statistic",
+        "p",
+        "p_adj",
+        "effect_size",
+        "effect_size_name",
+    ],
+    "zones.csv": ["type", "n", "share"],
+    "ipa.csv": ["item", "importance", "performance", "quadrant"],
+    "kpis.csv": ["kpi", "value", "target", "status"],
+}
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Copy the demo program's inputs to a fresh folder and run `csat run` there once."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(ROOT / "params", root / "params")
+    shutil.copytree(ROOT / "data" / "raw", root / "data" / "raw")
+    before = {p: p.read_bytes() for p in (root / "data" / "raw").iterdir()}
+    status = main(
+        ["run", "--survey", str(root / "params" / "survey.yaml"), "--out", str(root), "--no-progress"]
+    )
+    assert status == 0
+    after = {p: p.read_bytes() for p in (root / "data" / "raw").iterdir()}
+    assert before == after, "data/raw must never be modified"
+    return root
+
+
+@pytest.fixture(scope="session")
+def program():
+    return simulate_program()
+
+
+@pytest.mark.parametrize("wave", WAVES)
+def test_contract_outputs(demo_run: Path, wave: str) -> None:
+    folder = demo_run / "data" / "processed" / wave
+    assert (folder / "clean.parquet").exists()
+    for name, columns in CONTRACT_COLUMNS.items():
+        table = pd.read_csv(folder / name)
+        assert list(table.columns[: len(columns)]) == columns or set(columns) <= set(table.columns), name
+        assert len(table) > 0, name
+    kpis = pd.read_csv(folder / "kpis.csv")
+    assert set(kpis["status"]) <= {"met", "not met", "no target"}
+    gt = pd.read_csv(folder / "group_tests.csv")
+    assert (gt["p_adj"].dropna() >= gt["p"].dropna().reindex(gt["p_adj"].dropna().index) - 1e-12).all()
+    assert gt["test"].str.contains("welch").any()
+    for report in (f"{wave}.html", "tracking.html", "index.html"):
+        assert (demo_run / "reports" / report).exists()
+    assert (demo_run / "reports" / "notebooks" / wave / "01_clean.ipynb").exists()
+    assert not list((demo_run / "data" / "processed").glob(".staging*"))
+
+
+def test_wave_change_only_with_baseline(demo_run: Path) -> None:
+    processed = demo_run / "data" / "processed"
+    assert not (processed / "2025H1" / "wave_change.csv").exists()
+    for wave in ("2025H2", "2026H1"):
+        change = pd.read_csv(processed / wave / "wave_change.csv")
+        assert list(change.columns[:1]) == ["metric"]
+        assert {"baseline", "current", "diff", "ci_low", "ci_high", "p"} <= set(change.columns)
+        assert (change["diff"] - (change["current"] - change["baseline"])).abs().max() < 1e-9
+
+
+@pytest.mark.parametrize("wave", WAVES)
+def test_cleaning_finds_exactly_the_planted_dirt(demo_run: Path, program, wave: str) -> None:
+    truth = program.waves[wave]
+    log = pd.read_csv(demo_run / "data" / "processed" / wave / "cleaning_log.csv", keep_default_na=False)
+    assert len(log) == len(truth.raw)  # one line per raw data row
+    assert log["row"].tolist() == list(range(1, len(truth.raw) + 1))
+    assert log["reason"].tolist() == truth.truth_rows["reason"].fillna("").tolist()
+    issues = pd.read_csv(demo_run / "data" / "processed" / wave / "value_issues.csv", dtype=str)
+    got = set(zip(issues["row"].astype(int), issues["value"], strict=True))
+    expected = set(
+        zip(truth.truth_values["row"].astype(int), truth.truth_values["value"].astype(str), strict=True)
+    )
+    assert got == expected
+
+
+def test_planted_segment_change_is_found(demo_run: Path, program) -> None:
+    effect = program.effects[(program.effects["wave"] == "2026H1") & (program.effects["region"] != "all")]
+    region = effect["region"].iloc[0]
+    change = pd.read_csv(demo_run / "data" / "processed" / "2026H1" / "wave_change.csv").set_index("metric")
+    planted = change.loc[f"CSI | region = {region}"]
+    assert planted["diff"] < 0 and planted["p"] < 0.001
+    others = [m for m in change.index if m.startswith("CSI | region = ") and not m.endswith(region)]
+    assert sum(change.loc[m, "p"] < 0.001 and change.loc[m, "diff"] < -2 for m in others) == 0
+    # the planted drop shows as a shift in customer types: fewer apostles in that region
+    z = pd.read_csv(demo_run / "data" / "processed" / "2026H1" / "zones_by_segment.csv")
+    z0 = pd.read_csv(demo_run / "data" / "processed" / "2025H2" / "zones_by_segment.csv")
+
+    def apostle_share(t: pd.DataFrame) -> float:
+        rows = t[(t["segment"] == "region") & (t["group"] == region) & (t["type"] == "apostle")]
+        return float(rows["share"].iloc[0])
+
+    assert apostle_share(z) < apostle_share(z0)
+
+
+def test_ipa_has_a_concentrate_here_item(demo_run: Path) -> None:
+    ipa = pd.read_csv(demo_run / "data" / "processed" / "2026H1" / "ipa.csv")
+    assert (ipa["quadrant"] == "Concentrate here").any()
+
+
+def test_no_pii_anywhere_in_outputs(demo_run: Path, program) -> None:
+    pii_values = set()
+    for wave in program.waves.values():
+        for col in ("name", "phone", "email", "cust_no"):
+            pii_values |= {str(v) for v in wave.raw[col].dropna().unique() if len(str(v)) >= 5}
+    assert len(pii_values) > 1000
+    texts = []
+    for folder in ("data/processed", "reports"):
+        for path in (demo_run / folder).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.suffix == ".parquet":
+                    data = pd.read_parquet(path).to_csv().encode()
+                texts.append(data.decode("utf-8", "ignore"))
+    blob = "\n".join(texts)
+    leaked = [v for v in pii_values if v in blob]
+    assert leaked == []
+
+
+def test_verbatims_escaped_in_report(demo_run: Path) -> None:
+    page = (demo_run / "reports" / "2025H1.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_report_is_self_contained_and_has_provenance(demo_run: Path) -> None:
+    from analysis.publish import external_references
+    from analysis.survey import sha256_file
+
+    for name in ("2026H1.html", "tracking.html", "index.html"):
+        page = (demo_run / "reports" / name).read_text(encoding="utf-8")
+        assert external_references(page) == []
+    page = (demo_run / "reports" / "2026H1.html").read_text(encoding="utf-8")
+    assert sha256_file(demo_run / "data" / "raw" / "2026H1.xlsx") in page
+    assert sha256_file(demo_run / "params" / "survey.yaml") in page
+    assert page.count("data:image/png;base64") >= 4
+
+
+def test_rerun_skips_unchanged_waves(demo_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stamp = json.loads((demo_run / "data" / "processed" / "2025H1" / ".csat_stamp.json").read_text())
+    status = main(
+        ["run", "--survey", str(demo_run / "params" / "survey.yaml"), "--out", str(demo_run), "--no-progress"]
+    )
+    assert status == 0
+    assert "Skipped 3 unchanged wave(s)" in capsys.readouterr().out
+    assert json.loads((demo_run / "data" / "processed" / "2025H1" / ".csat_stamp.json").read_text()) == stamp
+
+
+def test_reports_pass_the_browser_check(demo_run: Path, tmp_path: Path) -> None:
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs Debian's Chromium (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    shots = Path(os.environ.get("CSAT_SCREENSHOTS") or tmp_path / "shots")  # CI keeps them as an artefact
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "check_reports.py"),
+            str(demo_run / "reports"),
+            "--screenshots",
+            str(shots),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list(shots.glob("*.png"))) == 5
