@@ -105,3 +105,25 @@ def test_check_command_reads_everything_and_writes_nothing(small_survey: Path, c
     assert status == 0
     assert "w1: 9 raw rows, 4 kept, 1 value issue(s)" in capsys.readouterr().out
     assert not (small_survey / "data" / "processed").exists()
+
+
+def test_inconsistent_ahp_matrix_stops_the_run(small_survey: Path) -> None:
+    survey = small_survey / "params" / "survey.yaml"
+    text = survey.read_text(encoding="utf-8") + (
+        "index:\n  weights: ahp\n"
+        "  ahp:\n    labels: [Quality, Service, Satisfaction]\n"
+        "    matrix: [[1, 9, 1/9], [1/9, 1, 9], [9, 1/9, 1]]\n"  # A > B > C > A: CR far above 0.10
+    )
+    survey.write_text(text, encoding="utf-8")
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "index.ahp.matrix", "survey.yaml", "CR")
+
+
+def test_non_reciprocal_ahp_matrix_names_the_key(small_survey: Path) -> None:
+    survey = small_survey / "params" / "survey.yaml"
+    text = survey.read_text(encoding="utf-8") + (
+        "index:\n  weights: ahp\n  ahp: {labels: [Quality, Service], matrix: [[1, 3], [3, 1]]}\n"
+    )
+    survey.write_text(text, encoding="utf-8")
+    proc = run_cli(args(small_survey), small_survey)
+    assert_clean_failure(proc, small_survey, "survey.yaml", "index.ahp.matrix", "not reciprocal")

@@ -117,3 +117,33 @@ def test_waves_ordered_by_baseline(tmp_path: Path) -> None:
         p.write_text(f"wave: {wid}\nraw: r.csv\n" + (f"baseline: {base}\n" if base else ""), encoding="utf-8")
         files.append(load_wave(p))
     assert [w.id for w in order_waves(files)] == ["a", "b", "c"]
+
+
+def test_pls_options(tmp_path: Path) -> None:
+    s = load_survey(
+        _write(tmp_path, BASE + "pls: {scheme: factorial, missing: mean, bootstrap: 2000, seed: 7}\n")
+    )
+    assert (s.pls.scheme, s.pls.missing, s.pls.bootstrap, s.pls.seed) == ("factorial", "mean", 2000, 7)
+    assert load_survey(_write(tmp_path, BASE)).pls.bootstrap == 5000
+    with pytest.raises(SurveyDefinitionError, match="pls.scheme is 'magic'"):
+        load_survey(_write(tmp_path, BASE + "pls: {scheme: magic}\n"))
+
+
+def test_default_index_constructs_leave_out_outcomes(tmp_path: Path) -> None:
+    text = BASE.replace("overall_satisfaction: b", "overall_satisfaction: b\nloyalty: [b]")
+    text = text.replace(
+        "  - {id: b, scale: s7, construct: Y}",
+        "  - {id: b, scale: s7, construct: Y}\n  - {id: c, scale: s7, construct: Z}",
+    )
+    s = load_survey(_write(tmp_path, text))
+    assert s.outcome_constructs == ["Y"]
+    assert s.index_constructs == ["X", "Z"]
+
+
+def test_plain_string_texts_are_shown(tmp_path: Path) -> None:
+    text = "title: 满意度调查\n" + BASE.replace(
+        "{id: a, scale: s7, construct: X}", "{id: a, scale: s7, construct: X, text: 产品质量}"
+    )
+    s = load_survey(_write(tmp_path, text))
+    assert s.title_text("en") == "满意度调查"
+    assert s.item_label("a", "en") == "产品质量"

@@ -63,12 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         if args.command == "check":
-            from .clean import clean_wave
             from .runner import plan
+            from .stages import preflight
 
             survey, waves = plan(args.survey, args.wave)
             for wave in waves:
-                res = clean_wave(survey, wave, key_root=Path.cwd())
+                res = preflight(survey, wave, key_root=Path.cwd())
                 print(
                     f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
                     f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"

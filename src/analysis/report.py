@@ -91,6 +91,18 @@ def word(key: str, language: str) -> str:
     return entry.get(language) or entry.get("en") or key
 
 
+def label(ctx, name: str) -> str:
+    """Display name of a construct, item or headline metric in the report language."""
+    s = ctx.survey
+    if name in s.constructs:
+        return s.construct_label(name, ctx.language)
+    if name in s.rated_items:
+        return s.item_label(name, ctx.language)
+    if name.lower() in WORDS:
+        return word(name.lower(), ctx.language)
+    return name
+
+
 # ----------------------------------------------------------------------------- showing tables
 def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60) -> None:
     """Display a table in a notebook: index hidden, numbers rounded, every text HTML-escaped."""
@@ -147,7 +159,9 @@ def item_table(ctx) -> pd.DataFrame:
     return pd.DataFrame(
         {
             word("item", lang): t["label"],
-            word("construct", lang): t["construct"].fillna(""),
+            word("construct", lang): t["construct"].map(
+                lambda c: label(ctx, c) if isinstance(c, str) else ""
+            ),
             word("n", lang): t["n"],
             word("mean", lang): t["mean"].round(2),
             word("top2box", lang): t["top2box"].map(pct),
@@ -168,7 +182,7 @@ def item_charts(ctx) -> list[Figure]:
         for scale in sorted(scales):
             chosen = [i for i in items if s.item(i).scale == scale]
             d = dist[dist["item"].isin(chosen)]
-            fig = plot_diverging(d, {i: s.item_label(i) for i in chosen}, title=construct)
+            fig = plot_diverging(d, {i: s.item_label(i) for i in chosen}, title=label(ctx, construct))
             figs.append(fig)
             plt.close(fig)
     return figs
@@ -183,7 +197,7 @@ def index_chart(ctx) -> Figure:
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.2))
     colours = ["#c8553d" if c == "CSI" else PRIMARY for c in t["construct"]]
     ax.barh(
-        t["construct"],
+        t["construct"].map(lambda c: label(ctx, c)),
         t["index"],
         color=colours,
         xerr=[t["index"] - t["ci_low"], t["ci_high"] - t["index"]],
@@ -205,7 +219,7 @@ def group_summary(ctx) -> pd.DataFrame:
     omni = g[g["test"].isin(["welch_anova", "welch_t"])].copy()
     return pd.DataFrame(
         {
-            word("variable", lang): omni["variable"].map(lambda v: ctx.survey.item_label(v)),
+            word("variable", lang): omni["variable"].map(lambda v: label(ctx, v)),
             word("segment", lang): omni["group"],
             word("test", lang): omni["test"],
             word("p", lang): omni["p_adj"].round(4),
@@ -246,9 +260,7 @@ def change_table(ctx) -> pd.DataFrame:
     scale = np.where(share, 100.0, 1.0)
     return pd.DataFrame(
         {
-            word("metric", lang): c["metric"].map(
-                lambda m: word(m.lower(), lang) if m.lower() in WORDS else m
-            ),
+            word("metric", lang): c["metric"].map(lambda m: label(ctx, m)),
             word("baseline", lang): (c["baseline"] * scale).round(1),
             word("current", lang): (c["current"] * scale).round(1),
             word("diff", lang): (c["diff"] * scale).round(1),
@@ -265,7 +277,9 @@ def driver_chart(ctx) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
     from .drivers import plot_drivers
 
-    fig = plot_drivers(ctx.read("drivers"), title=word("drivers_title", ctx.language))
+    table = ctx.read("drivers")
+    names = {c: label(ctx, c) for c in table["predictor"]}
+    fig = plot_drivers(table, labels=names, title=word("drivers_title", ctx.language))
     plt.close(fig)
     return fig
 
@@ -276,7 +290,9 @@ def path_table(ctx) -> pd.DataFrame:
     p = ctx.read("csi_paths")
     return pd.DataFrame(
         {
-            word("path", lang): p["source"] + " → " + p["target"],
+            word("path", lang): p["source"].map(lambda c: label(ctx, c))
+            + " → "
+            + p["target"].map(lambda c: label(ctx, c)),
             word("estimate", lang): p["estimate"].round(3),
             "SE": p["se"].round(3),
             word("ci", lang): [
@@ -360,9 +376,12 @@ def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None
 def path_diagram(ctx) -> Figure:
     """The CSI model's path diagram from csi_paths and pls_r2."""
     r2 = ctx.read("pls_r2")
+    paths = ctx.read("csi_paths")
+    paths["source"] = paths["source"].map(lambda c: label(ctx, c))
+    paths["target"] = paths["target"].map(lambda c: label(ctx, c))
     return plot_path_diagram(
-        ctx.read("csi_paths"),
-        dict(zip(r2["construct"], r2["r2"], strict=True)),
+        paths,
+        {label(ctx, c): v for c, v in zip(r2["construct"], r2["r2"], strict=True)},
         title=word("paths_title", ctx.language),
     )
 
@@ -386,7 +405,7 @@ def zone_chart(ctx) -> Figure:
     from .stages import zone_thresholds
 
     th_sat, th_loy = zone_thresholds(s)
-    kwargs = {"labels": ZH_LABELS} if ctx.language == "zh" else {}
+    kwargs = {"labels": ZH_LABELS, "xlabel": "总体满意度", "ylabel": "忠诚度"} if ctx.language == "zh" else {}
     fig = plot_zones(
         scores[s.overall_satisfaction], scores["loyalty_score"], types["type"], th_sat, th_loy, **kwargs
     )
@@ -400,7 +419,14 @@ def loyalty_chart(ctx) -> Figure:
 
     th_sat, _ = zone_thresholds(ctx.survey)
     bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict()
-    kwargs = {"labels": ZH_LABELS} if ctx.language == "zh" else {}
+    kwargs = {}
+    if ctx.language == "zh":
+        kwargs = {
+            "labels": ZH_LABELS,
+            "xlabel": "总体满意度",
+            "ylabel": "平均忠诚度",
+            "promoter_label": "推荐者占比",
+        }
     fig = plot_loyalty_curve(ctx.read("loyalty_curve"), breakpoint=bp, thresholds=th_sat, **kwargs)
     plt.close(fig)
     return fig
@@ -410,7 +436,8 @@ def ipa_chart(ctx) -> Figure:
     from .zones import plot_ipa
 
     ipa = ctx.read("ipa")
-    fig = plot_ipa(ipa, labels=dict(zip(ipa["item"], ipa["label"], strict=True)))
+    axes = {"xlabel": "表现 (0-100)", "ylabel": "重要性"} if ctx.language == "zh" else {}
+    fig = plot_ipa(ipa, labels=dict(zip(ipa["item"], ipa["label"], strict=True)), **axes)
     plt.close(fig)
     return fig
 
@@ -674,6 +701,53 @@ METHODS = {
 def methods_text(ctx) -> str:
     """The plain-words method notes, naming the index weighting actually used and its weights."""
     w = ctx.read("index_weights")
-    shown = ", ".join(f"{c} {x:.2f}" for c, x in zip(w["construct"], w["weight"], strict=True))
+    shown = ", ".join(f"{label(ctx, c)} {x:.2f}" for c, x in zip(w["construct"], w["weight"], strict=True))
     method = str(w["method"].iloc[0]) if len(w) else "equal"
     return METHODS["zh" if ctx.language == "zh" else "en"].format(weights=f"{method}: {shown}")
+
+
+def recommended_actions(ctx, top: int = 3) -> str:
+    """Plain recommendations from the IPA quadrants and the priority ranking (markdown)."""
+    lang = ctx.language
+    ipa = ctx.read("ipa")
+    ranked = ctx.read("priorities")["item"].tolist()
+    order = {item: k for k, item in enumerate(ranked)}
+
+    def names(quadrant: str) -> list[str]:
+        rows = ipa[ipa["quadrant"] == quadrant].copy()
+        rows["rank"] = rows["item"].map(order)
+        return rows.sort_values("rank")["label"].head(top).tolist()
+
+    focus, keep, overkill = (
+        names("Concentrate here"),
+        names("Keep up the good work"),
+        names("Possible overkill"),
+    )
+    sep = "、" if lang == "zh" else ", "
+    lines = []
+    if lang == "zh":
+        if focus:
+            lines.append(
+                f"1. **重点改进**：{sep.join(focus)}。对总体满意度影响大而表现偏低，"
+                "建议指定责任部门、制定改进措施，并在下一期调查中检验效果。"
+            )
+        if keep:
+            lines.append(f"2. **继续保持**：{sep.join(keep)}。影响大且表现好，是现有优势。")
+        if overkill:
+            lines.append(
+                f"3. **避免过度投入**：{sep.join(overkill)}。表现好但对满意度影响较小，可考虑调配资源。"
+            )
+    else:
+        if focus:
+            lines.append(
+                f"1. **Concentrate here**: {sep.join(focus)}. They weigh heavily on overall satisfaction "
+                "and perform below average: assign an owner, agree actions, and check the effect next wave."
+            )
+        if keep:
+            lines.append(f"2. **Keep up the good work**: {sep.join(keep)}. Important and performing well.")
+        if overkill:
+            lines.append(
+                f"3. **Possible overkill**: {sep.join(overkill)}. Performing well but matter less for "
+                "satisfaction; resources could move to the items above."
+            )
+    return "\n".join(lines)

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .clean import clean_wave, replace_directory
+from .clean import replace_directory
 from .errors import InputError
+from .stages import preflight
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
@@ -205,7 +206,7 @@ def run(
                 continue
             # pre-flight: raises InputError on bad input before anything is written
             bar.set_postfix_str(f"{wave.id}: checking input")
-            clean_wave(survey, wave, key_root=out)
+            preflight(survey, wave, key_root=out)
             staging = Path(tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(processed_root)))
             nb_staging = Path(
                 tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(reports / "notebooks"))

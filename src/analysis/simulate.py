@@ -408,6 +408,22 @@ def _labels(scale: str) -> dict[int, dict[str, str]]:
     return {k + 1: {"zh": zh, "en": en} for k, (zh, en) in enumerate(SCALE_LABELS[scale])}
 
 
+#: Display names of the constructs in the reports (``constructs:`` in the survey definition).
+CONSTRUCT_NAMES = {
+    "Image": ("企业形象", "Image"),
+    "Expectation": ("客户期望", "Expectation"),
+    "ProductQuality": ("产品质量", "Product quality"),
+    "Delivery": ("交付", "Delivery"),
+    "Packaging": ("包装", "Packaging"),
+    "ComplaintHandling": ("投诉处理", "Complaint handling"),
+    "TechService": ("技术服务", "Technical service"),
+    "Price": ("价格与价值", "Price and value"),
+    "Satisfaction": ("客户满意", "Satisfaction"),
+    "Loyalty": ("客户忠诚", "Loyalty"),
+    "Recommendation": ("推荐意愿", "Recommendation"),
+}
+
+
 def survey_definition() -> dict:
     """The demo survey definition (``params/survey.yaml``) as a plain dict.
 
@@ -449,6 +465,7 @@ def survey_definition() -> dict:
         "recommend": "q_nps",
         "open_ended": ["q_comment"],
         "paths": paths,
+        "constructs": {c: {"zh": zh, "en": en} for c, (zh, en) in CONSTRUCT_NAMES.items()},
         "index": {
             "weights": "ahp",
             "constructs": list(ATTRIBUTES),
@@ -1082,6 +1099,9 @@ def _survey_yaml(survey: dict) -> str:
     out.append("paths:                # ECSI-style structural model: [source, target]")
     for p in s["paths"]:
         out.append(f"  - {_flow(p)}")
+    out.append("constructs:           # display names of the constructs in the reports")
+    for name, text in s["constructs"].items():
+        out.append(f"  {name}: {_flow(text)}")
     idx = s["index"]
     out += [
         "index:                # overall satisfaction index: AHP weights over the attribute constructs",

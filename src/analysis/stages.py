@@ -141,7 +141,8 @@ def fit_csi_model(survey: Survey, clean: pd.DataFrame):  # -> pls.PLSResult | No
 
     if not survey.paths:
         return None
-    return pls_pm(clean, model_blocks(survey), list(survey.paths), scheme="path", missing="listwise")
+    cfg = survey.pls
+    return pls_pm(clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing)
 
 
 def index_weights(
@@ -379,7 +380,7 @@ def run_inferential(
 
     # the CSI structural model
     if s.paths:
-        out.update(csi_model_tables(s, clean, n_boot=n_boot, seed=seed, progress=progress))
+        out.update(csi_model_tables(s, clean, n_boot=n_boot, progress=progress))
     for name, table in out.items():
         ctx.write(name, table)
     return out
@@ -428,7 +429,7 @@ def csi_model_tables(
     survey: Survey,
     clean: pd.DataFrame,
     n_boot: int | None = None,
-    seed: int = 20240601,
+    seed: int | None = None,
     progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The CSI model: bootstrapped paths, R², loadings, reliability, HTMT, total effects and ACSI impacts."""
@@ -436,8 +437,18 @@ def csi_model_tables(
 
     blocks = model_blocks(survey)
     model = fit_csi_model(survey, clean)
-    b = n_boot if n_boot is not None else 5000
-    boot = bootstrap_pls_full(clean, blocks, list(survey.paths), n_boot=b, seed=seed, progress=progress)
+    cfg = survey.pls
+    b = n_boot if n_boot is not None else cfg.bootstrap
+    boot = bootstrap_pls_full(
+        clean,
+        blocks,
+        list(survey.paths),
+        n_boot=b,
+        seed=cfg.seed if seed is None else seed,
+        scheme=cfg.scheme,
+        missing=cfg.missing,
+        progress=progress,
+    )
     paths = boot.paths.copy()
     out = {"csi_paths": paths}
     out["pls_r2"] = model.r2
@@ -514,15 +525,24 @@ def customer_types(survey: Survey, scores: pd.DataFrame) -> pd.DataFrame:
 def run_zones(ctx: WaveContext, n_boot: int = 500, seed: int = 7) -> dict[str, pd.DataFrame]:
     """Satisfaction-loyalty zones and customer types, the loyalty curve, and the IPA.
 
-    Writes zones, zones_by_segment, zone_transitions (linked customers),
-    loyalty_curve, loyalty_breakpoint, ipa, priorities.
+    Writes ipa and priorities always; with ``loyalty`` items also zones,
+    zones_by_segment, zone_transitions (linked customers), loyalty_curve,
+    loyalty_breakpoint and types.parquet.
     """
+    out = importance_performance(ctx)
+    if ctx.survey.loyalty:
+        out.update(customer_zones(ctx, n_boot=n_boot, seed=seed))
+    for name, table in out.items():
+        ctx.write(name, table)
+    return out
+
+
+def customer_zones(ctx: WaveContext, n_boot: int = 500, seed: int = 7) -> dict[str, pd.DataFrame]:
+    """Customer types and zones (also by segment and across linked waves), the loyalty curve and its break."""
     from . import zones
     from .clean import write_parquet
 
     s = ctx.survey
-    if not s.loyalty:
-        return {}
     scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
     types = customer_types(s, scores)
     out: dict[str, pd.DataFrame] = {"zones": zones.zone_table(types["type"])}
@@ -535,45 +555,46 @@ def run_zones(ctx: WaveContext, n_boot: int = 500, seed: int = 7) -> dict[str, p
     if by_seg:
         seg_table = pd.concat(by_seg, ignore_index=True)
         group_n = seg_table.groupby(["segment", "group"])["n"].transform("sum")
-        out["zones_by_segment"] = seg_table[group_n >= 5].reset_index(drop=True)
+        out["zones_by_segment"] = seg_table[group_n >= 5].reset_index(drop=True)  # small cells never shown
     if ctx.baseline is not None and s.customer_id:
-        base_scores = _baseline_scores(ctx)
-        base_types = customer_types(s, base_scores)
+        base_types = customer_types(s, _baseline_scores(ctx))
         a = base_types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
         b = types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
         linked = a.index.intersection(b.index)
         if len(linked) >= 5:
             out["zone_transitions"] = zones.transition_table(a.loc[linked, "type"], b.loc[linked, "type"])
-    promoter = scores[s.recommend] >= 9 if s.recommend else None
-    if promoter is not None:
-        promoter = promoter.where(scores[s.recommend].notna())
-    out["loyalty_curve"] = zones.loyalty_curve(
-        scores[s.overall_satisfaction], scores["loyalty_score"], promoter
+    promoter = None
+    if s.recommend:
+        promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
+    sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
+    out["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
+    out["loyalty_breakpoint"] = pd.DataFrame(
+        [zones.loyalty_breakpoint(sat, loyalty, n_boot=n_boot, seed=seed)]
     )
-    bp = zones.loyalty_breakpoint(
-        scores[s.overall_satisfaction], scores["loyalty_score"], n_boot=n_boot, seed=seed
-    )
-    out["loyalty_breakpoint"] = pd.DataFrame([bp])
-
-    drivers_items = ctx.read("drivers_items") if (ctx.processed / "drivers_items.csv").exists() else None
-    stats = ctx.read("item_stats").set_index("item")
-    if drivers_items is not None:
-        importance = drivers_items.set_index("predictor")["rescaled"]
-    else:  # correlation with overall satisfaction as a fallback
-        clean = ctx.clean()
-        attrs = [i for c in s.index_constructs for i in s.blocks[c]]
-        importance = clean[attrs].corrwith(clean[s.overall_satisfaction])
-    performance = stats.loc[importance.index, "index"]
-    ipa_table = zones.ipa(importance, performance)
-    ipa_table.insert(1, "label", ipa_table["item"].map(_language_labels(s)))
-    out["ipa"] = ipa_table
-    pr = zones.improvement_priorities(ipa_table)
-    pr.insert(1, "label", pr["item"].map(_language_labels(s)))
-    out["priorities"] = pr
-    for name, table in out.items():
-        ctx.write(name, table)
     write_parquet(types, ctx.processed / "types.parquet")
     return out
+
+
+def importance_performance(ctx: WaveContext) -> dict[str, pd.DataFrame]:
+    """IPA of the attribute items: importance = relative weight for overall satisfaction (from
+    drivers_items.csv; correlation with the overall item before the drivers stage has run),
+    performance = the item's 0-100 index; and the ranked improvement priorities."""
+    from . import zones
+
+    s = ctx.survey
+    stats = ctx.read("item_stats").set_index("item")
+    if (ctx.processed / "drivers_items.csv").exists():
+        importance = ctx.read("drivers_items").set_index("predictor")["rescaled"]
+    else:
+        clean = ctx.clean()
+        outcomes = {s.overall_satisfaction, *s.loyalty, *([s.recommend] if s.recommend else [])}
+        attrs = [i for c in s.index_constructs for i in s.blocks[c] if i not in outcomes]
+        importance = clean[attrs].corrwith(clean[s.overall_satisfaction])
+    ipa_table = zones.ipa(importance, stats.loc[importance.index, "index"])
+    ipa_table.insert(1, "label", ipa_table["item"].map(_language_labels(s)))
+    priorities = zones.improvement_priorities(ipa_table)
+    priorities.insert(1, "label", priorities["item"].map(_language_labels(s)))
+    return {"ipa": ipa_table, "priorities": priorities}
 
 
 def _baseline_scores(ctx: WaveContext) -> pd.DataFrame:
@@ -636,3 +657,56 @@ def report_context(ctx: WaveContext) -> dict:
                 facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
                 facts[f"{key}_p"] = float(change.loc[metric, "p"])
     return facts
+
+
+# --------------------------------------------------------------------------- pre-flight
+def preflight(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
+    """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
+
+    Reads and cleans the raw export (file, encoding, columns, unreadable
+    values), then checks the survey definition against the data: ``invited``
+    not below the valid responses, the AHP matrix (reciprocal, CR <= 0.10),
+    the CSI model (estimable: no cycle, no constant item), the zone thresholds
+    and the complaint log. Raises :class:`~analysis.errors.InputError` naming
+    the file and key; writes nothing but (on first use) the id-hashing key.
+    """
+    from .errors import DataError, InputError, SurveyDefinitionError
+
+    result = clean_wave(survey, wave, key_root=key_root)
+    file = str(survey.path)
+    if wave.invited is not None and result.n_kept > wave.invited:
+        raise SurveyDefinitionError(
+            f"'invited' is {wave.invited} but the wave has {result.n_kept} valid responses.",
+            file=str(wave.path),
+            expected="the number of customers invited, at least the number of responses",
+        )
+    if result.n_kept < 2:
+        raise DataError(
+            f"only {result.n_kept} row(s) are left after cleaning.",
+            file=str(wave.raw),
+            expected="at least 2 valid responses to analyse",
+        )
+    clean = result.clean
+    try:
+        if survey.index.weights == "ahp":
+            from .index import ahp_weights, check_ahp
+
+            labels = list(survey.index.ahp_labels)
+            try:
+                result = ahp_weights(pd.DataFrame(survey.index.ahp_matrix, index=labels, columns=labels))
+            except ValueError as exc:
+                raise SurveyDefinitionError(f"index.ahp.matrix: {exc}", file=file) from None
+            check_ahp(result, name=f"index.ahp.matrix in {file}")
+        if survey.paths:
+            fit_csi_model(survey, clean)
+        if survey.loyalty:
+            zone_thresholds(survey)
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise SurveyDefinitionError(str(exc), file=file) from None
+    if wave.operations is not None:
+        from .kpis import operational_kpis, read_operations
+
+        operational_kpis(read_operations(wave.operations), wave.customers)
+    return result

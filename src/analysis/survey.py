@@ -73,7 +73,7 @@ class Item:
 
     def label(self, language: str = "en") -> str:
         """Question text in ``language``, falling back to the other language, then the id."""
-        for key in (language, "en", "zh"):
+        for key in (language, "", "en", "zh"):
             if self.text.get(key):
                 return self.text[key]
         return self.id
@@ -111,6 +111,22 @@ class IndexConfig:
 INDEX_METHODS = ("equal", "ahp", "entropy", "pls")
 
 
+@dataclass(frozen=True)
+class PLSConfig:
+    """How the CSI structural model is estimated (``pls:``).
+
+    scheme     inner weighting: path (default, as seminr/SmartPLS), factorial or centroid
+    missing    listwise (complete cases within the model, default) or mean (mean replacement)
+    bootstrap  bootstrap resamples for standard errors and intervals (5000)
+    seed       seed of the bootstrap (20240601)
+    """
+
+    scheme: str = "path"
+    missing: str = "listwise"
+    bootstrap: int = 5000
+    seed: int = 20240601
+
+
 # --------------------------------------------------------------------------- the survey
 @dataclass(frozen=True)
 class Survey:
@@ -134,6 +150,8 @@ class Survey:
     targets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     cleaning: CleaningRules = field(default_factory=CleaningRules)
     index: IndexConfig = field(default_factory=IndexConfig)
+    pls: PLSConfig = field(default_factory=PLSConfig)
+    construct_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     zones: Mapping[str, Any] = field(default_factory=dict)
     satisfied_levels: tuple[int, ...] = ()
     repurchase: str | None = None
@@ -155,7 +173,9 @@ class Survey:
         if item_id in self.item_ids:
             return self.scales[self.item(item_id).scale]
         if item_id == self.recommend:
-            return RECOMMEND_SCALE
+            # a separate 0-10 column: the missing codes of the survey's scales apply to it too
+            codes = tuple(dict.fromkeys(m for sc in self.scales.values() for m in sc.missing))
+            return Scale(name=RECOMMEND_SCALE.name, min=0, max=10, labels={}, missing=codes)
         raise KeyError(item_id)
 
     @property
@@ -223,9 +243,20 @@ class Survey:
         scale = self.scale_of(self.overall_satisfaction)
         return [scale.max - 1, scale.max]
 
+    def construct_label(self, construct: str, language: str | None = None) -> str:
+        """Display name of a construct (``constructs:`` texts), falling back to its name."""
+        lang = language or self.language
+        texts = self.construct_texts.get(construct, {})
+        for key in (lang, "", "en", "zh"):
+            if texts.get(key):
+                return texts[key]
+        if construct == "CSI":
+            return "CSI"
+        return construct
+
     def title_text(self, language: str | None = None) -> str:
         lang = language or self.language
-        for key in (lang, "en", "zh"):
+        for key in (lang, "", "en", "zh"):
             if self.title.get(key):
                 return self.title[key]
         return "Customer satisfaction survey"
@@ -497,6 +528,41 @@ def _ahp_number(value: Any, row: int, file: str) -> float:
         ) from None
 
 
+def _parse_pls(spec: Any, file: str) -> PLSConfig:
+    if spec is None:
+        return PLSConfig()
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(
+            "'pls' must be a mapping, e.g. {scheme: path, bootstrap: 5000}.", file=file
+        )
+    unknown = set(spec) - set(PLSConfig.__dataclass_fields__)
+    if unknown:
+        raise SurveyDefinitionError(
+            f"'pls' has unknown key(s): {', '.join(sorted(map(str, unknown)))}.",
+            file=file,
+            expected="scheme, missing, bootstrap, seed",
+        )
+    cfg = PLSConfig(
+        scheme=str(spec.get("scheme", "path")).lower(),
+        missing=str(spec.get("missing", "listwise")).lower(),
+        bootstrap=_int(spec.get("bootstrap", 5000), "pls.bootstrap", file),
+        seed=_int(spec.get("seed", 20240601), "pls.seed", file),
+    )
+    if cfg.scheme not in ("path", "factorial", "centroid"):
+        raise SurveyDefinitionError(
+            f"pls.scheme is '{cfg.scheme}'.", file=file, expected="path, factorial or centroid"
+        )
+    if cfg.missing not in ("listwise", "mean"):
+        raise SurveyDefinitionError(
+            f"pls.missing is '{cfg.missing}'.", file=file, expected="listwise or mean"
+        )
+    if cfg.bootstrap < 100:
+        raise SurveyDefinitionError(
+            f"pls.bootstrap is {cfg.bootstrap}.", file=file, expected="100 or more resamples"
+        )
+    return cfg
+
+
 def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
     if spec is None:
         return {}
@@ -618,6 +684,22 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
                 f"{overall_scale.min}-{overall_scale.max}.",
                 file=file,
             )
+    construct_texts: dict[str, dict[str, str]] = {}
+    raw_constructs = spec.get("constructs") or {}
+    if not isinstance(raw_constructs, Mapping):
+        raise SurveyDefinitionError(
+            "'constructs' must map a construct to its display name.",
+            file=file,
+            expected="constructs: {Quality: {zh: 产品质量, en: Product quality}}",
+        )
+    for name, text in raw_constructs.items():
+        if str(name) not in constructs:
+            raise SurveyDefinitionError(
+                f"'constructs' names '{name}', but no item has that construct.",
+                file=file,
+                expected=f"one of {', '.join(constructs)}",
+            )
+        construct_texts[str(name)] = _texts(text, f"constructs.{name}", file)
     zones = spec.get("zones") or {}
     if not isinstance(zones, Mapping):
         raise SurveyDefinitionError("'zones' must be a mapping of thresholds.", file=file)
@@ -641,6 +723,8 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         targets=_parse_targets(spec.get("targets"), file),
         cleaning=_parse_cleaning(spec.get("cleaning"), file),
         index=_parse_index(spec.get("index"), constructs, file),
+        pls=_parse_pls(spec.get("pls"), file),
+        construct_texts=construct_texts,
         zones=dict(zones),
         satisfied_levels=satisfied,
         repurchase=repurchase,

@@ -220,7 +220,14 @@ class Tracking:
                     zorder=3,
                 )
             else:
-                ax.plot(self.waves, grp["index"], marker=".", lw=1.2, alpha=0.8, label=construct)
+                ax.plot(
+                    self.waves,
+                    grp["index"],
+                    marker=".",
+                    lw=1.2,
+                    alpha=0.8,
+                    label=self.survey.construct_label(construct),
+                )
         ax.set_ylabel(word("index", self.language))
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         ax.set_title(word("index_title", self.language))
