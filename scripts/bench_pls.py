@@ -24,34 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.pls import bootstrap_pls, pls_pm
+from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, bootstrap_pls, pls_pm
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
 
-BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
-}
-PATHS = [
-    ("Image", "Expectation"),
-    ("Image", "Satisfaction"),
-    ("Image", "Loyalty"),
-    ("Expectation", "Quality"),
-    ("Expectation", "Value"),
-    ("Expectation", "Satisfaction"),
-    ("Quality", "Value"),
-    ("Quality", "Satisfaction"),
-    ("Value", "Satisfaction"),
-    ("Satisfaction", "Complaints"),
-    ("Satisfaction", "Loyalty"),
-    ("Complaints", "Loyalty"),
-]
+BLOCKS = ECSI_BLOCKS
+PATHS = ECSI_PATHS
 
 
 def main() -> None:
@@ -92,6 +71,8 @@ def main() -> None:
         str(args.data),
         "--n-boot",
         str(args.plspm_n_boot),
+        "--model",
+        json.dumps({"blocks": BLOCKS, "paths": [list(p) for p in PATHS]}),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

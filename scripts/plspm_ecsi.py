@@ -25,37 +25,14 @@ from plspm.mode import Mode
 from plspm.plspm import Plspm
 from plspm.scheme import Scheme
 
-BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
-}
-PATHS = [
-    ("Image", "Expectation"),
-    ("Image", "Satisfaction"),
-    ("Image", "Loyalty"),
-    ("Expectation", "Quality"),
-    ("Expectation", "Value"),
-    ("Expectation", "Satisfaction"),
-    ("Quality", "Value"),
-    ("Quality", "Satisfaction"),
-    ("Value", "Satisfaction"),
-    ("Satisfaction", "Complaints"),
-    ("Satisfaction", "Loyalty"),
-    ("Complaints", "Loyalty"),
-]
 
 
-def _config(data: pd.DataFrame) -> Config:
+def _config(blocks: dict[str, list[str]], paths: list[list[str]]) -> Config:
     structure = Structure()
-    for source, target in PATHS:
+    for source, target in paths:
         structure.add_path([source], [target])
     config = Config(structure.path(), scaled=True)
-    for lv, items in BLOCKS.items():
+    for lv, items in blocks.items():
         config.add_lv(lv, Mode.A, *[MV(i) for i in items])
     return config
 
@@ -63,17 +40,19 @@ def _config(data: pd.DataFrame) -> Config:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
+    parser.add_argument("--model", required=True, help='JSON {"blocks": {...}, "paths": [[src, dst], ...]}')
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     data = pd.read_csv(args.data)
-    config = _config(data)
+    model = json.loads(args.model)
+    config = _config(model["blocks"], model["paths"])
 
     t0 = time.perf_counter()
     fit = Plspm(data, config, Scheme.PATH, iterations=300, tolerance=1e-7)
     fit_s = time.perf_counter() - t0
     coef = fit.path_coefficients()
-    paths = {f"{s} -> {t}": float(coef.loc[t, s]) for s, t in PATHS}
+    paths = {f"{s} -> {t}": float(coef.loc[t, s]) for s, t in model["paths"]}
 
     t0 = time.perf_counter()
     boot = Plspm(

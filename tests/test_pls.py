@@ -18,6 +18,8 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analysis.pls import (
+    ECSI_BLOCKS,
+    ECSI_PATHS,
     acsi_impact,
     bootstrap_pls,
     bootstrap_pls_full,
@@ -34,30 +36,6 @@ SMALL_BLOCKS = {
     "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
 }
 SMALL_PATHS = [("Image", "Satisfaction"), ("Expectation", "Satisfaction"), ("Value", "Satisfaction")]
-
-ECSI_BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
-}
-ECSI_PATHS = [
-    ("Image", "Expectation"),
-    ("Image", "Satisfaction"),
-    ("Image", "Loyalty"),
-    ("Expectation", "Quality"),
-    ("Expectation", "Value"),
-    ("Expectation", "Satisfaction"),
-    ("Quality", "Value"),
-    ("Quality", "Satisfaction"),
-    ("Value", "Satisfaction"),
-    ("Satisfaction", "Complaints"),
-    ("Satisfaction", "Loyalty"),
-    ("Complaints", "Loyalty"),
-]
 
 
 @pytest.fixture(scope="module")

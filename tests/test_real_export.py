@@ -28,6 +28,8 @@ import yaml
 from pandas.testing import assert_frame_equal
 
 from analysis.clean import clean_wave
+from analysis.pls import ECSI_BLOCKS
+from analysis.pls import ECSI_PATHS as ECSI_MODEL_PATHS
 from analysis.stages import (
     WaveContext,
     run_clean,
@@ -50,30 +52,9 @@ ID_COL = "答卷编号"  # fake respondent id
 SEGMENT = "地区"  # one synthetic segment, from the row number
 REGIONS = ("华东", "华南", "华北")
 
-BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
-}
+BLOCKS = ECSI_BLOCKS
 ITEMS = [i for items in BLOCKS.values() for i in items]
-ECSI_PATHS = [
-    ["Image", "Expectation"],
-    ["Image", "Satisfaction"],
-    ["Image", "Loyalty"],
-    ["Expectation", "Quality"],
-    ["Expectation", "Value"],
-    ["Expectation", "Satisfaction"],
-    ["Quality", "Value"],
-    ["Quality", "Satisfaction"],
-    ["Value", "Satisfaction"],
-    ["Satisfaction", "Complaints"],
-    ["Satisfaction", "Loyalty"],
-    ["Complaints", "Loyalty"],
-]
+ECSI_PATHS = [list(pair) for pair in ECSI_MODEL_PATHS]
 README_PATHS = [["Image", "Satisfaction"], ["Expectation", "Satisfaction"], ["Value", "Satisfaction"]]
 
 # mobi README: seminr 2.x fixtures, path weighting scheme

@@ -77,6 +77,32 @@ __all__ = [
     "acsi_impact",
 ]
 
+#: The ECSI model of Tenenhaus et al. (2005) on the items of the ``mobi`` survey (R packages
+#: semPLS / seminr): the reference model of the tests and of ``scripts/bench_pls.py``.
+ECSI_BLOCKS: dict[str, list[str]] = {
+    "Image": [f"IMAG{i}" for i in range(1, 6)],
+    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
+    "Quality": [f"PERQ{i}" for i in range(1, 8)],
+    "Value": ["PERV1", "PERV2"],
+    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+    "Complaints": ["CUSCO"],
+    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
+}
+ECSI_PATHS: list[tuple[str, str]] = [
+    ("Image", "Expectation"),
+    ("Image", "Satisfaction"),
+    ("Image", "Loyalty"),
+    ("Expectation", "Quality"),
+    ("Expectation", "Value"),
+    ("Expectation", "Satisfaction"),
+    ("Quality", "Value"),
+    ("Quality", "Satisfaction"),
+    ("Value", "Satisfaction"),
+    ("Satisfaction", "Complaints"),
+    ("Satisfaction", "Loyalty"),
+    ("Complaints", "Loyalty"),
+]
+
 _SCHEMES = ("path", "factorial", "centroid")
 _MISSING = ("listwise", "mean")
 
@@ -428,13 +454,10 @@ def pls_pm(
         }
     )
     n_pred = np.array([len(pred) for _, pred in spec.endogenous])
-    r2_df = pd.DataFrame(
-        {
-            "construct": [names[j] for j, _ in spec.endogenous],
-            "r2": r2,
-            "r2_adj": 1 - (1 - r2) * (n - 1) / (n - n_pred - 1),
-        }
-    )
+    dof = n - n_pred - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2_adj = np.where(dof > 0, 1 - (1 - r2) * (n - 1) / dof, np.nan)  # undefined without residual df
+    r2_df = pd.DataFrame({"construct": [names[j] for j, _ in spec.endogenous], "r2": r2, "r2_adj": r2_adj})
     w_item = w[np.arange(len(items)), spec.item_block]
     raw_w = w_item / sd
     block_sum = np.bincount(spec.item_block, weights=raw_w, minlength=len(names))

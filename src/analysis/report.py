@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
+from .zones import ZH_LABELS
 
 # ----------------------------------------------------------------------------- words
 WORDS: dict[str, dict[str, str]] = {
@@ -68,20 +69,6 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "CSI model: standardised path coefficients (* = 95% interval excludes 0)",
         "zh": "CSI 模型: 标准化路径系数 (* 表示 95% 区间不含 0)",
     },
-}
-TYPE_ZH = {
-    "apostle": "传道者",
-    "loyalist": "忠诚者",
-    "mercenary": "唯利是图者",
-    "hostage": "人质",
-    "defector": "叛离者",
-    "terrorist": "破坏者",
-}
-QUADRANT_ZH = {
-    "Concentrate here": "重点改进",
-    "Keep up the good work": "继续保持",
-    "Low priority": "次要改进",
-    "Possible overkill": "可能过度投入",
 }
 
 
@@ -390,7 +377,7 @@ def path_diagram(ctx) -> Figure:
 def zone_summary(ctx) -> pd.DataFrame:
     lang = ctx.language
     z = ctx.read("zones")
-    names = z["type"].map(TYPE_ZH) + " (" + z["type"] + ")" if lang == "zh" else z["type"]
+    names = z["type"].map(ZH_LABELS) + " (" + z["type"] + ")" if lang == "zh" else z["type"]
     return pd.DataFrame(
         {word("type", lang): names, word("n", lang): z["n"], word("share", lang): z["share"].map(pct)}
     )
@@ -437,7 +424,11 @@ def ipa_chart(ctx) -> Figure:
 
     ipa = ctx.read("ipa")
     axes = {"xlabel": "表现 (0-100)", "ylabel": "重要性"} if ctx.language == "zh" else {}
-    fig = plot_ipa(ipa, labels=dict(zip(ipa["item"], ipa["label"], strict=True)), **axes)
+    names = {
+        **(ZH_LABELS if ctx.language == "zh" else {}),
+        **dict(zip(ipa["item"], ipa["label"], strict=True)),
+    }
+    fig = plot_ipa(ipa, labels=names, **axes)
     plt.close(fig)
     return fig
 
@@ -448,7 +439,7 @@ def priority_table(ctx, top: int = 8) -> pd.DataFrame:
     ipa = ctx.read("ipa").set_index("item")["quadrant"]
     quad = p["item"].map(ipa)
     if lang == "zh":
-        quad = quad.map(lambda q: QUADRANT_ZH.get(q, q))
+        quad = quad.map(lambda q: ZH_LABELS.get(q, q))
     return pd.DataFrame(
         {
             word("rank", lang): p["rank"],

@@ -18,8 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
-from .report import TYPE_ZH, pct, word
+from .report import pct, word
 from .survey import Survey, Wave, load_survey, load_wave
+from .zones import ZH_LABELS
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Tracking:
             return pd.DataFrame()
         table = pd.DataFrame(parts).reindex(columns=self.waves)
         shown = table.map(pct)
-        names = [f"{TYPE_ZH.get(t, t)} ({t})" if self.language == "zh" else t for t in table.index]
+        names = [f"{ZH_LABELS.get(t, t)} ({t})" if self.language == "zh" else t for t in table.index]
         shown.insert(0, word("type", self.language), names)
         return shown.reset_index(drop=True)
 
@@ -271,7 +272,7 @@ class Tracking:
         fig, ax = plt.subplots(figsize=(8, 4))
         bottom = np.zeros(len(table.columns))
         for t in table.index:
-            label = f"{TYPE_ZH.get(t, t)}" if self.language == "zh" else t
+            label = f"{ZH_LABELS.get(t, t)}" if self.language == "zh" else t
             ax.bar(
                 table.columns, table.loc[t] * 100, bottom=bottom, color=colours.get(t, PRIMARY), label=label
             )

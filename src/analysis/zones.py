@@ -103,6 +103,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
+from analysis.describe import wilson_interval
 from analysis.errors import SurveyDefinitionError
 from analysis.plots import PRIMARY, use_style
 
@@ -529,16 +530,6 @@ def transition_table(types_from: pd.Series, types_to: pd.Series) -> pd.DataFrame
 # --------------------------------------------------------------------------- quality-insensitive zone
 
 
-def _wilson(k: float, n: float, z: float) -> tuple[float, float]:
-    if n <= 0:
-        return (np.nan, np.nan)
-    p = k / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def loyalty_curve(
     satisfaction: pd.Series,
     loyalty: pd.Series,
@@ -572,7 +563,6 @@ def loyalty_curve(
         raise ValueError("satisfaction and loyalty must have the same index")
     flag = np.full(len(sat), np.nan) if promoter is None else _as_flag(promoter, sat.index)
     s, y = sat.to_numpy(), loy.to_numpy()
-    z = stats.norm.ppf(0.5 + conf / 2)
     rows = []
     for level in np.unique(s[~np.isnan(s)]):
         at = s == level
@@ -588,7 +578,7 @@ def loyalty_curve(
         ff = flag[at & ~np.isnan(flag)]
         n_p = len(ff)
         share = ff.mean() if n_p else np.nan
-        p_lo, p_hi = _wilson(ff.sum(), n_p, z)
+        p_lo, p_hi = wilson_interval(int(ff.sum()), n_p, conf)
         rows.append((level, n, mean, lo, hi, n_p, share, p_lo, p_hi))
     cols = [
         "level",
