@@ -26,7 +26,6 @@ from plspm.plspm import Plspm
 from plspm.scheme import Scheme
 
 
-
 def _config(blocks: dict[str, list[str]], paths: list[list[str]]) -> Config:
     structure = Structure()
     for source, target in paths:
