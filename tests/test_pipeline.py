@@ -89,6 +89,10 @@ def test_contract_outputs(demo_run: Path, wave: str) -> None:
 def test_wave_change_only_with_baseline(demo_run: Path) -> None:
     processed = demo_run / "data" / "processed"
     assert not (processed / "2025H1" / "wave_change.csv").exists()
+    first = pd.read_csv(processed / "2025H1" / "kpis.csv")
+    assert not first["kpi"].str.endswith("_change").any()  # no change KPI without a baseline
+    later = pd.read_csv(processed / "2026H1" / "kpis.csv").set_index("kpi")
+    assert later.loc["index_change", "status"] in ("met", "not met")
     for wave in ("2025H2", "2026H1"):
         change = pd.read_csv(processed / wave / "wave_change.csv")
         assert list(change.columns[:1]) == ["metric"]

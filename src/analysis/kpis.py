@@ -441,7 +441,8 @@ def format_kpi_value(value: float, unit: str) -> str:
     return f"{value:.1f}"
 
 
-def _format_target(bound_text: str, unit: str) -> str:
+def format_target(bound_text: str, unit: str) -> str:
+    """A target as people read it: ``">= 0.9"`` on a share -> ``"≥ 90.0%"``; empty stays empty."""
     if not bound_text:
         return ""
     out = []
@@ -472,7 +473,7 @@ def kpi_display(table: pd.DataFrame, language: str = "en") -> pd.DataFrame:
             {
                 names[0]: rec[f"label_{lang}"],
                 names[1]: format_kpi_value(rec["value"], rec["unit"]),
-                names[2]: _format_target(rec["target"], rec["unit"]),
+                names[2]: format_target(rec["target"], rec["unit"]),
                 names[3]: status,
             }
         )

@@ -100,12 +100,14 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
 
-    km = AsyncKernelManager(kernel_name="python3")
+    sockets = Path(tempfile.mkdtemp(prefix="csat-kernel-"))  # local sockets, not TCP ports
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
     run_sync(km.start_kernel)(cwd=str(cwd))
     try:
         yield km
     finally:
         run_sync(km.shutdown_kernel)(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _reset_kernel(km: object) -> None:

@@ -627,7 +627,15 @@ def run_kpis(ctx: WaveContext) -> pd.DataFrame:
         base_head = pd.read_csv(ctx.baseline / "headline.csv").set_index("metric")["value"]
         baseline_values = {**ctx.read_json("operations", baseline=True), "csi": float(base_head.get("csi"))}
         values.update(kpis.wave_kpis({**ops, "csi": values.get("csi")}, baseline_values))
-    table = kpis.kpi_table(values, ctx.survey.targets)
+    rows = None
+    if ctx.baseline is None:  # a change against the baseline does not apply to a first wave
+        rows = [
+            k
+            for k in kpis.KNOWN_KPIS
+            if not k.endswith("_change") and (k in values or k in ctx.survey.targets)
+        ]
+        rows += [k for k in ctx.survey.targets if k not in kpis.KNOWN_KPIS]
+    table = kpis.kpi_table(values, ctx.survey.targets, kpis=rows)
     ctx.write("kpis", table)
     return table
 

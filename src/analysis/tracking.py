@@ -158,7 +158,7 @@ class Tracking:
 
     def kpi_matrix_html(self) -> str:
         """KPI x wave table with met / not met badges (HTML, every cell escaped)."""
-        from .kpis import format_kpi_value
+        from .kpis import format_kpi_value, format_target
         from .publish import escape_text
 
         lang = "zh" if self.language == "zh" else "en"
@@ -184,7 +184,7 @@ class Tracking:
                     continue
                 rec = rec.iloc[0]
                 label = rec[f"label_{lang}"]
-                target = "" if pd.isna(rec["target"]) else str(rec["target"])
+                target = "" if pd.isna(rec["target"]) else format_target(str(rec["target"]), rec["unit"])
                 cls = {"met": "kpi-met", "not met": "kpi-not-met"}.get(rec["status"], "kpi-no-target")
                 cells.append(
                     f'<td><span class="kpi-status {cls}">{escape_text(format_kpi_value(rec["value"], rec["unit"]))}'
