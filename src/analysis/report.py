@@ -742,3 +742,61 @@ def recommended_actions(ctx, top: int = 3) -> str:
                 "satisfaction; resources could move to the items above."
             )
     return "\n".join(lines)
+
+
+def profile_table(ctx) -> pd.DataFrame:
+    """The sample profile by every segment (groups under 5 merged, never shown alone)."""
+    lang = ctx.language
+    p = ctx.read("profile")
+    return pd.DataFrame(
+        {
+            word("segment", lang): p["segment"],
+            ("群体" if lang == "zh" else "Group"): p["group"],
+            word("n", lang): p["n"],
+            word("share", lang): p["share"].map(pct),
+        }
+    )
+
+
+def zone_rules_text(ctx) -> str:
+    """The thresholds that define the zones and types, stated for the reader (markdown)."""
+    from .stages import zone_thresholds
+
+    sat, loy = zone_thresholds(ctx.survey)
+
+    def num(x: float) -> str:
+        return f"{x:g}"
+
+    if ctx.language == "zh":
+        return (
+            f"分区标准（总体满意度 {num(sat.scale_min)}-{num(sat.scale_max)} 分）：情感区 ≥ {num(sat.affection_min)}，"
+            f"背叛区 ≤ {num(sat.defection_max)}，其余为质量不敏感区；忠诚度（忠诚题平均分）高 ≥ "
+            f"{num(loy.loyalty_high_min)}、低 ≤ {num(loy.loyalty_low_max)}。破坏者：满意度 ≤ "
+            f"{num(sat.terrorist_max)}、忠诚度低且为贬损者。可在调查定义的 `zones:` 中修改。"
+        )
+    return (
+        f"Zones on overall satisfaction ({num(sat.scale_min)}-{num(sat.scale_max)}): affection ≥ "
+        f"{num(sat.affection_min)}, defection ≤ {num(sat.defection_max)}, indifference in between. Loyalty "
+        f"(mean of the loyalty items) is high at ≥ {num(loy.loyalty_high_min)} and low at ≤ "
+        f"{num(loy.loyalty_low_max)}. Terrorists: satisfaction ≤ {num(sat.terrorist_max)}, low loyalty and a "
+        "detractor answer. Change them under `zones:` in the survey definition."
+    )
+
+
+def transition_table(ctx, min_cell: int = 5) -> pd.DataFrame:
+    """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
+    path = ctx.processed / "zone_transitions.csv"
+    if not path.exists():
+        return pd.DataFrame()
+    t = pd.read_csv(path)
+    lang = ctx.language
+
+    def name(x: str) -> str:
+        return ZH_LABELS.get(x, x) if lang == "zh" else x
+
+    wide = t.pivot_table(index="type_from", columns="type_to", values="n", aggfunc="sum", sort=False)
+    shown = wide.map(lambda n: f"<{min_cell}" if 0 < n < min_cell else str(int(n)))
+    shown.index = [name(x) for x in shown.index]
+    shown.columns = [name(x) for x in shown.columns]
+    corner = "基期 → 本期" if lang == "zh" else "baseline → current"
+    return shown.rename_axis(corner).reset_index()
