@@ -181,3 +181,15 @@ def test_weights_for_methods():
     bad = pd.DataFrame([[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]], index=list("ABC"), columns=list("ABC"))
     with pytest.raises(index.AHPInconsistentError):
         index.weights_for("ahp", data, blocks, ranges, ahp_matrix=bad)
+
+
+def test_overall_scores_by_hand() -> None:
+    from analysis.index import overall_scores
+
+    scores = pd.DataFrame({"A": [80.0, np.nan, 50.0, np.nan], "B": [60.0, 40.0, np.nan, np.nan]})
+    got = overall_scores(scores, {"A": 3, "B": 1})
+    # weights 0.75 / 0.25; a missing construct is left out and the weights renormalised
+    assert got.iloc[0] == pytest.approx(0.75 * 80 + 0.25 * 60)
+    assert got.iloc[1] == pytest.approx(40.0)
+    assert got.iloc[2] == pytest.approx(50.0)
+    assert np.isnan(got.iloc[3])

@@ -230,6 +230,24 @@ def _normalised(weights: Mapping[str, float], constructs: Sequence[str]) -> pd.S
     return w / w.sum()
 
 
+def overall_scores(scores: pd.DataFrame, construct_weights: Mapping[str, float]) -> pd.Series:
+    """Each respondent's overall index: the weighted mean of the construct scores they have.
+
+    Inputs: respondent x construct 0-100 scores (:func:`respondent_index`) and
+    construct weights (normalised over the constructs given). A respondent
+    missing a construct is scored on the others, the weights renormalised;
+    NaN when none is available (or all available ones have weight 0).
+    """
+    constructs = [c for c in construct_weights if c in scores.columns]
+    w = _normalised(construct_weights, constructs).to_numpy()
+    s = scores[constructs].to_numpy(dtype=float)
+    have = ~np.isnan(s)
+    wsum = (have * w).sum(axis=1)
+    total = (np.where(have, s, 0.0) * w).sum(axis=1)
+    out = np.divide(total, wsum, out=np.full(len(s), np.nan), where=wsum > 0)
+    return pd.Series(out, index=scores.index, name="CSI")
+
+
 def csi(
     data: pd.DataFrame,
     blocks: Mapping[str, Sequence[str]],

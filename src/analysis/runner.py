@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -97,11 +98,25 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     every notebook, so no notebook can depend on another's variables; only
     imported modules stay loaded.
     """
+    from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
 
     sockets = Path(tempfile.mkdtemp(prefix="csat-kernel-"))  # local sockets, not TCP ports
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
+    # A kernel spec of our own, pinned to this interpreter: a "python3" kernel installed elsewhere on the
+    # machine (another environment without the analysis package) can never be picked up instead.
+    spec_dir = sockets / "kernels" / "csat"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "csat-lab",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    specs = KernelSpecManager(kernel_dirs=[str(sockets / "kernels")], ensure_native_kernel=False)
+    km = AsyncKernelManager(
+        kernel_name="csat", kernel_spec_manager=specs, transport="ipc", ip=str(sockets / "k")
+    )
     run_sync(km.start_kernel)(cwd=str(cwd))
     try:
         yield km

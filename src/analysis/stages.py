@@ -191,17 +191,11 @@ def respondent_scores(
     survey: Survey, clean: pd.DataFrame, weights: pd.Series, item_weights: dict[str, float] | None
 ) -> pd.DataFrame:
     """Per respondent: row, segments, overall item, loyalty score, construct indices (0-100) and CSI."""
-    from .index import respondent_index
+    from .index import overall_scores, respondent_index
 
     blocks = {c: survey.blocks[c] for c in survey.constructs}
     scores = respondent_index(clean, blocks, survey.ranges, item_weights)
-    idx = [c for c in survey.index_constructs]
-    w = weights.reindex(idx).fillna(0.0).to_numpy()
-    sub = scores[idx].to_numpy(dtype=float)
-    have = ~pd.isna(sub)
-    wsum = (have * w).sum(axis=1)
-    csi_values = pd.Series((pd.DataFrame(sub).fillna(0.0).to_numpy() * w).sum(axis=1), index=clean.index)
-    csi_values = (csi_values / pd.Series(wsum, index=clean.index)).where(wsum > 0)
+    csi_values = overall_scores(scores, weights.reindex(survey.index_constructs).fillna(0.0).to_dict())
     out = clean[["row", *survey.segments]].copy()
     if survey.customer_id:
         out[survey.customer_id] = clean[survey.customer_id]
