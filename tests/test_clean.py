@@ -74,6 +74,9 @@ def test_outputs_written(result, tmp_path: Path) -> None:
     write_clean_outputs(result, tmp_path)
     log = pd.read_csv(tmp_path / "cleaning_log.csv")
     assert list(log.columns[:4]) == ["row", "respondent", "kept", "reason"]
+    assert log["kept"].dtype == bool and log["kept"].tolist() == result.log["kept"].tolist()
+    raw_lines = (tmp_path / "cleaning_log.csv").read_text(encoding="utf-8").splitlines()
+    assert raw_lines[1].split(",")[2] in ("true", "false")
     assert len(log) == result.n_raw
     back = pd.read_parquet(tmp_path / "clean.parquet")
     pd.testing.assert_frame_equal(back, result.clean, check_dtype=False)

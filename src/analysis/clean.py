@@ -385,7 +385,11 @@ def write_clean_outputs(result: CleanResult, directory: Path) -> None:
     """Write clean.parquet, cleaning_log.csv, value_issues.csv and attrition.csv into ``directory``."""
     directory = Path(directory)
     write_parquet(result.clean, directory / "clean.parquet")
-    write_csv(result.log, directory / "cleaning_log.csv")
+    flags = {True: "true", False: "false"}  # CONTRACT: kept is true/false
+    write_csv(
+        result.log.assign(kept=result.log["kept"].map(flags), outlier=result.log["outlier"].map(flags)),
+        directory / "cleaning_log.csv",
+    )
     write_csv(
         result.value_issues[["row", "column", "value", "item", "reason"]], directory / "value_issues.csv"
     )
