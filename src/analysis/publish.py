@@ -44,7 +44,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from .kpis import STATUS_TEXT, kpi_display
+from .kpis import STATUS_TEXT, format_kpi_value, kpi_display
 
 #: Folder holding the nbconvert template ``csat``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -589,23 +589,16 @@ p.tracking { font-size: 1.1em; }
 
 
 def _fmt(value: Any, kind: str) -> str:
-    if value is None:
-        return "–"
+    """A headline number of the index page: ``kind`` share / int / nps / points (text passes through)."""
     if isinstance(value, str):
         return value
     try:
         x = float(value)
     except (TypeError, ValueError):
-        return str(value)
-    if x != x:
-        return "–"
-    if kind == "share":
-        return f"{x * 100:.1f}%"
-    if kind == "int":
-        return f"{x:.0f}"
-    if kind == "nps":
+        return "–" if value is None else str(value)
+    if kind == "nps" and x == x:
         return f"{x:+.0f}"
-    return f"{x:.1f}"
+    return format_kpi_value(x, {"int": "count"}.get(kind, kind))
 
 
 def _href(href: Any) -> str:
