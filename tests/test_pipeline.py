@@ -206,3 +206,27 @@ def test_reports_pass_the_browser_check(demo_run: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(list(shots.glob("*.png"))) == 5
+
+
+def test_notebooks_run_in_jupyter_with_nbval(demo_run: Path) -> None:
+    """The source notebooks, as an analyst opens them (default parameters, cwd notebooks/), pass nbval-lax."""
+    shutil.copytree(ROOT / "notebooks", demo_run / "notebooks", dirs_exist_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            str(demo_run / "notebooks"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=demo_run,
+        env={**os.environ, "CSAT_ID_KEY": os.environ.get("CSAT_ID_KEY", "test")},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
