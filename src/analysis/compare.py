@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
 __all__ = [
@@ -885,7 +886,7 @@ def plot_group_means(
     labels: Mapping[Any, str] | None = None,
     title: str | None = None,
     conf: float = 0.95,
-):
+) -> Figure:
     """Group means with t-based confidence intervals, one horizontal line per group.
 
     Input: ``data``, numeric ``dv``, grouping column ``between``; ``labels`` maps group

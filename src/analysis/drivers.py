@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
 __all__ = ["regression_drivers", "relative_weights", "relative_weights_boot", "plot_drivers"]
@@ -162,7 +163,9 @@ def relative_weights_boot(
     return out
 
 
-def plot_drivers(rw: pd.DataFrame, labels: Mapping[str, str] | None = None, title: str | None = None):
+def plot_drivers(
+    rw: pd.DataFrame, labels: Mapping[str, str] | None = None, title: str | None = None
+) -> Figure:
     """Horizontal bar chart of driver importance (share of R^2), largest on top.
 
     Input: output of :func:`relative_weights` or :func:`relative_weights_boot`;

@@ -10,6 +10,7 @@ shown as text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,6 +19,11 @@ from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
 from .zones import ZH_LABELS
+
+if TYPE_CHECKING:  # imported for type hints only: stages imports this module's neighbours
+    from IPython.display import Markdown
+
+    from .stages import WaveContext
 
 # ----------------------------------------------------------------------------- words
 WORDS: dict[str, dict[str, str]] = {
@@ -78,7 +84,7 @@ def word(key: str, language: str) -> str:
     return entry.get(language) or entry.get("en") or key
 
 
-def label(ctx, name: str) -> str:
+def label(ctx: WaveContext, name: str) -> str:
     """Display name of a construct, item or headline metric in the report language."""
     s = ctx.survey
     if name in s.constructs:
@@ -117,7 +123,7 @@ def _interval(lo: float, hi: float, fmt: str = "{:.1f}") -> str:
 
 
 # ----------------------------------------------------------------------------- descriptive
-def headline_table(ctx) -> pd.DataFrame:
+def headline_table(ctx: WaveContext) -> pd.DataFrame:
     """The headline measures with their intervals, formatted for reading."""
     lang = ctx.language
     h = ctx.read("headline")
@@ -139,7 +145,7 @@ def headline_table(ctx) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def item_table(ctx) -> pd.DataFrame:
+def item_table(ctx: WaveContext) -> pd.DataFrame:
     """Item statistics for reading: label, dimension, n, mean, top-2-box, index."""
     lang = ctx.language
     t = ctx.read("item_stats")
@@ -157,7 +163,7 @@ def item_table(ctx) -> pd.DataFrame:
     )
 
 
-def item_charts(ctx) -> list[Figure]:
+def item_charts(ctx: WaveContext) -> list[Figure]:
     """One diverging stacked bar chart per dimension (items by their scale labels)."""
     from .describe import plot_diverging
 
@@ -175,7 +181,7 @@ def item_charts(ctx) -> list[Figure]:
     return figs
 
 
-def index_chart(ctx) -> Figure:
+def index_chart(ctx: WaveContext) -> Figure:
     """Horizontal bars of each dimension's 0-100 index with 95% intervals; the overall CSI highlighted."""
     use_style()
     lang = ctx.language
@@ -199,7 +205,7 @@ def index_chart(ctx) -> Figure:
 
 
 # ----------------------------------------------------------------------------- inferential
-def group_summary(ctx) -> pd.DataFrame:
+def group_summary(ctx: WaveContext) -> pd.DataFrame:
     """Omnibus group tests, one line per measure and segment, with the plain-language verdict."""
     lang = ctx.language
     g = ctx.read("group_tests")
@@ -220,7 +226,7 @@ def group_summary(ctx) -> pd.DataFrame:
     )
 
 
-def group_charts(ctx) -> list[Figure]:
+def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= 5)."""
     from .compare import plot_group_means
 
@@ -236,7 +242,7 @@ def group_charts(ctx) -> list[Figure]:
     return figs
 
 
-def change_table(ctx) -> pd.DataFrame:
+def change_table(ctx: WaveContext) -> pd.DataFrame:
     """Change against the baseline wave, formatted; empty when the wave has no baseline."""
     lang = ctx.language
     path = ctx.processed / "wave_change.csv"
@@ -260,7 +266,7 @@ def change_table(ctx) -> pd.DataFrame:
     )
 
 
-def driver_chart(ctx) -> Figure:
+def driver_chart(ctx: WaveContext) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
     from .drivers import plot_drivers
 
@@ -271,7 +277,7 @@ def driver_chart(ctx) -> Figure:
     return fig
 
 
-def path_table(ctx) -> pd.DataFrame:
+def path_table(ctx: WaveContext) -> pd.DataFrame:
     """Bootstrapped path coefficients of the CSI model."""
     lang = ctx.language
     p = ctx.read("csi_paths")
@@ -360,7 +366,7 @@ def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None
     return fig
 
 
-def path_diagram(ctx) -> Figure:
+def path_diagram(ctx: WaveContext) -> Figure:
     """The CSI model's path diagram from csi_paths and pls_r2."""
     r2 = ctx.read("pls_r2")
     paths = ctx.read("csi_paths")
@@ -374,7 +380,7 @@ def path_diagram(ctx) -> Figure:
 
 
 # ----------------------------------------------------------------------------- zones
-def zone_summary(ctx) -> pd.DataFrame:
+def zone_summary(ctx: WaveContext) -> pd.DataFrame:
     lang = ctx.language
     z = ctx.read("zones")
     names = z["type"].map(ZH_LABELS) + " (" + z["type"] + ")" if lang == "zh" else z["type"]
@@ -383,7 +389,7 @@ def zone_summary(ctx) -> pd.DataFrame:
     )
 
 
-def zone_chart(ctx) -> Figure:
+def zone_chart(ctx: WaveContext) -> Figure:
     from .zones import ZH_LABELS, plot_zones
 
     s = ctx.survey
@@ -400,7 +406,7 @@ def zone_chart(ctx) -> Figure:
     return fig
 
 
-def loyalty_chart(ctx) -> Figure:
+def loyalty_chart(ctx: WaveContext) -> Figure:
     from .stages import zone_thresholds
     from .zones import ZH_LABELS, plot_loyalty_curve
 
@@ -419,7 +425,7 @@ def loyalty_chart(ctx) -> Figure:
     return fig
 
 
-def ipa_chart(ctx) -> Figure:
+def ipa_chart(ctx: WaveContext) -> Figure:
     from .zones import plot_ipa
 
     ipa = ctx.read("ipa")
@@ -433,7 +439,7 @@ def ipa_chart(ctx) -> Figure:
     return fig
 
 
-def priority_table(ctx, top: int = 8) -> pd.DataFrame:
+def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
     lang = ctx.language
     p = ctx.read("priorities").head(top)
     ipa = ctx.read("ipa").set_index("item")["quadrant"]
@@ -465,7 +471,7 @@ def _sig_word(p: float, lang: str) -> str:
     return " (significant)" if p < 0.05 else " (not significant)"
 
 
-def executive_summary(ctx) -> str:
+def executive_summary(ctx: WaveContext) -> str:
     """The first screen of the report as markdown: level, change, targets, where to act."""
     from .stages import report_context
 
@@ -533,7 +539,7 @@ def executive_summary(ctx) -> str:
     return "\n".join(lines)
 
 
-def segment_alerts(ctx, alpha: float = 0.05) -> list[str]:
+def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     """Plain sentences for segments whose CSI changed significantly against the baseline, largest first."""
     path = ctx.processed / "wave_change.csv"
     if not path.exists():
@@ -558,7 +564,7 @@ def segment_alerts(ctx, alpha: float = 0.05) -> list[str]:
     return out
 
 
-def kpi_block(ctx) -> str:
+def kpi_block(ctx: WaveContext) -> str:
     """The KPI table as HTML with met / not met badges."""
     from .publish import kpi_html
 
@@ -569,7 +575,7 @@ def kpi_block(ctx) -> str:
     return kpi_html(table, ctx.language)
 
 
-def sample_table(ctx) -> pd.DataFrame:
+def sample_table(ctx: WaveContext) -> pd.DataFrame:
     """The cleaning attrition table, in the report language."""
     a = ctx.read("attrition")
     if ctx.language == "zh":
@@ -589,7 +595,7 @@ def sample_table(ctx) -> pd.DataFrame:
     return a[["step", "removed", "remaining", "description"]]
 
 
-def verbatims(ctx, limit: int = 12) -> str:
+def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     """Open-ended answers as escaped HTML: the least satisfied customers' comments first, then all of them
     in a collapsed list (``<details>``), so nothing a customer wrote is hidden and no markup can run."""
     from .publish import escape_text, verbatims_html
@@ -612,7 +618,7 @@ def verbatims(ctx, limit: int = 12) -> str:
     return "\n".join(parts)
 
 
-def provenance_table(ctx, extra_waves: Sequence = ()) -> pd.DataFrame:
+def provenance_table(ctx: WaveContext, extra_waves: Sequence = ()) -> pd.DataFrame:
     from .publish import provenance
 
     return provenance(ctx.survey, [ctx.wave, *extra_waves])
@@ -638,7 +644,7 @@ SECTIONS = {
 }
 
 
-def section(key: str, language: str, level: int = 2):
+def section(key: str, language: str, level: int = 2) -> Markdown:
     """A report heading with a stable id (``## Executive summary {#summary}``) as notebook Markdown."""
     from IPython.display import Markdown
 
@@ -689,7 +695,7 @@ METHODS = {
 }
 
 
-def methods_text(ctx) -> str:
+def methods_text(ctx: WaveContext) -> str:
     """The plain-words method notes, naming the index weighting actually used and its weights."""
     w = ctx.read("index_weights")
     shown = ", ".join(f"{label(ctx, c)} {x:.2f}" for c, x in zip(w["construct"], w["weight"], strict=True))
@@ -697,7 +703,7 @@ def methods_text(ctx) -> str:
     return METHODS["zh" if ctx.language == "zh" else "en"].format(weights=f"{method}: {shown}")
 
 
-def recommended_actions(ctx, top: int = 3) -> str:
+def recommended_actions(ctx: WaveContext, top: int = 3) -> str:
     """Plain recommendations from the IPA quadrants and the priority ranking (markdown)."""
     lang = ctx.language
     ipa = ctx.read("ipa")
@@ -744,7 +750,7 @@ def recommended_actions(ctx, top: int = 3) -> str:
     return "\n".join(lines)
 
 
-def profile_table(ctx) -> pd.DataFrame:
+def profile_table(ctx: WaveContext) -> pd.DataFrame:
     """The sample profile by every segment (groups under 5 merged, never shown alone)."""
     lang = ctx.language
     p = ctx.read("profile")
@@ -758,7 +764,7 @@ def profile_table(ctx) -> pd.DataFrame:
     )
 
 
-def zone_rules_text(ctx) -> str:
+def zone_rules_text(ctx: WaveContext) -> str:
     """The thresholds that define the zones and types, stated for the reader (markdown)."""
     from .stages import zone_thresholds
 
@@ -783,7 +789,7 @@ def zone_rules_text(ctx) -> str:
     )
 
 
-def transition_table(ctx, min_cell: int = 5) -> pd.DataFrame:
+def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
     path = ctx.processed / "zone_transitions.csv"
     if not path.exists():

@@ -17,11 +17,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .clean import CleanResult, atomic_write, clean_wave, write_clean_outputs, write_csv
 from .survey import Survey, Wave, load_survey, load_wave
+
+if TYPE_CHECKING:  # type hints only: the stage modules are imported where they are used
+    from .pls import PLSResult
+    from .zones import ZoneThresholds
 
 
 @dataclass
@@ -135,7 +140,7 @@ def model_blocks(survey: Survey) -> dict[str, list[str]]:
     return {c: survey.blocks[c] for c in survey.model_constructs}
 
 
-def fit_csi_model(survey: Survey, clean: pd.DataFrame):  # -> pls.PLSResult | None
+def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSResult | None:
     """Point estimate of the CSI structural model (PLS-PM, path scheme), or None without ``paths``."""
     from .pls import pls_pm
 
@@ -146,7 +151,7 @@ def fit_csi_model(survey: Survey, clean: pd.DataFrame):  # -> pls.PLSResult | No
 
 
 def index_weights(
-    survey: Survey, clean: pd.DataFrame, model=None
+    survey: Survey, clean: pd.DataFrame, model: PLSResult | None = None
 ) -> tuple[pd.Series, dict[str, float] | None]:
     """Construct weights of the overall index and item weights within constructs (None = equal).
 
@@ -474,7 +479,7 @@ def csi_model_tables(
 
 
 # --------------------------------------------------------------------------- 04 zones
-def zone_thresholds(survey: Survey):
+def zone_thresholds(survey: Survey) -> tuple[ZoneThresholds, ZoneThresholds]:
     """Satisfaction and loyalty thresholds (``zones:`` overrides on the satisfaction item's scale)."""
     from .zones import default_thresholds, thresholds_from_config
 
