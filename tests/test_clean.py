@@ -151,3 +151,27 @@ def test_straightline_rule_on_real_ecsi_data() -> None:
     assert (mobi[image].nunique(axis=1) == 1).sum() == 15
     flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
     assert flags.to_numpy().tolist() == expected.tolist() and flags.sum() == 1
+
+
+def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CSAT_ID_KEY", "k")
+    survey_path = small_survey / "params" / "survey.yaml"
+    survey_path.write_text(survey_path.read_text(encoding="utf-8") + "recommend: nps\n", encoding="utf-8")
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    nps = ["nps", "10", "-99", "3", "8", "", "9", "10", "5", "11"]  # -99 declared missing; 11 out of range
+    raw.write_text(
+        "\n".join(f"{line},{v}" for line, v in zip(lines, nps, strict=True)) + "\n", encoding="utf-8"
+    )
+    survey = load_survey(survey_path)
+    assert (
+        survey.scale_of("nps").missing == ("-99", "99", "不适用", "N/A")
+        or -99 in survey.scale_of("nps").missing
+    )
+    result = clean_wave(
+        survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey
+    )
+    issues = result.value_issues
+    assert issues[issues["column"] == "nps"][["row", "value"]].to_numpy().tolist() == [[9, "11"]]
+    kept = result.clean.set_index("row")["nps"]
+    assert kept[1] == 10 and np.isnan(kept[2]) and kept[6] == 9
