@@ -85,7 +85,7 @@ class Tracking:
         return pd.DataFrame(rows)
 
     def headline_trends(self) -> pd.DataFrame:
-        """Headline measures by wave, formatted, with ▲/▼ marking a significant change against the baseline."""
+        """Headline measures by wave with 95% intervals; ▲/▼ marks a significant change against the baseline."""
         h = self.headline()
         out = {}
         for metric, grp in h.groupby("metric", sort=False):
@@ -94,6 +94,11 @@ class Tracking:
             prev = None
             for r in grp.itertuples(index=False):
                 text = pct(r.value) if share else f"{r.value:.1f}"
+                if pd.notna(r.ci_low) and pd.notna(r.ci_high):
+                    lo, hi = (
+                        (pct(r.ci_low), pct(r.ci_high)) if share else (f"{r.ci_low:.1f}", f"{r.ci_high:.1f}")
+                    )
+                    text += f" ({lo}–{hi})"
                 if r.significant and prev is not None:
                     text += " ▲" if r.value > prev else " ▼"
                 cells[r.wave] = text
