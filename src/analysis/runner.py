@@ -38,7 +38,6 @@ from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
 TRACKING_NOTEBOOK = "06_tracking"
-STAMP = ".csat_stamp.json"
 
 
 class NotebookError(RuntimeError):
@@ -64,21 +63,11 @@ def code_fingerprint() -> str:
 
 
 def wave_fingerprint(survey: Survey, wave: Wave, baseline_stamp: str, code: str) -> str:
-    """SHA-256 over everything a wave's outputs depend on."""
-    h = hashlib.sha256()
-    for path in (survey.path, *wave.inputs()):
-        h.update(str(path.name).encode())
-        h.update(Path(path).read_bytes())
-    h.update(baseline_stamp.encode())
-    h.update(code.encode())
-    return h.hexdigest()
+    """SHA-256 over everything a wave's outputs depend on: the survey definition, the wave's files,
+    the baseline wave's fingerprint and the code (see :func:`analysis.publish.inputs_fingerprint`)."""
+    from .publish import inputs_fingerprint
 
-
-def read_stamp(directory: Path) -> str:
-    try:
-        return json.loads((Path(directory) / STAMP).read_text(encoding="utf-8"))["fingerprint"]
-    except (OSError, ValueError, KeyError):
-        return ""
+    return inputs_fingerprint([survey.path, *wave.inputs()], extra=[f"baseline:{baseline_stamp}", f"code:{code}"])
 
 
 @dataclass
@@ -217,7 +206,7 @@ def run(
             fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
             stamps[wave.id] = fingerprint
             html = reports / f"{wave.id}.html"
-            if not force and read_stamp(target) == fingerprint and html.exists():
+            if not force and publish.read_stamp(target) == fingerprint and html.exists():
                 result.skipped.append(wave.id)
                 bar.update(len(WAVE_NOTEBOOKS))
                 continue
@@ -250,7 +239,7 @@ def run(
                             f"The failed notebook is kept at {failed / (name + '.ipynb')}."
                         ) from None
                     bar.update(1)
-                (staging / STAMP).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+                publish.write_stamp(staging, fingerprint, {"wave": wave.id})
                 replace_directory(staging, target)
                 replace_directory(nb_staging, reports / "notebooks" / wave.id)
             finally:
