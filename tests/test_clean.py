@@ -175,3 +175,19 @@ def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Pat
     assert issues[issues["column"] == "nps"][["row", "value"]].to_numpy().tolist() == [[9, "11"]]
     kept = result.clean.set_index("row")["nps"]
     assert kept[1] == 10 and np.isnan(kept[2]) and kept[6] == 9
+
+
+def test_resubmission_caught_despite_new_id_time_and_duration(small_survey: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CSAT_ID_KEY", "k")
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    text = raw.read_text(encoding="utf-8")
+    # the last data row is "8,C8,吴十,...,305,2,3,4,2,3,2,,e": the same customer again, new id/time/duration,
+    # answers partly as labels; then a different customer who happens to answer exactly the same
+    text += "9,C8,吴十,13900000008,西部,250,不满意,一般,4,2,一般,不满意,,zz\n"
+    text += "10,C9,郑一,13900000009,西部,260,2,3,4,2,3,2,,e\n"
+    raw.write_text(text, encoding="utf-8")
+    survey = load_survey(small_survey / "params" / "survey.yaml")
+    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey)
+    reasons = result.log.set_index("row")["reason"]
+    assert reasons[10] == "duplicate_row"
+    assert reasons[11] == ""

@@ -4,7 +4,10 @@ Rules run in a fixed order and a row's ``reason`` is the first rule that
 removes it, so every raw data row gets exactly one line in the cleaning log:
 
 1. ``duplicate_id``   the respondent id appeared in an earlier row (the first is kept)
-2. ``duplicate_row``  identical to an earlier row in every column but the respondent id
+2. ``duplicate_row``  the same answers as an earlier row: every rated item (as coded, so ``7`` and
+                      ``很满意`` agree), open-ended answer, segment and customer id; the
+                      respondent id, duration, PII and undeclared columns (a submission time)
+                      may differ: a re-submission or a row exported twice
 3. ``incomplete``     answered share of the rated items below ``cleaning.min_answered`` (0.5)
 4. ``speeder``        duration below ``cleaning.speeder_fraction`` (1/3) of the median duration
                       of all raw rows of the wave
@@ -246,11 +249,13 @@ def clean_wave(
     if survey.respondent_id:
         ids = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
         reason[duplicate_ids(ids)] = "duplicate_id"
-    # rule 2: exact duplicate rows except the id
-    compare_cols = [
-        c for c in raw.frame.columns if not survey.respondent_id or c != columns[survey.respondent_id]
-    ]
-    dup_rows = duplicate_rows(raw.frame[compare_cols])
+    # rule 2: the same answers as an earlier row (a re-submission): coded items, open-ended answers,
+    # segments and customer id; submission time, duration, PII and undeclared columns may differ
+    same_person = [columns[c] for c in (*survey.segments, *survey.open_ended, survey.customer_id) if c]
+    answers = pd.concat(
+        [codes, raw.frame[same_person].astype(str).apply(lambda col: col.str.strip())], axis=1
+    )
+    dup_rows = duplicate_rows(answers)
     reason[(reason == "") & dup_rows] = "duplicate_row"
     # rule 3: incomplete
     answered = answered_share(codes)

@@ -67,7 +67,9 @@ def wave_fingerprint(survey: Survey, wave: Wave, baseline_stamp: str, code: str)
     the baseline wave's fingerprint and the code (see :func:`analysis.publish.inputs_fingerprint`)."""
     from .publish import inputs_fingerprint
 
-    return inputs_fingerprint([survey.path, *wave.inputs()], extra=[f"baseline:{baseline_stamp}", f"code:{code}"])
+    return inputs_fingerprint(
+        [survey.path, *wave.inputs()], extra=[f"baseline:{baseline_stamp}", f"code:{code}"]
+    )
 
 
 @dataclass
