@@ -187,7 +187,9 @@ def test_resubmission_caught_despite_new_id_time_and_duration(small_survey: Path
     text += "10,C9,郑一,13900000009,西部,260,2,3,4,2,3,2,,e\n"
     raw.write_text(text, encoding="utf-8")
     survey = load_survey(small_survey / "params" / "survey.yaml")
-    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey)
+    result = clean_wave(
+        survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey
+    )
     reasons = result.log.set_index("row")["reason"]
     assert reasons[10] == "duplicate_row"
     assert reasons[11] == ""

@@ -230,3 +230,13 @@ def test_notebooks_run_in_jupyter_with_nbval(demo_run: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_tracking_keeps_earlier_waves_when_one_wave_is_run(demo_run: Path) -> None:
+    from analysis.runner import tracked_waves
+    from analysis.survey import load_survey, load_wave
+
+    survey = load_survey(demo_run / "params" / "survey.yaml")
+    only = [load_wave(demo_run / "params" / "waves" / "2026H1.yaml")]
+    tracked = tracked_waves(survey, only, demo_run / "data" / "processed")
+    assert [w.id for w in tracked] == WAVES

@@ -255,6 +255,7 @@ def run(
             result.reports.append(html)
 
         bar.set_postfix_str("tracking")
+        tracked = tracked_waves(survey, waves, processed_root)
         tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
         tracking_html = reports / "tracking.html"
         if result.ran or force or not tracking_html.exists():
@@ -264,8 +265,8 @@ def run(
                 {
                     "survey_path": str(Path(survey.path).resolve()),
                     "processed_root": str(processed_root),
-                    "waves": [w.id for w in waves],
-                    "wave_paths": [str(Path(w.path).resolve()) for w in waves],
+                    "waves": [w.id for w in tracked],
+                    "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
                     "out_root": str(out),
                 },
                 cwd=out,
@@ -276,7 +277,7 @@ def run(
             )
             result.reports.append(tracking_html)
         bar.update(1)
-        index = build_index(survey, [w.id for w in waves], processed_root, reports)
+        index = build_index(survey, [w.id for w in tracked], processed_root, reports)
         result.reports.append(index)
     finally:
         stack.close()
@@ -292,6 +293,23 @@ def run(
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def tracked_waves(survey: Survey, waves: Sequence[Wave], processed_root: Path) -> list[Wave]:
+    """The waves the tracking report and index cover: this run's waves plus every other wave file
+    beside the survey definition that has results already (``csat run --wave new.yaml`` keeps the
+    earlier waves in the tracking report), in baseline order."""
+    folder = Path(survey.path).parent / "waves"
+    known = {w.id: w for w in waves}
+    if folder.is_dir():
+        for path in discover_waves(folder) if any(folder.glob("*.y*ml")) else []:
+            try:
+                other = load_wave(path)
+            except InputError:
+                continue  # a broken wave file that this run did not ask for does not block the report
+            if other.id not in known and (processed_root / other.id / "headline.csv").exists():
+                known[other.id] = other
+    return order_waves(list(known.values()))
 
 
 def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, reports: Path) -> Path:
