@@ -164,7 +164,10 @@ def relative_weights_boot(
 
 
 def plot_drivers(
-    rw: pd.DataFrame, labels: Mapping[str, str] | None = None, title: str | None = None
+    rw: pd.DataFrame,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    xlabel: str = "Share of explained variance (%)",
 ) -> Figure:
     """Horizontal bar chart of driver importance (share of R^2), largest on top.
 
@@ -206,7 +209,6 @@ def plot_drivers(
             fontsize=8,
         )
     ax.set_yticks(ypos, [labels.get(p, str(p)) for p in d["predictor"]])
-    xlabel = "Share of explained variance (%)"
     if "r2" in rw.attrs:
         xlabel += f", R² = {rw.attrs['r2']:.2f}"
     ax.set_xlabel(xlabel)

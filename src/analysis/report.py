@@ -221,7 +221,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             + omni["effect_size_name"]
             + ")",
             word("groups_differ", lang): np.where(omni["p_adj"] < 0.05, word("yes", lang), word("no", lang)),
-            "note": omni["note"].fillna(""),
+            ("备注" if lang == "zh" else "note"): omni["note"].fillna(""),
         }
     )
 
@@ -272,7 +272,8 @@ def driver_chart(ctx: WaveContext) -> Figure:
 
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
-    fig = plot_drivers(table, labels=names, title=word("drivers_title", ctx.language))
+    xlabel = "解释方差占比 (%)" if ctx.language == "zh" else "Share of explained variance (%)"
+    fig = plot_drivers(table, labels=names, title=word("drivers_title", ctx.language), xlabel=xlabel)
     plt.close(fig)
     return fig
 
@@ -322,7 +323,8 @@ def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None
         for k, c in enumerate(names):
             pos[c] = (d * 3.2, -(k - (len(names) - 1) / 2) * 1.5)
     height = max(len(v) for v in layers.values())
-    fig, ax = plt.subplots(figsize=(3.2 * len(layers) + 1.5, 1.3 * height + 1.5))
+    # at most ~11 inches wide so that the labels stay legible when the report scales the chart to the page
+    fig, ax = plt.subplots(figsize=(min(11.0, 2.2 * len(layers) + 1.5), min(8.0, 1.0 * height + 1.5)))
     for row in paths.itertuples(index=False):
         (x0, y0), (x1, y1) = pos[row.source], pos[row.target]
         sig = hasattr(row, "ci_low") and pd.notna(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0)
@@ -341,7 +343,7 @@ def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None
             (y0 + y1) / 2 + 0.12,
             f"{row.estimate:.2f}{'*' if sig else ''}",
             ha="center",
-            fontsize=9,
+            fontsize=10,
             bbox={"fc": "white", "ec": "none", "pad": 0.5},
         )
     for c, (x, y) in pos.items():
@@ -352,7 +354,7 @@ def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None
             label,
             ha="center",
             va="center",
-            fontsize=9,
+            fontsize=10,
             bbox={"boxstyle": "round,pad=0.5", "fc": "#eef3f8", "ec": PRIMARY},
         )
     xs = [p[0] for p in pos.values()]
@@ -806,3 +808,31 @@ def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
     shown.columns = [name(x) for x in shown.columns]
     corner = "基期 → 本期" if lang == "zh" else "baseline → current"
     return shown.rename_axis(corner).reset_index()
+
+
+def reliability_display(ctx: WaveContext) -> pd.DataFrame:
+    """Reliability per dimension for reading: alpha (good from 0.7), omega, composite reliability and AVE."""
+    lang = ctx.language
+    r = ctx.read("reliability")
+    names = {
+        "en": ["Dimension", "Items", "n", "Cronbach's alpha", "Omega", "Composite reliability", "AVE"],
+        "zh": ["维度", "题数", "样本量", "Cronbach α", "ω 系数", "组合信度", "平均方差抽取量 (AVE)"],
+    }
+    cols = ["construct", "n_items", "n", "alpha", "omega", "rho_c", "ave"]
+    shown = r[cols].copy()
+    shown["construct"] = shown["construct"].map(lambda c: label(ctx, c))
+    shown.columns = names["zh" if lang == "zh" else "en"]
+    return shown
+
+
+def screening_display(ctx: WaveContext) -> pd.DataFrame | str:
+    """Item-screening recommendations, or a sentence saying that nothing was flagged."""
+    s = ctx.read("screening")
+    if len(s) == 0:
+        if ctx.language == "zh":
+            return "所有维度 α ≥ 0.7，无题目与其他题目相关过低或过高（> 0.9）：无需删减题目。"
+        return (
+            "Every dimension has alpha >= 0.7, no item correlates too weakly with its dimension or above 0.9 "
+            "with another item: nothing to screen out."
+        )
+    return s[["construct", "item", "rule", "recommendation"]]
