@@ -37,7 +37,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -362,7 +362,7 @@ def clean_wave(
 
 
 # --------------------------------------------------------------------------- atomic output
-def atomic_write(path: Path, write: callable) -> None:  # type: ignore[valid-type]
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write a file via a temporary file in the same folder and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -278,9 +278,9 @@ def resolve_columns(survey: Survey, raw: RawData) -> dict[str, str]:
             expected=f"headers matching the item ids or question texts; the file has {', '.join(headers[:12])}"
             + (" ..." if len(headers) > 12 else ""),
         )
-    used = set(found.values())
-    doubled = [n for n, h in found.items() if list(found.values()).count(h) > 1]
-    if doubled and len(used) < len(found):
+    headers_used = list(found.values())
+    doubled = [n for n, h in found.items() if headers_used.count(h) > 1]
+    if doubled:
         raise DataError(
             f"column '{found[doubled[0]]}' matches more than one declared column ({', '.join(doubled)}).",
             file=str(raw.path),
