@@ -28,7 +28,7 @@ LANGUAGES = ("en", "zh")
 class Scale:
     """An integer rating scale with optional labels and missing-value codes.
 
-    ``labels`` maps a code to its label per language (``{"zh": "满意", "en": "Satisfied"}``);
+    ``labels`` maps a code to its label per language (``{"en": "Satisfied", "zh": ...}``);
     a label given as a plain string is stored under the key ``""`` (any language).
     ``missing`` holds the raw values that mean "no answer" (numbers or text).
     """
@@ -385,7 +385,7 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
             raise SurveyDefinitionError(
                 f"scale '{name}': label code {code!r} is not a number.",
                 file=file,
-                expected="codes like 1: 很不满意",
+                expected="codes like 1: Very dissatisfied",
             ) from None
         if not lo <= icode <= hi:
             raise SurveyDefinitionError(
@@ -690,7 +690,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         raise SurveyDefinitionError(
             "'constructs' must map a construct to its display name.",
             file=file,
-            expected="constructs: {Quality: {zh: 产品质量, en: Product quality}}",
+            expected="constructs: {Quality: {en: Product quality, zh: ...}}",
         )
     for name, text in raw_constructs.items():
         if str(name) not in constructs:

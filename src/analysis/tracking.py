@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from . import words
 from .plots import PRIMARY, use_style
-from .report import pct, word
+from .report import SHARE_METRICS, pct, type_name, word
 from .survey import Survey, Wave, load_survey, load_wave
-from .zones import ZH_LABELS
 
 
 @dataclass
@@ -51,8 +51,7 @@ class Tracking:
         return self.survey.language
 
     def title(self) -> str:
-        suffix = "：各期跟踪" if self.language == "zh" else ": tracking across waves"
-        return self.survey.title_text() + suffix
+        return word("title.tracking", self.language, survey=self.survey.title_text())
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
         path = self.root / wave / f"{name}.csv"
@@ -89,23 +88,20 @@ class Tracking:
         h = self.headline()
         out = {}
         for metric, grp in h.groupby("metric", sort=False):
-            share = metric in ("satisfaction_rate", "response_rate", "repurchase_rate")
+            share = metric in SHARE_METRICS
             cells = {}
             prev = None
             for r in grp.itertuples(index=False):
-                text = pct(r.value) if share else f"{r.value:.1f}"
+                text = pct(r.value) if share else words.number(r.value, 1)
                 if pd.notna(r.ci_low) and pd.notna(r.ci_high):
-                    lo, hi = (
-                        (pct(r.ci_low), pct(r.ci_high)) if share else (f"{r.ci_low:.1f}", f"{r.ci_high:.1f}")
-                    )
-                    text += f" ({lo}–{hi})"
+                    text += f" ({words.interval(r.ci_low, r.ci_high, 1, as_percent=share)})"
                 if r.significant and prev is not None:
                     text += " ▲" if r.value > prev else " ▼"
                 cells[r.wave] = text
                 prev = r.value
-            out[word(metric, self.language)] = cells
+            out[words.label_of("metric", metric, self.language)] = cells
         table = pd.DataFrame(out).T.reindex(columns=self.waves)
-        table.index.name = word("metric", self.language)
+        table.index.name = word("column.metric", self.language)
         return table.reset_index()
 
     def construct_indices(self) -> pd.DataFrame:
@@ -157,8 +153,8 @@ class Tracking:
             return pd.DataFrame()
         table = pd.DataFrame(parts).reindex(columns=self.waves)
         shown = table.map(pct)
-        names = [f"{ZH_LABELS.get(t, t)} ({t})" if self.language == "zh" else t for t in table.index]
-        shown.insert(0, word("type", self.language), names)
+        names = [type_name(t, self.language) for t in table.index]
+        shown.insert(0, word("column.type", self.language), names)
         return shown.reset_index(drop=True)
 
     def kpi_matrix_html(self) -> str:
@@ -166,17 +162,14 @@ class Tracking:
         from .kpis import format_kpi_value, format_target
         from .publish import escape_text
 
-        lang = "zh" if self.language == "zh" else "en"
+        lang = words.language_code(self.language)
         frames = {w: self._read(w, "kpis") for w in self.waves}
         frames = {w: f for w, f in frames.items() if f is not None}
         if not frames:
             return "<p></p>"
         order = list(dict.fromkeys(k for f in frames.values() for k in f["kpi"]))
         head = (
-            "<th>"
-            + ("指标" if lang == "zh" else "KPI")
-            + "</th><th>"
-            + ("目标" if lang == "zh" else "Target")
+            f"<th>{escape_text(word('column.kpi', lang))}</th><th>{escape_text(word('column.target', lang))}"
         )
         head += "</th>" + "".join(f"<th>{escape_text(w)}</th>" for w in frames)
         rows = []
@@ -234,9 +227,9 @@ class Tracking:
                     alpha=0.8,
                     label=self.survey.construct_label(construct),
                 )
-        ax.set_ylabel(word("index", self.language))
+        ax.set_ylabel(word("column.index", self.language))
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-        ax.set_title(word("index_title", self.language))
+        ax.set_title(word("title.index", self.language))
         plt.close(fig)
         return fig
 
@@ -277,7 +270,7 @@ class Tracking:
         fig, ax = plt.subplots(figsize=(8, 4))
         bottom = np.zeros(len(table.columns))
         for t in table.index:
-            label = f"{ZH_LABELS.get(t, t)}" if self.language == "zh" else t
+            label = words.label_of("customer_type", t, self.language)
             ax.bar(
                 table.columns, table.loc[t] * 100, bottom=bottom, color=colours.get(t, PRIMARY), label=label
             )
