@@ -10,7 +10,7 @@ shown as text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -71,10 +71,11 @@ LEGACY_KEYS: dict[str, str] = {
 }
 
 
-def word(key: str, language: str) -> str:
-    """A report word in ``language`` (en or zh): :func:`analysis.words.word`, also accepting the
-    short keys of earlier versions (``"csi"``, ``"mean"``, ``"index_title"``: :data:`LEGACY_KEYS`)."""
-    return words.word(LEGACY_KEYS.get(key, key), language)
+def word(key: str, language: str, /, **fields: Any) -> str:
+    """A report word in ``language`` (en or zh), placeholders filled from ``fields``: :func:`analysis.words.word`,
+    also accepting the short keys of earlier versions (``"csi"``, ``"mean"``, ``"index_title"``:
+    :data:`LEGACY_KEYS`)."""
+    return words.word(LEGACY_KEYS.get(key, key), language, **fields)
 
 
 def label(ctx: WaveContext, name: str) -> str:
