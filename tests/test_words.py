@@ -263,7 +263,7 @@ def test_methods_text_covers_only_the_analyses_that_ran() -> None:
         loyalty=True,
     )
     en = words.methods_text(full, "en")
-    assert "1,234 bootstrap resamples" in en and "1,111 complete responses" in en
+    assert "1,234 bootstrap resamples" in en and "1,111 responses in the model" in en
     assert "**NPS.**" in en and "Jones & Sasser" in en and "Change against 2025H1" in en
     assert "AHP (analytic hierarchy process) weights: Quality 0.60, Service 0.40" in en
     assert "composite reliability and AVE" in en
@@ -335,6 +335,60 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     )
     assert ctx.survey.pls.bootstrap == 200
     text = report.methods_text(ctx)
-    assert "200 次自助抽样" in text and "5000" not in text and "321 份完整答卷" in text
+    assert "200 次自助抽样" in text and "5000" not in text and "模型使用 321 份答卷" in text
     assert "净推荐值" in text and "Jones & Sasser" in text and "重要性-表现分析" in text
     assert "基期 w1" not in text  # no wave_change.csv: the change did not run
+
+
+# --------------------------------------------------------------------------- tables pass p-values as text
+def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None:
+    # issue 11: p rounded to 4 decimals, then show_table(precision=2) printed 0.00 and 1.00
+    group_tests = pd.DataFrame(
+        {
+            "variable": ["q4", "q4", "q4"],
+            "segment": ["region"] * 3,
+            "group": ["region", "region", "a vs b"],
+            "test": ["welch_anova", "welch_t", "games_howell"],
+            "p_adj": [1.0, 0.00001, 0.2],
+            "effect_size": [0.0, 0.5, 0.1],
+            "effect_size_name": ["omega_squared", "hedges_g", "hedges_g"],
+            "note": ["", "", ""],
+        }
+    )
+    change = pd.DataFrame(
+        {
+            "metric": ["CSI", "satisfaction_rate"],
+            "baseline": [70.0, 0.5],
+            "current": [72.5, 0.55],
+            "diff": [2.5, 0.05],
+            "ci_low": [1.0, 0.02],
+            "ci_high": [4.0, 0.08],
+            "p": [0.0000001, 0.04449],
+        }
+    )
+    paths = pd.DataFrame(
+        {
+            "source": ["Quality"],
+            "target": ["Satisfaction"],
+            "estimate": [0.41234],
+            "se": [0.0301],
+            "ci_low": [0.35],
+            "ci_high": [0.47],
+            "p": [0.9999],
+        }
+    )
+    ctx = _fake_ctx(
+        tmp_path, BARE_SURVEY, {"group_tests": group_tests, "wave_change": change, "csi_paths": paths}
+    )
+    g = report.group_summary(ctx)
+    assert g["p"].tolist() == ["> 0.999", "< 0.001"]
+    c = report.change_table(ctx)
+    assert c["p"].tolist() == ["< 0.001", "0.044"]
+    assert c["Change"].tolist() == ["+2.5", "+5.0"] and c["95% interval"].tolist() == [
+        "1.0 – 4.0",
+        "2.0 – 8.0",
+    ]
+    p = report.path_table(ctx)
+    assert p["p"].tolist() == ["> 0.999"] and p["Coefficient"].tolist() == ["0.412"]
+    for table in (g, c, p):  # text, so show_table's precision cannot cut it
+        assert table["p"].map(type).eq(str).all()

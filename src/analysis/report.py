@@ -218,7 +218,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             word("column.groups_differ", lang): np.where(
                 omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
-            word("column.note", lang): omni["note"].fillna(""),
+            word("column.note", lang): omni["note"].astype(object).fillna(""),
         }
     )
 

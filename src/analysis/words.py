@@ -232,20 +232,22 @@ def p_text(p: Any, missing: str = "") -> str:
     return f"p {shown}" if shown[0] in "<>" else f"p = {shown}"
 
 
-def join(items: Sequence[str], language: str | None, last: bool = False) -> str:
+def join(
+    items: Sequence[Any], language: str | None, last: bool = False, last_key: str = "format.list_last"
+) -> str:
     """Items as a list in running text: ``a, b, c`` (en) or ``a、b、c`` (zh); ``last=True`` joins the
-    final pair with the language's "and" (``a, b and c``)."""
-    items = [str(i) for i in items]
+    final pair with the language's "and" (``a, b and c``), the word ``last_key``."""
+    texts = [str(i) for i in items]
     sep = word("format.list_separator", language)
-    if not last or len(items) < 2:
-        return sep.join(items)
-    return sep.join(items[:-1]) + word("format.list_last", language) + items[-1]
+    if not last or len(texts) < 2:
+        return sep.join(texts)
+    return sep.join(texts[:-1]) + word(last_key, language) + texts[-1]
 
 
 def share_words(x: float, language: str | None) -> str:
     """A fraction as words where it has a common name (a half, a third, a quarter), else a percent."""
     for value, key in ((0.5, "format.half"), (1 / 3, "format.third"), (0.25, "format.quarter")):
-        if abs(x - value) < 1e-9:
+        if abs(x - value) < 1e-3:  # 0.333 in a survey file means a third
             return word(key, language)
     return percent(x, 0)
 
@@ -312,7 +314,7 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         rules.append(w("rule_speeder", share=share_words(s.speeder_fraction, lang)))
     rules.append(w("rule_straightline", n=s.straightline_min_items))
     out = [w("cleaning", rules=join(rules, lang, last=True), outlier_alpha=f"{s.outlier_alpha:g}")]
-    levels = join([str(v) for v in s.satisfied_levels], lang, last=True) if s.satisfied_levels else "–"
+    levels = join(s.satisfied_levels, lang, True, "format.number_list_last") if s.satisfied_levels else "–"
     out.append(w("top2box", levels=levels))
     shown = join([f"{name} {x:.2f}" for name, x in s.index_weights.items()], lang)
     method = (
@@ -332,7 +334,9 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         out.append(
             w(
                 "model",
-                scheme=s.model_scheme,
+                scheme=word(f"pls_scheme.{s.model_scheme}", lang)
+                if has_word(f"pls_scheme.{s.model_scheme}")
+                else s.model_scheme,
                 n=integer(s.model_n, lang, missing="–"),
                 n_boot=integer(s.model_boot, lang, missing="–"),
             )
