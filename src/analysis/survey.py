@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import SurveyDefinitionError
+from .words import word
 
 LANGUAGES = ("en", "zh")
 
@@ -259,7 +260,7 @@ class Survey:
         for key in (lang, "", "en", "zh"):
             if self.title.get(key):
                 return self.title[key]
-        return "Customer satisfaction survey"
+        return word("title.default_survey", lang)
 
     def item_label(self, item_id: str, language: str | None = None) -> str:
         lang = language or self.language
