@@ -392,3 +392,19 @@ def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None
     assert p["p"].tolist() == ["> 0.999"] and p["Coefficient"].tolist() == ["0.412"]
     for table in (g, c, p):  # text, so show_table's precision cannot cut it
         assert table["p"].map(type).eq(str).all()
+
+
+def test_provenance_table_in_the_report_language() -> None:
+    table = pd.DataFrame(
+        {
+            "kind": ["file", "package", "git", "run"],
+            "name": ["params/survey.yaml", "pandas", "commit", "run time"],
+            "value": ["ab12", "2.2", "1be4ff3", "2026-01-01T00:00:00+00:00"],
+        }
+    )
+    zh = report.provenance_display(table, "zh")
+    assert list(zh.columns) == ["类别", "名称", "实际值"]
+    assert zh.iloc[:, 0].tolist() == ["输入文件", "软件包", "git", "运行"]
+    assert zh.iloc[:, 1].tolist() == ["params/survey.yaml", "pandas", "提交版本", "运行时间"]
+    en = report.provenance_display(table, "en")
+    assert list(en.columns) == ["Kind", "Name", "Value"] and en.iloc[3, 1] == "run time"

@@ -618,10 +618,23 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     return "\n".join(parts)
 
 
+def provenance_display(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The provenance table (:func:`analysis.publish.provenance`) with its headings and kinds in ``language``."""
+    shown = table.copy()
+    shown["kind"] = shown["kind"].map(lambda k: words.label_of("provenance", k, language))
+    shown["name"] = [
+        words.label_of("provenance", n, language) if k in ("run", "git") else n
+        for k, n in zip(table["kind"], table["name"], strict=True)
+    ]
+    shown.columns = [word(f"column.{c}", language) for c in ("kind", "name", "value")]
+    return shown
+
+
 def provenance_table(ctx: WaveContext, extra_waves: Sequence = ()) -> pd.DataFrame:
+    """Input file hashes, package versions, commit and run time, in the report language."""
     from .publish import provenance
 
-    return provenance(ctx.survey, [ctx.wave, *extra_waves])
+    return provenance_display(provenance(ctx.survey, [ctx.wave, *extra_waves]), ctx.language)
 
 
 #: Report section ids, in report order (headings are the ``section.<id>`` words).

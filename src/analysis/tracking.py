@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from . import words
 from .plots import PRIMARY, use_style
-from .report import SHARE_METRICS, pct, type_name, word
+from .report import SHARE_METRICS, pct, provenance_display, type_name, word
 from .survey import Survey, Wave, load_survey, load_wave
 
 
@@ -196,7 +196,7 @@ class Tracking:
     def provenance(self) -> pd.DataFrame:
         from .publish import provenance
 
-        return provenance(self.survey, self.wave_files)
+        return provenance_display(provenance(self.survey, self.wave_files), self.language)
 
     # ------------------------------------------------------------------ charts
     def trend_chart(self) -> Figure:
@@ -237,14 +237,14 @@ class Tracking:
         """CSI per segment group over waves, one panel per segment."""
         use_style()
         wide = self.segment_trends()
-        segs = list(self.survey.segments) or ["(none)"]
+        segs = list(self.survey.segments) or [""]
         fig, axes = plt.subplots(1, len(segs), figsize=(4.2 * len(segs), 3.8), sharey=True, squeeze=False)
         for ax, seg in zip(axes[0], segs, strict=True):
             sub = wide[wide["segment"] == seg] if len(wide) else wide
             for r in sub.itertuples(index=False):
                 values = sub.loc[sub["group"] == r.group, self.waves].iloc[0].to_numpy(dtype=float)
                 ax.plot(self.waves, values, marker="o", label=str(r.group))
-            ax.set_title(seg)
+            ax.set_title(seg if self.survey.segments else word("text.no_segments", self.language))
             ax.legend(frameon=False, fontsize=8)
         axes[0][0].set_ylabel("CSI")
         plt.close(fig)
