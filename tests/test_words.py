@@ -88,6 +88,24 @@ def test_every_key_used_in_code_exists() -> None:
     built |= {f"loyalty_level.{x}" for x in zones.LOYALTY_LEVELS}
     built |= {f"quadrant.{words.slug(q)}" for q in zones.IPA_QUADRANTS}
     built |= {f"column.{h}" for h in ("construct", "items", "n", "alpha", "omega", "rho_c", "ave")}
+    built |= {f"provenance.{k}" for k in ("file", "package", "python", "git", "run", "commit", "run_time")}
+    # the test and effect-size names compare.group_tests writes (group_tests.csv)
+    built |= {
+        f"test.{t}"
+        for t in (
+            "welch_anova",
+            "welch_t",
+            "games_howell",
+            "mann_whitney",
+            "kruskal_wallis",
+            "dunn",
+            "chi2_top2",
+        )
+    }
+    built |= {
+        f"effect_size.{e}"
+        for e in ("omega_squared", "hedges_g", "rank_biserial", "epsilon_squared", "cramers_v")
+    }
     assert not sorted(k for k in built if not words.has_word(k))
 
 
@@ -382,6 +400,8 @@ def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None
     )
     g = report.group_summary(ctx)
     assert g["p"].tolist() == ["> 0.999", "< 0.001"]
+    assert g["Test"].tolist() == ["Welch's ANOVA", "Welch's t-test"]
+    assert g["Effect size"].tolist() == ["0.000 (ω²)", "0.500 (Hedges' g)"]
     c = report.change_table(ctx)
     assert c["p"].tolist() == ["< 0.001", "0.044"]
     assert c["Change"].tolist() == ["+2.5", "+5.0"] and c["95% interval"].tolist() == [

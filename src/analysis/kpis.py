@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .words import LANGUAGES, language_code, recognisers, slug, word
+from .words import LANGUAGES, language_code, number, percent, recognisers, signed, slug, word
 
 #: Columns a complaint log must have (one row per complaint).
 OPERATIONS_REQUIRED = ("complaint_id", "opened", "first_response", "resolved", "followed_up")
@@ -434,14 +434,14 @@ def format_kpi_value(value: float, unit: str) -> str:
         return "–"
     value = float(value)
     if unit == "share":
-        return f"{value * 100:.1f}%"
+        return percent(value, 1)
     if unit == "relative change":
-        return f"{value * 100:+.1f}%"
+        return signed(value * 100, 1, "%")
     if unit == "count":
-        return f"{value:.0f}"
+        return number(value, 0)
     if unit == "hours":
-        return f"{value:.1f} h"
-    return f"{value:.1f}"
+        return number(value, 1) + " h"
+    return number(value, 1)
 
 
 def format_target(bound_text: str, unit: str) -> str:

@@ -45,7 +45,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from .kpis import STATUS_TEXT, format_kpi_value, kpi_display
-from .words import language_code, word
+from .words import language_code, signed, word
 
 #: Folder holding the nbconvert template ``csat``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -578,7 +578,7 @@ def _fmt(value: Any, kind: str) -> str:
     except (TypeError, ValueError):
         return "–" if value is None else str(value)
     if kind == "nps" and x == x:
-        return f"{x:+.0f}"
+        return signed(x, 0)
     return format_kpi_value(x, {"int": "count"}.get(kind, kind))
 
 

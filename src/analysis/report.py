@@ -209,12 +209,17 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
         {
             word("column.metric", lang): omni["variable"].map(lambda v: label(ctx, v)),
             word("column.segment", lang): omni["group"],
-            word("column.test", lang): omni["test"],
+            word("column.test", lang): omni["test"].map(lambda t: words.label_of("test", t, lang)),
             word("column.p", lang): omni["p_adj"].map(words.p_value),
-            word("column.effect", lang): omni["effect_size"].round(3).astype(str)
-            + " ("
-            + omni["effect_size_name"]
-            + ")",
+            word("column.effect", lang): [
+                word(
+                    "effect_size.with_name",
+                    lang,
+                    value=words.number(v, 3),
+                    name=words.label_of("effect_size", n, lang),
+                )
+                for v, n in zip(omni["effect_size"], omni["effect_size_name"], strict=True)
+            ],
             word("column.groups_differ", lang): np.where(
                 omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
