@@ -85,8 +85,8 @@ def label(ctx: WaveContext, name: str) -> str:
         return s.construct_label(name, ctx.language)
     if name in s.rated_items:
         return s.item_label(name, ctx.language)
-    if name.lower() in LEGACY_KEYS:
-        return word(name.lower(), ctx.language)
+    if words.has_word(f"metric.{name.lower()}"):  # CSI, NPS, satisfaction_rate ...
+        return word(f"metric.{name.lower()}", ctx.language)
     return name
 
 
