@@ -428,3 +428,13 @@ def test_provenance_table_in_the_report_language() -> None:
     assert zh.iloc[:, 1].tolist() == ["params/survey.yaml", "pandas", "提交版本", "运行时间"]
     en = report.provenance_display(table, "en")
     assert list(en.columns) == ["Kind", "Name", "Value"] and en.iloc[3, 1] == "run time"
+
+
+def test_show_table_announces_an_empty_table_in_the_report_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    report.show_table(report.empty_table("zh"))
+    report.show_table(pd.DataFrame())
+    assert [m.data for m in shown] == ["*（无数据）*", "*(no rows)*"]

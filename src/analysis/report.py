@@ -102,12 +102,20 @@ def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60, lang
     if table is None or len(table) == 0:
         from IPython.display import Markdown
 
-        display(Markdown(words.word("text.no_rows", language)))
+        lang = table.attrs.get("language", language) if table is not None else language
+        display(Markdown(words.word("text.no_rows", lang)))
         return
     shown = table.head(max_rows)
     styler = shown.style.hide(axis="index").format(precision=precision, escape="html", na_rep="")
     styler = styler.format_index(escape="html", axis=1)
     display(styler)
+
+
+def empty_table(language: str) -> pd.DataFrame:
+    """A table without rows that :func:`show_table` announces in ``language``."""
+    table = pd.DataFrame()
+    table.attrs["language"] = language
+    return table
 
 
 def pct(x: float, digits: int = 1) -> str:
@@ -249,7 +257,7 @@ def change_table(ctx: WaveContext) -> pd.DataFrame:
     lang = ctx.language
     path = ctx.processed / "wave_change.csv"
     if not path.exists():
-        return pd.DataFrame()
+        return empty_table(ctx.language)
     c = pd.read_csv(path)
     share = c["metric"].eq("satisfaction_rate")
     scale = np.where(share, 100.0, 1.0)
@@ -785,7 +793,7 @@ def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
     path = ctx.processed / "zone_transitions.csv"
     if not path.exists():
-        return pd.DataFrame()
+        return empty_table(ctx.language)
     t = pd.read_csv(path)
     lang = ctx.language
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from . import words
 from .plots import PRIMARY, use_style
-from .report import SHARE_METRICS, pct, provenance_display, type_name, word
+from .report import SHARE_METRICS, empty_table, pct, provenance_display, type_name, word
 from .survey import Survey, Wave, load_survey, load_wave
 
 
@@ -136,6 +136,7 @@ class Tracking:
                         )
         long = pd.DataFrame(rows)
         if long.empty:
+            long.attrs["language"] = self.language  # show_table names the empty table in the report language
             return long
         wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi").reindex(
             columns=self.waves
@@ -150,7 +151,7 @@ class Tracking:
             if z is not None:
                 parts[w] = z.set_index("type")["share"]
         if not parts:
-            return pd.DataFrame()
+            return empty_table(self.language)
         table = pd.DataFrame(parts).reindex(columns=self.waves)
         shown = table.map(pct)
         names = [type_name(t, self.language) for t in table.index]
