@@ -129,3 +129,23 @@ def test_store_round_trip_for_a_folder_given_as_a_path(tmp_path: Path, first: Wa
     store = Store(tmp_path / "copy")
     store.write("item_stats", first.results["item_stats"])
     pd.testing.assert_frame_equal(store.read("item_stats"), first.store.read("item_stats"))
+
+
+def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, demo: Path) -> None:
+    """Issue 11: the demo's reverse item "Packaging damage happens often" showed the raw share of
+    "strongly disagree" under "strongly agree". Checked against the raw export, read by hand."""
+    item = "q_pack_damage"
+    survey = first.survey
+    assert survey.is_reverse(item)
+    raw = pd.read_csv(demo / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
+    log = first.read("cleaning_log")
+    kept = raw.iloc[log.loc[log["kept"], "row"].to_numpy() - 1]
+    answers = pd.to_numeric(kept[item], errors="coerce")
+    answers = answers[answers.between(1, 7)]
+    dist = first.read("distribution").query("item == @item").set_index("label")["share"]
+    labels = survey.scale_of(item).label_map(first.language)
+    for code in (1, 7):
+        assert dist[labels[code]] == pytest.approx((answers == code).mean(), abs=1e-12), labels[code]
+    # the scored level 7 (favourable: damage rarely happens) is the raw answer 1
+    scored = first.read("distribution").query("item == @item and level == 7")
+    assert scored["label"].item() == labels[1]

@@ -185,6 +185,23 @@ class Survey:
                 return item
         raise KeyError(item_id)
 
+    def is_reverse(self, item_id: str) -> bool:
+        """Whether ``item_id`` is a reverse-keyed item (scored max + min - answer)."""
+        return item_id in self.item_ids and self.item(item_id).reverse
+
+    def answer_labels(self, item_id: str, language: str = "en") -> dict[int, str]:
+        """Scored level -> the label of the answer the respondent chose.
+
+        Cleaning reverse-codes a reverse item (a raw 1 is scored 5 on a 1-5
+        scale), so the scored level 5 is labelled with the raw answer 1's label
+        ("strongly disagree" that damage happens often). Other items: the scale's labels.
+        """
+        scale = self.scale_of(item_id)
+        labels = scale.label_map(language)
+        if not self.is_reverse(item_id):
+            return labels
+        return {level: labels[scale.min + scale.max - level] for level in scale.levels}
+
     def scale_of(self, item_id: str) -> Scale:
         """The scale of a rated item, or the 0-10 recommend scale for the recommend item."""
         if item_id in self.item_ids:

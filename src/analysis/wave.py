@@ -322,7 +322,7 @@ class WaveAnalysis:
         stats.insert(
             2, "construct", stats["item"].map(lambda i: s.item(i).construct if i in s.item_ids else None)
         )
-        labels = {i: s.scale_of(i).label_map(self.language) for i in s.rated_items}
+        labels = {i: s.answer_labels(i, self.language) for i in s.rated_items}
         return self._keep(
             {
                 "item_stats": stats,
