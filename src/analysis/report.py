@@ -1,6 +1,6 @@
 """What the notebooks and HTML reports show: manager-readable tables and charts from the stage tables.
 
-Every function takes a :class:`~analysis.stages.WaveContext` (or the tables a
+Every function takes a :class:`~analysis.wave.WaveAnalysis` (or the tables a
 stage wrote) and returns a pandas DataFrame ready to show, or a matplotlib
 Figure. Texts follow the survey's ``language`` (``en`` or ``zh``). Tables are
 shown with HTML escaping on, so an open-ended answer containing markup is
@@ -20,10 +20,10 @@ from matplotlib.figure import Figure
 from . import words
 from .plots import PRIMARY, use_style
 
-if TYPE_CHECKING:  # imported for type hints only: stages imports this module's neighbours
+if TYPE_CHECKING:  # imported for type hints only
     from IPython.display import Markdown
 
-    from .stages import WaveContext
+    from .wave import WaveAnalysis as WaveContext
 
 # ----------------------------------------------------------------------------- words
 #: The keys ``word`` accepted before the language files (analysis/i18n): old key -> language-file key.
@@ -241,7 +241,7 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
     from .compare import plot_group_means
 
     s = ctx.survey
-    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
+    scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
@@ -255,10 +255,9 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
 def change_table(ctx: WaveContext) -> pd.DataFrame:
     """Change against the baseline wave, formatted; empty when the wave has no baseline."""
     lang = ctx.language
-    path = ctx.processed / "wave_change.csv"
-    if not path.exists():
+    if not ctx.has("wave_change"):
         return empty_table(ctx.language)
-    c = pd.read_csv(path)
+    c = ctx.read("wave_change")
     share = c["metric"].eq("satisfaction_rate")
     scale = np.where(share, 100.0, 1.0)
     return pd.DataFrame(
@@ -425,9 +424,9 @@ def zone_chart(ctx: WaveContext) -> Figure:
     from .zones import plot_zones
 
     s = ctx.survey
-    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
-    types = pd.read_parquet(ctx.processed / "types.parquet")
-    from .stages import zone_thresholds
+    scores = ctx.read("respondent_scores")
+    types = ctx.read("types")
+    from .wave import zone_thresholds
 
     th_sat, th_loy = zone_thresholds(s)
     lang = ctx.language
@@ -444,7 +443,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
 
 
 def loyalty_chart(ctx: WaveContext) -> Figure:
-    from .stages import zone_thresholds
+    from .wave import zone_thresholds
     from .zones import plot_loyalty_curve
 
     th_sat, _ = zone_thresholds(ctx.survey)
@@ -499,10 +498,8 @@ def _sig_word(p: float, lang: str) -> str:
 
 def executive_summary(ctx: WaveContext) -> str:
     """The first screen of the report as markdown: level, change, targets, where to act."""
-    from .stages import report_context
-
     lang = ctx.language
-    f = report_context(ctx)
+    f = ctx.facts()
     nan = float("nan")
     csi = word("summary.csi", lang, value=words.number(f.get("csi", nan), 1))
     if "csi_diff" in f:
@@ -548,10 +545,9 @@ def executive_summary(ctx: WaveContext) -> str:
 
 def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     """Plain sentences for segments whose CSI changed significantly against the baseline, largest first."""
-    path = ctx.processed / "wave_change.csv"
-    if not path.exists():
+    if not ctx.has("wave_change"):
         return []
-    c = pd.read_csv(path)
+    c = ctx.read("wave_change")
     seg = c[c["metric"].str.startswith("CSI | ") & (c["p"] < alpha)].copy()
     if seg.empty:
         return []
@@ -616,7 +612,7 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     s = ctx.survey
     if not s.open_ended:
         return ""
-    clean = ctx.clean()
+    clean = ctx.read("clean")
     parts = []
     for col in s.open_ended:
         data = clean[[s.overall_satisfaction, col]].dropna(subset=[col])
@@ -689,7 +685,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
     w = ctx.read("index_weights")
     weights = {label(ctx, c): float(x) for c, x in zip(w["construct"], w["weight"], strict=True)}
     method = str(w["method"].iloc[0]) if len(w) else s.index.weights
-    model = bool(s.paths) and (ctx.processed / "pls_summary.csv").exists()
+    model = bool(s.paths) and ctx.has("pls_summary")
     n_model = n_boot = None
     scheme = s.pls.scheme
     if model:
@@ -699,7 +695,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
             int(summary["n_boot"]) if "n_boot" in summary and pd.notna(summary["n_boot"]) else s.pls.bootstrap
         )
         scheme = str(summary["scheme"]) if "scheme" in summary and pd.notna(summary["scheme"]) else scheme
-    changed = (ctx.processed / "wave_change.csv").exists()
+    changed = ctx.has("wave_change")
     return words.MethodSettings(
         min_answered=s.cleaning.min_answered,
         speeder_fraction=s.cleaning.speeder_fraction,
@@ -713,13 +709,13 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         nps=bool(s.recommend),
         segments=tuple(s.segments),
         baseline=ctx.wave.baseline if changed else None,
-        drivers=(ctx.processed / "drivers.csv").exists(),
+        drivers=ctx.has("drivers"),
         model=model,
         model_n=n_model,
         model_boot=n_boot,
         model_scheme=scheme,
         loyalty=bool(s.loyalty),
-        ipa=(ctx.processed / "ipa.csv").exists(),
+        ipa=ctx.has("ipa"),
     )
 
 
@@ -769,7 +765,7 @@ def profile_table(ctx: WaveContext) -> pd.DataFrame:
 
 def zone_rules_text(ctx: WaveContext) -> str:
     """The thresholds that define the zones and types, stated for the reader (markdown)."""
-    from .stages import zone_thresholds
+    from .wave import zone_thresholds
 
     sat, loy = zone_thresholds(ctx.survey)
 
@@ -791,10 +787,9 @@ def zone_rules_text(ctx: WaveContext) -> str:
 
 def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
-    path = ctx.processed / "zone_transitions.csv"
-    if not path.exists():
+    if not ctx.has("zone_transitions"):
         return empty_table(ctx.language)
-    t = pd.read_csv(path)
+    t = ctx.read("zone_transitions")
     lang = ctx.language
 
     def name(x: str) -> str:

@@ -1,6 +1,6 @@
 """The cross-wave tracking report: every KPI and index over all waves.
 
-:class:`Tracking` reads the tables each wave's stages wrote under
+:class:`Tracking` reads the tables each wave wrote (through :class:`~analysis.store.Store`) under
 ``data/processed/<wave>/`` and lines them up in wave order. Significance marks
 come from each wave's own ``wave_change.csv`` (the test against its baseline
 wave), so the tracking report and the wave reports never disagree.
@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from . import words
 from .plots import PRIMARY, use_style
 from .report import SHARE_METRICS, empty_table, pct, provenance_display, type_name, word
+from .store import Store
 from .survey import Survey, Wave, load_survey, load_wave
 
 
@@ -42,7 +43,7 @@ class Tracking:
     ) -> Tracking:
         survey = load_survey(survey_path)
         root = Path(processed_root)
-        present = [w for w in waves if (root / w / "headline.csv").exists()]
+        present = [w for w in waves if Store(root / w).exists("headline")]
         files = [load_wave(p) for p in wave_paths] if wave_paths else []
         return cls(survey=survey, root=root, waves=present, wave_files=files)
 
@@ -54,8 +55,7 @@ class Tracking:
         return word("title.tracking", self.language, survey=self.survey.title_text())
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
-        path = self.root / wave / f"{name}.csv"
-        return pd.read_csv(path) if path.exists() else None
+        return Store(self.root / wave).get(name)
 
     # ------------------------------------------------------------------ tables
     def headline(self) -> pd.DataFrame:
@@ -117,10 +117,9 @@ class Tracking:
         """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
         rows = []
         for w in self.waves:
-            path = self.root / w / "respondent_scores.parquet"
-            if not path.exists():
+            scores = self._read(w, "respondent_scores")
+            if scores is None:
                 continue
-            scores = pd.read_parquet(path)
             for seg in self.survey.segments:
                 g = scores.groupby(seg)["CSI"].agg(["mean", "count"])
                 for group, r in g.iterrows():
