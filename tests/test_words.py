@@ -313,6 +313,7 @@ def _fake_ctx(tmp_path: Path, survey_yaml: str, files: dict[str, pd.DataFrame], 
         processed=processed,
         wave=SimpleNamespace(id="w2", baseline=baseline),
         read=lambda name: pd.read_csv(processed / f"{name}.csv"),
+        has=lambda name: (processed / f"{name}.csv").exists(),
     )
 
 
