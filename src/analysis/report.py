@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from . import words
 from .plots import PRIMARY, use_style
+from .privacy import MIN_CELL
 
 if TYPE_CHECKING:  # imported for type hints only
     from IPython.display import Markdown
@@ -708,6 +709,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_weights=weights,
         nps=bool(s.recommend),
         segments=tuple(s.segments),
+        min_cell=MIN_CELL,
         baseline=ctx.wave.baseline if changed else None,
         drivers=ctx.has("drivers"),
         model=model,
