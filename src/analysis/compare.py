@@ -38,6 +38,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from analysis.privacy import MIN_CELL
+
 __all__ = [
     "welch_anova",
     "welch_t",
@@ -509,7 +511,7 @@ def group_tests(
     segments: Sequence[str],
     top2: Mapping[str, float] | None = None,
     min_n: int = 30,
-    suppress_below: int = 5,
+    suppress_below: int = MIN_CELL,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Run every group comparison for each variable x segment; the ``group_tests.csv`` table.

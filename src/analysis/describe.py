@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
 from analysis.plots import DIVERGING, PRIMARY, use_style
+from analysis.privacy import MIN_CELL
 
 __all__ = [
     "wilson_interval",
@@ -274,7 +275,7 @@ def response_rate(valid: int, invited: int | None, conf: float = 0.95) -> dict:
     return {"valid": int(valid), "invited": int(invited), "rate": rate, "ci_low": low, "ci_high": high}
 
 
-def sample_profile(data: pd.DataFrame, segments: Sequence[str], min_cell: int = 5) -> pd.DataFrame:
+def sample_profile(data: pd.DataFrame, segments: Sequence[str], min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Composition of the sample by segment (region, channel ...), small cells suppressed.
 
     Parameters: ``data`` respondents x columns; ``segments`` the columns to
