@@ -192,8 +192,8 @@ def _long(levels: list, arrays: list[np.ndarray]) -> pd.DataFrame:
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    """pingouin's column names without version differences (0.5 ``p-unc``, 0.7 ``p_unc``)."""
-    return frame.rename(columns=lambda c: str(c).replace("-", "_"))
+    """pingouin's column names without version differences (0.5 ``p-unc``, ``mean(A)``; 0.7 ``p_unc``, ``mean_A``)."""
+    return frame.rename(columns=lambda c: str(c).replace("-", "_").replace("(", "_").replace(")", ""))
 
 
 def tie_grid(values: np.ndarray) -> np.ndarray:
