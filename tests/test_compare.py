@@ -512,3 +512,15 @@ def test_tie_grid_keeps_real_differences():
     g = cmp.tie_grid(x)
     assert g[0] == g[1] == g[2] and g[3] != g[0] and g[4] == 0 and np.isnan(g[5])
     assert np.array_equal(cmp.tie_grid(np.array([1.0, 2.0, 7.0])), [1.0, 2.0, 7.0])
+
+
+def test_library_calls_raise_no_warnings(three_groups):
+    """pingouin / scipy / statsmodels on the installed pandas: no warning even as an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = cmp.group_tests(three_groups, ["y"], ["g"], top2={"y": 5}).to_frame()
+        two = three_groups[three_groups.g != "华南"]
+        cmp.welch_t(two, "y", "g")
+        cmp.mann_whitney(two, "y", "g")
+    assert set(out.test) == {"welch_anova", "games_howell", "kruskal_wallis", "dunn", "chi2_top2"}
+    assert out.p.notna().all()
