@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
+from .privacy import MIN_CELL
 from .zones import ZH_LABELS
 
 if TYPE_CHECKING:  # imported for type hints only
@@ -227,7 +228,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
 
 
 def group_charts(ctx: WaveContext) -> list[Figure]:
-    """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= 5)."""
+    """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     from .compare import plot_group_means
 
     s = ctx.survey
@@ -235,7 +236,7 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
-        data = scores[scores[seg].isin(counts[counts >= 5].index)]
+        data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
         fig = plot_group_means(data, "CSI", seg, title=f"CSI × {seg}")
         figs.append(fig)
         plt.close(fig)
@@ -787,7 +788,7 @@ def zone_rules_text(ctx: WaveContext) -> str:
     )
 
 
-def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
+def transition_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
     if not ctx.has("zone_transitions"):
         return pd.DataFrame()

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
+from .privacy import MIN_CELL
 from .report import pct, word
 from .store import Store
 from .survey import Survey, Wave, load_survey, load_wave
@@ -117,7 +118,7 @@ class Tracking:
                 parts.append(t.assign(wave=w))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
-    def segment_trends(self, min_n: int = 5) -> pd.DataFrame:
+    def segment_trends(self, min_n: int = MIN_CELL) -> pd.DataFrame:
         """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
         rows = []
         for w in self.waves:
