@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from itertools import combinations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pingouin as pg
@@ -427,20 +425,3 @@ def test_wave_change_table():
     assert list(out.columns[:9]) == cmp.WAVE_CHANGE_COLUMNS
     assert list(out.significant) == [True, False]
     assert "n_baseline" in out.columns
-
-
-# ------------------------------------------------------------------ chart
-
-
-def test_plot_group_means_renders_chinese(three_groups):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig = cmp.plot_group_means(
-            three_groups, "y", "g", labels={"y": "总体满意度", "g": "区域"}, title="各区域"
-        )
-        fig.canvas.draw()
-    assert isinstance(fig, plt.Figure)
-    assert not [w for w in caught if "missing from" in str(w.message)]  # no missing CJK glyphs
-    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert set(ticks) == {"华东", "华北", "华南"}
-    plt.close(fig)
