@@ -59,6 +59,7 @@ import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
@@ -947,8 +948,17 @@ def plot_trend(
     ax.set_xticks(x, waves)
     if len(waves) == 1:
         ax.set_xlim(-0.5, 0.5)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    handles, texts = ax.get_legend_handles_labels()
+    if handles:
+        first = [k for k, h in enumerate(handles) if isinstance(h, ErrorbarContainer)]  # the highlight on top
+        order = first + [k for k in range(len(handles)) if k not in first]
+        ax.legend(
+            [handles[k] for k in order],
+            [texts[k] for k in order],
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
+        )
     return _finish(ax, title, ylabel=ylabel)
 
 
