@@ -180,6 +180,24 @@ def test_plot_diverging_even_scale_has_no_centre_bar():
     assert ax.get_xlabel() == ""  # no words of its own
 
 
+def test_plot_diverging_legend_reads_in_order():
+    data = pd.DataFrame({"q": list(range(11)) * 3})
+    ax = plotting.plot_diverging(describe.distribution(data, {"q": (0, 10)}))  # 0-10: codes as labels
+    fig = ax.figure
+    fig.draw_without_rendering()
+    texts = ax.get_legend().get_texts()
+    assert [t.get_text() for t in texts] == [str(k) for k in range(11)]
+    assert len({round(t.get_window_extent().y0) for t in texts}) == 1  # short codes: one row
+    words = {k: f"level {k}" for k in range(1, 10)}
+    data = pd.DataFrame({"q": list(range(1, 10)) * 2})
+    ax = plotting.plot_diverging(describe.distribution(data, {"q": (1, 9)}, labels={"q": words}))
+    ax.figure.draw_without_rendering()
+    texts = sorted(
+        ax.get_legend().get_texts(), key=lambda t: (-t.get_window_extent().y0, t.get_window_extent().x0)
+    )
+    assert [t.get_text() for t in texts] == list(words.values())  # two rows, read left to right
+
+
 def test_plot_distribution_heights_and_labels():
     values = pd.Series([7, 6, 6, 5, 4, 1, 7, np.nan])
     new, given = _both(lambda ax: plotting.plot_distribution(values, labels=SAT7, title="总体满意度", ax=ax))
@@ -425,9 +443,8 @@ def test_plot_type_shares_stacks_to_100():
         for p in bars:
             tops[round(p.get_x(), 6)] = max(tops.get(round(p.get_x(), 6), 0), p.get_y() + p.get_height())
         assert list(tops.values()) == pytest.approx([100.0, 100.0])
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-            zones.ZH_LABELS[t] for t in zones.TYPES
-        ]
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert legend == [zones.ZH_LABELS[t] for t in reversed(zones.TYPES)]  # top of legend = top of stack
         assert "30%" in _texts(ax)
 
 

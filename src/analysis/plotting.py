@@ -209,12 +209,12 @@ def use_style() -> None:
     )
 
 
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
-    """Apply the style; return ``ax`` or the Axes of a new figure of ``figsize`` inches."""
+def _axes(ax: Axes | None, figsize: tuple[float, float], layout: str | None = "constrained") -> Axes:
+    """Apply the style; return ``ax`` or the Axes of a new figure of ``figsize`` inches (``layout`` engine)."""
     use_style()
     if ax is not None:
         return ax
-    fig = plt.figure(figsize=figsize, layout="constrained")
+    fig = plt.figure(figsize=figsize, layout=layout)
     return fig.add_subplot()
 
 
@@ -282,6 +282,33 @@ def _percent_axis(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v) * 100:.0f}%"))
 
 
+def _declutter(ax: Axes, notes: Sequence[Any], max_shift: float = 40.0) -> None:
+    """Move overlapping point labels down until they clear each other (greedy, top label first).
+
+    A label keeps its place unless it overlaps one placed before it; then it moves down
+    (in points, at most ``max_shift``) and a thin leader line joins it to its point.
+    """
+    if len(notes) < 2:
+        return
+    fig = ax.figure
+    fig.draw_without_rendering()  # run the layout engine: positions as they will be drawn
+    renderer = fig.canvas.get_renderer()
+    per_point = fig.dpi / 72.0
+    placed: list[Any] = []
+    for note in sorted(notes, key=lambda a: -ax.transData.transform(a.xy)[1]):
+        dx, dy = note.xyann
+        shift = 0.0
+        while shift <= max_shift:
+            box = note.get_window_extent(renderer)
+            hits = [b for b in placed if box.overlaps(b)]
+            if not hits:
+                break
+            step = (box.y1 - min(b.y0 for b in hits)) / per_point + 1.0
+            shift += step
+            note.xyann = (dx, dy - shift)
+        placed.append(note.get_window_extent(renderer))
+
+
 # --------------------------------------------------------------------------- answer shares
 def _level_colours(levels: Sequence[int]) -> dict[int, tuple]:
     """Colour of each level on the diverging palette (lowest red, highest green)."""
@@ -347,8 +374,12 @@ def plot_diverging(
     _finish(ax, title, xlabel)
     handles = [Patch(facecolor=c, label=text) for text, c in legend_levels.values()]
     if handles:
-        ncol = len(handles) if len(handles) <= 7 else math.ceil(len(handles) / 2)
-        _legend_below(ax, handles, ncol, clear_xlabel=bool(xlabel))
+        short = max(len(h.get_label()) for h in handles) <= 3  # codes such as 0-10 fit in one row
+        ncol = len(handles) if len(handles) <= 7 or short else math.ceil(len(handles) / 2)
+        rows = math.ceil(len(handles) / ncol)
+        # matplotlib fills a legend column by column; this order reads left to right, row by row
+        order = [r * ncol + c for c in range(ncol) for r in range(rows) if r * ncol + c < len(handles)]
+        _legend_below(ax, [handles[k] for k in order], ncol, clear_xlabel=bool(xlabel))
     return ax
 
 
@@ -606,7 +637,8 @@ def plot_path_diagram(
         for k, c in enumerate(names):
             pos[c] = (d * 3.2, -(k - (len(names) - 1) / 2) * 1.5)
     height = max((len(v) for v in layers.values()), default=1)
-    ax = _axes(ax, (min(11.0, 2.2 * len(layers) + 1.5), min(8.0, 1.0 * height + 1.5)))
+    # no layout engine: the default margins keep the diagram at about 80% of the figure, the text legible
+    ax = _axes(ax, (min(11.0, 2.2 * len(layers) + 1.5), min(8.0, 1.0 * height + 1.5)), layout=None)
     has_ci = {"ci_low", "ci_high"} <= set(p.columns)
     for row in p.itertuples(index=False):
         (x0, y0), (x1, y1) = pos[row.source], pos[row.target]
@@ -863,8 +895,17 @@ def plot_ipa(
     ax = _axes(ax, (7, 5.5))
     quads = df["quadrant"].astype(object).to_numpy()
     ax.scatter(perf, imp, c=[QUADRANT_COLOURS.get(q, PRIMARY) for q in quads], s=40, zorder=3)
-    for item, xv, yv in zip(df["item"].tolist(), perf, imp, strict=True):
-        ax.annotate(_lab(labels, str(item)), (xv, yv), xytext=(4, 3), textcoords="offset points", fontsize=9)
+    notes = [
+        ax.annotate(
+            _lab(labels, str(item)),
+            (xv, yv),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=9,
+            arrowprops={"arrowstyle": "-", "color": MUTED, "lw": 0.5, "shrinkA": 0, "shrinkB": 3},
+        )
+        for item, xv, yv in zip(df["item"].tolist(), perf, imp, strict=True)
+    ]
     ax.axvline(perf_line, color=MUTED, lw=0.8)
     ax.axhline(imp_line, color=MUTED, lw=0.8)
     if len(df):
@@ -872,6 +913,7 @@ def plot_ipa(
         span_y = max(imp.max() - imp.min(), 1e-9)
         ax.set_xlim(min(perf.min(), perf_line) - 0.15 * span_x, max(perf.max(), perf_line) + 0.15 * span_x)
         ax.set_ylim(min(imp.min(), imp_line) - 0.15 * span_y, max(imp.max(), imp_line) + 0.15 * span_y)
+    _declutter(ax, notes)
     for name, (cx, cy, ha, va) in _QUADRANT_CORNERS.items():
         ax.text(
             cx,
@@ -938,14 +980,17 @@ def plot_trend(
                         ax.annotate(
                             f"{yv:.1f}",
                             (xv, yv),
-                            xytext=(7, 4),
+                            xytext=(7, 5),
                             textcoords="offset points",
                             color=HIGHLIGHT,
                             fontsize=9,
+                            zorder=4,
+                            bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1},
                         )
             else:
                 ax.plot(x, v, marker=".", lw=1.2, alpha=0.8, label=_lab(labels, construct))
     ax.set_xticks(x, waves)
+    ax.margins(x=0.08)  # room for the value labels of the last wave
     if len(waves) == 1:
         ax.set_xlim(-0.5, 0.5)
     handles, texts = ax.get_legend_handles_labels()
@@ -997,6 +1042,7 @@ def plot_group_trends(
             ax.plot(x, values, marker="o", label=_lab(labels, r["group"]))
         ax.legend(frameon=False, fontsize=8)
     ax.set_xticks(x, waves)
+    ax.margins(x=0.1)  # wave labels of neighbouring panels stay apart
     if len(waves) == 1:
         ax.set_xlim(-0.5, 0.5)
     return _finish(ax, title, ylabel=ylabel)
@@ -1021,7 +1067,8 @@ def plot_type_shares(
     title, ax : see the module docstring.
 
     Types stack bottom-up in row order, coloured by :data:`TYPE_COLOURS`; a segment of
-    at least 6% carries its percentage. Returns the Axes; the legend sits to the right.
+    at least 6% carries its percentage. Returns the Axes; the legend sits to the right,
+    in stacking order from the top.
     """
     table = shares.fillna(0.0)
     waves = [str(c) for c in table.columns]
@@ -1037,5 +1084,7 @@ def plot_type_shares(
         bottom += v
     ax.set_xticks(x, waves)
     if len(table.index):
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        handles, texts = ax.get_legend_handles_labels()
+        # top of the legend = top of the stack
+        ax.legend(handles[::-1], texts[::-1], loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _finish(ax, title, ylabel=ylabel)
