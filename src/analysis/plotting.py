@@ -47,7 +47,7 @@ import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -64,6 +64,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
+
+if TYPE_CHECKING:  # type hints only: plotting draws results, it needs no statistics code
+    from analysis.zones import ZoneThresholds
 
 __all__ = [
     "ACCENT",
@@ -683,14 +686,14 @@ def plot_path_diagram(
 
 
 # --------------------------------------------------------------------------- zones and IPA
-def _zone_edges(th: Any) -> tuple[float, float]:
+def _zone_edges(th: ZoneThresholds) -> tuple[float, float]:
     """x positions separating defection | indifference | affection (halfway for integer cut-offs)."""
     lo = th.defection_max + 0.5 if float(th.defection_max).is_integer() else th.defection_max
     hi = th.affection_min - 0.5 if float(th.affection_min).is_integer() else th.affection_min
     return lo, max(lo, hi)
 
 
-def _shade_zones(ax: Axes, th: Any, labels: Mapping[str, str] | None) -> list[Patch]:
+def _shade_zones(ax: Axes, th: ZoneThresholds, labels: Mapping[str, str] | None) -> list[Patch]:
     """Shade the three satisfaction zones across the x axis; return their legend handles."""
     e1, e2 = _zone_edges(th)
     left, right = th.scale_min - 0.5, th.scale_max + 0.5
@@ -707,8 +710,8 @@ def plot_zones(
     loyalty: pd.Series,
     types: pd.Series,
     *,
-    thresholds: Any,
-    loyalty_thresholds: Any | None = None,
+    thresholds: ZoneThresholds,
+    loyalty_thresholds: ZoneThresholds | None = None,
     seed: int = 0,
     jitter: float = 0.2,
     xlabel: str | None = None,
@@ -775,7 +778,7 @@ def plot_loyalty_curve(
     curve: Any,
     *,
     breakpoint: Any = None,
-    thresholds: Any | None = None,
+    thresholds: ZoneThresholds | None = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
     labels: Mapping[str, str] | None = None,
