@@ -120,8 +120,8 @@ def test_every_section_a_notebook_opens_has_a_heading() -> None:
 
 
 def test_no_chinese_text_in_code_outside_the_demo() -> None:
-    # plots.py is replaced by plotting.py in the same refactor; the demo simulator holds demo data
-    allowed = {"simulate.py", "plots.py"}
+    # the demo simulator holds demo data
+    allowed = {"simulate.py"}
     offenders = [
         f"{p.name}:{n}"
         for p in sorted(SRC.rglob("*.py"))

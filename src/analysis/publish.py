@@ -76,7 +76,6 @@ PROVENANCE_PACKAGES = (
     "statsmodels",
     "pingouin",
     "matplotlib",
-    "seaborn",
     "papermill",
     "nbconvert",
 )
