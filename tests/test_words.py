@@ -424,7 +424,7 @@ def test_provenance_table_in_the_report_language() -> None:
         }
     )
     zh = report.provenance_display(table, "zh")
-    assert list(zh.columns) == ["类别", "名称", "实际值"]
+    assert list(zh.columns) == ["类别", "名称", "内容"]
     assert zh.iloc[:, 0].tolist() == ["输入文件", "软件包", "git", "运行"]
     assert zh.iloc[:, 1].tolist() == ["params/survey.yaml", "pandas", "提交版本", "运行时间"]
     en = report.provenance_display(table, "en")
@@ -439,3 +439,18 @@ def test_show_table_announces_an_empty_table_in_the_report_language(monkeypatch:
     report.show_table(report.empty_table("zh"))
     report.show_table(pd.DataFrame())
     assert [m.data for m in shown] == ["*（无数据）*", "*(no rows)*"]
+
+
+def test_tracking_segment_table_in_the_report_language(tmp_path: Path) -> None:
+    from analysis.tracking import Tracking
+
+    (tmp_path / "survey.yaml").write_text(
+        BARE_SURVEY + "language: zh\nsegments: [region]\n", encoding="utf-8"
+    )
+    survey = load_survey(tmp_path / "survey.yaml")
+    track = Tracking(survey=survey, root=tmp_path, waves=["w1", "w2"], wave_files=[])
+    wide = pd.DataFrame({"segment": ["region"], "group": ["east"], "w1": [70.04], "w2": [71.25]})
+    track.segment_means = lambda min_n=5: wide  # type: ignore[method-assign]
+    shown = track.segment_trends()
+    assert list(shown.columns) == ["分组变量", "群体", "w1", "w2"]
+    assert shown.iloc[0].tolist() == ["region", "east", "70.0", "71.2"]

@@ -567,7 +567,7 @@ def provenance_display(table: pd.DataFrame, language: str) -> pd.DataFrame:
         words.label_of("provenance", n, language) if k in ("run", "git") else n
         for k, n in zip(table["kind"], table["name"], strict=True)
     ]
-    shown.columns = [word(f"column.{c}", language) for c in ("kind", "name", "value")]
+    shown.columns = [word(f"column.{c}", language) for c in ("kind", "name", "detail")]
     return shown
 
 

@@ -114,7 +114,25 @@ class Tracking:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def segment_trends(self, min_n: int = MIN_CELL) -> pd.DataFrame:
-        """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
+        """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed), for reading:
+        headings in the report language, CSI with one decimal."""
+        wide = self.segment_means(min_n)
+        if wide.empty:
+            return empty_table(self.language)
+        shown = wide.copy()
+        shown.columns.name = None
+        for w in self.waves:
+            shown[w] = wide[w].map(lambda x: words.number(x, 1))
+        return shown.rename(
+            columns={
+                "segment": word("column.segment", self.language),
+                "group": word("column.group", self.language),
+            }
+        )
+
+    def segment_means(self, min_n: int = MIN_CELL) -> pd.DataFrame:
+        """Mean CSI per segment group and wave: columns ``segment``, ``group`` and one per wave
+        (groups below ``min_n`` answers suppressed)."""
         rows = []
         for w in self.waves:
             scores = self._read(w, "respondent_scores")
@@ -135,7 +153,6 @@ class Tracking:
                         )
         long = pd.DataFrame(rows)
         if long.empty:
-            long.attrs["language"] = self.language  # show_table names the empty table in the report language
             return long
         wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi").reindex(
             columns=self.waves
@@ -217,7 +234,7 @@ class Tracking:
 
     def segment_chart(self) -> Figure:
         """CSI per segment group over waves, one panel per segment."""
-        wide = self.segment_trends()
+        wide = self.segment_means()
         segs = list(self.survey.segments) or [word("text.no_segments", self.language)]
         panels = plotting.panels(len(segs), size=(4.2, 3.8), sharey=True)
         for k, (ax, seg) in enumerate(zip(panels, segs, strict=True)):
