@@ -700,10 +700,10 @@ def preflight(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
 
             labels = list(survey.index.ahp_labels)
             try:
-                result = ahp_weights(pd.DataFrame(survey.index.ahp_matrix, index=labels, columns=labels))
+                ahp = ahp_weights(pd.DataFrame(survey.index.ahp_matrix, index=labels, columns=labels))
             except ValueError as exc:
                 raise SurveyDefinitionError(f"index.ahp.matrix: {exc}", file=file) from None
-            check_ahp(result, name=f"index.ahp.matrix in {file}")
+            check_ahp(ahp, name=f"index.ahp.matrix in {file}")
         if survey.paths:
             fit_csi_model(survey, clean)
         if survey.loyalty:
