@@ -15,7 +15,7 @@ One module per pipeline stage; data flows one way
 ``zones``       satisfaction-loyalty zones, customer types, IPA
 ``kpis``        KPIs against targets
 ``publish``     HTML reports
-``simulate``    the demo survey program
+``demo``        the demo survey program (subpackage; ``csat demo``)
 ``cli``         the ``csat`` command
 """
 
