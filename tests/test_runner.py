@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pyreadstat
 import pytest
 import tomllib
 
@@ -22,9 +23,6 @@ from conftest import MOBI
 @pytest.fixture
 def mobi_survey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real mobi data as an SPSS .sav export with value labels on a text segment."""
-    pyreadstat = pytest.importorskip("pyreadstat")
-    if not MOBI.exists():
-        pytest.skip("needs ../shared/data/ecsi-mobi")
     monkeypatch.setenv("CSAT_ID_KEY", "test")
     mobi = pd.read_csv(MOBI).astype(float)
     mobi.insert(0, "region", [float(i % 3 + 1) for i in range(len(mobi))])
