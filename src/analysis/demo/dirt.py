@@ -63,10 +63,10 @@ def plant_straightliners_and_breakoffs(
             j = int(block[np.flatnonzero(codes[r, block] >= -100)[0]])
             codes[r, j] = codes[r, j] - 1 if codes[r, j] > 2 else codes[r, j] + 1
     if np.any(straightlined(codes[genuine_like])):
-        raise RuntimeError("simulate: a genuine row is a straightliner")
+        raise RuntimeError("demo: a genuine row is a straightliner")
     answered = (codes >= -100).sum(axis=1) / n_items
     if np.any(answered[genuine_like] < 0.6):
-        raise RuntimeError("simulate: a genuine row is too incomplete")
+        raise RuntimeError("demo: a genuine row is too incomplete")
     return sl, inc
 
 
@@ -112,5 +112,5 @@ def plant_value_issues(
         issues[int(r), int(j)] = value
         codes[r, j] = BLANK  # stands for "not an answer" in the checks below
     if np.any(straightlined(codes[:n_gen])):
-        raise RuntimeError("simulate: value issues created a straightliner")
+        raise RuntimeError("demo: value issues created a straightliner")
     return issues, issue_rows

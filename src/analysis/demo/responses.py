@@ -158,9 +158,9 @@ def _simulate_wave(
     must_be_fast = sp_rows
     may_be_fast = np.isin(kinds_a, ["incomplete", "duplicate_id", "duplicate_row"])
     if np.any(fast & ~must_be_fast & ~may_be_fast) or not np.all(fast[must_be_fast]):
-        raise RuntimeError("simulate: speeder cut does not separate planted speeders")
+        raise RuntimeError("demo: speeder cut does not separate planted speeders")
     if np.any(fast[np.isin(kinds_a, ["duplicate_id", "duplicate_row"])]):
-        raise RuntimeError("simulate: a duplicate is also fast")
+        raise RuntimeError("demo: a duplicate is also fast")
 
     # -- encode cells -------------------------------------------------------------------------------
     headers = item_headers(spec.fmt)
