@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from ..clean import atomic_write
+from ..store import atomic_write
 from .config import DEFAULT_SEED, DIRT, REASONS
 from .exports import csv_bytes, export_bytes
 from .program import simulate_program
@@ -182,21 +182,13 @@ def render_files(program: DemoProgram) -> dict[str, bytes]:
     return files
 
 
-def _write_bytes(data: bytes) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-        tmp.chmod(0o644)  # mkstemp creates 0600; these are ordinary repository files
-
-    return write
-
-
 def write_program(program: DemoProgram, root: str | os.PathLike[str]) -> list[Path]:
     """Write every generated file under ``root`` (atomically: temp file + ``os.replace``)."""
     root = Path(root)
     written = []
     for rel, data in render_files(program).items():
         path = root / rel
-        atomic_write(path, _write_bytes(data))
+        atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data))  # 0644, as repository files
         written.append(path)
     return written
 
