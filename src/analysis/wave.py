@@ -381,21 +381,21 @@ class WaveAnalysis:
         overall = table[table["construct"] == "CSI"].iloc[0]
         rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
         sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied)
-        rows.append(_row("satisfaction_rate", sat["rate"], sat["ci_low"], sat["ci_high"], sat["n"]))
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n))
         if s.recommend:
             n = describe.nps(clean[s.recommend])
             rows.append(
                 {
-                    **_row("nps", n["nps"], n["ci_low"], n["ci_high"], n["n"]),
-                    **{k: n[k] for k in ("se", "promoters", "passives", "detractors")},
+                    **_row("nps", n.value, n.ci_low, n.ci_high, n.n),
+                    **{"se": n.se, **n.parts},
                 }
             )
         rr = describe.response_rate(len(clean), self.wave.invited)
-        rows.append(_row("response_rate", rr["rate"], rr["ci_low"], rr["ci_high"], len(clean)))
+        rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
             rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])
-            rows.append(_row("repurchase_rate", rep["rate"], rep["ci_low"], rep["ci_high"], rep["n"]))
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
     # ----------------------------------------------------------------------- 03 inferential
@@ -407,7 +407,8 @@ class WaveAnalysis:
         overall = s.overall_satisfaction
         variables = [overall, "CSI", *s.index_constructs]
         top = s.scale_of(overall).max - 1
-        table = compare.group_tests(self.scores(), variables, list(s.segments), top2={overall: top})
+        tests = compare.group_tests(self.scores(), variables, list(s.segments), top2={overall: top})
+        table = tests.to_frame()
         return self._keep({"group_tests": table})["group_tests"]
 
     def drivers(self, n_boot: int = DRIVERS_BOOT, seed: int = DRIVERS_SEED) -> Tables:
@@ -417,13 +418,14 @@ class WaveAnalysis:
 
         s, scores = self.survey, self.scores()
         overall, idx = s.overall_satisfaction, list(s.index_constructs)
-        tables = {"drivers": drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)}
+        rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)
+        tables = {"drivers": rw.to_frame()}
         if s.loyalty:
-            tables["drivers_loyalty"] = drivers.relative_weights_boot(
-                scores, "loyalty_score", idx, n_boot=n_boot, seed=seed
-            )
-        tables["drivers_items"] = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
-        tables["regression"] = drivers.regression_drivers(scores, overall, idx)
+            loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed)
+            tables["drivers_loyalty"] = loyal.to_frame()
+        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
+        tables["drivers_items"] = items.to_frame()
+        tables["regression"] = drivers.regression_drivers(scores, overall, idx).to_frame()
         return self._keep(tables)
 
     def change(self) -> pd.DataFrame | None:
@@ -568,9 +570,7 @@ class WaveAnalysis:
             promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
         tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
-        tables["loyalty_breakpoint"] = pd.DataFrame(
-            [zones.loyalty_breakpoint(sat, loyalty, n_boot=n_boot, seed=seed)]
-        )
+        tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty, n_boot=n_boot, seed=seed).to_frame()
         tables["types"] = types
         return self._keep(tables)
 

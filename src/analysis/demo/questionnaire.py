@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..index import RANDOM_INDEX as _SAATY_RI  # Saaty's random index: the one table
 from .config import _ITEMS, ATTRIBUTES, CONSTRUCTS, LOYALTY, MISSING7, SCALE_LABELS, STRUCTURAL
 
 #: Saaty pairwise comparison of the index constructs (row vs column); reciprocals are exact decimals.
@@ -17,7 +18,6 @@ _AHP_MATRIX = [
     [0.5, 0.5, 2, 1, 1, 2],
     [0.25, 0.5, 2, 0.5, 0.5, 1],
 ]
-_SAATY_RI = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
 
 
 def ahp_consistency_ratio(matrix: Sequence[Sequence[float]]) -> float:
