@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, bootstrap_pls, pls_pm
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+DEFAULT_DATA = HERE.parent / "tests" / "data" / "ecsi-mobi" / "mobi.csv"
 
 BLOCKS = ECSI_BLOCKS
 PATHS = ECSI_PATHS

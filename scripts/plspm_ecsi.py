@@ -4,7 +4,7 @@ Run this with a SEPARATE interpreter that has ``plspm`` and ``pandas<3``
 (plspm breaks on pandas 3), e.g.::
 
     python3 -m venv /tmp/plsvenv && /tmp/plsvenv/bin/pip install plspm "pandas<3"
-    /tmp/plsvenv/bin/python scripts/plspm_ecsi.py --data ../shared/data/ecsi-mobi/mobi.csv --n-boot 200
+    /tmp/plsvenv/bin/python scripts/plspm_ecsi.py --data tests/data/ecsi-mobi/mobi.csv --n-boot 200
 
 It prints one JSON object: the path estimates, the fit time and the bootstrap
 time. ``scripts/bench_pls.py --plspm-python ...`` calls it for the side-by-side

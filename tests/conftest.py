@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-MOBI = SHARED / "data" / "ecsi-mobi" / "mobi.csv"
+#: Reference data kept in the repository (tests/data/README.md): a missing file fails, never skips.
+DATA = Path(__file__).resolve().parent / "data"
+MOBI = DATA / "ecsi-mobi" / "mobi.csv"
 
 SURVEY_YAML = """\
 title: {en: "Small test survey", zh: "小测试"}

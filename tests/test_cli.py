@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,19 @@ def test_non_reciprocal_ahp_matrix_names_the_key(small_survey: Path) -> None:
     survey.write_text(text, encoding="utf-8")
     proc = run_cli(args(small_survey), small_survey)
     assert_clean_failure(proc, small_survey, "survey.yaml", "index.ahp.matrix", "not reciprocal")
+
+
+def test_check_on_the_shipped_demo_passes_and_writes_nothing(tmp_path: Path) -> None:
+    """End to end on the demo program (AHP index weights, three waves, three raw formats)."""
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copytree(repo / "params", tmp_path / "params")
+    shutil.copytree(repo / "data" / "raw", tmp_path / "data" / "raw")
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    proc = run_cli(["check"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["2025H1", "2025H2", "2026H1"]
+    assert "2025H1: 2325 raw rows, 2230 kept, 50 value issue(s), encoding utf-8-sig" in lines
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    assert after == before  # no file written, created or touched

@@ -12,7 +12,7 @@ from scipy import stats
 
 from analysis import index
 
-MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
 
 
 def _reciprocal(names: list[str], upper: dict[tuple[str, str], float]) -> pd.DataFrame:
@@ -122,8 +122,6 @@ def test_respondent_index_by_hand():
 
 
 def test_csi_point_estimates_and_bootstrap():
-    if not MOBI.exists():
-        pytest.skip("ECSI mobi data not available")
     mobi = pd.read_csv(MOBI)
     blocks = {"Image": [f"IMAG{i}" for i in range(1, 6)], "Value": ["PERV1", "PERV2"], "Loyalty": ["CUSL1"]}
     ranges = dict.fromkeys(mobi.columns, (1, 10))

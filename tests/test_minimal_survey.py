@@ -16,7 +16,6 @@ from conftest import MOBI
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not MOBI.exists(), reason="needs ../shared/data/ecsi-mobi"),
 ]
 
 

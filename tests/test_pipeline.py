@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.simulate import simulate_program
+from analysis.demo import simulate_program
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ["2025H1", "2025H2", "2026H1"]

@@ -1,6 +1,6 @@
 """A real survey export that follows the contract runs with no code change.
 
-The ECSI ``mobi`` survey (250 customers, 24 items on 1-10; shared/data/ecsi-mobi)
+The ECSI ``mobi`` survey (250 customers, 24 items on 1-10; tests/data/ecsi-mobi)
 is described by a survey definition written here, then exported twice with the
 SAME answers:
 
@@ -33,10 +33,8 @@ from analysis.pls import ECSI_PATHS as ECSI_MODEL_PATHS
 from analysis.survey import load_survey, load_wave
 from analysis.wave import WaveAnalysis
 
-MOBI_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi"
+MOBI_DIR = Path(__file__).resolve().parent / "data" / "ecsi-mobi"
 MOBI = MOBI_DIR / "mobi.csv"
-if not MOBI.exists():
-    pytest.skip(f"ECSI mobi data not found at {MOBI}", allow_module_level=True)
 
 SEED = 20240917
 N_RANDOM_MISSING = 12

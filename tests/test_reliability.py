@@ -14,7 +14,7 @@ from statsmodels.multivariate.factor import Factor
 
 from analysis import reliability
 
-MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
 BLOCKS = {
     "Image": [f"IMAG{i}" for i in range(1, 6)],
     "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
@@ -28,8 +28,6 @@ PUBLISHED_ALPHA = {"Image": 0.714447, "Expectation": 0.432597, "Value": 0.816695
 
 @pytest.fixture(scope="module")
 def mobi() -> pd.DataFrame:
-    if not MOBI.exists():
-        pytest.skip("ECSI mobi data not available")
     return pd.read_csv(MOBI)
 
 

@@ -1,25 +1,28 @@
-"""The papermill runner: atomic waves, failed notebooks kept aside, SPSS input through every stage."""
+"""The papermill runner: atomic waves, failed notebooks kept aside, SPSS input through every stage,
+the notebooks as package data and a plain (non-editable) install that runs from an empty folder."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+import pyreadstat
 import pytest
+import tomllib
 
 from analysis.cli import main
-from analysis.runner import WAVE_NOTEBOOKS, notebooks_dir
+from analysis.runner import TRACKING_NOTEBOOK, WAVE_NOTEBOOKS, code_fingerprint, notebooks_dir
 from conftest import MOBI
 
 
 @pytest.fixture
 def mobi_survey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real mobi data as an SPSS .sav export with value labels on a text segment."""
-    pyreadstat = pytest.importorskip("pyreadstat")
-    if not MOBI.exists():
-        pytest.skip("needs ../shared/data/ecsi-mobi")
     monkeypatch.setenv("CSAT_ID_KEY", "test")
     mobi = pd.read_csv(MOBI).astype(float)
     mobi.insert(0, "region", [float(i % 3 + 1) for i in range(len(mobi))])
@@ -81,3 +84,95 @@ def test_failing_notebook_leaves_nothing_half_written(
     reports = mobi_survey / "reports"
     assert not [p for p in reports.rglob("*") if p.is_file()]
     assert (mobi_survey / ".csat_failed" / "mobi" / "03_inferential.ipynb").exists()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_notebooks_are_package_data_of_the_source_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CSAT_NOTEBOOKS", raising=False)
+    # the editable install maps analysis.notebooks onto the repository's notebooks/ (pyproject package-dir)
+    assert notebooks_dir().resolve() == REPO / "notebooks"
+    for name in [*WAVE_NOTEBOOKS, TRACKING_NOTEBOOK]:
+        assert (notebooks_dir() / f"{name}.ipynb").is_file()
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    """The packages list is explicit (for the notebooks mapping): a new subpackage must be added to it."""
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    src = REPO / "src"
+    found = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("__init__.py")}
+    assert set(cfg["packages"]) == found | {"analysis.notebooks"}
+    assert cfg["package-dir"] == {"": "src", "analysis.notebooks": "notebooks"}
+    assert cfg["package-data"]["analysis.notebooks"] == ["*.ipynb"]
+
+
+def test_code_fingerprint_covers_the_notebooks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.delenv("CSAT_NOTEBOOKS", raising=False)
+    before = code_fingerprint()
+    copy = tmp_path_factory.mktemp("notebooks")
+    for source in notebooks_dir().glob("*.ipynb"):
+        shutil.copy(source, copy / source.name)
+    monkeypatch.setenv("CSAT_NOTEBOOKS", str(copy))
+    assert code_fingerprint() == before  # same notebooks elsewhere: same fingerprint
+    nb = nbformat.read(copy / "04_zones.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("one more sentence"))
+    nbformat.write(nb, copy / "04_zones.ipynb")
+    assert code_fingerprint() != before
+
+
+def _copy_source(target: Path) -> Path:
+    """What a clone holds that the build needs, without caches or build leftovers."""
+    target.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
+    for name in ["pyproject.toml", "README.md"]:
+        shutil.copy(REPO / name, target / name)
+    for name in ["src", "notebooks"]:
+        shutil.copytree(REPO / name, target / name, ignore=ignore)
+    return target
+
+
+@pytest.mark.slow
+def test_plain_install_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> None:
+    """``pip install .`` (not ``-e``), then ``csat check`` and ``csat run`` of one demo wave in a folder
+    holding only copies of params/ and data/raw/, with the installed package first on the path."""
+    source = _copy_source(Path(tmp_path / "source"))
+    site = tmp_path / "site"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    shutil.rmtree(source)  # nothing may come from the source tree after the install
+    assert (site / "analysis" / "notebooks" / "01_clean.ipynb").is_file()
+    assert not [p for p in site.iterdir() if p.suffix == ".pth" or p.name.startswith("__editable__")]
+
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "params", work / "params")
+    shutil.copytree(REPO / "data" / "raw", work / "data" / "raw")
+    env = {k: v for k, v in os.environ.items() if k not in {"CSAT_NOTEBOOKS", "CSAT_DEBUG", "PYTHONPATH"}}
+    env.update(PYTHONPATH=str(site), CSAT_ID_KEY="test", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+    def python(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, *args], cwd=work, env=env, capture_output=True, text=True, timeout=900
+        )
+
+    where = python("-c", "import analysis.runner as r; print(r.__file__); print(r.notebooks_dir())")
+    assert where.returncode == 0, where.stderr
+    assert all(Path(line).is_relative_to(site) for line in where.stdout.split()), where.stdout
+
+    inputs = sorted(p for p in work.rglob("*"))
+    check = python("-m", "analysis.cli", "check")
+    assert check.returncode == 0, check.stderr
+    assert sorted(p for p in work.rglob("*")) == inputs  # check writes nothing
+
+    run = python("-m", "analysis.cli", "run", "--wave", "params/waves/2025H1.yaml", "--no-progress")
+    assert run.returncode == 0, run.stderr
+    assert (work / "reports" / "2025H1.html").is_file() and (work / "reports" / "index.html").is_file()
+    head = pd.read_csv(work / "data" / "processed" / "2025H1" / "headline.csv").set_index("metric")
+    assert {"csi", "satisfaction_rate", "nps"} <= set(head.index)

@@ -30,7 +30,7 @@ from analysis.zones import (
 )
 
 NAN = float("nan")
-MOBI = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi" / "mobi.csv"
+MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
 
 
 def _names(s: pd.Series) -> list:
@@ -456,8 +456,6 @@ def test_improvement_priorities_ordering():
 
 
 def test_mobi_types_cover_everyone():
-    if not MOBI.exists():
-        pytest.skip("ECSI mobi data not available")
     mobi = pd.read_csv(MOBI)
     th = default_thresholds(1, 10)
     sat = mobi["CUSA1"].astype(float)

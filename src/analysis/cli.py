@@ -75,9 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             return 0
         if args.command == "demo":
-            from .simulate import main as simulate_main
+            from .demo import main as demo_main
 
-            return int(simulate_main(["--root", str(args.root)]) or 0)
+            return int(demo_main(["--root", str(args.root)]) or 0)
     except InputError as exc:
         if debug:
             raise

@@ -13,7 +13,7 @@ scale (reverse items already reversed, missing = NaN) and
 ``satisfaction_rate``  share of satisfied answers with its Wilson interval -> ``Estimate``
 ``nps``                Net Promoter Score with an adjusted-Wald interval -> ``Estimate``
 ``nps_shares``         shares of promoters and detractors (the one NPS definition)
-``response_rate``      completed / invited with its Wilson interval -> ``Estimate``
+``response_rate``      completed / invited, a census count without interval -> ``Estimate``
 ``sample_profile``     who answered, per segment, with small cells suppressed
 =====================  ==========================================================
 """
@@ -297,22 +297,22 @@ def nps(values: pd.Series, conf: float = 0.95) -> Estimate:
     )
 
 
-def response_rate(valid: int, invited: int | None, conf: float = 0.95) -> Estimate:
+def response_rate(valid: int, invited: int | None) -> Estimate:
     """Survey response rate: valid responses over customers invited.
 
     Returns an :class:`Estimate` (``metric`` "response_rate", ``n`` = ``k`` = valid,
-    ``total`` = invited) with the Wilson (1927) interval; value and interval NaN when
-    ``invited`` is None (not recorded). Raises ValueError when more valid responses than
-    invitations are given.
+    ``total`` = invited, ``method`` "census"). Both counts are complete counts, not a
+    sample, so the rate is a fact and carries no sampling interval (``ci_low`` /
+    ``ci_high`` NaN; issue 11 k). Value NaN when ``invited`` is None (not recorded).
+    Raises ValueError when more valid responses than invitations are given.
     """
     if invited is None:
         return Estimate("response_rate", math.nan, math.nan, math.nan, int(valid), k=int(valid))
     if valid > invited:
         raise ValueError(f"valid responses ({valid}) exceed customers invited ({invited})")
-    low, high = wilson_interval(int(valid), int(invited), conf)
     rate = valid / invited if invited else math.nan
     return Estimate(
-        "response_rate", rate, low, high, int(valid), k=int(valid), total=int(invited), method="wilson"
+        "response_rate", rate, math.nan, math.nan, int(valid), k=int(valid), total=int(invited), method="census"
     )
 
 

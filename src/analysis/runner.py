@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from . import __version__
@@ -46,18 +47,29 @@ class NotebookError(RuntimeError):
 
 
 def notebooks_dir() -> Path:
-    """The folder with the source notebooks (``CSAT_NOTEBOOKS`` or the repository's ``notebooks/``)."""
+    """The folder with the notebooks ``csat run`` executes.
+
+    ``CSAT_NOTEBOOKS`` when set, otherwise the package data ``analysis.notebooks``
+    (found with :mod:`importlib.resources`): the repository's top-level
+    ``notebooks/`` in an editable install, a copy inside the installed package
+    otherwise (``package-dir`` in pyproject.toml maps one onto the other).
+    """
     env = os.environ.get("CSAT_NOTEBOOKS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "notebooks"
+    return Path(str(resources.files("analysis.notebooks")))
 
 
 def code_fingerprint() -> str:
-    """SHA-256 over the package source and the notebooks: a changed method re-runs every wave."""
+    """SHA-256 over the package source, its templates, language files and the notebooks run:
+    a changed method re-runs every wave. Files are taken in a fixed order (by name within
+    the package, then the notebooks by name), so the value does not depend on where the
+    package is installed."""
     h = hashlib.sha256(__version__.encode())
     pkg = Path(__file__).resolve().parent
-    for path in sorted([*pkg.rglob("*.py"), *pkg.rglob("*.j2"), *notebooks_dir().glob("*.ipynb")]):
+    nb = notebooks_dir().resolve()
+    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml"} and not p.is_relative_to(nb)]
+    for path in [*sorted(code), *sorted(nb.glob("*.ipynb"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()

@@ -390,8 +390,9 @@ class WaveAnalysis:
                     **{"se": n.se, **n.parts},
                 }
             )
-        rr = describe.response_rate(len(clean), self.wave.invited)
-        rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
+        if self.wave.invited is not None:  # without `invited` there is no response rate to show
+            rr = describe.response_rate(len(clean), self.wave.invited)
+            rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
             rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])

@@ -1,4 +1,4 @@
-"""Tests of the demo program simulator (analysis.simulate).
+"""Tests of the demo program simulator (analysis.demo).
 
 The planted truth is checked against an independent reading of the written
 files: the raw exports are read back with pandas/openpyxl and the cleaning
@@ -26,8 +26,8 @@ import yaml
 from openpyxl import load_workbook
 from scipy import stats
 
-from analysis import simulate
-from analysis.simulate import (
+from analysis import cli, demo
+from analysis.demo import (
     DIRT,
     REASONS,
     ahp_consistency_ratio,
@@ -159,11 +159,12 @@ def kept_codes(program, decoded, wave: str) -> pd.DataFrame:
 
 
 def test_regeneration_is_byte_identical(tmp_path, files):
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert simulate.main(["--root", str(a)]) == 0
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert demo.main(["--root", str(a)]) == 0
+    assert cli.main(["demo", "--root", str(c)]) == 0  # csat demo
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run(
-        [sys.executable, "-m", "analysis.simulate", "--root", str(b)],
+        [sys.executable, "-m", "analysis.demo", "--root", str(b)],
         check=True,
         env=env,
         capture_output=True,
@@ -171,6 +172,7 @@ def test_regeneration_is_byte_identical(tmp_path, files):
     for rel, data in files.items():
         assert (a / rel).read_bytes() == data, rel
         assert (b / rel).read_bytes() == data, rel
+        assert (c / rel).read_bytes() == data, rel
     written = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
     assert written == sorted(files)  # atomic writes leave no temp files behind
     assert all((a / rel).stat().st_mode & 0o777 == 0o644 for rel in files)
@@ -179,8 +181,8 @@ def test_regeneration_is_byte_identical(tmp_path, files):
 def test_committed_files_are_current(files):
     for rel, data in files.items():
         path = REPO / rel
-        assert path.is_file(), f"{rel} missing: run python -m analysis.simulate"
-        assert path.read_bytes() == data, f"{rel} is stale: run python -m analysis.simulate"
+        assert path.is_file(), f"{rel} missing: run csat demo"
+        assert path.read_bytes() == data, f"{rel} is stale: run csat demo"
 
 
 def test_seed_changes_the_data(program):

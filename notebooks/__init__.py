@@ -1,0 +1,1 @@
+"""The notebooks ``csat run`` executes, shipped as package data (installed as ``analysis.notebooks``)."""
