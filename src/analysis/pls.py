@@ -732,26 +732,28 @@ class _IndexStream:
 
     def take(self, rows: int) -> np.ndarray:
         """The next ``rows`` resamples, an (rows, n) array of row positions."""
-        n = self._n
         if not self._exact:
-            return self._rng.integers(0, n, size=(rows, n))
-        need = rows * n
+            return self._rng.integers(0, self._n, size=(rows, self._n))
+        return self.values(rows * self._n).astype(np.intp).reshape(rows, self._n)
+
+    def values(self, count: int) -> np.ndarray:
+        """The next ``count`` values of the stream (uint64), flat."""
         parts = [self._pending]
         have = self._pending.size
         low = np.uint64(0xFFFFFFFF)
-        while have < need:
-            m = (need - have + 1) // 2 + 16
+        while have < count:
+            m = (count - have + 1) // 2 + 16
             raw = self._rng.bit_generator.random_raw(m)
             u = np.empty(2 * m, dtype=np.uint64)
             u[0::2] = raw & low
             u[1::2] = raw >> np.uint64(32)
             u *= self._mult
-            values = u[(u & low) >= self._threshold] >> np.uint64(32)
-            parts.append(values)
-            have += values.size
-        values = np.concatenate(parts)
-        self._pending = values[need:].copy()
-        return values[:need].astype(np.intp).reshape(rows, n)
+            drawn = u[(u & low) >= self._threshold] >> np.uint64(32)
+            parts.append(drawn)
+            have += drawn.size
+        out = np.concatenate(parts)
+        self._pending = out[count:].copy()
+        return out[:count]
 
 
 def _resampled_corr(x: np.ndarray, idx: np.ndarray, has_nan: bool) -> np.ndarray:

@@ -25,7 +25,7 @@ from .clean import CleanResult, atomic_write, clean_wave, write_clean_outputs, w
 from .survey import Survey, Wave, load_survey, load_wave
 
 if TYPE_CHECKING:  # type hints only: the stage modules are imported where they are used
-    from .pls import PLSResult
+    from .pls import PLSModel
     from .zones import ZoneThresholds
 
 
@@ -140,18 +140,21 @@ def model_blocks(survey: Survey) -> dict[str, list[str]]:
     return {c: survey.blocks[c] for c in survey.model_constructs}
 
 
-def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSResult | None:
-    """Point estimate of the CSI structural model (PLS-PM, path scheme), or None without ``paths``."""
-    from .pls import pls_pm
+def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
+    """The estimated CSI structural model (PLS-PM, :func:`analysis.pls.estimate_pls`), or None without
+    ``paths``. Fit it once per stage and pass the model on (index weights, bootstrap, tables)."""
+    from . import pls
 
     if not survey.paths:
         return None
     cfg = survey.pls
-    return pls_pm(clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing)
+    return pls.estimate_pls(
+        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
+    )
 
 
 def index_weights(
-    survey: Survey, clean: pd.DataFrame, model: PLSResult | None = None
+    survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
 ) -> tuple[pd.Series, dict[str, float] | None]:
     """Construct weights of the overall index and item weights within constructs (None = equal).
 
@@ -377,9 +380,10 @@ def run_inferential(
     if ctx.baseline is not None:
         out["wave_change"] = wave_change(ctx, scores)
 
-    # the CSI structural model
+    # the CSI structural model: estimated once, then bootstrapped
     if s.paths:
-        out.update(csi_model_tables(s, clean, n_boot=n_boot, progress=progress))
+        model = fit_csi_model(s, clean)
+        out.update(csi_model_tables(s, clean, n_boot=n_boot, progress=progress, model=model))
     for name, table in out.items():
         ctx.write(name, table)
     return out
@@ -430,24 +434,19 @@ def csi_model_tables(
     n_boot: int | None = None,
     seed: int | None = None,
     progress: bool = False,
+    model: PLSModel | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The CSI model: bootstrapped paths, R², loadings, reliability, HTMT, total effects and ACSI impacts."""
-    from .pls import acsi_impact, bootstrap_pls_full, construct_index_scores
+    """The CSI model: bootstrapped paths, R², loadings, reliability, HTMT, total effects and ACSI impacts.
+
+    ``model`` is the model estimated on ``clean`` (:func:`fit_csi_model`); it is estimated here if not given.
+    """
+    from .pls import acsi_impact, bootstrap_model, construct_index_scores
 
     blocks = model_blocks(survey)
-    model = fit_csi_model(survey, clean)
+    model = model if model is not None else fit_csi_model(survey, clean)
     cfg = survey.pls
     b = n_boot if n_boot is not None else cfg.bootstrap
-    boot = bootstrap_pls_full(
-        clean,
-        blocks,
-        list(survey.paths),
-        n_boot=b,
-        seed=cfg.seed if seed is None else seed,
-        scheme=cfg.scheme,
-        missing=cfg.missing,
-        progress=progress,
-    )
+    boot = bootstrap_model(model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress)
     paths = boot.paths.copy()
     out = {"csi_paths": paths}
     out["pls_r2"] = model.r2
