@@ -288,13 +288,16 @@ def test_bootstrap_is_reproducible_and_seed_dependent(mobi):
 
 def test_bootstrap_replicates_equal_refits_on_resampled_rows(mobi):
     boot = bootstrap_model(estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS), n_boot=25, seed=3, chunk_size=7)
-    manual, manual_w, manual_te = [], [], []
+    manual, manual_w, manual_te, manual_htmt = [], [], [], []
+    upper = np.triu_indices(len(ECSI_BLOCKS), 1)
     for idx in boot.indices:
         res = estimate_pls(mobi.iloc[idx].reset_index(drop=True), ECSI_BLOCKS, ECSI_PATHS)
         manual.append(res.paths["estimate"].to_numpy())
         manual_w.append(res.weights["weight"].to_numpy())
         manual_te.append(res.total_effects["total"].to_numpy())
+        manual_htmt.append(res.htmt.to_numpy()[upper])
     manual = np.array(manual)
+    np.testing.assert_allclose(boot.replicates_htmt.to_numpy(), np.array(manual_htmt), atol=1e-10)
     np.testing.assert_allclose(boot.replicates_paths.to_numpy(), manual, atol=1e-6)
     np.testing.assert_allclose(boot.replicates_weights.to_numpy(), np.array(manual_w), atol=1e-6)
     np.testing.assert_allclose(boot.replicates_total_effects.to_numpy(), np.array(manual_te), atol=1e-6)
@@ -441,6 +444,12 @@ def test_bootstrap_shapes_and_columns(mobi, ecsi):
     assert list(boot.total_effects.columns) == ["source", "target", *BOOT_COLUMNS]
     assert list(boot.loadings.columns) == ["construct", "item", *BOOT_COLUMNS]
     assert list(boot.weights.columns) == ["construct", "item", *BOOT_COLUMNS]
+    assert list(boot.htmt.columns) == ["construct_a", "construct_b", *BOOT_COLUMNS]
+    assert len(boot.htmt) == 21 and boot.replicates_htmt.shape == (30, 21)
+    assert boot.replicates_htmt.columns[0] == "Image ~ Expectation"
+    np.testing.assert_array_equal(
+        boot.htmt["estimate"], ecsi.htmt.to_numpy()[np.triu_indices(len(ECSI_BLOCKS), 1)]
+    )
     assert len(boot.paths) == len(ECSI_PATHS) == boot.replicates_paths.shape[1]
     assert len(boot.loadings) == len(boot.weights) == n_items
     assert len(boot.total_effects) == len(ecsi.total_effects) == 21
@@ -465,12 +474,19 @@ def test_bootstrap_shapes_and_columns(mobi, ecsi):
         "loading": n_items,
         "weight": n_items,
         "total_effect": 21,
+        "htmt": 21,
         "path": 12,
     }
     summary = boot.summary()
     pd.testing.assert_frame_equal(summary.paths, boot.paths)
     pd.testing.assert_frame_equal(summary.weights, boot.weights)
     assert (summary.n_boot, summary.n_failed, summary.method) == (30, 0, "resample")
+
+
+def test_htmt_of_a_stack_equals_the_pairwise_formula(mobi, ecsi):
+    r = mobi[ecsi.items].corr().to_numpy()
+    got = pls._htmt_stack(r[None], ecsi.spec)[0]
+    np.testing.assert_allclose(got, ecsi.htmt.to_numpy()[np.triu_indices(len(ECSI_BLOCKS), 1)], atol=1e-12)
 
 
 def test_bootstrap_options_are_checked(ecsi):

@@ -703,6 +703,29 @@ def _htmt(spec: _Spec, r: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.Index(names, name="construct"), columns=names)
 
 
+def _htmt_pairs(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Construct index pairs (a < b) of the HTMT table, in the order of the model's constructs."""
+    return np.triu_indices(len(spec.constructs), 1)
+
+
+def _htmt_stack(r: np.ndarray, spec: _Spec) -> np.ndarray:
+    """HTMT of every construct pair (a < b) for a stack of item correlation matrices (c, p, p).
+
+    Block sums ``M' R M`` (M the item-construct mask) give the mean heterotrait correlations;
+    the mean monotrait correlation is the block's off-diagonal sum over ``k (k - 1)`` (1 for a
+    single item), as in :func:`_htmt`.
+    """
+    mask = spec.mask
+    size = mask.sum(axis=0)
+    sums = np.matmul(np.matmul(mask.T, r), mask)
+    diag = np.diagonal(r, axis1=1, axis2=2) @ mask
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mono = np.where(size > 1, (np.diagonal(sums, axis1=1, axis2=2) - diag) / (size * (size - 1)), 1.0)
+        a, b = _htmt_pairs(spec)
+        hetero = sums[:, a, b] / (size[a] * size[b])
+        return hetero / np.sqrt(mono[:, a] * mono[:, b])
+
+
 # --------------------------------------------------------------------------- bootstrap
 
 _BOOT_METHODS = ("resample", "counts")
@@ -838,6 +861,7 @@ class PLSBootstrapSummary:
     paths : ``source, target`` + the bootstrap columns (below).
     loadings, weights : ``construct, item`` + the bootstrap columns.
     total_effects : ``source, target`` + the bootstrap columns.
+    htmt : ``construct_a, construct_b`` (every pair once) + the bootstrap columns.
     The bootstrap columns: ``estimate`` (full sample), ``boot_mean``, ``se`` (sd of the
     replicates), ``ci_low``, ``ci_high`` (2.5 / 97.5 percentiles), ``t`` (= estimate / se,
     NaN when se is 0) and ``p`` (two-sided, Student's t with n - 1 df).
@@ -848,6 +872,7 @@ class PLSBootstrapSummary:
     loadings: pd.DataFrame
     weights: pd.DataFrame
     total_effects: pd.DataFrame
+    htmt: pd.DataFrame
     n: int
     n_boot: int
     seed: int | None
@@ -860,11 +885,12 @@ class PLSBootstrapSummary:
 class PLSBootstrap:
     """Result of :func:`bootstrap_model`.
 
-    paths, loadings, weights, total_effects : tidy summary tables (see
-        :class:`PLSBootstrapSummary` for the columns).
-    replicates_paths, replicates_loadings, replicates_weights, replicates_total_effects :
-        DataFrames n_boot x parameters (columns ``"source -> target"`` or the item; NaN for
-        a failed resample).
+    paths, loadings, weights, total_effects, htmt : tidy summary tables (see
+        :class:`PLSBootstrapSummary` for the columns). The HTMT summary of a pair uses the
+        resamples where that pair's HTMT is defined.
+    replicates_paths, replicates_loadings, replicates_weights, replicates_total_effects,
+    replicates_htmt : DataFrames n_boot x parameters (columns ``"source -> target"``, the
+        item, or ``"construct_a ~ construct_b"``; NaN for a failed resample).
     n : rows resampled (the rows the model used). n_boot, seed, method : the settings.
     n_failed : resamples that could not be estimated (an item without variance).
     n_not_converged : resamples that hit ``max_iter`` (kept).
@@ -874,10 +900,12 @@ class PLSBootstrap:
     loadings: pd.DataFrame
     weights: pd.DataFrame
     total_effects: pd.DataFrame
+    htmt: pd.DataFrame
     replicates_paths: pd.DataFrame
     replicates_loadings: pd.DataFrame
     replicates_weights: pd.DataFrame
     replicates_total_effects: pd.DataFrame
+    replicates_htmt: pd.DataFrame
     n: int
     n_boot: int
     seed: int | None
@@ -889,6 +917,8 @@ class PLSBootstrap:
     def indices(self) -> np.ndarray:
         """The (n_boot, n) row positions of the resamples (into the rows used), drawn again from
         the seed. This materialises n_boot x n integers: for checks on small data."""
+        if self.seed is None:
+            raise ValueError("The resamples were drawn without a seed and cannot be drawn again.")
         return np.random.default_rng(self.seed).integers(0, self.n, size=(self.n_boot, self.n))
 
     def summary(self) -> PLSBootstrapSummary:
@@ -898,6 +928,7 @@ class PLSBootstrap:
             loadings=self.loadings.copy(),
             weights=self.weights.copy(),
             total_effects=self.total_effects.copy(),
+            htmt=self.htmt.copy(),
             n=self.n,
             n_boot=self.n_boot,
             seed=self.seed,
@@ -909,9 +940,9 @@ class PLSBootstrap:
     def to_frame(self) -> pd.DataFrame:
         """Every bootstrapped parameter in one long table.
 
-        Columns ``parameter`` (``path``, ``loading``, ``weight``, ``total_effect``), ``source``,
-        ``target`` (for loadings and weights: construct, item), then ``estimate, boot_mean, se,
-        ci_low, ci_high, t, p``.
+        Columns ``parameter`` (``path``, ``loading``, ``weight``, ``total_effect``, ``htmt``),
+        ``source``, ``target`` (for loadings and weights: construct, item; for HTMT: the two
+        constructs), then ``estimate, boot_mean, se, ci_low, ci_high, t, p``.
         """
         parts = []
         for parameter, table, keys in (
@@ -919,6 +950,7 @@ class PLSBootstrap:
             ("loading", self.loadings, ["construct", "item"]),
             ("weight", self.weights, ["construct", "item"]),
             ("total_effect", self.total_effects, ["source", "target"]),
+            ("htmt", self.htmt, ["construct_a", "construct_b"]),
         ):
             part = table.rename(columns=dict(zip(keys, ["source", "target"], strict=True)))
             part.insert(0, "parameter", parameter)
@@ -961,13 +993,14 @@ def bootstrap_model(
     method: str = "resample",
     chunk_size: int | None = None,
 ) -> PLSBootstrap:
-    """Bootstrap an estimated PLS path model: paths, loadings, weights and total effects.
+    """Bootstrap an estimated PLS path model: paths, loadings, weights, total effects and HTMT.
 
     Parameters
     ----------
     model : a :class:`PLSModel` from :func:`estimate_pls` (it keeps its data and settings).
-    n_boot : resamples, drawn with ``numpy.random.default_rng(seed)`` (same seed -> identical
-        numbers; the result does not depend on ``chunk_size``).
+    n_boot, seed : resamples, drawn with ``numpy.random.default_rng(seed)`` (same seed ->
+        identical numbers; the result does not depend on ``chunk_size``; ``None`` draws
+        from fresh entropy).
     progress : show a tqdm bar over the resamples.
     method : ``"resample"`` (default) builds each chunk of resampled data sets and
         correlates them; ``"counts"`` turns the same resamples into multinomial count
@@ -1017,6 +1050,8 @@ def bootstrap_model(
     rep_beta = np.full((n_boot, k, k), np.nan)
     rep_load = np.full((n_boot, p), np.nan)
     rep_w = np.full((n_boot, p), np.nan)
+    pair_a, pair_b = _htmt_pairs(spec)
+    rep_htmt = np.full((n_boot, pair_a.size), np.nan)
     not_conv = 0
     has_nan = bool(np.isnan(x).any())
     moments = _CountMoments(x) if method == "counts" else None
@@ -1043,6 +1078,7 @@ def bootstrap_model(
             rep_beta[pos] = beta
             rep_load[pos] = load
             rep_w[pos] = w[:, item_pos, spec.item_block]
+            rep_htmt[pos] = _htmt_stack(rok, spec)
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
@@ -1076,6 +1112,14 @@ def bootstrap_model(
     if finite.any():
         rep_total[finite] = _total_effects(rep_beta[finite])[:, ti, tj]
     te_tab = _summarise(te[["source", "target"]], te["total"].to_numpy(), rep_total, n)
+    htmt_keys = pd.DataFrame(
+        {"construct_a": [names[a] for a in pair_a], "construct_b": [names[b] for b in pair_b]}
+    )
+    htmt_est = model.htmt.to_numpy()[pair_a, pair_b]
+    htmt_tab = pd.concat(  # pair by pair: a pair's HTMT can be undefined (a negative monotrait mean)
+        [_summarise(htmt_keys.iloc[[m]], htmt_est[[m]], rep_htmt[:, [m]], n) for m in range(pair_a.size)],
+        ignore_index=True,
+    )
 
     path_cols = [f"{s} -> {t}" for s, t in zip(path_keys["source"], path_keys["target"], strict=True)]
     te_cols = [f"{s} -> {t}" for s, t in zip(te["source"], te["target"], strict=True)]
@@ -1084,10 +1128,17 @@ def bootstrap_model(
         loadings=load_tab,
         weights=weight_tab,
         total_effects=te_tab,
+        htmt=htmt_tab,
         replicates_paths=pd.DataFrame(path_reps, columns=path_cols),
         replicates_loadings=pd.DataFrame(rep_load, columns=list(spec.items)),
         replicates_weights=pd.DataFrame(rep_w, columns=list(spec.items)),
         replicates_total_effects=pd.DataFrame(rep_total, columns=te_cols),
+        replicates_htmt=pd.DataFrame(
+            rep_htmt,
+            columns=[
+                f"{a} ~ {b}" for a, b in zip(htmt_keys["construct_a"], htmt_keys["construct_b"], strict=True)
+            ],
+        ),
         n=int(n),
         n_boot=int(n_boot),
         seed=seed,
