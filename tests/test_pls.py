@@ -670,17 +670,16 @@ def test_constructs_in_no_path_are_ignored(mobi):
 # --------------------------------------------------------------------------- once per wave
 
 
-def _write_wave(folder: Path, n: int = 80) -> None:
-    """Replace the small survey's raw export by ``n`` model-like answers (one latent factor)."""
-    rng = np.random.default_rng(17)
+def _write_wave(folder: Path, n: int = 80, wave: str = "w1", seed: int = 17, baseline: str = "") -> Path:
+    """Write ``n`` model-like answers (one latent factor) as wave ``wave`` of the small survey."""
+    rng = np.random.default_rng(seed)
     f = rng.normal(size=n)
-    cols = {
-        c: np.clip(np.round(3 + f + rng.normal(scale=0.9, size=n)), 1, 5).astype(int)
-        for c in ("q1", "q2", "q4", "q5", "q6")
-    }
-    cols["q3"] = 6 - np.clip(np.round(3 + f + rng.normal(scale=0.9, size=n)), 1, 5).astype(
-        int
-    )  # reverse item
+
+    def item() -> np.ndarray:
+        return np.clip(np.round(3 + f + rng.normal(scale=0.9, size=n)), 1, 5).astype(int)
+
+    answers = {c: item() for c in ("q1", "q2", "q4", "q5", "q6")}
+    answers["q3"] = 6 - item()  # the reverse-coded item
     raw = pd.DataFrame(
         {
             "rid": np.arange(1, n + 1),
@@ -689,22 +688,21 @@ def _write_wave(folder: Path, n: int = 80) -> None:
             "phone": "1",
             "region": rng.choice(["a", "b"], size=n),
             "dur": 300,
-            **{c: cols[c] for c in ("q1", "q2", "q3", "q4", "q5", "q6")},
+            **{c: answers[c] for c in ("q1", "q2", "q3", "q4", "q5", "q6")},
             "comment": "",
             "note": "",
         }
     )
-    raw.to_csv(folder / "data" / "raw" / "w1.csv", index=False)
-    (folder / "params" / "waves" / "w1.yaml").write_text(
-        "wave: w1\nraw: ../../data/raw/w1.csv\ninvited: 500\n", encoding="utf-8"
-    )
+    raw.to_csv(folder / "data" / "raw" / f"{wave}.csv", index=False)
+    path = folder / "params" / "waves" / f"{wave}.yaml"
+    text = f"wave: {wave}\nraw: ../../data/raw/{wave}.csv\ninvited: 500\n"
+    path.write_text(text + (f"baseline: {baseline}\n" if baseline else ""), encoding="utf-8")
+    return path
 
 
-def test_csi_model_is_estimated_once_per_stage(small_survey, monkeypatch):
-    from analysis import stages
-
-    _write_wave(small_survey)
-    calls = []
+def _counting_estimate(monkeypatch) -> list[int]:
+    """Count the calls of estimate_pls (by the number of rows of their data)."""
+    calls: list[int] = []
     original = pls.estimate_pls
 
     def counting(*args, **kwargs):
@@ -712,11 +710,15 @@ def test_csi_model_is_estimated_once_per_stage(small_survey, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(pls, "estimate_pls", counting)
-    ctx = stages.WaveContext.load(
-        small_survey / "params" / "survey.yaml",
-        small_survey / "params" / "waves" / "w1.yaml",
-        out_root=small_survey,
-    )
+    return calls
+
+
+def test_csi_model_is_estimated_once_per_stage(small_survey, monkeypatch):
+    from analysis import stages
+
+    wave = _write_wave(small_survey)
+    calls = _counting_estimate(monkeypatch)
+    ctx = stages.WaveContext.load(small_survey / "params" / "survey.yaml", wave, out_root=small_survey)
     stages.run_clean(ctx)
     n = len(ctx.clean())
     assert n > 50
@@ -727,3 +729,36 @@ def test_csi_model_is_estimated_once_per_stage(small_survey, monkeypatch):
     assert calls == [n]  # one estimate; the bootstrap reuses it
     assert out["pls_summary"]["n_boot"].iloc[0] == 30
     assert list(out["csi_paths"]["source"]) == ["Quality", "Service"]
+
+
+def test_pls_index_weights_estimate_each_wave_once(small_survey, monkeypatch):
+    from analysis import stages
+
+    survey = small_survey / "params" / "survey.yaml"
+    survey.write_text(survey.read_text(encoding="utf-8") + "index:\n  weights: pls\n", encoding="utf-8")
+    waves = [_write_wave(small_survey, 70, "w0", 3), _write_wave(small_survey, 90, "w1", 4, baseline="w0")]
+    calls = _counting_estimate(monkeypatch)
+    contexts = []
+    for wave in waves:
+        ctx = stages.WaveContext.load(survey, wave, out_root=small_survey)
+        stages.run_clean(ctx)
+        contexts.append(ctx)
+        calls.clear()
+        stages.run_descriptive(ctx, n_boot=20)
+        assert calls == [len(ctx.clean())]  # the index weights take the stage's one model
+    base, current = contexts
+    assert current.baseline is not None
+    calls.clear()
+    out = stages.run_inferential(current, n_boot=20)
+    # this wave's model once (bootstrap included), the baseline's once (its item weights)
+    assert sorted(calls) == sorted([len(current.clean()), len(base.clean())])
+    assert "wave_change" in out
+    calls.clear()
+    baseline_model = stages.fit_csi_model(current.survey, base.clean())
+    table = stages.wave_change(
+        current,
+        pd.read_parquet(current.processed / "respondent_scores.parquet"),
+        baseline_model=baseline_model,
+    )
+    assert calls == [len(base.clean())]  # the given model is used, none estimated inside
+    pd.testing.assert_frame_equal(table, out["wave_change"])

@@ -389,11 +389,15 @@ def run_inferential(
     return out
 
 
-def wave_change(ctx: WaveContext, scores: pd.DataFrame) -> pd.DataFrame:
+def wave_change(
+    ctx: WaveContext, scores: pd.DataFrame, baseline_model: PLSModel | None = None
+) -> pd.DataFrame:
     """Change against the baseline: CSI, satisfaction rate, NPS, construct indices, segment CSIs.
 
     The baseline's respondent scores are rebuilt with this wave's index
-    weights so that both waves are measured with the same yardstick.
+    weights so that both waves are measured with the same yardstick. With
+    ``index.weights: pls`` the item weights come from the baseline's CSI model
+    (``baseline_model``, estimated on the baseline's clean data if not given).
     """
     from . import compare
 
@@ -401,7 +405,8 @@ def wave_change(ctx: WaveContext, scores: pd.DataFrame) -> pd.DataFrame:
     base_clean = ctx.baseline_clean()
     weights_tbl = ctx.read("index_weights")
     weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
-    _, item_weights = index_weights(s, base_clean) if s.index.weights == "pls" else (None, None)
+    pls_items = s.index.weights == "pls"
+    _, item_weights = index_weights(s, base_clean, baseline_model) if pls_items else (None, None)
     base = respondent_scores(s, base_clean, weights, item_weights)
     rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
     sat_levels = s.satisfied
