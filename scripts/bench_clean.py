@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.clean import clean_wave, write_clean_outputs
+from analysis.clean import clean_wave
+from analysis.store import Store
 from analysis.survey import load_survey, load_wave
 
 LABELS = ["很不满意", "不满意", "不太满意", "一般", "较满意", "满意", "很满意"]
@@ -88,7 +89,8 @@ def main() -> None:
         t0 = time.perf_counter()
         result = clean_wave(survey, wave, key_root=root)
         t1 = time.perf_counter()
-        write_clean_outputs(result, root / "out")
+        for name, table in result.tables().items():
+            Store(root / "out").write(name, table)
         t2 = time.perf_counter()
     print(
         f"wave: {args.rows:,} rows x {args.items} items ({size:.1f} MB CSV, 30% labels, missing codes, dirt)"

@@ -18,8 +18,8 @@ from analysis.clean import (
     mask_contact_details,
     speeders,
     straightliners,
-    write_clean_outputs,
 )
+from analysis.store import Store
 from analysis.survey import load_survey, load_wave
 
 
@@ -71,7 +71,8 @@ def test_privacy(result) -> None:
 
 def test_outputs_written(result, tmp_path: Path) -> None:
     tmp_path = tmp_path / "out"
-    write_clean_outputs(result, tmp_path)
+    for name, table in result.tables().items():
+        Store(tmp_path).write(name, table)
     log = pd.read_csv(tmp_path / "cleaning_log.csv")
     assert list(log.columns[:4]) == ["row", "respondent", "kept", "reason"]
     assert log["kept"].dtype == bool and log["kept"].tolist() == result.log["kept"].tolist()

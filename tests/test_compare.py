@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from itertools import combinations
+from itertools import combinations, product
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -54,17 +54,19 @@ def test_welch_anova_matches_hand_formula_and_pingouin(three_groups):
     groups = [clean.loc[clean.g == lev, "y"].to_numpy() for lev in sorted(clean.g.unique())]
     f, df1, df2 = _welch_by_hand(groups)
     assert res["test"] == "welch_anova"
-    assert res["F"] == pytest.approx(f, rel=1e-10)
+    assert list(cmp.welch_anova(three_groups, "y", "g").columns) == cmp.TEST_COLUMNS
+    assert res["statistic"] == pytest.approx(f, rel=1e-10)
     assert res["df1"] == df1
     assert res["df2"] == pytest.approx(df2, rel=1e-10)
     assert res["p"] == pytest.approx(stats.f.sf(f, df1, df2), rel=1e-10)
     ref = pg.welch_anova(data=clean, dv="y", between="g").iloc[0]
-    assert res["F"] == pytest.approx(ref["F"], rel=1e-8)
+    assert res["statistic"] == pytest.approx(ref["F"], rel=1e-8)
     assert res["df2"] == pytest.approx(ref["ddof2"], rel=1e-8)
     assert res["p"] == pytest.approx(ref["p_unc"], rel=1e-6)
     # omega squared written out: (k-1)(F-1) / ((k-1)(F-1) + N)
     big_n = sum(len(a) for a in groups)
-    assert res["omega_squared"] == pytest.approx(2 * (f - 1) / (2 * (f - 1) + big_n))
+    assert res["effect_size"] == pytest.approx(2 * (f - 1) / (2 * (f - 1) + big_n))
+    assert res["effect_size_name"] == "omega_squared"
     assert res["n"] == big_n == 96
 
 
@@ -83,10 +85,11 @@ def test_omega_squared_formula_equals_classic_omega_with_classic_f():
 
 def test_two_groups_use_welch_t_and_hedges(three_groups):
     two = three_groups[three_groups.g != "华南"]
-    res = cmp.welch_anova(two, "y", "g").iloc[0]
+    res = cmp.welch_t(two, "y", "g").iloc[0]
     assert res["test"] == "welch_t"
-    a = two.loc[two.g == res["A"], "y"].dropna()
-    b = two.loc[two.g == res["B"], "y"].dropna()
+    first, second = sorted(two.g.unique())  # groups in sorted order: diff = first - second
+    a = two.loc[two.g == first, "y"].dropna()
+    b = two.loc[two.g == second, "y"].dropna()
     ref = stats.ttest_ind(a, b, equal_var=False)
     assert res["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
     assert res["df2"] == pytest.approx(ref.df, rel=1e-10)
@@ -95,6 +98,12 @@ def test_two_groups_use_welch_t_and_hedges(three_groups):
     assert res["effect_size"] == pytest.approx(pg.compute_effsize(a, b, eftype="hedges"), rel=1e-6)
     # Welch's ANOVA with two groups is the squared Welch t (pingouin, other route)
     assert res["statistic"] ** 2 == pytest.approx(pg.welch_anova(two.dropna(), dv="y", between="g")["F"][0])
+    # welch_anova keeps its shape with two groups: F = t^2 on (1, df2)
+    anova = cmp.welch_anova(two, "y", "g").iloc[0]
+    assert anova["test"] == "welch_anova" and anova["df1"] == 1
+    assert anova["statistic"] == pytest.approx(res["statistic"] ** 2, rel=1e-10)
+    assert anova["df2"] == pytest.approx(res["df2"], rel=1e-10)
+    assert anova["p"] == pytest.approx(res["p"], rel=1e-8)
 
 
 def test_welch_anova_zero_variance_group_raises():
@@ -107,14 +116,21 @@ def test_games_howell_matches_pingouin(three_groups):
     res = cmp.games_howell(three_groups, "y", "g")
     ref = pg.pairwise_gameshowell(data=three_groups.dropna(), dv="y", between="g")
     assert list(res["A"]) == list(ref["A"]) and list(res["B"]) == list(ref["B"])
-    for mine, theirs in [("diff", "diff"), ("se", "se"), ("t", "T"), ("df", "df"), ("hedges", "hedges")]:
+    assert list(res.columns[: len(cmp.PAIR_COLUMNS)]) == cmp.PAIR_COLUMNS
+    for mine, theirs in [
+        ("diff", "diff"),
+        ("se", "se"),
+        ("statistic", "T"),
+        ("df", "df"),
+        ("effect_size", "hedges"),
+    ]:
         np.testing.assert_allclose(res[mine], ref[theirs], rtol=1e-6)
-    np.testing.assert_allclose(res["p"], ref["pval"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(res["p_adj"], ref["pval"], rtol=1e-4, atol=1e-6)
     for row in res.itertuples():
         a = three_groups.loc[three_groups.g == row.A, "y"].dropna()
         b = three_groups.loc[three_groups.g == row.B, "y"].dropna()
-        assert row.p_unc == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
-        assert row.p >= row.p_unc
+        assert row.p == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        assert row.p_adj >= row.p
 
 
 # ------------------------------------------------------------------ ranks
@@ -139,7 +155,7 @@ def test_two_groups_mann_whitney_by_hand():
     a = rng.choice([1, 2, 3, 4, 5], size=40, p=[0.05, 0.1, 0.25, 0.35, 0.25]).astype(float)
     b = rng.choice([1, 2, 3, 4, 5], size=35, p=[0.1, 0.2, 0.3, 0.25, 0.15]).astype(float)
     df = pd.DataFrame({"y": np.concatenate([a, b]), "g": ["A"] * 40 + ["B"] * 35})
-    res = cmp.kruskal(df, "y", "g").iloc[0]
+    res = cmp.mann_whitney(df, "y", "g").iloc[0]
     assert res["test"] == "mann_whitney"
     u = sum((x > y) + 0.5 * (x == y) for x in a for y in b)
     assert res["statistic"] == pytest.approx(u)
@@ -173,7 +189,7 @@ def test_dunn_matches_hand_calculation():
         z = (ra.mean() - rb.mean()) / np.sqrt((n * (n + 1) / 12 - tie_term) * (1 / len(ra) + 1 / len(rb)))
         row = res.iloc[idx]
         assert (row["A"], row["B"]) == (a, b)
-        assert row["z"] == pytest.approx(z)
+        assert row["statistic"] == pytest.approx(z)
         hand_p.append(2 * (1 - stats.norm.cdf(abs(z))))
     np.testing.assert_allclose(res["p"], hand_p, rtol=1e-8)
     # Holm by hand: sorted p times (3, 2, 1), running max
@@ -240,7 +256,7 @@ def survey() -> pd.DataFrame:
 
 
 def test_group_tests_table(survey):
-    out = cmp.group_tests(survey, ["sat", "value"], ["region", "channel", "tiny"], top2={"sat": 6})
+    out = cmp.group_tests(survey, ["sat", "value"], ["region", "channel", "tiny"], top2={"sat": 6}).to_frame()
     contract = ["variable", "group", "test", "statistic", "p", "p_adj", "effect_size", "effect_size_name"]
     assert set(contract + ["segment", "df", "n", "note"]) <= set(out.columns)
     region = out[(out.variable == "sat") & (out.segment == "region")]
@@ -283,7 +299,7 @@ def test_group_tests_table(survey):
 
 
 def test_group_tests_holm_families(survey):
-    out = cmp.group_tests(survey, ["sat"], ["region", "channel"], top2={"sat": 6})
+    out = cmp.group_tests(survey, ["sat"], ["region", "channel"], top2={"sat": 6}).to_frame()
     for tests in (["welch_anova", "welch_t"], ["kruskal_wallis", "mann_whitney"], ["chi2_top2"]):
         fam = out[out.test.isin(tests)]
         assert len(fam) == 2
@@ -298,7 +314,7 @@ def test_group_tests_zero_variance_is_a_note_not_a_crash():
     df = pd.DataFrame(
         {"y": [7.0] * 10 + list(np.arange(1.0, 11)) * 2, "seg": ["a"] * 10 + ["b"] * 10 + ["c"] * 10}
     )
-    out = cmp.group_tests(df, ["y"], ["seg"], min_n=5)
+    out = cmp.group_tests(df, ["y"], ["seg"], min_n=5).to_frame()
     welch = out[out.test == "welch_anova"].iloc[0]
     assert np.isnan(welch["p"]) and "zero variance" in welch["note"]
     assert out.loc[out.test == "kruskal_wallis", "p"].notna().all()
@@ -314,10 +330,10 @@ def test_mean_change_matches_scipy():
     res = cmp.mean_change(base, cur, "overall")
     ref = stats.ttest_ind(cur.dropna(), base, equal_var=False)
     ci = ref.confidence_interval(0.95)
-    assert res["diff"] == pytest.approx(cur.mean() - base.mean())
-    assert (res["ci_low"], res["ci_high"]) == pytest.approx((ci.low, ci.high))
-    assert res["p"] == pytest.approx(ref.pvalue)
-    assert (res["n_baseline"], res["n_current"]) == (120, 90)
+    assert res.diff == pytest.approx(cur.mean() - base.mean())
+    assert (res.ci_low, res.ci_high) == pytest.approx((ci.low, ci.high))
+    assert res.p == pytest.approx(ref.pvalue)
+    assert (res.n_baseline, res.n_current) == (120, 90)
 
 
 @pytest.mark.parametrize(
@@ -331,9 +347,9 @@ def test_mean_change_matches_scipy():
 )
 def test_proportion_change_newcombe_published(k1, n1, k0, n0, low, high):
     res = cmp.proportion_change(k0, n0, k1, n1, "rate")
-    assert res["diff"] == pytest.approx(k1 / n1 - k0 / n0)
-    assert res["ci_low"] == pytest.approx(low, abs=5e-5)
-    assert res["ci_high"] == pytest.approx(high, abs=5e-5)
+    assert res.diff == pytest.approx(k1 / n1 - k0 / n0)
+    assert res.ci_low == pytest.approx(low, abs=5e-5)
+    assert res.ci_high == pytest.approx(high, abs=5e-5)
 
 
 def test_proportion_change_by_wilson_limits_and_ztest():
@@ -342,10 +358,10 @@ def test_proportion_change_by_wilson_limits_and_ztest():
     l0, u0 = proportion_confint(k0, n0, alpha=0.05, method="wilson")
     l1, u1 = proportion_confint(k1, n1, alpha=0.05, method="wilson")
     p0, p1 = k0 / n0, k1 / n1
-    assert res["ci_low"] == pytest.approx(p1 - p0 - np.hypot(p1 - l1, u0 - p0))
-    assert res["ci_high"] == pytest.approx(p1 - p0 + np.hypot(u1 - p1, p0 - l0))
+    assert res.ci_low == pytest.approx(p1 - p0 - np.hypot(p1 - l1, u0 - p0))
+    assert res.ci_high == pytest.approx(p1 - p0 + np.hypot(u1 - p1, p0 - l0))
     _, p = proportions_ztest([k1, k0], [n1, n0])
-    assert res["p"] == pytest.approx(p)
+    assert res.p == pytest.approx(p)
 
 
 def test_nps_change_by_hand():
@@ -354,15 +370,15 @@ def test_nps_change_by_hand():
     # current: 90 promoters, 40 passives, 30 detractors of 160 (+ 2 missing) -> NPS 37.5
     cur = [9] * 90 + [7] * 40 + [3] * 30 + [np.nan] * 2
     res = cmp.nps_change(pd.Series(base), pd.Series(cur))
-    assert res["baseline"] == pytest.approx(30.0)
-    assert res["current"] == pytest.approx(37.5)
-    assert res["diff"] == pytest.approx(7.5)
+    assert res.baseline == pytest.approx(30.0)
+    assert res.current == pytest.approx(37.5)
+    assert res.diff == pytest.approx(7.5)
     var0 = (0.5 + 0.2 - 0.3**2) / 100  # (pP + pD - NPS^2) / n
     var1 = (90 / 160 + 30 / 160 - 0.375**2) / 160
     se = np.sqrt(var0 + var1)
-    assert res["ci_low"] == pytest.approx(100 * (0.075 - 1.959963985 * se))
-    assert res["ci_high"] == pytest.approx(100 * (0.075 + 1.959963985 * se))
-    assert res["p"] == pytest.approx(2 * stats.norm.sf(0.075 / se))
+    assert res.ci_low == pytest.approx(100 * (0.075 - 1.959963985 * se))
+    assert res.ci_high == pytest.approx(100 * (0.075 + 1.959963985 * se))
+    assert res.p == pytest.approx(2 * stats.norm.sf(0.075 / se))
     with pytest.raises(ValueError, match="0-10"):
         cmp.nps_change(pd.Series([1, 11]), pd.Series([5, 6]))
 
@@ -373,14 +389,14 @@ def test_bootstrap_change_deterministic_and_close_to_welch():
     a = cmp.bootstrap_change(base, cur, np.mean, "mean", n_boot=2000, seed=1)
     b = cmp.bootstrap_change(base, cur, np.mean, "mean", n_boot=2000, seed=1)
     c = cmp.bootstrap_change(base, cur, np.mean, "mean", n_boot=2000, seed=2)
-    assert a == b and a["ci_low"] != c["ci_low"]
+    assert a == b and a.ci_low != c.ci_low
     welch = stats.ttest_ind(cur, base, equal_var=False)
     ci = welch.confidence_interval()
-    assert a["diff"] == pytest.approx(cur.mean() - base.mean())
-    assert a["ci_low"] == pytest.approx(ci.low, abs=0.03)
-    assert a["ci_high"] == pytest.approx(ci.high, abs=0.03)
-    assert a["p"] == pytest.approx(welch.pvalue, abs=0.01)
-    assert a["ci_low"] > 0 and a["p"] < 0.05
+    assert a.diff == pytest.approx(cur.mean() - base.mean())
+    assert a.ci_low == pytest.approx(ci.low, abs=0.03)
+    assert a.ci_high == pytest.approx(ci.high, abs=0.03)
+    assert a.p == pytest.approx(welch.pvalue, abs=0.01)
+    assert a.ci_low > 0 and a.p < 0.05
 
 
 def test_planted_shift_detected_and_false_positive_rate():
@@ -390,11 +406,11 @@ def test_planted_shift_detected_and_false_positive_rate():
     for _ in range(reps):
         base = rng.integers(0, 11, 200)
         cur = rng.integers(0, 11, 200)
-        rej["mean"] += cmp.mean_change(base, cur, "m")["p"] < 0.05
+        rej["mean"] += cmp.mean_change(base, cur, "m").p < 0.05
         k0, k1 = (base >= 8).sum(), (cur >= 8).sum()
         prop = cmp.proportion_change(k0, 200, k1, 200, "p")
-        rej["prop"] += prop["p"] < 0.05
-        rej["nps"] += cmp.nps_change(base, cur)["p"] < 0.05
+        rej["prop"] += prop.p < 0.05
+        rej["nps"] += cmp.nps_change(base, cur).p < 0.05
     for key, count in rej.items():
         # 5% nominal; binomial(200, .05) 99.9% range is about 2..21
         assert 2 <= count <= 21, (key, count)
@@ -404,14 +420,14 @@ def test_planted_shift_detected_and_false_positive_rate():
         base = rng.integers(0, 10, 300)
         cur = rng.integers(1, 11, 300)
         res = cmp.mean_change(base, cur, "m")
-        hits += res["p"] < 0.05 and res["ci_low"] > 0
+        hits += res.p < 0.05 and res.ci_low > 0
     assert hits >= 46
 
 
 def test_bootstrap_false_positive_rate():
     rng = np.random.default_rng(4)
     hits = sum(
-        cmp.bootstrap_change(rng.normal(size=60), rng.normal(size=60), np.mean, "m", n_boot=300, seed=s)["p"]
+        cmp.bootstrap_change(rng.normal(size=60), rng.normal(size=60), np.mean, "m", n_boot=300, seed=s).p
         < 0.05
         for s in range(120)
     )
@@ -426,7 +442,8 @@ def test_wave_change_table():
     out = cmp.wave_change_table(rows)
     assert list(out.columns[:9]) == cmp.WAVE_CHANGE_COLUMNS
     assert list(out.significant) == [True, False]
-    assert "n_baseline" in out.columns
+    assert "n_baseline" in out.columns and "n_boot" not in out.columns
+    pd.testing.assert_frame_equal(rows[0].to_frame(), out.iloc[[0]].reset_index(drop=True))
 
 
 # ------------------------------------------------------------------ chart
@@ -444,3 +461,66 @@ def test_plot_group_means_renders_chinese(three_groups):
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert set(ticks) == {"华东", "华北", "华南"}
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ ties (issue 11)
+
+
+def _tied_scores() -> tuple[pd.DataFrame, pd.Series]:
+    """Every answer pattern of three 1-7 items, scored by the index module (noisy) and exactly."""
+    from fractions import Fraction
+
+    from analysis.index import respondent_index
+
+    items = pd.DataFrame(list(product(range(1, 8), repeat=3)), columns=["a", "b", "c"]).astype(float)
+    noisy = respondent_index(items, {"X": ["a", "b", "c"]}, {c: (1, 7) for c in "abc"})["X"]
+    # exact: the mean of the rescaled items is (sum - 3) / 18 * 100; equal fractions give equal floats
+    exact = items.sum(axis=1).map(lambda s: float(Fraction(int(s) - 3, 18) * 100))
+    rng = np.random.default_rng(3)
+    group = np.where(
+        rng.random(len(items)) < exact / 150, "high", np.where(rng.random(len(items)) < 0.5, "a", "b")
+    )
+    return pd.DataFrame({"score": noisy, "g": group}), exact
+
+
+def test_rank_tests_treat_equal_scores_as_ties():
+    """Scores equal in exact arithmetic but apart in the last bits are ties (H as scipy on exact data)."""
+    df, exact = _tied_scores()
+    assert df["score"].nunique() > exact.nunique() == 19  # the noise: 36 distinct floats for 19 scores
+    levels = sorted(df.g.unique())
+    ref = stats.kruskal(*[exact[df.g == lev] for lev in levels])
+    noisy_ref = stats.kruskal(*[df.score[df.g == lev] for lev in levels])
+    assert abs(noisy_ref.statistic - ref.statistic) > 1e-3  # ranking the noise changes H
+    res = cmp.kruskal(df, "score", "g").iloc[0]
+    assert res["statistic"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert res["p"] == pytest.approx(ref.pvalue, rel=1e-10)
+    # Mann-Whitney (scipy on exact data) and Dunn's mean ranks (scipy rankdata on exact data)
+    two = df[df.g != "high"]
+    mw = cmp.mann_whitney(two, "score", "g").iloc[0]
+    mw_ref = stats.mannwhitneyu(exact[df.g == "a"], exact[df.g == "b"], alternative="two-sided")
+    assert mw["statistic"] == pytest.approx(mw_ref.statistic, rel=1e-12)
+    assert mw["p"] == pytest.approx(mw_ref.pvalue, rel=1e-10)
+    ranks = stats.rankdata(exact)
+    d = cmp.dunn(df, "score", "g")
+    for row in d.itertuples():
+        assert row.mean_rank_A == pytest.approx(ranks[(df.g == row.A).to_numpy()].mean(), rel=1e-12)
+        assert row.mean_rank_B == pytest.approx(ranks[(df.g == row.B).to_numpy()].mean(), rel=1e-12)
+
+
+def test_tie_grid_keeps_real_differences():
+    x = np.array([75.0, 75.00000000000001, 74.99999999999999, 75.0001, 0.0, np.nan])
+    g = cmp.tie_grid(x)
+    assert g[0] == g[1] == g[2] and g[3] != g[0] and g[4] == 0 and np.isnan(g[5])
+    assert np.array_equal(cmp.tie_grid(np.array([1.0, 2.0, 7.0])), [1.0, 2.0, 7.0])
+
+
+def test_library_calls_raise_no_warnings(three_groups):
+    """pingouin / scipy / statsmodels on the installed pandas: no warning even as an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = cmp.group_tests(three_groups, ["y"], ["g"], top2={"y": 5}).to_frame()
+        two = three_groups[three_groups.g != "华南"]
+        cmp.welch_t(two, "y", "g")
+        cmp.mann_whitney(two, "y", "g")
+    assert set(out.test) == {"welch_anova", "games_howell", "kruskal_wallis", "dunn", "chi2_top2"}
+    assert out.p.notna().all()

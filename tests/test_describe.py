@@ -77,27 +77,40 @@ def test_distribution_lists_every_level():
 def test_satisfaction_rate_by_hand():
     values = pd.Series([7, 6, 5, 4, 3, 6, np.nan, 7, 2, 5])
     out = describe.satisfaction_rate(values, satisfied_levels=[5, 6, 7])
-    assert out["n"] == 9 and out["k"] == 6
-    assert out["rate"] == pytest.approx(6 / 9)
-    assert (out["ci_low"], out["ci_high"]) == pytest.approx(proportion_confint(6, 9, method="wilson"))
+    assert out.n == 9 and out.k == 6
+    assert out.value == pytest.approx(6 / 9) and out.metric == "satisfaction_rate"
+    assert list(out.to_frame().columns) == ["metric", "value", "ci_low", "ci_high", "n"]
+    assert (out.ci_low, out.ci_high) == pytest.approx(proportion_confint(6, 9, method="wilson"))
 
 
 def test_nps_by_hand():
     # 20 answers: 9 promoters (9-10), 6 passives (7-8), 5 detractors (0-6), plus one missing
     values = pd.Series([10] * 5 + [9] * 4 + [8] * 3 + [7] * 3 + [6, 5, 3, 0, 2] + [np.nan])
     out = describe.nps(values)
-    assert out["n"] == 20
-    assert out["promoters"] == pytest.approx(0.45)
-    assert out["passives"] == pytest.approx(0.30)
-    assert out["detractors"] == pytest.approx(0.25)
-    assert out["nps"] == pytest.approx(20.0)
+    assert out.n == 20
+    assert out.parts["promoters"] == pytest.approx(0.45)
+    assert out.parts["passives"] == pytest.approx(0.30)
+    assert out.parts["detractors"] == pytest.approx(0.25)
+    assert out.value == pytest.approx(20.0)
     # se = sqrt((p + q - (p - q)^2) / n) = sqrt((0.70 - 0.04) / 20) = sqrt(0.033) = 0.181659
-    assert out["se"] == pytest.approx(18.1659, abs=1e-4)
+    assert out.se == pytest.approx(18.1659, abs=1e-4)
     # adjusted Wald: p' = 9.75/23 = 0.423913, q' = 5.75/23 = 0.250000, nps' = 0.173913
     # var' = (0.673913 - 0.173913^2) / 23 = 0.643667 / 23 = 0.0279855, se' = 0.167289
     # CI = 0.173913 -/+ 1.959964 * 0.167289 = (-0.153967, 0.501793)
-    assert out["ci_low"] == pytest.approx(-15.3967, abs=1e-3)
-    assert out["ci_high"] == pytest.approx(50.1793, abs=1e-3)
+    assert out.ci_low == pytest.approx(-15.3967, abs=1e-3)
+    assert out.ci_high == pytest.approx(50.1793, abs=1e-3)
+    row = out.to_frame()
+    assert list(row.columns) == [
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "se",
+        "promoters",
+        "passives",
+        "detractors",
+    ]
 
 
 def test_nps_rejects_codes_outside_0_10():
@@ -107,9 +120,9 @@ def test_nps_rejects_codes_outside_0_10():
 
 def test_response_rate():
     out = describe.response_rate(960, 1200)
-    assert out["rate"] == pytest.approx(0.8)
-    assert (out["ci_low"], out["ci_high"]) == pytest.approx(proportion_confint(960, 1200, method="wilson"))
-    assert math.isnan(describe.response_rate(960, None)["rate"])
+    assert out.value == pytest.approx(0.8) and (out.n, out.k, out.total) == (960, 960, 1200)
+    assert (out.ci_low, out.ci_high) == pytest.approx(proportion_confint(960, 1200, method="wilson"))
+    assert math.isnan(describe.response_rate(960, None).value)
     with pytest.raises(ValueError):
         describe.response_rate(10, 5)
 
@@ -176,3 +189,22 @@ def test_plot_distribution_chinese():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_wilson_interval_matches_the_formula():
+    """statsmodels' Wilson interval against the score formula written out (Wilson 1927)."""
+    z = 1.959963984540054
+    for k, n in [(0, 10), (3, 10), (10, 10), (57, 133)]:
+        p = k / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+        assert describe.wilson_interval(k, n) == pytest.approx(
+            (max(0, centre - half), min(1, centre + half)), abs=1e-15
+        )
+    assert all(math.isnan(v) for v in describe.wilson_interval(0, 0))
+
+
+def test_nps_shares_is_the_one_definition():
+    assert describe.nps_shares(np.array([10, 9, 8, 7, 6, 0, np.nan])) == (2 / 6, 2 / 6)
+    with pytest.raises(ValueError):
+        describe.nps_shares(np.array([5.5]))

@@ -48,7 +48,9 @@ def correlated() -> pd.DataFrame:
 
 
 def test_regression_drivers_match_statsmodels(correlated):
-    res = drivers.regression_drivers(correlated, "y", list("abcd"))
+    result = drivers.regression_drivers(correlated, "y", list("abcd"))
+    assert result.method == "regression" and result.y == "y"
+    res = result.to_frame()
     cc = correlated.dropna()
     z = (cc - cc.mean()) / cc.std()
     fit = sm.OLS(z["y"], sm.add_constant(z[list("abcd")])).fit()
@@ -56,9 +58,9 @@ def test_regression_drivers_match_statsmodels(correlated):
     np.testing.assert_allclose(res["se"], fit.bse[list("abcd")], rtol=1e-10)
     np.testing.assert_allclose(res["t"], fit.tvalues[list("abcd")], rtol=1e-10)
     np.testing.assert_allclose(res["p"], fit.pvalues[list("abcd")], rtol=1e-8)
-    assert res.attrs["r2"] == pytest.approx(fit.rsquared)
-    assert res.attrs["r2_adj"] == pytest.approx(fit.rsquared_adj)
-    assert res.attrs["n"] == len(cc) == 397
+    assert result.r2 == pytest.approx(fit.rsquared)
+    assert result.r2_adj == pytest.approx(fit.rsquared_adj)
+    assert result.n == len(cc) == 397
     exog = sm.add_constant(cc[list("abcd")]).to_numpy()
     vif = [variance_inflation_factor(exog, i) for i in range(1, 5)]
     np.testing.assert_allclose(res["vif"], vif, rtol=1e-8)
@@ -68,7 +70,7 @@ def test_regression_drivers_match_statsmodels(correlated):
 
 
 def test_relative_weights_sum_to_r2_and_match_lmg(correlated):
-    res = drivers.relative_weights(correlated, "y", list("abcd"))
+    res = drivers.relative_weights(correlated, "y", list("abcd")).to_frame()
     cc = correlated.dropna()
     r2 = sm.OLS(cc["y"], sm.add_constant(cc[list("abcd")])).fit().rsquared
     assert res["raw_weight"].sum() == pytest.approx(r2, rel=1e-10)
@@ -84,14 +86,14 @@ def test_relative_weights_orthogonal_equal_squared_correlations():
     q, _ = np.linalg.qr(raw - raw.mean(axis=0))  # orthonormal, mean-zero columns: r_ij = 0 exactly
     df = pd.DataFrame(q, columns=["x1", "x2", "x3"])
     df["y"] = 2 * df.x1 - df.x2 + 0.5 * df.x3 + rng.normal(0, 0.05, 60)
-    res = drivers.relative_weights(df, "y", ["x1", "x2", "x3"])
+    res = drivers.relative_weights(df, "y", ["x1", "x2", "x3"]).to_frame()
     r2 = [np.corrcoef(df[c], df.y)[0, 1] ** 2 for c in ["x1", "x2", "x3"]]
     np.testing.assert_allclose(res["raw_weight"], r2, rtol=1e-10)
     assert list(res["rank"]) == [1, 2, 3]
 
 
 def test_relative_weights_on_ecsi_mobi(mobi):
-    res = drivers.relative_weights(mobi, "satisfaction", PREDICTORS)
+    res = drivers.relative_weights(mobi, "satisfaction", PREDICTORS).to_frame()
     fit = sm.OLS(mobi["satisfaction"], sm.add_constant(mobi[PREDICTORS])).fit()
     assert res["raw_weight"].sum() == pytest.approx(fit.rsquared)
     lmg = pg.linear_regression(mobi[PREDICTORS], mobi["satisfaction"], relimp=True).set_index("names")[
@@ -102,10 +104,11 @@ def test_relative_weights_on_ecsi_mobi(mobi):
 
 
 def test_relative_weights_boot(correlated):
-    a = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3)
-    b = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3)
+    result = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3)
+    a = result.to_frame()
+    b = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=300, seed=3).to_frame()
     pd.testing.assert_frame_equal(a, b)
-    point = drivers.relative_weights(correlated, "y", list("abcd"))
+    point = drivers.relative_weights(correlated, "y", list("abcd")).to_frame()
     pd.testing.assert_series_equal(a["raw_weight"], point["raw_weight"])
     assert (a["ci_low"] <= a["raw_weight"]).all() and (a["raw_weight"] <= a["ci_high"]).all()
     assert ((a["rescaled_ci_low"] >= 0) & (a["rescaled_ci_high"] <= 1)).all()
@@ -115,13 +118,13 @@ def test_relative_weights_boot(correlated):
     w = []
     for _ in range(300):
         s = pd.DataFrame(cc[rng.integers(0, len(cc), len(cc))], columns=["y", *"abcd"])
-        w.append(drivers.relative_weights(s, "y", list("abcd"))["raw_weight"].to_numpy())
+        w.append(drivers.relative_weights(s, "y", list("abcd")).table["raw_weight"].to_numpy())
     w = np.array(w)
     np.testing.assert_allclose(a["ci_low"], np.percentile(w, 2.5, axis=0))
     np.testing.assert_allclose(a["ci_high"], np.percentile(w, 97.5, axis=0))
     share = w / w.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(a["rescaled_ci_high"], np.percentile(share, 97.5, axis=0))
-    assert a.attrs["n_boot"] == 300
+    assert result.n_boot == 300
 
 
 def test_collinear_and_missing_columns_raise():
@@ -134,11 +137,11 @@ def test_collinear_and_missing_columns_raise():
 
 
 def test_plot_drivers(correlated):
-    rw = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=100, seed=1)
+    rw = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=100, seed=1).to_frame()
     fig = drivers.plot_drivers(rw, labels={"a": "服务态度", "b": "响应速度"}, title="关键驱动因素")
     fig.canvas.draw()
     assert isinstance(fig, plt.Figure)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[-1] == "服务态度"  # largest share on top
     plt.close(fig)
-    plt.close(drivers.plot_drivers(drivers.relative_weights(correlated, "y", list("abcd"))))
+    plt.close(drivers.plot_drivers(drivers.relative_weights(correlated, "y", list("abcd")).to_frame()))

@@ -193,3 +193,12 @@ def test_overall_scores_by_hand() -> None:
     assert got.iloc[1] == pytest.approx(40.0)
     assert got.iloc[2] == pytest.approx(50.0)
     assert np.isnan(got.iloc[3])
+
+
+def test_ahp_result_to_frame_is_tidy():
+    m = pd.DataFrame([[1, 3, 5], [1 / 3, 1, 3], [1 / 5, 1 / 3, 1]], index=list("abc"), columns=list("abc"))
+    res = index.ahp_weights(m)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["criterion", "weight", "lambda_max", "ci", "cr", "n"]
+    assert list(frame["criterion"]) == list("abc") and frame["weight"].sum() == pytest.approx(1.0)
+    assert (frame["cr"] == res.cr).all()

@@ -713,52 +713,40 @@ def _counting_estimate(monkeypatch) -> list[int]:
     return calls
 
 
-def test_csi_model_is_estimated_once_per_stage(small_survey, monkeypatch):
-    from analysis import stages
+def test_csi_model_is_estimated_once_per_session(small_survey, monkeypatch):
+    from analysis.wave import WaveAnalysis
 
     wave = _write_wave(small_survey)
     calls = _counting_estimate(monkeypatch)
-    ctx = stages.WaveContext.load(small_survey / "params" / "survey.yaml", wave, out_root=small_survey)
-    stages.run_clean(ctx)
-    n = len(ctx.clean())
+    wa = WaveAnalysis.load(small_survey / "params" / "survey.yaml", wave, out_root=small_survey)
+    wa.clean()
+    n = len(wa.read("clean"))
     assert n > 50
-    stages.run_descriptive(ctx, n_boot=20)
-    assert calls == [n]
-    calls.clear()
-    out = stages.run_inferential(ctx, n_boot=30)
-    assert calls == [n]  # one estimate; the bootstrap reuses it
-    assert out["pls_summary"]["n_boot"].iloc[0] == 30
-    assert list(out["csi_paths"]["source"]) == ["Quality", "Service"]
+    wa.reliability()
+    wa.index(n_boot=20)
+    tables = wa.model(n_boot=30)
+    assert calls == [n]  # one estimate: reliability, index and the bootstrap reuse it
+    assert tables["pls_summary"]["n_boot"].iloc[0] == 30
+    assert list(tables["csi_paths"]["source"]) == ["Quality", "Service"]
 
 
-def test_pls_index_weights_estimate_each_wave_once(small_survey, monkeypatch):
-    from analysis import stages
+def test_pls_index_weights_and_change_reuse_the_model(small_survey, monkeypatch):
+    from analysis.wave import WaveAnalysis
 
     survey = small_survey / "params" / "survey.yaml"
     survey.write_text(survey.read_text(encoding="utf-8") + "index:\n  weights: pls\n", encoding="utf-8")
     waves = [_write_wave(small_survey, 70, "w0", 3), _write_wave(small_survey, 90, "w1", 4, baseline="w0")]
     calls = _counting_estimate(monkeypatch)
-    contexts = []
-    for wave in waves:
-        ctx = stages.WaveContext.load(survey, wave, out_root=small_survey)
-        stages.run_clean(ctx)
-        contexts.append(ctx)
-        calls.clear()
-        stages.run_descriptive(ctx, n_boot=20)
-        assert calls == [len(ctx.clean())]  # the index weights take the stage's one model
-    base, current = contexts
-    assert current.baseline is not None
+    base = WaveAnalysis.load(survey, waves[0], out_root=small_survey)
+    base.clean()
+    base.index(n_boot=20)
+    base.save()
+    assert calls == [len(base.read("clean"))]
     calls.clear()
-    out = stages.run_inferential(current, n_boot=20)
-    # this wave's model once (bootstrap included), the baseline's once (its item weights)
-    assert sorted(calls) == sorted([len(current.clean()), len(base.clean())])
-    assert "wave_change" in out
-    calls.clear()
-    baseline_model = stages.fit_csi_model(current.survey, base.clean())
-    table = stages.wave_change(
-        current,
-        pd.read_parquet(current.processed / "respondent_scores.parquet"),
-        baseline_model=baseline_model,
-    )
-    assert calls == [len(base.clean())]  # the given model is used, none estimated inside
-    pd.testing.assert_frame_equal(table, out["wave_change"])
+    wa = WaveAnalysis.load(survey, waves[1], out_root=small_survey)
+    assert wa.baseline is not None
+    wa.clean()
+    wa.index(n_boot=20)
+    assert wa.change() is not None
+    wa.model(n_boot=20)
+    assert calls == [len(wa.read("clean"))]

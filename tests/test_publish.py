@@ -26,11 +26,9 @@ from analysis.publish import (
     inputs_fingerprint,
     kpi_html,
     provenance,
-    read_stamp,
     render_html,
     verbatims_html,
     write_index,
-    write_stamp,
 )
 
 CODE_MARKER = "SECRET_CODE_MARKER_42"
@@ -423,11 +421,13 @@ def test_fingerprint_properties(tmp_path):
 
 
 def test_stamp_round_trip(tmp_path):
-    assert read_stamp(tmp_path) is None
-    write_stamp(tmp_path / "w1", "abc123", info={"wave": "w1"})
-    assert read_stamp(tmp_path / "w1") == "abc123"
+    from analysis.store import Store
+
+    assert Store(tmp_path).read_stamp() is None
+    Store(tmp_path / "w1").write_stamp("abc123", info={"wave": "w1"})
+    assert Store(tmp_path / "w1").read_stamp() == "abc123"
     (tmp_path / "w1" / ".csat_stamp.json").write_text("{broken", encoding="utf-8")
-    assert read_stamp(tmp_path / "w1") is None
+    assert Store(tmp_path / "w1").read_stamp() is None
 
 
 def test_escape_helper_matches_stdlib():

@@ -30,15 +30,8 @@ from pandas.testing import assert_frame_equal
 from analysis.clean import clean_wave
 from analysis.pls import ECSI_BLOCKS
 from analysis.pls import ECSI_PATHS as ECSI_MODEL_PATHS
-from analysis.stages import (
-    WaveContext,
-    run_clean,
-    run_descriptive,
-    run_inferential,
-    run_kpis,
-    run_zones,
-)
 from analysis.survey import load_survey, load_wave
+from analysis.wave import WaveAnalysis
 
 MOBI_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecsi-mobi"
 MOBI = MOBI_DIR / "mobi.csv"
@@ -211,16 +204,23 @@ def export_labels(answers: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def run_stages(root: Path, survey: Path, raw: Path, name: str) -> WaveContext:
+def run_stages(root: Path, survey: Path, raw: Path, name: str) -> WaveAnalysis:
     """Write a wave file for ``raw`` and run every stage into ``root/processed/<name>``."""
     wave = write_yaml(root / f"wave_{name}.yaml", {"wave": "mobi", "raw": raw.name})
-    ctx = WaveContext.load(survey, wave, processed_dir=root / "processed" / name, out_root=root)
-    run_clean(ctx)
-    run_descriptive(ctx, n_boot=N_BOOT)
-    run_inferential(ctx, n_boot=N_BOOT)
-    run_zones(ctx, n_boot=N_BOOT)
-    run_kpis(ctx)
-    return ctx
+    wa = WaveAnalysis.load(survey, wave, processed_dir=root / "processed" / name, out_root=root)
+    wa.clean()
+    wa.describe()
+    wa.reliability()
+    wa.index(n_boot=N_BOOT)
+    wa.headline()
+    wa.groups()
+    wa.change()
+    wa.drivers()
+    wa.model(n_boot=N_BOOT)
+    wa.zones(n_boot=N_BOOT)
+    wa.kpis()
+    wa.save()
+    return wa
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +249,7 @@ def program(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def runs(program) -> dict[str, WaveContext]:
+def runs(program) -> dict[str, WaveAnalysis]:
     root = program["root"]
     return {
         "codes": run_stages(root, program["survey"], program["codes"], "codes"),
@@ -309,8 +309,8 @@ def test_stage_tables_identical_between_forms(runs, table):
 
 
 def test_clean_parquet_identical_between_forms(runs):
-    assert_frame_equal(runs["codes"].clean(), runs["labels"].clean())
-    summary = runs["labels"].read_json("summary")
+    assert_frame_equal(runs["codes"].read("clean"), runs["labels"].read("clean"))
+    summary = runs["labels"].read("summary")
     assert summary["raw_rows"] == 250
     assert summary["separator"] == "semicolon"
 
@@ -346,7 +346,7 @@ def test_alpha_matches_pingouin_listwise(runs, kept):
 
 def test_complete_export_reproduces_published_reliability(runs):
     ctx = runs["readme"]
-    assert ctx.read_json("summary")["kept_rows"] == 250
+    assert ctx.read("summary")["kept_rows"] == 250
     rel = ctx.read("reliability").set_index("construct")
     for construct, (alpha, rho_c, ave) in README_RELIABILITY.items():
         assert rel.loc[construct, "alpha"] == pytest.approx(alpha, abs=1e-6)

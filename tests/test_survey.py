@@ -59,7 +59,16 @@ overall_satisfaction: b
         ("language: fr\n", None, "language is 'fr'"),
         ("index: {weights: magic}\n", None, "index.weights is 'magic'"),
         ("index: {weights: ahp}\n", None, "no index.ahp.matrix"),
-        ("cleaning: {speed: 3}\n", None, "unknown key(s): speed"),
+        ("cleaning: {speed: 3}\n", None, "unknown key 'cleaning.speed'"),
+        # every level is strict, and the closest valid key is named (issue 11, point 3)
+        ("segmnets: [a]\n", None, "unknown key 'segmnets'. Did you mean 'segments'?"),
+        ("", ("{id: a, scale: s7,", "{id: a, revers: true, scale: s7,"), "'items[1] (a).revers'. Did you mean 'reverse'?"),
+        ("", ("{min: 1, max: 7}", "{min: 1, max: 7, lables: {1: x}}"), "'scales.s7.lables'. Did you mean 'labels'?"),
+        ("index: {weight: equal}\n", None, "'index.weight'. Did you mean 'weights'?"),
+        ("pls: {bootstraps: 200}\n", None, "'pls.bootstraps'. Did you mean 'bootstrap'?"),
+        ("zones: {affection: 6}\n", None, "'zones.affection'. Did you mean 'affection_min'?"),
+        ("targets: {satisfation_rate: 0.9}\n", None, "Did you mean 'satisfaction_rate'?"),
+        ("colour: red\n", None, "unknown key 'colour'. Expected: one of title, language"),
         ("recommend: a\n", None, "expected: a 0-10 scale for nps"),
     ],
 )
@@ -147,3 +156,18 @@ def test_plain_string_texts_are_shown(tmp_path: Path) -> None:
     s = load_survey(_write(tmp_path, text))
     assert s.title_text("en") == "满意度调查"
     assert s.item_label("a", "en") == "产品质量"
+
+
+def test_wave_file_keys_are_strict(tmp_path: Path) -> None:
+    (tmp_path / "w.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    wave = tmp_path / "w.yaml"
+    wave.write_text("wave: W1\nraw: w.csv\ninvted: 100\n", encoding="utf-8")
+    with pytest.raises(SurveyDefinitionError, match="unknown key 'invted'. Did you mean 'invited'") as err:
+        load_wave(wave)
+    assert str(wave) in str(err.value)
+
+
+def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE + "weighting: {method: rake, margins: {}}\n")
+    with pytest.warns(UserWarning, match="'weighting' is read but not applied"):
+        load_survey(path)

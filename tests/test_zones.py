@@ -288,7 +288,7 @@ def test_transition_table():
     )
     wave2 = pd.Series({"k1": "apostle", "k2": "mercenary", "k3": "loyalist", "k4": NAN, "k5": "defector"})
     out = transition_table(wave1, wave2)
-    assert len(out) == 36 and out.attrs["n_linked"] == 3  # k1, k2, k3 linked and classified
+    assert len(out) == 36 and out["n"].sum() == 3  # k1, k2, k3 linked and classified
     cell = out.set_index(["type_from", "type_to"])
     assert cell.loc[("apostle", "apostle"), "n"] == 1
     assert cell.loc[("apostle", "mercenary"), "row_share"] == 0.5
@@ -338,12 +338,13 @@ def test_breakpoint_exact_hinge_by_hand():
     x = np.repeat(np.arange(1, 11), 3).astype(float)
     y = np.where(x <= 4, 2 + 0.5 * x, 4 + 2.5 * (x - 4))
     res = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=50, seed=1)
-    assert res["breakpoint"] == pytest.approx(4.0)
-    assert res["slope_before"] == pytest.approx(0.5, abs=1e-8)
-    assert res["slope_after"] == pytest.approx(2.5, abs=1e-8)
-    assert res["intercept"] == pytest.approx(2.0, abs=1e-8)
-    assert res["sse"] == pytest.approx(0.0, abs=1e-8) and res["r2"] == pytest.approx(1.0)
-    assert res["ci_low"] == pytest.approx(4.0) and res["ci_high"] == pytest.approx(4.0)
+    assert res.breakpoint == pytest.approx(4.0)
+    assert res.slope_before == pytest.approx(0.5, abs=1e-8)
+    assert res.slope_after == pytest.approx(2.5, abs=1e-8)
+    assert res.intercept == pytest.approx(2.0, abs=1e-8)
+    assert res.sse == pytest.approx(0.0, abs=1e-8) and res.r2 == pytest.approx(1.0)
+    assert res.ci_low == pytest.approx(4.0) and res.ci_high == pytest.approx(4.0)
+    assert list(res.to_frame().columns) == list(res.to_dict()) and res.to_frame().shape == (1, 12)
 
 
 def test_breakpoint_matches_lstsq_grid_search():
@@ -359,17 +360,17 @@ def test_breakpoint_matches_lstsq_grid_search():
         _, resid, _, _ = np.linalg.lstsq(design, y, rcond=None)
         sse.append(resid[0])
     c_best = grid[int(np.argmin(sse))]
-    assert res["breakpoint"] == pytest.approx(c_best)
+    assert res.breakpoint == pytest.approx(c_best)
     design = np.column_stack([np.ones_like(x), x, np.maximum(x - c_best, 0)])
     beta = np.linalg.lstsq(design, y, rcond=None)[0]
-    assert res["intercept"] == pytest.approx(beta[0])
-    assert res["slope_before"] == pytest.approx(beta[1])
-    assert res["slope_after"] == pytest.approx(beta[1] + beta[2])
-    assert res["sse"] == pytest.approx(min(sse))
+    assert res.intercept == pytest.approx(beta[0])
+    assert res.slope_before == pytest.approx(beta[1])
+    assert res.slope_after == pytest.approx(beta[1] + beta[2])
+    assert res.sse == pytest.approx(min(sse))
     # straight line for r2_linear via scipy
     lin = stats.linregress(x, y)
-    assert res["r2_linear"] == pytest.approx(lin.rvalue**2)
-    assert math.isnan(res["ci_low"])
+    assert res.r2_linear == pytest.approx(lin.rvalue**2)
+    assert math.isnan(res.ci_low)
 
 
 def test_breakpoint_recovers_known_break_with_bootstrap():
@@ -378,12 +379,12 @@ def test_breakpoint_recovers_known_break_with_bootstrap():
     x = rng.integers(1, 11, 1500).astype(float)
     y = 4 + 1.2 * np.maximum(x - 5.0, 0) + rng.normal(0, 0.8, x.size)
     res = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=300, seed=3)
-    assert abs(res["breakpoint"] - 5.0) <= 0.3
-    assert abs(res["slope_before"]) < 0.1 and abs(res["slope_after"] - 1.2) < 0.15
-    assert res["ci_low"] <= 5.0 <= res["ci_high"] and res["ci_high"] - res["ci_low"] < 1.5
-    assert res["r2"] > res["r2_linear"]
+    assert abs(res.breakpoint - 5.0) <= 0.3
+    assert abs(res.slope_before) < 0.1 and abs(res.slope_after - 1.2) < 0.15
+    assert res.ci_low <= 5.0 <= res.ci_high and res.ci_high - res.ci_low < 1.5
+    assert res.r2 > res.r2_linear
     again = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=300, seed=3)
-    assert (again["ci_low"], again["ci_high"]) == (res["ci_low"], res["ci_high"])
+    assert (again.ci_low, again.ci_high) == (res.ci_low, res.ci_high)
 
 
 def test_breakpoint_needs_three_levels():
@@ -528,7 +529,7 @@ def test_plot_loyalty_curve_chinese(demo):
     sat, loy = demo
     th = default_thresholds(1, 7)
     curve = loyalty_curve(sat, loy, promoter=loy >= 6)
-    bp = loyalty_breakpoint(sat, loy, n_boot=20, seed=0)
+    bp = loyalty_breakpoint(sat, loy, n_boot=20, seed=0).to_dict()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fig = plot_loyalty_curve(curve, bp, th, labels=ZH_LABELS, title="质量不敏感区域", ylabel="平均忠诚度")

@@ -35,9 +35,7 @@ import hmac
 import os
 import re
 import secrets
-import shutil
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +225,15 @@ class CleanResult:
     def n_kept(self) -> int:
         return int(self.log["kept"].sum())
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The cleaning outputs by store name: clean, cleaning_log, value_issues, attrition."""
+        return {
+            "clean": self.clean,
+            "cleaning_log": self.log,
+            "value_issues": self.value_issues[["row", "column", "value", "item", "reason"]],
+            "attrition": self.attrition,
+        }
+
 
 def clean_wave(
     survey: Survey, wave: Wave, key_root: Path | None = None, raw: RawData | None = None
@@ -359,56 +366,3 @@ def clean_wave(
         separator=raw.separator,
         speeder_cutoff=cutoff,
     )
-
-
-# --------------------------------------------------------------------------- atomic output
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write a file via a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table as UTF-8 CSV with one header row, atomically."""
-    atomic_write(path, lambda p: frame.to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table as Parquet, atomically."""
-    atomic_write(path, lambda p: frame.to_parquet(p, index=False))
-
-
-def write_clean_outputs(result: CleanResult, directory: Path) -> None:
-    """Write clean.parquet, cleaning_log.csv, value_issues.csv and attrition.csv into ``directory``."""
-    directory = Path(directory)
-    write_parquet(result.clean, directory / "clean.parquet")
-    flags = {True: "true", False: "false"}  # CONTRACT: kept is true/false
-    write_csv(
-        result.log.assign(kept=result.log["kept"].map(flags), outlier=result.log["outlier"].map(flags)),
-        directory / "cleaning_log.csv",
-    )
-    write_csv(
-        result.value_issues[["row", "column", "value", "item", "reason"]], directory / "value_issues.csv"
-    )
-    write_csv(result.attrition, directory / "attrition.csv")
-
-
-def replace_directory(staging: Path, target: Path) -> None:
-    """Put a fully written staging folder in place of ``target`` (old contents removed only after success)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    backup = None
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-        os.replace(target, backup)
-    os.replace(staging, target)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)

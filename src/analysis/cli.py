@@ -64,11 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             from .runner import plan
-            from .stages import preflight
+            from .wave import check
 
             survey, waves = plan(args.survey, args.wave)
             for wave in waves:
-                res = preflight(survey, wave, key_root=Path.cwd())
+                res = check(survey, wave, key_root=Path.cwd())
                 print(
                     f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
                     f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"

@@ -7,19 +7,49 @@
   adds percentile bootstrap intervals.
 * :func:`plot_drivers`: the importance chart for the report.
 
-All functions use complete cases of ``y`` and ``predictors`` (listwise deletion).
+All functions use complete cases of ``y`` and ``predictors`` (listwise deletion) and
+return a :class:`Drivers` result; its ``to_frame()`` is the table written to
+``drivers.csv`` / ``regression.csv``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
-__all__ = ["regression_drivers", "relative_weights", "relative_weights_boot", "plot_drivers"]
+__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_boot", "plot_drivers"]
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """Result of a key-driver analysis.
+
+    ``table``: one row per predictor (columns documented by the function that made it);
+    ``method``: ``"regression"`` or ``"relative_weights"``; ``y`` the outcome; ``n`` the
+    complete cases used; ``r2`` the OLS R^2 of ``y`` on all predictors; ``r2_adj`` the
+    adjusted R^2 (regression only, else NaN); ``n_boot`` the bootstrap resamples used
+    (0 without a bootstrap) and ``conf`` their interval level (NaN without).
+    """
+
+    table: pd.DataFrame
+    method: str
+    y: str
+    n: int
+    r2: float
+    r2_adj: float = math.nan
+    n_boot: int = 0
+    conf: float = math.nan
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-predictor table (a copy)."""
+        return self.table.copy()
 
 
 def _complete(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:
@@ -51,56 +81,47 @@ def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
     return (lam**2) @ (beta**2)
 
 
-def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:
+def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> Drivers:
     """Standardised multiple regression of ``y`` on ``predictors`` (key-driver betas).
 
     Input: ``data``, outcome column ``y``, predictor columns; complete cases only.
-    Output: DataFrame, one row per predictor: ``predictor, beta`` (standardised OLS
+    Output: a :class:`Drivers` (method "regression", with ``r2``, ``r2_adj``, ``n``);
+    its table has one row per predictor: ``predictor, beta`` (standardised OLS
     coefficient, both sides z-scored with ddof=1), ``se, t, p`` (classic OLS, df = n - k - 1),
     ``vif`` (variance inflation factor = diagonal of the inverse predictor correlation
-    matrix), ``r`` (zero-order correlation with ``y``).  ``attrs`` holds ``r2``,
-    ``r2_adj``, ``n`` and ``y``.
-    Method: ordinary least squares on z-scores; VIF as in Marquardt (1970),
-    Technometrics 12.  VIF above 5-10 means the betas should not be ranked.
+    matrix), ``r`` (zero-order correlation with ``y``).
+    Method: ``statsmodels`` OLS on z-scores; VIF as in Marquardt (1970), Technometrics 12
+    (the same number as statsmodels' ``variance_inflation_factor``, which refits one
+    regression per predictor).  VIF above 5-10 means the betas should not be ranked.
     """
     sub = _complete(data, y, predictors)
     z = (sub - sub.mean()) / sub.std(ddof=1)
     n, k = len(z), len(predictors)
-    x = np.column_stack([np.ones(n), z[list(predictors)].to_numpy()])
-    yy = z[y].to_numpy()
-    coef, *_ = np.linalg.lstsq(x, yy, rcond=None)
-    resid = yy - x @ coef
-    df_resid = n - k - 1
-    sigma2 = resid @ resid / df_resid
-    cov = sigma2 * np.linalg.inv(x.T @ x)
-    se = np.sqrt(np.diag(cov))[1:]
-    beta = coef[1:]
-    t = beta / se
-    r2 = 1 - (resid @ resid) / (yy @ yy)
+    fit = OLS(z[y].to_numpy(), add_constant(z[list(predictors)].to_numpy(), has_constant="add")).fit()
     corr = np.corrcoef(sub[list(predictors)].to_numpy(), rowvar=False).reshape(k, k)
     vif = np.diag(np.linalg.inv(corr)) if k > 1 else np.ones(1)
     out = pd.DataFrame(
         {
             "predictor": list(predictors),
-            "beta": beta,
-            "se": se,
-            "t": t,
-            "p": 2 * stats.t.sf(np.abs(t), df_resid),
+            "beta": fit.params[1:],
+            "se": fit.bse[1:],
+            "t": fit.tvalues[1:],
+            "p": fit.pvalues[1:],
             "vif": vif,
             "r": [float(np.corrcoef(sub[c], sub[y])[0, 1]) for c in predictors],
         }
     )
-    out.attrs.update(r2=float(r2), r2_adj=float(1 - (1 - r2) * (n - 1) / df_resid), n=n, y=y)
-    return out
+    return Drivers(out, "regression", y, n, float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
 
 
-def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:
+def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> Drivers:
     """Johnson's (2000) relative weights: each driver's share of the model R^2.
 
     Input: ``data``, outcome column ``y``, predictor columns; complete cases only.
-    Output: DataFrame ``predictor, raw_weight`` (sums to the OLS R^2), ``rescaled``
-    (share of R^2, sums to 1), ``rank`` (1 = most important), in input order;
-    ``attrs`` holds ``r2`` and ``n``.
+    Output: a :class:`Drivers` (method "relative_weights", with ``r2`` and ``n``); its
+    table has ``predictor, raw_weight`` (sums to the OLS R^2), ``rescaled`` (share of
+    R^2, sums to 1), ``rank`` (1 = most important), in input order.  Own code: no
+    dependency computes relative weights (pingouin, statsmodels and scipy do not).
     Method: the predictors are replaced by their closest orthogonal counterparts
     ``Z = X R_xx^{-1/2}`` (``R_xx^{1/2} = P diag(sqrt(lambda)) P'``); the weight of
     ``x_j`` is ``sum_k lambda_jk^2 beta_k^2`` with ``lambda = R_xx^{1/2}`` and
@@ -113,8 +134,7 @@ def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> p
     r2 = float(raw.sum())
     out = pd.DataFrame({"predictor": list(predictors), "raw_weight": raw, "rescaled": raw / r2})
     out["rank"] = out["raw_weight"].rank(ascending=False, method="min").astype(int)
-    out.attrs.update(r2=r2, n=len(sub))
-    return out
+    return Drivers(out, "relative_weights", y, len(sub), r2)
 
 
 def relative_weights_boot(
@@ -124,20 +144,21 @@ def relative_weights_boot(
     n_boot: int = 1000,
     seed: int = 20240601,
     conf: float = 0.95,
-) -> pd.DataFrame:
+) -> Drivers:
     """Relative weights with percentile bootstrap confidence intervals.
 
     Input: as :func:`relative_weights`, plus ``n_boot`` resamples of the complete cases,
     ``seed`` and ``conf``.
-    Output: :func:`relative_weights` columns plus ``ci_low, ci_high`` (for
-    ``raw_weight``), ``rescaled_ci_low, rescaled_ci_high`` (for ``rescaled``) and
-    ``se`` (bootstrap SD of ``raw_weight``).  Resamples whose predictors are collinear
-    are skipped; ``attrs["n_boot"]`` counts the ones used.
+    Output: a :class:`Drivers` as :func:`relative_weights`, its table with the columns
+    ``ci_low, ci_high`` (for ``raw_weight``), ``rescaled_ci_low, rescaled_ci_high`` (for
+    ``rescaled``) and ``se`` (bootstrap SD of ``raw_weight``) added.  Resamples whose
+    predictors are collinear are skipped; ``n_boot`` counts the ones used.
     Method: case resampling, percentile intervals (Efron & Tibshirani 1993); the use of
     bootstrap intervals for relative weights follows Tonidandel, LeBreton & Johnson
     (2009), Psychological Methods 14(4).
     """
-    out = relative_weights(data, y, predictors)
+    point = relative_weights(data, y, predictors)
+    out = point.to_frame()
     arr = _complete(data, y, predictors)[[y, *predictors]].to_numpy()
     rng = np.random.default_rng(seed)
     n = len(arr)
@@ -159,8 +180,7 @@ def relative_weights_boot(
     out["ci_low"], out["ci_high"] = np.quantile(boot, q, axis=0)
     out["rescaled_ci_low"], out["rescaled_ci_high"] = np.quantile(share, q, axis=0)
     out["se"] = boot.std(axis=0, ddof=1)
-    out.attrs.update(n_boot=len(boot), conf=conf)
-    return out
+    return Drivers(out, "relative_weights", y, point.n, point.r2, n_boot=len(boot), conf=conf)
 
 
 def plot_drivers(

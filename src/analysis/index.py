@@ -69,6 +69,19 @@ class AHPResult:
     cr: float
     n: int
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per criterion: ``criterion, weight``, then the matrix's ``lambda_max, ci, cr, n``."""
+        return pd.DataFrame(
+            {
+                "criterion": list(self.weights.index),
+                "weight": self.weights.to_numpy(dtype=float),
+                "lambda_max": self.lambda_max,
+                "ci": self.ci,
+                "cr": self.cr,
+                "n": self.n,
+            }
+        )
+
 
 class AHPInconsistentError(InputError):
     """The pairwise judgements of an AHP matrix are too inconsistent (CR above the limit)."""
@@ -201,6 +214,13 @@ def respondent_index(
     column per construct: the weighted mean of the respondent's *answered*
     items after rescaling each to 0-100 (weights renormalised over the
     answered items; NaN when none answered).
+
+    Floating point: a weighted sum divided by the weight total is exact only to a few
+    units in the last place, so two respondents whose scores are equal in exact
+    arithmetic (answers 5, 7 and 6, 6 on a 1-7 scale) may differ in the last bits. The
+    scores are left unrounded (means and intervals use them as they are); the rank tests
+    of :mod:`analysis.compare` put them on a 12-significant-digit grid first
+    (:func:`analysis.compare.tie_grid`), so such scores are ties there (issue 11).
     """
     item_weights = item_weights or {}
     out = {}

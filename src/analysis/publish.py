@@ -1,4 +1,4 @@
-"""Publishing: self-contained HTML reports, the report index, provenance and run stamps.
+"""Publishing: self-contained HTML reports, the report index and provenance.
 
 A report is an executed notebook rendered by nbconvert's ``HTMLExporter``
 with the package's ``csat`` template (``analysis/templates/csat``, extending
@@ -18,9 +18,9 @@ whatever the language of its text. Wave reports must have the ids in
 :data:`INDEX_SECTIONS`.
 
 Provenance (:func:`provenance`) lists SHA-256 of every input, package
-versions, the git commit and the run time; :func:`inputs_fingerprint`,
-:func:`read_stamp` and :func:`write_stamp` let ``csat run`` skip a wave whose
-inputs did not change.
+versions, the git commit and the run time; :func:`inputs_fingerprint`
+(kept by :meth:`analysis.store.Store.write_stamp`) lets ``csat run`` skip a
+wave whose inputs did not change.
 """
 
 from __future__ import annotations
@@ -29,12 +29,9 @@ import copy
 import datetime as _dt
 import hashlib
 import html
-import json
-import os
 import platform
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from importlib import metadata
@@ -45,6 +42,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from .kpis import STATUS_TEXT, format_kpi_value, kpi_display
+from .store import write_text
 
 #: Folder holding the nbconvert template ``csat``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -82,33 +80,12 @@ PROVENANCE_PACKAGES = (
     "nbconvert",
 )
 
-STAMP_FILE = ".csat_stamp.json"
-
 _TEXT = {
     "toc": {"en": "Contents", "zh": "目录"},
 }
 
 
 # --------------------------------------------------------------------------- small helpers
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
-
-    A reader never sees a half-written file, and a failed run leaves the old file in place.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def escape_text(s: Any) -> str:
     """``s`` as HTML text: ``<``, ``>``, ``&`` and quotes escaped (``html.escape``); None/NaN -> ``""``."""
     if s is None or (isinstance(s, float) and s != s):
@@ -439,7 +416,7 @@ def render_html(
             f"{executed_notebook}: the report would load resources from the network ({shown}). "
             "Embed images and styles in the notebook instead."
         )
-    return write_text_atomic(out_html, page)
+    return write_text(out_html, page)
 
 
 # --------------------------------------------------------------------------- provenance
@@ -666,7 +643,7 @@ def write_index(
         f"<h1>{escape_text(title)}</h1>\n<p>{escape_text(t['intro'] if tracking_href else t['intro_waves'])}</p>\n{tracking}\n"
         f"<h2>{escape_text(t['heading'])}</h2>\n{table}\n</main>\n</body>\n</html>\n"
     )
-    return write_text_atomic(Path(reports_dir) / "index.html", page)
+    return write_text(Path(reports_dir) / "index.html", page)
 
 
 # --------------------------------------------------------------------------- incremental runs
@@ -692,28 +669,6 @@ def inputs_fingerprint(paths: Sequence[str | Path], extra: Sequence[str] = ()) -
     return h.hexdigest()
 
 
-def read_stamp(directory: str | Path) -> str | None:
-    """The fingerprint stored in ``directory/.csat_stamp.json`` by :func:`write_stamp`; None when absent or unreadable."""
-    path = Path(directory) / STAMP_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get("fingerprint") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def write_stamp(directory: str | Path, fingerprint: str, info: Mapping[str, Any] | None = None) -> Path:
-    """Store ``fingerprint`` (and optional JSON-able ``info``) in ``directory/.csat_stamp.json``, atomically.
-
-    Write it last, after every output of the wave, so an interrupted run is redone.
-    """
-    data = {"fingerprint": fingerprint, **({"info": dict(info)} if info else {})}
-    return write_text_atomic(
-        Path(directory) / STAMP_FILE, json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    )
-
-
 def status_counts(table: pd.DataFrame) -> str:
     """``"met/with target"`` of a KPI table (e.g. ``"3/5"``) for the index page; ``"0/0"`` without targets."""
     with_target = table[table["status"] != "no target"]
@@ -731,12 +686,9 @@ __all__ = [
     "inputs_fingerprint",
     "kpi_html",
     "provenance",
-    "read_stamp",
     "render_html",
     "status_counts",
     "toc_html",
     "verbatims_html",
     "write_index",
-    "write_stamp",
-    "write_text_atomic",
 ]

@@ -1,6 +1,6 @@
 """What the notebooks and HTML reports show: manager-readable tables and charts from the stage tables.
 
-Every function takes a :class:`~analysis.stages.WaveContext` (or the tables a
+Every function takes a :class:`~analysis.wave.WaveAnalysis` (or the tables a
 stage wrote) and returns a pandas DataFrame ready to show, or a matplotlib
 Figure. Texts follow the survey's ``language`` (``en`` or ``zh``). Tables are
 shown with HTML escaping on, so an open-ended answer containing markup is
@@ -18,12 +18,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
+from .privacy import MIN_CELL
 from .zones import ZH_LABELS
 
-if TYPE_CHECKING:  # imported for type hints only: stages imports this module's neighbours
+if TYPE_CHECKING:  # imported for type hints only
     from IPython.display import Markdown
 
-    from .stages import WaveContext
+    from .wave import WaveAnalysis as WaveContext
 
 # ----------------------------------------------------------------------------- words
 WORDS: dict[str, dict[str, str]] = {
@@ -227,15 +228,15 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
 
 
 def group_charts(ctx: WaveContext) -> list[Figure]:
-    """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= 5)."""
+    """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     from .compare import plot_group_means
 
     s = ctx.survey
-    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
+    scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
-        data = scores[scores[seg].isin(counts[counts >= 5].index)]
+        data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
         fig = plot_group_means(data, "CSI", seg, title=f"CSI × {seg}")
         figs.append(fig)
         plt.close(fig)
@@ -245,10 +246,9 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
 def change_table(ctx: WaveContext) -> pd.DataFrame:
     """Change against the baseline wave, formatted; empty when the wave has no baseline."""
     lang = ctx.language
-    path = ctx.processed / "wave_change.csv"
-    if not path.exists():
+    if not ctx.has("wave_change"):
         return pd.DataFrame()
-    c = pd.read_csv(path)
+    c = ctx.read("wave_change")
     share = c["metric"].eq("satisfaction_rate")
     scale = np.where(share, 100.0, 1.0)
     return pd.DataFrame(
@@ -395,9 +395,9 @@ def zone_chart(ctx: WaveContext) -> Figure:
     from .zones import ZH_LABELS, plot_zones
 
     s = ctx.survey
-    scores = pd.read_parquet(ctx.processed / "respondent_scores.parquet")
-    types = pd.read_parquet(ctx.processed / "types.parquet")
-    from .stages import zone_thresholds
+    scores = ctx.read("respondent_scores")
+    types = ctx.read("types")
+    from .wave import zone_thresholds
 
     th_sat, th_loy = zone_thresholds(s)
     kwargs = {"labels": ZH_LABELS, "xlabel": "总体满意度", "ylabel": "忠诚度"} if ctx.language == "zh" else {}
@@ -409,7 +409,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
 
 
 def loyalty_chart(ctx: WaveContext) -> Figure:
-    from .stages import zone_thresholds
+    from .wave import zone_thresholds
     from .zones import ZH_LABELS, plot_loyalty_curve
 
     th_sat, _ = zone_thresholds(ctx.survey)
@@ -475,10 +475,8 @@ def _sig_word(p: float, lang: str) -> str:
 
 def executive_summary(ctx: WaveContext) -> str:
     """The first screen of the report as markdown: level, change, targets, where to act."""
-    from .stages import report_context
-
     lang = ctx.language
-    f = report_context(ctx)
+    f = ctx.facts()
     lines = []
     csi_txt = f"{f.get('csi', float('nan')):.1f}"
     sat_txt = pct(f.get("satisfaction_rate", float("nan")))
@@ -543,10 +541,9 @@ def executive_summary(ctx: WaveContext) -> str:
 
 def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     """Plain sentences for segments whose CSI changed significantly against the baseline, largest first."""
-    path = ctx.processed / "wave_change.csv"
-    if not path.exists():
+    if not ctx.has("wave_change"):
         return []
-    c = pd.read_csv(path)
+    c = ctx.read("wave_change")
     seg = c[c["metric"].str.startswith("CSI | ") & (c["p"] < alpha)].copy()
     if seg.empty:
         return []
@@ -605,7 +602,7 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     s = ctx.survey
     if not s.open_ended:
         return ""
-    clean = ctx.clean()
+    clean = ctx.read("clean")
     parts = []
     for col in s.open_ended:
         data = clean[[s.overall_satisfaction, col]].dropna(subset=[col])
@@ -768,7 +765,7 @@ def profile_table(ctx: WaveContext) -> pd.DataFrame:
 
 def zone_rules_text(ctx: WaveContext) -> str:
     """The thresholds that define the zones and types, stated for the reader (markdown)."""
-    from .stages import zone_thresholds
+    from .wave import zone_thresholds
 
     sat, loy = zone_thresholds(ctx.survey)
 
@@ -791,12 +788,11 @@ def zone_rules_text(ctx: WaveContext) -> str:
     )
 
 
-def transition_table(ctx: WaveContext, min_cell: int = 5) -> pd.DataFrame:
+def transition_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
-    path = ctx.processed / "zone_transitions.csv"
-    if not path.exists():
+    if not ctx.has("zone_transitions"):
         return pd.DataFrame()
-    t = pd.read_csv(path)
+    t = ctx.read("zone_transitions")
     lang = ctx.language
 
     def name(x: str) -> str:

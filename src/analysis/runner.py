@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .clean import replace_directory
 from .errors import InputError
-from .stages import preflight
+from .store import Store, processed_root, publish, staging
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
+from .wave import check
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
 TRACKING_NOTEBOOK = "06_tracking"
@@ -179,11 +179,11 @@ def run(
     """Run every wave, then tracking and index. See the module docstring."""
     from tqdm.auto import tqdm
 
-    from . import publish
+    from .publish import render_html
 
     out = Path(out).resolve()
     survey, waves = plan(Path(survey_path), wave_paths)
-    processed_root = out / "data" / "processed"
+    processed = processed_root(out)
     reports = out / "reports"
     code = code_fingerprint()
     result = RunResult()
@@ -203,27 +203,25 @@ def run(
 
     try:
         for wave in waves:
-            target = processed_root / wave.id
-            baseline_dir = processed_root / wave.baseline if wave.baseline in done_ids else None
+            target = Store(processed / wave.id)
+            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
             fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
             stamps[wave.id] = fingerprint
             html = reports / f"{wave.id}.html"
-            if not force and publish.read_stamp(target) == fingerprint and html.exists():
+            if not force and target.read_stamp() == fingerprint and html.exists():
                 result.skipped.append(wave.id)
                 bar.update(len(WAVE_NOTEBOOKS))
                 continue
             # pre-flight: raises InputError on bad input before anything is written
             bar.set_postfix_str(f"{wave.id}: checking input")
-            preflight(survey, wave, key_root=out)
-            staging = Path(tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(processed_root)))
-            nb_staging = Path(
-                tempfile.mkdtemp(prefix=f".staging-{wave.id}-", dir=_mkdir(reports / "notebooks"))
-            )
+            check(survey, wave, key_root=out)
+            wave_staging = staging(processed, wave.id)
+            nb_staging = staging(reports / "notebooks", wave.id)
             try:
                 params = {
                     "survey_path": str(Path(survey.path).resolve()),
                     "wave_path": str(Path(wave.path).resolve()),
-                    "processed_dir": str(staging),
+                    "processed_dir": str(wave_staging),
                     "baseline_dir": str(baseline_dir) if baseline_dir else "",
                     "out_root": str(out),
                 }
@@ -241,21 +239,21 @@ def run(
                             f"The failed notebook is kept at {failed / (name + '.ipynb')}."
                         ) from None
                     bar.update(1)
-                publish.write_stamp(staging, fingerprint, {"wave": wave.id})
-                replace_directory(staging, target)
-                replace_directory(nb_staging, reports / "notebooks" / wave.id)
+                Store(wave_staging).write_stamp(fingerprint, {"wave": wave.id})
+                publish(wave_staging, target.folder)
+                publish(nb_staging, reports / "notebooks" / wave.id)
             finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                shutil.rmtree(wave_staging, ignore_errors=True)
                 shutil.rmtree(nb_staging, ignore_errors=True)
             report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
-            publish.render_html(
+            render_html(
                 report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
             )
             result.ran.append(wave.id)
             result.reports.append(html)
 
         bar.set_postfix_str("tracking")
-        tracked = tracked_waves(survey, waves, processed_root)
+        tracked = tracked_waves(survey, waves, processed)
         tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
         tracking_html = reports / "tracking.html"
         if result.ran or force or not tracking_html.exists():
@@ -264,7 +262,7 @@ def run(
                 tracking_nb,
                 {
                     "survey_path": str(Path(survey.path).resolve()),
-                    "processed_root": str(processed_root),
+                    "processed_root": str(processed),
                     "waves": [w.id for w in tracked],
                     "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
                     "out_root": str(out),
@@ -272,12 +270,12 @@ def run(
                 cwd=out,
                 km=kernel(),
             )
-            publish.render_html(
+            render_html(
                 tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking", language=survey.language
             )
             result.reports.append(tracking_html)
         bar.update(1)
-        index = build_index(survey, [w.id for w in tracked], processed_root, reports)
+        index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
     finally:
         stack.close()
@@ -288,11 +286,6 @@ def run(
             "(inputs, survey definition and code as in the last run; use --force to re-run)."
         )
     return result
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def tracked_waves(survey: Survey, waves: Sequence[Wave], processed_root: Path) -> list[Wave]:
@@ -307,25 +300,22 @@ def tracked_waves(survey: Survey, waves: Sequence[Wave], processed_root: Path) -
                 other = load_wave(path)
             except InputError:
                 continue  # a broken wave file that this run did not ask for does not block the report
-            if other.id not in known and (processed_root / other.id / "headline.csv").exists():
+            if other.id not in known and Store(processed_root / other.id).exists("headline"):
                 known[other.id] = other
     return order_waves(list(known.values()))
 
 
 def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, reports: Path) -> Path:
     """Write ``reports/index.html`` with each wave's headline numbers and KPIs met."""
-    import pandas as pd
-
     from .publish import status_counts, write_index
 
     entries = []
     for wid in wave_ids:
-        folder = processed_root / wid
-        if not (folder / "headline.csv").exists():
+        store = Store(processed_root / wid)
+        if not store.exists("headline"):
             continue
-        head = pd.read_csv(folder / "headline.csv").set_index("metric")["value"]
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        kpis = pd.read_csv(folder / "kpis.csv") if (folder / "kpis.csv").exists() else None
+        head = store.read("headline").set_index("metric")["value"]
+        kpis = store.get("kpis")
         entries.append(
             {
                 "wave": wid,
@@ -333,7 +323,7 @@ def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, r
                 "csi": head.get("csi"),
                 "satisfaction_rate": head.get("satisfaction_rate"),
                 "nps": head.get("nps"),
-                "n": summary.get("kept_rows"),
+                "n": store.read("summary").get("kept_rows"),
                 "kpis_met": status_counts(kpis) if kpis is not None else "",
             }
         )

@@ -39,7 +39,6 @@ import csv
 import datetime as dt
 import io
 import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ import numpy as np
 import pandas as pd
 import yaml
 from scipy.stats import norm
+
+from analysis.index import RANDOM_INDEX as _SAATY_RI  # Saaty's random index: the one table
 
 __all__ = [
     "DEFAULT_SEED",
@@ -387,7 +388,6 @@ _AHP_MATRIX = [
     [0.5, 0.5, 2, 1, 1, 2],
     [0.25, 0.5, 2, 0.5, 0.5, 1],
 ]
-_SAATY_RI = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
 
 
 def ahp_consistency_ratio(matrix: Sequence[Sequence[float]]) -> float:
@@ -1268,16 +1268,9 @@ def render_files(program: DemoProgram) -> dict[str, bytes]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary repository files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from analysis.store import atomic_write
+
+    atomic_write(path, lambda p: p.write_bytes(data))  # the store's writer sets 0644
 
 
 def write_program(program: DemoProgram, root: str | os.PathLike[str]) -> list[Path]:

@@ -10,7 +10,9 @@ expected). See ``docs/survey-definition.md`` for every key and its default.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,21 @@ import yaml
 from .errors import SurveyDefinitionError
 
 LANGUAGES = ("en", "zh")
+
+#: The keys of a survey definition (CONTRACT section 1 and the project's documented additions).
+SURVEY_KEYS = (
+    "title", "language", "respondent_id", "customer_id", "pii", "segments", "duration", "scales", "items",
+    "overall_satisfaction", "loyalty", "recommend", "open_ended", "paths", "targets", "cleaning", "index",
+    "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
+)
+#: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
+NOT_YET_APPLIED = ("weighting", "comments", "units")
+SCALE_KEYS = ("min", "max", "labels", "missing")
+ITEM_KEYS = ("id", "scale", "construct", "text", "reverse")
+INDEX_KEYS = ("weights", "constructs", "ahp")
+AHP_KEYS = ("labels", "matrix")
+ZONE_KEYS = ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
+WAVE_KEYS = ("wave", "raw", "invited", "baseline", "operations", "margins", "customers", "fieldwork")
 
 
 # --------------------------------------------------------------------------- scales and items
@@ -167,6 +184,23 @@ class Survey:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def is_reverse(self, item_id: str) -> bool:
+        """Whether ``item_id`` is a reverse-keyed item (scored max + min - answer)."""
+        return item_id in self.item_ids and self.item(item_id).reverse
+
+    def answer_labels(self, item_id: str, language: str = "en") -> dict[int, str]:
+        """Scored level -> the label of the answer the respondent chose.
+
+        Cleaning reverse-codes a reverse item (a raw 1 is scored 5 on a 1-5
+        scale), so the scored level 5 is labelled with the raw answer 1's label
+        ("strongly disagree" that damage happens often). Other items: the scale's labels.
+        """
+        scale = self.scale_of(item_id)
+        labels = scale.label_map(language)
+        if not self.is_reverse(item_id):
+            return labels
+        return {level: labels[scale.min + scale.max - level] for level in scale.levels}
 
     def scale_of(self, item_id: str) -> Scale:
         """The scale of a rated item, or the 0-10 recommend scale for the recommend item."""
@@ -335,6 +369,22 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def check_keys(spec: Mapping[Any, Any], known: Sequence[str], where: str, file: str) -> None:
+    """Refuse a key of ``spec`` that is not in ``known``, naming the file, the key and the closest valid key.
+
+    ``where`` is the key's parent as the analyst writes it (``""`` at the top, ``"items[3]."``,
+    ``"index."``). Closeness is difflib's ratio (cutoff 0.6), so ``segmnets`` suggests ``segments``.
+    """
+    for key in spec:
+        if str(key) in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise SurveyDefinitionError(
+            f"unknown key '{where}{key}'.{hint}", file=file, expected="one of " + ", ".join(known)
+        )
+
+
 def _texts(value: Any, key: str, file: str) -> dict[str, str]:
     """A text given as a string (any language) or as {en: ..., zh: ...}."""
     if value is None:
@@ -365,6 +415,7 @@ def _int(value: Any, key: str, file: str) -> int:
 def _parse_scale(name: str, spec: Any, file: str) -> Scale:
     if not isinstance(spec, Mapping):
         raise SurveyDefinitionError(f"scale '{name}' must be a mapping with min and max.", file=file)
+    check_keys(spec, SCALE_KEYS, f"scales.{name}.", file)
     for key in ("min", "max"):
         if key not in spec:
             raise SurveyDefinitionError(f"scale '{name}' has no '{key}'.", file=file)
@@ -409,6 +460,7 @@ def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str
             f"item number {position} has no 'id'.", file=file, expected="{id: q1, scale: sat7}"
         )
     item_id = str(spec["id"]).strip()
+    check_keys(spec, ITEM_KEYS, f"items[{position}] ({item_id}).", file)
     scale = spec.get("scale")
     if scale is None:
         if len(scales) == 1:
@@ -436,15 +488,7 @@ def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
         return CleaningRules()
     if not isinstance(spec, Mapping):
         raise SurveyDefinitionError("'cleaning' must be a mapping of rule thresholds.", file=file)
-    defaults = CleaningRules()
-    known = set(defaults.__dataclass_fields__)
-    unknown = set(spec) - known
-    if unknown:
-        raise SurveyDefinitionError(
-            f"'cleaning' has unknown key(s): {', '.join(sorted(map(str, unknown)))}.",
-            file=file,
-            expected=", ".join(sorted(known)),
-        )
+    check_keys(spec, list(CleaningRules.__dataclass_fields__), "cleaning.", file)
     values = {}
     for key, value in spec.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -466,6 +510,7 @@ def _parse_index(spec: Any, constructs: Sequence[str], file: str) -> IndexConfig
         return IndexConfig()
     if not isinstance(spec, Mapping):
         raise SurveyDefinitionError("'index' must be a mapping, e.g. {weights: equal}.", file=file)
+    check_keys(spec, INDEX_KEYS, "index.", file)
     method = str(spec.get("weights", "equal")).lower()
     if method not in INDEX_METHODS:
         raise SurveyDefinitionError(
@@ -489,6 +534,7 @@ def _parse_index(spec: Any, constructs: Sequence[str], file: str) -> IndexConfig
                 file=file,
                 expected="index: {weights: ahp, ahp: {labels: [...], matrix: [[1, 3], [1/3, 1]]}}",
             )
+        check_keys(ahp, AHP_KEYS, "index.ahp.", file)
         labels = tuple(str(c) for c in _as_list(ahp.get("labels"), "index.ahp.labels", file)) or chosen
         rows = []
         for r, row in enumerate(_as_list(ahp["matrix"], "index.ahp.matrix", file), start=1):
@@ -535,13 +581,7 @@ def _parse_pls(spec: Any, file: str) -> PLSConfig:
         raise SurveyDefinitionError(
             "'pls' must be a mapping, e.g. {scheme: path, bootstrap: 5000}.", file=file
         )
-    unknown = set(spec) - set(PLSConfig.__dataclass_fields__)
-    if unknown:
-        raise SurveyDefinitionError(
-            f"'pls' has unknown key(s): {', '.join(sorted(map(str, unknown)))}.",
-            file=file,
-            expected="scheme, missing, bootstrap, seed",
-        )
+    check_keys(spec, list(PLSConfig.__dataclass_fields__), "pls.", file)
     cfg = PLSConfig(
         scheme=str(spec.get("scheme", "path")).lower(),
         missing=str(spec.get("missing", "listwise")).lower(),
@@ -568,6 +608,9 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
         return {}
     if not isinstance(spec, Mapping):
         raise SurveyDefinitionError("'targets' must map a KPI to {min: x} or {max: x}.", file=file)
+    from .kpis import KNOWN_KPIS
+
+    check_keys(spec, list(KNOWN_KPIS), "targets.", file)
     out: dict[str, dict[str, float]] = {}
     for kpi, bound in spec.items():
         if isinstance(bound, (int, float)) and not isinstance(bound, bool):
@@ -592,6 +635,14 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     path = Path(path)
     file = str(path)
     spec = _read_yaml(path, "Survey definition")
+    check_keys(spec, SURVEY_KEYS, "", file)
+    for key in NOT_YET_APPLIED:
+        if key in spec:
+            warnings.warn(
+                f"{file}: '{key}' is read but not applied by this version of csat-lab; results are not "
+                f"{'weighted' if key == 'weighting' else 'affected'}.",
+                stacklevel=2,
+            )
 
     scales_spec = spec.get("scales") or {}
     if not isinstance(scales_spec, Mapping) or not scales_spec:
@@ -703,6 +754,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     zones = spec.get("zones") or {}
     if not isinstance(zones, Mapping):
         raise SurveyDefinitionError("'zones' must be a mapping of thresholds.", file=file)
+    check_keys(zones, ZONE_KEYS, "zones.", file)
 
     return Survey(
         path=path,
@@ -742,6 +794,9 @@ def load_wave(path: str | Path) -> Wave:
     path = Path(path)
     file = str(path)
     spec = _read_yaml(path, "Wave file")
+    check_keys(spec, WAVE_KEYS, "", file)
+    if "margins" in spec:
+        warnings.warn(f"{file}: 'margins' is read but not applied by this version (no weighting yet).", stacklevel=2)
     if "wave" not in spec:
         raise SurveyDefinitionError("has no 'wave' id.", file=file, expected="wave: 2025H1")
     wave_id = str(spec["wave"]).strip()

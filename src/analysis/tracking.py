@@ -1,6 +1,6 @@
 """The cross-wave tracking report: every KPI and index over all waves.
 
-:class:`Tracking` reads the tables each wave's stages wrote under
+:class:`Tracking` reads the tables each wave wrote (through :class:`~analysis.store.Store`) under
 ``data/processed/<wave>/`` and lines them up in wave order. Significance marks
 come from each wave's own ``wave_change.csv`` (the test against its baseline
 wave), so the tracking report and the wave reports never disagree.
@@ -18,7 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .plots import PRIMARY, use_style
+from .privacy import MIN_CELL
 from .report import pct, word
+from .store import Store
 from .survey import Survey, Wave, load_survey, load_wave
 from .zones import ZH_LABELS
 
@@ -42,7 +44,7 @@ class Tracking:
     ) -> Tracking:
         survey = load_survey(survey_path)
         root = Path(processed_root)
-        present = [w for w in waves if (root / w / "headline.csv").exists()]
+        present = [w for w in waves if Store(root / w).exists("headline")]
         files = [load_wave(p) for p in wave_paths] if wave_paths else []
         return cls(survey=survey, root=root, waves=present, wave_files=files)
 
@@ -55,8 +57,7 @@ class Tracking:
         return self.survey.title_text() + suffix
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
-        path = self.root / wave / f"{name}.csv"
-        return pd.read_csv(path) if path.exists() else None
+        return Store(self.root / wave).get(name)
 
     # ------------------------------------------------------------------ tables
     def headline(self) -> pd.DataFrame:
@@ -117,14 +118,13 @@ class Tracking:
                 parts.append(t.assign(wave=w))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
-    def segment_trends(self, min_n: int = 5) -> pd.DataFrame:
+    def segment_trends(self, min_n: int = MIN_CELL) -> pd.DataFrame:
         """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
         rows = []
         for w in self.waves:
-            path = self.root / w / "respondent_scores.parquet"
-            if not path.exists():
+            scores = self._read(w, "respondent_scores")
+            if scores is None:
                 continue
-            scores = pd.read_parquet(path)
             for seg in self.survey.segments:
                 g = scores.groupby(seg)["CSI"].agg(["mean", "count"])
                 for group, r in g.iterrows():

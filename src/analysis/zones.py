@@ -108,6 +108,7 @@ from analysis.errors import SurveyDefinitionError
 from analysis.plots import PRIMARY, use_style
 
 __all__ = [
+    "Breakpoint",
     "IPA_QUADRANTS",
     "TYPES",
     "ZH_LABELS",
@@ -502,7 +503,7 @@ def transition_table(types_from: pd.Series, types_to: pd.Series) -> pd.DataFrame
     Returns a tidy cross-tab with 36 rows (every from/to pair in the type order),
     columns ``type_from``, ``type_to``, ``n`` and ``row_share`` (n divided by the
     number of linked customers of that ``type_from``; NaN when that is 0).
-    ``attrs["n_linked"]`` holds the number of linked customers. Raises ValueError
+    The number of linked customers is ``n.sum()``. Raises ValueError
     on duplicate keys.
     """
     for name, s in (("types_from", types_from), ("types_to", types_to)):
@@ -523,7 +524,6 @@ def transition_table(types_from: pd.Series, types_to: pd.Series) -> pd.DataFrame
             rows.append((a, b, n, n / total if total else np.nan))
     out = pd.DataFrame(rows, columns=["type_from", "type_to", "n", "row_share"])
     out = out.astype({"type_from": object, "type_to": object})
-    out.attrs["n_linked"] = len(both)
     return out
 
 
@@ -592,7 +592,6 @@ def loyalty_curve(
         "promoter_ci_high",
     ]
     out = pd.DataFrame(rows, columns=cols).astype({"n": "int64", "n_promoter": "int64"})
-    out.attrs["conf"] = conf
     return out
 
 
@@ -620,6 +619,39 @@ def _segmented_sse(
     return sse, beta
 
 
+@dataclass(frozen=True)
+class Breakpoint:
+    """Result of :func:`loyalty_breakpoint`: the one-break segmented regression of loyalty.
+
+    ``breakpoint`` the satisfaction value of the break; ``slope_before`` and
+    ``slope_after`` the slopes either side; ``intercept``; ``ci_low``, ``ci_high`` the
+    bootstrap percentile interval of the break (NaN without bootstrap); ``sse`` and ``r2``
+    of the segmented fit; ``r2_linear`` of the straight line; ``n`` respondents;
+    ``n_boot`` resamples; ``conf`` the interval level.
+    """
+
+    breakpoint: float
+    slope_before: float
+    slope_after: float
+    intercept: float
+    ci_low: float
+    ci_high: float
+    sse: float
+    r2: float
+    r2_linear: float
+    n: int
+    n_boot: int
+    conf: float
+
+    def to_dict(self) -> dict[str, float]:
+        """The fields as a dict (what :func:`plot_loyalty_curve` takes as ``breakpoint``)."""
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row, the fields as columns in this order (``loyalty_breakpoint.csv``)."""
+        return pd.DataFrame([self.to_dict()])
+
+
 def loyalty_breakpoint(
     satisfaction: pd.Series,
     loyalty: pd.Series,
@@ -627,7 +659,7 @@ def loyalty_breakpoint(
     seed: int = 0,
     step: float = 0.1,
     conf: float = 0.95,
-) -> dict[str, float]:
+) -> Breakpoint:
     """Segmented (one-break, continuous) regression of loyalty on satisfaction.
 
     Fits ``loyalty = b0 + b1 * sat + b2 * max(sat - c, 0)`` by least squares for
@@ -646,10 +678,11 @@ def loyalty_breakpoint(
     step : spacing of the candidate breakpoints.
     conf : level of the percentile interval.
 
-    Returns a dict with ``breakpoint``, ``slope_before`` (b1), ``slope_after``
+    Returns a :class:`Breakpoint` with ``breakpoint``, ``slope_before`` (b1), ``slope_after``
     (b1 + b2), ``intercept`` (b0), ``ci_low``, ``ci_high`` (NaN when n_boot=0),
     ``sse``, ``r2`` of the segmented fit, ``r2_linear`` of the straight-line fit,
-    ``n``, ``n_boot``, ``conf``. A flat-then-steep curve (slope_before near 0,
+    ``n``, ``n_boot``, ``conf``. Own code: no dependency fits a segmented regression
+    (statsmodels and scipy have none; R's ``segmented`` is the model). A flat-then-steep curve (slope_before near 0,
     slope_after clearly positive) is the quality-insensitive zone. Raises
     ValueError with fewer than 3 distinct satisfaction levels.
     """
@@ -699,20 +732,20 @@ def loyalty_breakpoint(
         ci_low, ci_high = np.percentile(boots, [100 * alpha, 100 * (1 - alpha)])
     else:
         ci_low = ci_high = np.nan
-    return {
-        "breakpoint": float(grid[best]),
-        "slope_before": float(b1),
-        "slope_after": float(b1 + b2),
-        "intercept": float(b0 + y.mean()),
-        "ci_low": float(ci_low),
-        "ci_high": float(ci_high),
-        "sse": float(sse[0, best]),
-        "r2": 1 - float(sse[0, best]) / sst if sst > 0 else np.nan,
-        "r2_linear": 1 - sse_lin / sst if sst > 0 else np.nan,
-        "n": int(n),
-        "n_boot": int(n_boot),
-        "conf": float(conf),
-    }
+    return Breakpoint(
+        breakpoint=float(grid[best]),
+        slope_before=float(b1),
+        slope_after=float(b1 + b2),
+        intercept=float(b0 + y.mean()),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        sse=float(sse[0, best]),
+        r2=1 - float(sse[0, best]) / sst if sst > 0 else np.nan,
+        r2_linear=1 - sse_lin / sst if sst > 0 else np.nan,
+        n=int(n),
+        n_boot=int(n_boot),
+        conf=float(conf),
+    )
 
 
 # --------------------------------------------------------------------------- IPA

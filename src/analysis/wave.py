@@ -1,0 +1,694 @@
+"""The analyst's object: one wave of a survey, from the raw export to every table of the report.
+
+>>> from analysis import WaveAnalysis                                  # doctest: +SKIP
+>>> wa = WaveAnalysis.load("params/survey.yaml", "params/waves/2025H2.yaml")
+>>> wa.clean(); wa.describe(); wa.reliability(); wa.index()
+>>> wa.groups(); wa.change(); wa.drivers(); wa.model()
+>>> wa.zones(); wa.kpis()
+>>> wa.save()                                                            # every table, through the store
+
+Each step calls the statistics functions (data in, result out), keeps the
+tables it made in :attr:`WaveAnalysis.results` and returns them; a later step
+finds what it needs in memory or, in a new session (each notebook is one), in
+the wave's :class:`~analysis.store.Store`. :meth:`WaveAnalysis.read` is how the
+report layer gets any table by name. Nothing here draws or words anything:
+charts are in :mod:`analysis.plotting`, words in :mod:`analysis.words`.
+
+=========  ==========================================  =====================================
+notebook   steps                                       tables (see :data:`analysis.store.TABLES`)
+=========  ==========================================  =====================================
+01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, summary
+02         ``describe reliability index headline``     item_stats, distribution, profile, reliability,
+                                                       screening, csi_index, index_weights, respondent_scores,
+                                                       headline, ahp
+03         ``groups change drivers model``             group_tests, wave_change, drivers*, regression,
+                                                       csi_paths, pls_*, htmt
+04         ``zones``                                   ipa, priorities, zones*, loyalty_*, types
+05_report  ``kpis``                                    kpis, operations
+=========  ==========================================  =====================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .clean import CleanResult, clean_wave
+from .privacy import MIN_CELL
+from .store import Store, processed_root
+from .survey import Survey, Wave, load_survey, load_wave
+
+if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
+    from .pls import PLSModel
+    from .zones import ZoneThresholds
+
+Tables = dict[str, pd.DataFrame]
+
+#: Resampling settings of the steps (the CSI model's come from the survey's ``pls:`` block).
+INDEX_BOOT, INDEX_SEED = 1000, 2024
+DRIVERS_BOOT, DRIVERS_SEED = 1000, 20240601
+ZONES_BOOT, ZONES_SEED = 500, 7
+
+
+# --------------------------------------------------------------------------- survey-level pieces
+def satisfaction_construct(survey: Survey) -> str | None:
+    """The construct of the overall satisfaction item (the CSI model's satisfaction variable)."""
+    return survey.item(survey.overall_satisfaction).construct
+
+
+def model_blocks(survey: Survey) -> dict[str, list[str]]:
+    """Blocks of the constructs in the CSI structural model."""
+    return {c: survey.blocks[c] for c in survey.model_constructs}
+
+
+def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
+    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings);
+    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`."""
+    from . import pls
+
+    if not survey.paths:
+        return None
+    cfg = survey.pls
+    return pls.estimate_pls(
+        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
+    )
+
+
+def attribute_items(survey: Survey) -> list[str]:
+    """Items of the index constructs other than the outcome items (overall, loyalty, recommend): the IPA items."""
+    outcomes = {survey.overall_satisfaction, *survey.loyalty, *([survey.recommend] if survey.recommend else [])}
+    return [i for c in survey.index_constructs for i in survey.blocks[c] if i not in outcomes]
+
+
+def index_weights(
+    survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
+) -> tuple[pd.Series, dict[str, float] | None]:
+    """Construct weights of the overall index and item weights within constructs (None = equal).
+
+    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally.
+    ``pls`` (ACSI method): items weighted by the normalised unstandardised PLS
+    outer weights, constructs by their total effect on the satisfaction
+    construct, normalised to sum to 1 (Fornell et al. 1996).
+    """
+    from .index import weights_for
+
+    cfg = survey.index
+    blocks = {c: survey.blocks[c] for c in survey.index_constructs}
+    matrix = None
+    if cfg.weights == "ahp":
+        matrix = pd.DataFrame(cfg.ahp_matrix, index=list(cfg.ahp_labels), columns=list(cfg.ahp_labels))
+    item_weights = None
+    pls_construct = None
+    if cfg.weights == "pls":
+        model = model if model is not None else fit_csi_model(survey, clean)
+        if model is None:
+            from .errors import SurveyDefinitionError
+
+            raise SurveyDefinitionError(
+                "index.weights is 'pls' but the survey has no 'paths' (no CSI model to take weights from).",
+                file=str(survey.path),
+            )
+        uw = model.unstd_weights
+        item_weights = dict(zip(uw["item"], uw["weight"], strict=True))
+        target = satisfaction_construct(survey)
+        te = model.total_effects
+        te = te[te["target"] == target].set_index("source")["total"]
+        pls_construct = {c: max(float(te.get(c, 0.0)), 0.0) for c in blocks}
+        if sum(pls_construct.values()) <= 0:
+            pls_construct = {c: 1.0 for c in blocks}
+    weights = weights_for(
+        cfg.weights, clean, blocks, survey.ranges, ahp_matrix=matrix, pls_weights=pls_construct
+    )
+    return weights, item_weights
+
+
+def respondent_scores(
+    survey: Survey, clean: pd.DataFrame, weights: pd.Series, item_weights: dict[str, float] | None
+) -> pd.DataFrame:
+    """Per respondent: row, segments, overall item, loyalty score, construct indices (0-100) and CSI."""
+    from .index import overall_scores, respondent_index
+
+    blocks = {c: survey.blocks[c] for c in survey.constructs}
+    scores = respondent_index(clean, blocks, survey.ranges, item_weights)
+    csi_values = overall_scores(scores, weights.reindex(survey.index_constructs).fillna(0.0).to_dict())
+    out = clean[["row", *survey.segments]].copy()
+    if survey.customer_id:
+        out[survey.customer_id] = clean[survey.customer_id]
+    out[survey.overall_satisfaction] = clean[survey.overall_satisfaction]
+    if survey.loyalty:
+        out["loyalty_score"] = clean[list(survey.loyalty)].mean(axis=1)
+    if survey.recommend:
+        out[survey.recommend] = clean[survey.recommend]
+    for c in survey.constructs:
+        out[c] = scores[c]
+    out["CSI"] = csi_values
+    return out
+
+
+def zone_thresholds(survey: Survey) -> tuple[ZoneThresholds, ZoneThresholds]:
+    """Satisfaction and loyalty thresholds (``zones:`` overrides on the satisfaction item's scale)."""
+    from .zones import default_thresholds, thresholds_from_config
+
+    sat_scale = survey.scale_of(survey.overall_satisfaction)
+    cfg = {
+        k: v
+        for k, v in survey.zones.items()
+        if k in ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
+    }
+    th_sat = thresholds_from_config(cfg, sat_scale.min, sat_scale.max)
+    loy_scale = survey.scale_of(survey.loyalty[0]) if survey.loyalty else sat_scale
+    loy_cfg = {k.replace("loyalty_", ""): v for k, v in survey.zones.items() if k.startswith("loyalty_")}
+    loy_cfg = {
+        ("affection_min" if k == "high_min" else "defection_max" if k == "low_max" else k): v
+        for k, v in loy_cfg.items()
+    }
+    th_loy = (
+        thresholds_from_config(loy_cfg, loy_scale.min, loy_scale.max)
+        if loy_cfg
+        else default_thresholds(loy_scale.min, loy_scale.max)
+    )
+    return th_sat, th_loy
+
+
+def customer_types(survey: Survey, scores: pd.DataFrame) -> pd.DataFrame:
+    """Zone and customer type of every respondent (needs the overall item and loyalty items)."""
+    from .zones import type_of, zone_of
+
+    th_sat, th_loy = zone_thresholds(survey)
+    sat = scores[survey.overall_satisfaction]
+    detractor = scores[survey.recommend] <= 6 if survey.recommend else None
+    if detractor is not None:
+        detractor = detractor.where(scores[survey.recommend].notna())
+    out = scores[["row", *survey.segments]].copy()
+    if survey.customer_id:
+        out[survey.customer_id] = scores[survey.customer_id]
+    out["zone"] = zone_of(sat, th_sat)
+    out["type"] = type_of(sat, scores["loyalty_score"], th_sat, th_loy, detractor)
+    return out
+
+
+# --------------------------------------------------------------------------- the analyst object
+@dataclass
+class WaveAnalysis:
+    """One wave of a survey: its steps, their tables, and the store they are saved to.
+
+    Attributes: ``survey``, ``wave``, ``store`` (this wave's folder),
+    ``baseline`` (the baseline wave's store, or None), ``key_root`` (where the
+    customer-id hashing key lives), ``results`` (tables made in this session,
+    by store name).
+    """
+
+    survey: Survey
+    wave: Wave
+    store: Store
+    baseline: Store | None = None
+    key_root: Path = Path(".")
+    results: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        survey_path: str | Path,
+        wave_path: str | Path,
+        processed_dir: str | Path = "",
+        baseline_dir: str | Path = "",
+        out_root: str | Path = ".",
+    ) -> WaveAnalysis:
+        """From the notebook parameters: an empty ``processed_dir`` is ``DIR/data/processed/<wave>``; an empty
+        ``baseline_dir`` is the baseline wave's folder there, when it has results."""
+        survey = load_survey(survey_path)
+        wave = load_wave(wave_path)
+        out = Path(out_root).resolve()
+        store = Store(processed_dir) if processed_dir else Store.for_wave(out, wave.id)
+        store.folder.mkdir(parents=True, exist_ok=True)
+        baseline = Store(baseline_dir) if baseline_dir else None
+        if baseline is None and wave.baseline:
+            candidate = Store(processed_root(out) / wave.baseline)
+            baseline = candidate if candidate.exists("clean") else None
+        return cls(survey=survey, wave=wave, store=store, baseline=baseline, key_root=out)
+
+    # ----------------------------------------------------------------------- tables
+    @property
+    def language(self) -> str:
+        """The report language of the survey (``en`` or ``zh``)."""
+        return self.survey.language
+
+    def read(self, name: str) -> Any:
+        """Table ``name``: made in this session, else read from the store (FileNotFoundError if neither)."""
+        if name in self.results:
+            return self.results[name]
+        if name not in self._cache:
+            self._cache[name] = self.store.read(name)
+        return self._cache[name]
+
+    def has(self, name: str) -> bool:
+        """Whether table ``name`` exists (made in this session or saved)."""
+        return name in self.results or name in self._cache or self.store.exists(name)
+
+    def read_baseline(self, name: str) -> Any:
+        """Table ``name`` of the baseline wave, or None (no baseline, or not written there)."""
+        if self.baseline is None or not self.baseline.exists(name):
+            return None
+        return self.baseline.read(name)
+
+    def _keep(self, tables: dict[str, Any]) -> dict[str, Any]:
+        self.results.update(tables)
+        return tables
+
+    def save(self) -> list[Path]:
+        """Write every table made in this session to the store (atomically, columns checked)."""
+        return [self.store.write(name, table) for name, table in self.results.items()]
+
+    # ----------------------------------------------------------------------- shared intermediate results
+    def csi_model(self) -> PLSModel | None:
+        """The CSI model's point estimate on this wave (fitted once per session); None without paths."""
+        if "csi_model" not in self._cache:
+            self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
+        return self._cache["csi_model"]
+
+    def weights(self) -> tuple[pd.Series, dict[str, float] | None]:
+        """Construct weights of the overall index and item weights within constructs (see :func:`index_weights`)."""
+        if "weights" not in self._cache:
+            model = self.csi_model() if self.survey.index.weights == "pls" else None
+            self._cache["weights"] = index_weights(self.survey, self.read("clean"), model)
+        return self._cache["weights"]
+
+    def scores(self) -> pd.DataFrame:
+        """Per-respondent construct indices, CSI, overall item and loyalty score (``respondent_scores``)."""
+        if not self.has("respondent_scores"):
+            self.index()
+        return self.read("respondent_scores")
+
+    # ----------------------------------------------------------------------- 01 clean
+    def clean(self) -> CleanResult:
+        """Read the raw export and apply every cleaning rule (see :mod:`analysis.clean`).
+
+        Tables: clean, cleaning_log, value_issues,
+        attrition and the summary facts.
+        """
+        result = clean_wave(self.survey, self.wave, key_root=self.key_root)
+        self._keep({**result.tables(), "summary": self._summary(result)})
+        self._cache["clean_result"] = result
+        return result
+
+    def _summary(self, result: CleanResult) -> dict[str, Any]:
+        return {
+            "wave": self.wave.id,
+            "raw_file": self.wave.raw.name,
+            "raw_rows": result.n_raw,
+            "kept_rows": result.n_kept,
+            "invited": self.wave.invited,
+            "baseline": self.wave.baseline,
+            "encoding": result.encoding,
+            "separator": {",": "comma", ";": "semicolon", "\t": "tab"}.get(result.separator or ""),
+            "speeder_cutoff_seconds": None
+            if pd.isna(result.speeder_cutoff)
+            else round(result.speeder_cutoff, 1),
+            "value_issues": len(result.value_issues),
+            "pii_columns_removed": len(result.pii_columns),
+            "undeclared_columns_dropped": result.dropped_columns,
+            "outliers_flagged": int(result.log["outlier"].sum()),
+        }
+
+    # ----------------------------------------------------------------------- 02 descriptive
+    def describe(self) -> Tables:
+        """Item statistics (with label and construct), answer distributions and the sample profile."""
+        from . import describe
+
+        s, clean = self.survey, self.read("clean")
+        stats = describe.item_stats(clean, s.ranges)
+        stats.insert(1, "label", stats["item"].map({i: s.item_label(i) for i in s.rated_items}))
+        stats.insert(
+            2, "construct", stats["item"].map(lambda i: s.item(i).construct if i in s.item_ids else None)
+        )
+        labels = {i: s.answer_labels(i, self.language) for i in s.rated_items}
+        return self._keep(
+            {
+                "item_stats": stats,
+                "distribution": describe.distribution(clean, s.ranges, labels),
+                "profile": describe.sample_profile(clean, list(s.segments)),
+            }
+        )
+
+    def reliability(self) -> Tables:
+        """Cronbach's alpha and omega per construct, rho_C / AVE / rho_A from the CSI model, item screening."""
+        from . import reliability
+
+        s, clean = self.survey, self.read("clean")
+        rel = reliability.reliability_table(clean, s.blocks)
+        for col in ("rho_c", "ave", "rho_a"):
+            rel[col] = float("nan")
+        model = self.csi_model()
+        if model is not None:
+            pr = model.reliability.set_index("construct")
+            for col in ("rho_c", "ave", "rho_a"):
+                rel[col] = rel["construct"].map(pr[col])
+        return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks)})
+
+    def index(self, n_boot: int = INDEX_BOOT, seed: int = INDEX_SEED) -> Tables:
+        """The 0-100 index per construct and the overall CSI (bootstrap intervals), its weights, and the
+        per-respondent scores; the AHP consistency when AHP-weighted."""
+        from .index import ahp_weights, csi
+
+        s, clean = self.survey, self.read("clean")
+        weights, item_weights = self.weights()
+        blocks = {c: s.blocks[c] for c in s.index_constructs}
+        tables: dict[str, Any] = {
+            "csi_index": csi(clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed),
+            "index_weights": pd.DataFrame(
+                {"construct": weights.index, "weight": weights.to_numpy(), "method": s.index.weights}
+            ),
+            "respondent_scores": respondent_scores(s, clean, weights, item_weights),
+        }
+        if s.index.weights == "ahp":
+            res = ahp_weights(self._ahp_matrix())
+            tables["ahp"] = {"lambda_max": res.lambda_max, "ci": res.ci, "cr": res.cr}
+        return self._keep(tables)
+
+    def _ahp_matrix(self) -> pd.DataFrame:
+        labels = list(self.survey.index.ahp_labels)
+        return pd.DataFrame(self.survey.index.ahp_matrix, index=labels, columns=labels)
+
+    def headline(self) -> pd.DataFrame:
+        """The headline measures with 95% intervals: CSI, satisfaction rate, NPS, response rate, repurchase."""
+        from . import describe
+
+        s, clean = self.survey, self.read("clean")
+        if not self.has("csi_index"):
+            self.index()
+        table = self.read("csi_index")
+        overall = table[table["construct"] == "CSI"].iloc[0]
+        rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
+        sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied)
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n))
+        if s.recommend:
+            n = describe.nps(clean[s.recommend])
+            rows.append(
+                {
+                    **_row("nps", n.value, n.ci_low, n.ci_high, n.n),
+                    **{"se": n.se, **n.parts},
+                }
+            )
+        rr = describe.response_rate(len(clean), self.wave.invited)
+        rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
+        if s.repurchase:
+            sc = s.scale_of(s.repurchase)
+            rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n))
+        return self._keep({"headline": pd.DataFrame(rows)})["headline"]
+
+    # ----------------------------------------------------------------------- 03 inferential
+    def groups(self) -> pd.DataFrame:
+        """Group tests of the overall item, the CSI and every index construct across each segment."""
+        from . import compare
+
+        s = self.survey
+        overall = s.overall_satisfaction
+        variables = [overall, "CSI", *s.index_constructs]
+        top = s.scale_of(overall).max - 1
+        tests = compare.group_tests(self.scores(), variables, list(s.segments), top2={overall: top})
+        table = tests.to_frame()
+        return self._keep({"group_tests": table})["group_tests"]
+
+    def drivers(self, n_boot: int = DRIVERS_BOOT, seed: int = DRIVERS_SEED) -> Tables:
+        """Key drivers: relative weights of the constructs for overall satisfaction (and loyalty), with bootstrap
+        intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs."""
+        from . import drivers
+
+        s, scores = self.survey, self.scores()
+        overall, idx = s.overall_satisfaction, list(s.index_constructs)
+        rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)
+        tables = {"drivers": rw.to_frame()}
+        if s.loyalty:
+            loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed)
+            tables["drivers_loyalty"] = loyal.to_frame()
+        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
+        tables["drivers_items"] = items.to_frame()
+        tables["regression"] = drivers.regression_drivers(scores, overall, idx).to_frame()
+        return self._keep(tables)
+
+    def change(self) -> pd.DataFrame | None:
+        """Change against the baseline wave (None without one): CSI, satisfaction rate, NPS, construct indices
+        and segment CSIs. The baseline is re-scored with this wave's weights (item weights too, with
+        ``index.weights: pls``), so both waves are measured with the same yardstick."""
+        from . import compare
+
+        if self.baseline is None:
+            return None
+        s, scores = self.survey, self.scores()
+        weights_tbl = self.read("index_weights")
+        weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
+        _, item_weights = self.weights()
+        base = respondent_scores(s, self.baseline.read("clean"), weights, item_weights)
+        rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
+        b, c = base[s.overall_satisfaction].dropna(), scores[s.overall_satisfaction].dropna()
+        rows.append(
+            compare.proportion_change(
+                int(b.isin(s.satisfied).sum()), len(b), int(c.isin(s.satisfied).sum()), len(c), "satisfaction_rate"
+            )
+        )
+        if s.recommend:
+            rows.append(compare.nps_change(base[s.recommend].dropna(), scores[s.recommend].dropna(), "NPS"))
+        for construct in s.index_constructs:
+            rows.append(compare.mean_change(base[construct].dropna(), scores[construct].dropna(), construct))
+        for seg in s.segments:
+            for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+                bg = base.loc[base[seg] == group, "CSI"].dropna()
+                cg = scores.loc[scores[seg] == group, "CSI"].dropna()
+                if len(bg) < MIN_CELL or len(cg) < MIN_CELL:  # small cells are never shown
+                    continue
+                rows.append(compare.mean_change(bg, cg, f"CSI | {seg} = {group}"))
+        table = compare.wave_change_table(rows)
+        table.insert(1, "baseline_wave", self.wave.baseline)
+        return self._keep({"wave_change": table})["wave_change"]
+
+    def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:
+        """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT,
+        total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
+        survey's ``pls:`` settings."""
+        from .pls import acsi_impact, bootstrap_model, construct_index_scores
+
+        s = self.survey
+        model = self.csi_model()
+        if model is None:
+            return {}
+        clean, blocks, cfg = self.read("clean"), model_blocks(s), s.pls
+        b = cfg.bootstrap if n_boot is None else n_boot
+        boot = bootstrap_model(model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress)
+        ranges = {i: s.ranges[i] for c in blocks for i in blocks[c]}
+        impact = acsi_impact(model, construct_index_scores(clean.loc[model.scores.index], model, ranges))
+        htmt = model.htmt.copy()
+        htmt.index.name = "construct"
+        summary = {
+            "n": model.n,
+            "iterations": model.iterations,
+            "scheme": model.scheme,
+            "n_boot": b,
+            "failed_resamples": boot.n_failed,
+            "satisfaction_construct": satisfaction_construct(s),
+        }
+        return self._keep(
+            {
+                "csi_paths": boot.paths.copy(),
+                "pls_r2": model.r2,
+                "pls_loadings": boot.loadings.merge(model.weights, on=["construct", "item"], how="left"),
+                "pls_effects": boot.total_effects.merge(
+                    impact[["source", "target", "impact"]], on=["source", "target"], how="left"
+                ),
+                "htmt": htmt.reset_index(),
+                "pls_summary": pd.DataFrame([summary]),
+            }
+        )
+
+    # ----------------------------------------------------------------------- 04 zones
+    def ipa(self) -> Tables:
+        """Importance-performance analysis of the attribute items and the ranked improvement priorities.
+
+        Importance is the item's relative weight for overall satisfaction (``drivers_items``); before the
+        drivers step has run, its correlation with the overall item. Performance is the item's 0-100 index.
+        """
+        from . import zones
+
+        s = self.survey
+        stats = self.read("item_stats").set_index("item")
+        if self.has("drivers_items"):
+            importance = self.read("drivers_items").set_index("predictor")["rescaled"]
+        else:
+            clean = self.read("clean")
+            importance = clean[attribute_items(s)].corrwith(clean[s.overall_satisfaction])
+        labels = {i: s.item_label(i) for i in s.rated_items}
+        ipa_table = zones.ipa(importance, stats.loc[importance.index, "index"])
+        ipa_table.insert(1, "label", ipa_table["item"].map(labels))
+        priorities = zones.improvement_priorities(ipa_table)
+        priorities.insert(1, "label", priorities["item"].map(labels))
+        return self._keep({"ipa": ipa_table, "priorities": priorities})
+
+    def zones(self, n_boot: int = ZONES_BOOT, seed: int = ZONES_SEED) -> Tables:
+        """The IPA (see :meth:`ipa`) and, with ``loyalty`` items, the satisfaction-loyalty customer types (also by
+        segment and across customers linked to the baseline), the loyalty curve and its break point."""
+        tables = self.ipa()
+        if self.survey.loyalty:
+            tables = {**tables, **self._customer_zones(n_boot, seed)}
+        return tables
+
+    def _customer_zones(self, n_boot: int, seed: int) -> Tables:
+        from . import zones
+
+        s, scores = self.survey, self.scores()
+        types = customer_types(s, scores)
+        tables: dict[str, Any] = {"zones": zones.zone_table(types["type"])}
+        by_seg = []
+        for seg in s.segments:
+            t = zones.zone_table(types["type"], by=types[seg])
+            t = t.rename(columns={seg: "group"}) if seg in t.columns else t
+            t.insert(0, "segment", seg)
+            by_seg.append(t)
+        if by_seg:
+            seg_table = pd.concat(by_seg, ignore_index=True)
+            group_n = seg_table.groupby(["segment", "group"])["n"].transform("sum")
+            tables["zones_by_segment"] = seg_table[group_n >= MIN_CELL].reset_index(drop=True)
+        base_scores = self.read_baseline("respondent_scores")
+        if base_scores is not None and s.customer_id:
+            base_types = customer_types(s, base_scores)
+            a = base_types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
+            b = types.dropna(subset=[s.customer_id]).drop_duplicates(s.customer_id).set_index(s.customer_id)
+            linked = a.index.intersection(b.index)
+            if len(linked) >= MIN_CELL:
+                tables["zone_transitions"] = zones.transition_table(a.loc[linked, "type"], b.loc[linked, "type"])
+        promoter = None
+        if s.recommend:
+            promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
+        sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
+        tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
+        tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty, n_boot=n_boot, seed=seed).to_frame()
+        tables["types"] = types
+        return self._keep(tables)
+
+    # ----------------------------------------------------------------------- 05 KPIs
+    def kpis(self) -> pd.DataFrame:
+        """KPIs against the survey's targets.
+
+        Survey KPIs come from the headline (csi, satisfaction_rate, nps, response_rate, repurchase_rate),
+        ``index_change`` from the baseline's CSI; operational KPIs (complaint rate, resolution time,
+        response within 24 h, follow-up within 3 days, and their change) from the wave's ``operations``
+        complaint log, whose raw numbers are kept (``operations``) for the next wave.
+        """
+        from . import kpis
+
+        head = self.read("headline").set_index("metric")["value"]
+        values: dict[str, float] = {k: float(v) for k, v in head.items()}
+        ops: dict[str, float] = {}
+        if self.wave.operations is not None:
+            ops = kpis.operational_kpis(kpis.read_operations(self.wave.operations), self.wave.customers)
+            self._keep({"operations": ops})
+            values.update(ops)
+        base_head = self.read_baseline("headline")
+        if base_head is not None:
+            base_csi = float(base_head.set_index("metric")["value"].get("csi"))
+            baseline_values = {**(self.read_baseline("operations") or {}), "csi": base_csi}
+            values.update(kpis.wave_kpis({**ops, "csi": values.get("csi")}, baseline_values))
+        rows = None
+        if self.baseline is None:  # a change against the baseline does not apply to a first wave
+            targets = self.survey.targets
+            rows = [k for k in kpis.KNOWN_KPIS if not k.endswith("_change") and (k in values or k in targets)]
+            rows += [k for k in targets if k not in kpis.KNOWN_KPIS]
+        table = kpis.kpi_table(values, self.survey.targets, kpis=rows)
+        return self._keep({"kpis": table})["kpis"]
+
+    def facts(self) -> dict[str, Any]:
+        """The facts an executive summary states (numbers, not prose): n, KPIs met, headline and change."""
+        head = self.read("headline").set_index("metric")
+        change = self.read("wave_change").set_index("metric") if self.has("wave_change") else None
+        kpi = self.read("kpis")
+        summary = self.read("summary")
+        facts: dict[str, Any] = {
+            "wave": self.wave.id,
+            "baseline": self.wave.baseline,
+            "n": int(summary.get("kept_rows", 0)),
+            "raw": int(summary.get("raw_rows", 0)),
+            "kpis_met": int((kpi["status"] == "met").sum()),
+            "kpis_targeted": int((kpi["status"] != "no target").sum()),
+        }
+        for metric in ("csi", "satisfaction_rate", "nps"):
+            if metric in head.index:
+                facts[metric] = float(head.loc[metric, "value"])
+        if change is not None:
+            for metric, key in (("CSI", "csi"), ("satisfaction_rate", "satisfaction_rate"), ("NPS", "nps")):
+                if metric in change.index:
+                    facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
+                    facts[f"{key}_p"] = float(change.loc[metric, "p"])
+        return facts
+
+
+def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str, Any]:
+    return {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
+
+
+# --------------------------------------------------------------------------- pre-flight
+def check(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
+    """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
+
+    Reads and cleans the raw export (file, encoding, columns, unreadable
+    values), then checks the survey definition against the data: ``invited``
+    not below the valid responses, the AHP matrix (reciprocal, CR <= 0.10),
+    the CSI model (estimable: no cycle, no constant item), the zone thresholds
+    and the complaint log. Raises :class:`~analysis.errors.InputError` naming
+    the file and key; writes nothing but (on first use) the id-hashing key.
+    """
+    from .errors import DataError, InputError, SurveyDefinitionError
+
+    result = clean_wave(survey, wave, key_root=key_root)
+    file = str(survey.path)
+    if wave.invited is not None and result.n_kept > wave.invited:
+        raise SurveyDefinitionError(
+            f"'invited' is {wave.invited} but the wave has {result.n_kept} valid responses.",
+            file=str(wave.path),
+            expected="the number of customers invited, at least the number of responses",
+        )
+    if result.n_kept < 2:
+        raise DataError(
+            f"only {result.n_kept} row(s) are left after cleaning.",
+            file=str(wave.raw),
+            expected="at least 2 valid responses to analyse",
+        )
+    try:
+        if survey.index.weights == "ahp":
+            from .index import ahp_weights, check_ahp
+
+            labels = list(survey.index.ahp_labels)
+            try:
+                ahp = ahp_weights(pd.DataFrame(survey.index.ahp_matrix, index=labels, columns=labels))
+            except ValueError as exc:
+                raise SurveyDefinitionError(f"index.ahp.matrix: {exc}", file=file) from None
+            check_ahp(ahp, name=f"index.ahp.matrix in {file}")
+        if survey.paths:
+            fit_csi_model(survey, result.clean)
+        if survey.loyalty:
+            zone_thresholds(survey)
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise SurveyDefinitionError(str(exc), file=file) from None
+    if wave.operations is not None:
+        from .kpis import operational_kpis, read_operations
+
+        operational_kpis(read_operations(wave.operations), wave.customers)
+    return result
+
+
+__all__ = [
+    "WaveAnalysis",
+    "attribute_items",
+    "check",
+    "customer_types",
+    "fit_csi_model",
+    "index_weights",
+    "model_blocks",
+    "respondent_scores",
+    "satisfaction_construct",
+    "zone_thresholds",
+]

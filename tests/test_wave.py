@@ -1,0 +1,151 @@
+"""The analyst object: steps, their tables, the store, and one model fit per session (on the demo program)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import wave as wave_module
+from analysis.clean import CleanResult
+from analysis.store import TABLES, Store
+from analysis.survey import load_survey, load_wave
+from analysis.wave import WaveAnalysis, check
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo program's inputs (survey, wave files, raw exports)."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(ROOT / "params", root / "params")
+    shutil.copytree(ROOT / "data" / "raw", root / "data" / "raw")
+    return root
+
+
+def load(demo: Path, wave: str) -> WaveAnalysis:
+    return WaveAnalysis.load(demo / "params" / "survey.yaml", demo / "params" / "waves" / f"{wave}.yaml", out_root=demo)
+
+
+def run_all(wa: WaveAnalysis) -> None:
+    wa.clean()
+    wa.describe()
+    wa.reliability()
+    wa.index(n_boot=50)
+    wa.headline()
+    wa.groups()
+    wa.change()
+    wa.drivers(n_boot=50)
+    wa.model(n_boot=50)
+    wa.zones(n_boot=20)
+    wa.kpis()
+
+
+@pytest.fixture(scope="module")
+def first(demo: Path) -> WaveAnalysis:
+    """The demo's first wave, every step in one session, saved."""
+    wa = load(demo, "2025H1")
+    run_all(wa)
+    wa.save()
+    return wa
+
+
+def test_every_table_is_registered_and_saved(first: WaveAnalysis) -> None:
+    assert set(first.results) <= set(TABLES)
+    for name in first.results:
+        assert first.store.exists(name), name
+    # a first wave has no change against a baseline and no transitions
+    assert "wave_change" not in first.results and "zone_transitions" not in first.results
+    expected = {"clean", "cleaning_log", "item_stats", "headline", "csi_paths", "group_tests", "zones", "kpis"}
+    assert expected <= set(first.results)
+
+
+def test_a_new_session_reads_what_the_last_one_saved(first: WaveAnalysis, demo: Path) -> None:
+    again = load(demo, "2025H1")
+    assert again.results == {}
+    for name in ("item_stats", "group_tests", "csi_paths", "kpis", "cleaning_log"):
+        pd.testing.assert_frame_equal(again.read(name), first.store.read(name))
+    assert again.read("summary")["kept_rows"] == first.read("summary")["kept_rows"]
+    # the cleaning log keeps booleans in memory and true/false on disk (CONTRACT)
+    assert first.results["cleaning_log"]["kept"].dtype == bool
+    assert first.store.path("cleaning_log").read_text().splitlines()[1].split(",")[2] in {"true", "false"}
+
+
+def test_numbers_in_memory_equal_the_saved_ones(first: WaveAnalysis) -> None:
+    for name in ("headline", "item_stats", "reliability", "drivers", "zones"):
+        pd.testing.assert_frame_equal(first.results[name], first.store.read(name), check_dtype=False)
+
+
+def test_headline_matches_a_hand_calculation(first: WaveAnalysis) -> None:
+    clean = first.read("clean")
+    survey = first.survey
+    head = first.read("headline").set_index("metric")
+    sat = clean[survey.overall_satisfaction].dropna()
+    assert head.loc["satisfaction_rate", "value"] == pytest.approx(sat.isin(survey.satisfied).mean(), abs=1e-12)
+    assert head.loc["response_rate", "value"] == pytest.approx(len(clean) / first.wave.invited, abs=1e-12)
+    rec = clean[survey.recommend].dropna()
+    nps = 100 * ((rec >= 9).mean() - (rec <= 6).mean())
+    assert head.loc["nps", "value"] == pytest.approx(nps, abs=1e-9)
+    assert head.loc["csi", "value"] == first.read("csi_index").set_index("construct").loc["CSI", "index"]
+
+
+def test_model_is_fitted_once_per_session(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = wave_module.fit_csi_model
+    monkeypatch.setattr(wave_module, "fit_csi_model", lambda *a, **k: calls.append(1) or real(*a, **k))
+    wa = load(demo, "2025H1")
+    wa.clean()
+    wa.reliability()
+    wa.index(n_boot=20)
+    wa.model(n_boot=20)
+    assert len(calls) == 1
+    assert set(wa.results["csi_paths"]["source"]) <= set(wa.survey.constructs)
+
+
+def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, demo: Path) -> None:
+    wa = load(demo, "2025H2")
+    assert wa.baseline is not None and wa.baseline.folder == first.store.folder
+    run_all(wa)
+    change = wa.results["wave_change"].set_index("metric")
+    base_csi = first.read("headline").set_index("metric").loc["csi", "value"]
+    # the baseline is re-scored with this wave's weights, so its CSI is the mean of respondent CSIs
+    assert change.loc["CSI", "baseline"] == pytest.approx(base_csi, abs=0.2)
+    assert change.loc["CSI", "diff"] == pytest.approx(change.loc["CSI", "current"] - change.loc["CSI", "baseline"])
+    assert "index_change" in set(wa.results["kpis"]["kpi"]) or "csi" in set(wa.results["kpis"]["kpi"])
+
+
+def test_check_on_the_demo_survey_with_ahp_weights(demo: Path) -> None:
+    """Regression: `csat check` crashed on the demo (the AHP result was returned instead of the cleaning)."""
+    survey = load_survey(demo / "params" / "survey.yaml")
+    assert survey.index.weights == "ahp"
+    result = check(survey, load_wave(demo / "params" / "waves" / "2025H1.yaml"), key_root=demo)
+    assert isinstance(result, CleanResult) and result.n_kept > 0
+
+
+def test_store_round_trip_for_a_folder_given_as_a_path(tmp_path: Path, first: WaveAnalysis) -> None:
+    store = Store(tmp_path / "copy")
+    store.write("item_stats", first.results["item_stats"])
+    pd.testing.assert_frame_equal(store.read("item_stats"), first.store.read("item_stats"))
+
+
+def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, demo: Path) -> None:
+    """Issue 11: the demo's reverse item "Packaging damage happens often" showed the raw share of
+    "strongly disagree" under "strongly agree". Checked against the raw export, read by hand."""
+    item = "q_pack_damage"
+    survey = first.survey
+    assert survey.is_reverse(item)
+    raw = pd.read_csv(demo / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
+    log = first.read("cleaning_log")
+    kept = raw.iloc[log.loc[log["kept"], "row"].to_numpy() - 1]
+    answers = pd.to_numeric(kept[item], errors="coerce")
+    answers = answers[answers.between(1, 7)]
+    dist = first.read("distribution").query("item == @item").set_index("label")["share"]
+    labels = survey.scale_of(item).label_map(first.language)
+    for code in (1, 7):
+        assert dist[labels[code]] == pytest.approx((answers == code).mean(), abs=1e-12), labels[code]
+    # the scored level 7 (favourable: damage rarely happens) is the raw answer 1
+    scored = first.read("distribution").query("item == @item and level == 7")
+    assert scored["label"].item() == labels[1]
