@@ -35,7 +35,7 @@ def png_b64(seed: int) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots import use_style
+    from analysis.plotting import use_style
 
     use_style()
     fig, ax = plt.subplots(figsize=(3, 2))

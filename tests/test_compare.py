@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from itertools import combinations, product
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pingouin as pg
@@ -444,26 +443,6 @@ def test_wave_change_table():
     assert list(out.significant) == [True, False]
     assert "n_baseline" in out.columns and "n_boot" not in out.columns
     pd.testing.assert_frame_equal(rows[0].to_frame(), out.iloc[[0]].reset_index(drop=True))
-
-
-# ------------------------------------------------------------------ chart
-
-
-def test_plot_group_means_renders_chinese(three_groups):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig = cmp.plot_group_means(
-            three_groups, "y", "g", labels={"y": "总体满意度", "g": "区域"}, title="各区域"
-        )
-        fig.canvas.draw()
-    assert isinstance(fig, plt.Figure)
-    assert not [w for w in caught if "missing from" in str(w.message)]  # no missing CJK glyphs
-    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert set(ticks) == {"华东", "华北", "华南"}
-    plt.close(fig)
-
-
-# ------------------------------------------------------------------ ties (issue 11)
 
 
 def _tied_scores() -> tuple[pd.DataFrame, pd.Series]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -140,55 +138,6 @@ def test_sample_profile_suppresses_small_cells():
     out2 = describe.sample_profile(data2, ["region"]).set_index("group")["n"].to_dict()
     assert out2 == {"A": 10, "(suppressed: n<5)": 5}
     assert (describe.sample_profile(data2, ["region"])["n"] >= 5).all()
-
-
-def _chart_data() -> tuple[pd.DataFrame, dict]:
-    rng = np.random.default_rng(7)
-    data = pd.DataFrame({q: rng.integers(1, 8, size=80) for q in ["q_quality", "q_service", "q_price"]})
-    ranges = dict.fromkeys(data.columns, (1, 7))
-    dist = describe.distribution(data, ranges, labels=dict.fromkeys(data.columns, SAT7))
-    return dist, {"q_quality": "产品质量", "q_service": "服务态度", "q_price": "价格合理性"}
-
-
-def test_plot_diverging_chinese_renders_without_glyph_warnings():
-    dist, names = _chart_data()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = describe.plot_diverging(dist, names, title="各项满意度分布")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        fig.canvas.draw()
-    assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["产品质量", "服务态度", "价格合理性"]
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == list(SAT7.values())
-    # the first item's bars (y = 0) span from -(s1 + s2 + s3 + s4/2) to +(s4/2 + s5 + s6 + s7)
-    s = dist[dist["item"] == "q_quality"].set_index("level")["share"]
-    bars = [p for p in ax.patches if abs(p.get_y() + p.get_height() / 2) < 1e-9]
-    left = min(min(p.get_x(), p.get_x() + p.get_width()) for p in bars)
-    right = max(max(p.get_x(), p.get_x() + p.get_width()) for p in bars)
-    assert left == pytest.approx(-(s[1] + s[2] + s[3] + s[4] / 2))
-    assert right == pytest.approx(s[4] / 2 + s[5] + s[6] + s[7])
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-
-
-def test_plot_distribution_chinese():
-    values = pd.Series([7, 6, 6, 5, 4, 1, 7, np.nan])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = describe.plot_distribution(values, SAT7, title="总体满意度")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    assert buf.getvalue()[:4] == b"\x89PNG"
-    ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    assert heights == pytest.approx([1 / 7, 0, 0, 1 / 7, 1 / 7, 2 / 7, 2 / 7])
-    assert [t.get_text() for t in ax.get_xticklabels()] == list(SAT7.values())
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 def test_wilson_interval_matches_the_formula():

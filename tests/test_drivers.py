@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pingouin as pg
@@ -135,13 +134,3 @@ def test_collinear_and_missing_columns_raise():
     with pytest.raises(KeyError):
         drivers.relative_weights(df, "y", ["a", "zz"])
 
-
-def test_plot_drivers(correlated):
-    rw = drivers.relative_weights_boot(correlated, "y", list("abcd"), n_boot=100, seed=1).to_frame()
-    fig = drivers.plot_drivers(rw, labels={"a": "服务态度", "b": "响应速度"}, title="关键驱动因素")
-    fig.canvas.draw()
-    assert isinstance(fig, plt.Figure)
-    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert ticks[-1] == "服务态度"  # largest share on top
-    plt.close(fig)
-    plt.close(drivers.plot_drivers(drivers.relative_weights(correlated, "y", list("abcd")).to_frame()))

@@ -296,9 +296,7 @@ def test_provenance_hashes_and_versions(tmp_path):
     assert packages["numpy"] == numpy.__version__
     assert packages["scipy"] == scipy.__version__
     assert packages["analysis"] == analysis.__version__
-    assert {"statsmodels", "pingouin", "matplotlib", "seaborn", "papermill", "nbconvert"} <= set(
-        packages.index
-    )
+    assert {"statsmodels", "pingouin", "matplotlib", "papermill", "nbconvert"} <= set(packages.index)
     one = prov.set_index("name")["value"]
     assert one["python"] == "{}.{}.{}".format(*sys.version_info[:3])
     assert one["run time"] == "2025-07-01T08:30:00+00:00"

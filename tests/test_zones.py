@@ -4,10 +4,8 @@ computed independently (scipy, statsmodels, numpy.linalg.lstsq)."""
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +15,6 @@ from statsmodels.stats.proportion import proportion_confint
 from analysis.zones import (
     IPA_QUADRANTS,
     TYPES,
-    ZH_LABELS,
     ZoneThresholds,
     default_thresholds,
     improvement_priorities,
@@ -25,9 +22,6 @@ from analysis.zones import (
     loyalty_breakpoint,
     loyalty_curve,
     loyalty_level,
-    plot_ipa,
-    plot_loyalty_curve,
-    plot_zones,
     thresholds_from_config,
     transition_table,
     type_of,
@@ -480,80 +474,3 @@ def test_mobi_types_cover_everyone():
     grouped = loy.groupby(sat).mean()
     np.testing.assert_allclose(curve["loyalty_mean"], grouped.to_numpy())
 
-
-# --------------------------------------------------------------------------- plots
-
-
-def _texts(fig) -> str:
-    parts = []
-    for ax in fig.axes:
-        parts += [t.get_text() for t in ax.texts]
-        parts += [ax.get_xlabel(), ax.get_ylabel(), ax.get_title()]
-        legend = ax.get_legend()
-        if legend is not None:
-            parts += [t.get_text() for t in legend.get_texts()]
-    return " ".join(parts)
-
-
-def _render(fig) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a missing glyph is a UserWarning -> error
-        fig.canvas.draw()
-
-
-@pytest.fixture
-def demo():
-    rng = np.random.default_rng(0)
-    sat = pd.Series(rng.integers(1, 8, 200).astype(float))
-    loy = (sat + rng.normal(0, 1.2, 200)).clip(1, 7).round(1)
-    return sat, loy
-
-
-def test_plot_zones_chinese(demo):
-    sat, loy = demo
-    th = default_thresholds(1, 7)
-    types = type_of(sat, loy, th, th)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = plot_zones(
-            sat, loy, types, th, th, seed=1, labels=ZH_LABELS, title="满意度与忠诚度", xlabel="满意度"
-        )
-        _render(fig)
-    text = _texts(fig)
-    share = zone_table(types).set_index("type").loc["apostle", "share"]
-    assert f"传道者 {share:.0%}" in text and "质量不敏感区" in text and "满意度与忠诚度" in text
-    plt.close(fig)
-
-
-def test_plot_loyalty_curve_chinese(demo):
-    sat, loy = demo
-    th = default_thresholds(1, 7)
-    curve = loyalty_curve(sat, loy, promoter=loy >= 6)
-    bp = loyalty_breakpoint(sat, loy, n_boot=20, seed=0).to_dict()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = plot_loyalty_curve(curve, bp, th, labels=ZH_LABELS, title="质量不敏感区域", ylabel="平均忠诚度")
-        _render(fig)
-        fig2 = plot_loyalty_curve(curve, 4.5)
-        _render(fig2)
-    assert "情感区" in _texts(fig) and "平均忠诚度" in _texts(fig)
-    plt.close(fig)
-    plt.close(fig2)
-
-
-def test_plot_ipa_chinese():
-    imp = pd.Series({"q_quality": 4.0, "q_price": 3.0, "q_delivery": 2.0, "q_pack": 1.0})
-    perf = pd.Series({"q_quality": 60.0, "q_price": 80.0, "q_delivery": 70.0, "q_pack": 90.0})
-    labels = {
-        "q_quality": "产品质量",
-        "q_price": "价格合理性",
-        "q_delivery": "交期",
-        "q_pack": "包装",
-    } | ZH_LABELS
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        fig = plot_ipa(ipa(imp, perf), labels=labels, title="重要性-表现分析")
-        _render(fig)
-    text = _texts(fig)
-    assert all(word in text for word in ("产品质量", "交期", "重点改进", "继续保持", "低优先", "可能过度"))
-    plt.close(fig)

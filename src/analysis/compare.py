@@ -54,7 +54,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pingouin as pg
-from matplotlib.figure import Figure
 from scipy import stats
 
 from analysis.privacy import MIN_CELL
@@ -77,7 +76,6 @@ __all__ = [
     "nps_change",
     "bootstrap_change",
     "wave_change_table",
-    "plot_group_means",
     "TEST_COLUMNS",
     "PAIR_COLUMNS",
     "GROUP_TEST_COLUMNS",
@@ -1015,61 +1013,3 @@ def wave_change_table(rows: Iterable[Change | Mapping[str, Any]], alpha: float =
     out["significant"] = out["p"].astype(float) < alpha
     extra = [c for c in out.columns if c not in WAVE_CHANGE_COLUMNS]
     return out[WAVE_CHANGE_COLUMNS + extra]
-
-
-# --------------------------------------------------------------------------- chart
-
-
-def plot_group_means(
-    data: pd.DataFrame,
-    dv: str,
-    between: str,
-    labels: Mapping[Any, str] | None = None,
-    title: str | None = None,
-    conf: float = 0.95,
-) -> Figure:
-    """Group means with t-based confidence intervals, one horizontal line per group.
-
-    Input: ``data``, numeric ``dv``, grouping column ``between``; ``labels`` maps group
-    values and/or column names to display text (Chinese is fine); ``title``.
-    Output: matplotlib Figure (not shown).  Each group: mean +/- t(n-1) * SD / sqrt(n);
-    the group's n is printed beside it and a dashed line marks the overall mean.
-    """
-    import matplotlib.pyplot as plt
-
-    from analysis.plots import PRIMARY, use_style
-
-    use_style()
-    labels = dict(labels or {})
-    levels, arrays = _split(data, dv, between)
-    means = np.array([np.mean(a) if len(a) else np.nan for a in arrays])
-    half = np.array(
-        [
-            stats.t.ppf(0.5 + conf / 2, len(a) - 1) * np.std(a, ddof=1) / np.sqrt(len(a))
-            if len(a) > 1
-            else np.nan
-            for a in arrays
-        ]
-    )
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(levels) + 1.6))
-    ypos = np.arange(len(levels))[::-1]
-    ax.errorbar(means, ypos, xerr=half, fmt="o", color=PRIMARY, ecolor=PRIMARY, capsize=4)
-    for y, m, h, a in zip(ypos, means, half, arrays, strict=True):
-        ax.annotate(
-            f"{m:.2f}  (n={len(a)})",
-            (m + (0 if np.isnan(h) else h), y),
-            xytext=(6, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
-    if len(arrays):
-        ax.axvline(float(np.mean(np.concatenate(arrays))), color="grey", ls="--", lw=0.8)
-    ax.set_yticks(ypos, [labels.get(lev, str(lev)) for lev in levels])
-    ax.set_xlabel(f"{labels.get(dv, dv)}: mean, {conf:.0%} CI")
-    ax.set_ylabel(labels.get(between, between))
-    ax.margins(x=0.2)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig

@@ -15,8 +15,6 @@ scale (reverse items already reversed, missing = NaN) and
 ``nps_shares``         shares of promoters and detractors (the one NPS definition)
 ``response_rate``      completed / invited with its Wilson interval -> ``Estimate``
 ``sample_profile``     who answered, per segment, with small cells suppressed
-``plot_diverging``     diverging stacked bars of a set of items
-``plot_distribution``  bar chart of the answers to one item
 =====================  ==========================================================
 """
 
@@ -26,16 +24,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.plots import DIVERGING, PRIMARY, use_style
 from analysis.privacy import MIN_CELL
 
 __all__ = [
@@ -48,8 +41,6 @@ __all__ = [
     "nps",
     "response_rate",
     "sample_profile",
-    "plot_diverging",
-    "plot_distribution",
 ]
 
 
@@ -358,103 +349,3 @@ def sample_profile(data: pd.DataFrame, segments: Sequence[str], min_cell: int = 
         if merged:
             rows.append({"segment": seg, "group": label, "n": merged, "share": merged / total})
     return pd.DataFrame(rows, columns=["segment", "group", "n", "share"])
-
-
-def _level_colours(levels: Sequence[int]) -> dict[int, tuple]:
-    """Colour of each level on the diverging palette (lowest red, highest green)."""
-    cmap = plt.get_cmap(DIVERGING)
-    lo, hi = min(levels), max(levels)
-    span = hi - lo or 1
-    return {lv: cmap(0.08 + 0.84 * (lv - lo) / span) for lv in levels}
-
-
-def plot_diverging(
-    dist: pd.DataFrame,
-    item_labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Diverging stacked bar chart of answer shares, one bar per item.
-
-    Parameters: ``dist`` the output of :func:`distribution` (``item, level,
-    label, share``); ``item_labels`` item -> display name; ``title``.
-
-    Levels below the scale midpoint extend left of zero, levels above it to
-    the right; on odd scales the neutral level is split evenly around zero
-    (Robbins & Heiberger 2011, "Plotting Likert and other rating scales",
-    JSM Proceedings). Items are drawn top to bottom in the order of ``dist``;
-    the legend shows the scale labels of the first item. Returns the Figure.
-    """
-    use_style()
-    item_labels = item_labels or {}
-    items = list(dict.fromkeys(dist["item"]))
-    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.45 * max(len(items), 1)), layout="constrained")
-    legend_levels: dict[int, tuple[str, tuple]] = {}
-    for pos, item in enumerate(items):
-        d = dist[dist["item"] == item].sort_values("level")
-        levels = [int(v) for v in d["level"]]
-        shares = dict(zip(levels, d["share"].fillna(0.0).astype(float), strict=True))
-        colours = _level_colours(levels)
-        mid = (min(levels) + max(levels)) / 2
-        half = shares.get(int(mid), 0.0) / 2 if mid == int(mid) else 0.0
-        left = -half
-        for lv in sorted((lv for lv in levels if lv < mid), reverse=True):
-            ax.barh(pos, -shares[lv], left=left, color=colours[lv], edgecolor="white", linewidth=0.5)
-            left -= shares[lv]
-        if mid == int(mid):
-            ax.barh(pos, 2 * half, left=-half, color=colours[int(mid)], edgecolor="white", linewidth=0.5)
-        right = half
-        for lv in sorted(lv for lv in levels if lv > mid):
-            ax.barh(pos, shares[lv], left=right, color=colours[lv], edgecolor="white", linewidth=0.5)
-            right += shares[lv]
-        if pos == 0:
-            labels = dict(zip(levels, d["label"].astype(str), strict=True))
-            legend_levels = {lv: (labels[lv], colours[lv]) for lv in levels}
-    ax.axvline(0, color="#444444", linewidth=0.8)
-    ax.set_yticks(range(len(items)), [item_labels.get(i, i) for i in items])
-    ax.set_ylim(len(items) - 0.5, -0.5)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v) * 100:.0f}%"))
-    ax.set_xlabel("share of answers")
-    if title:
-        ax.set_title(title)
-    handles = [Patch(facecolor=c, label=text) for text, c in legend_levels.values()]
-    if handles:
-        ncol = len(handles) if len(handles) <= 7 else math.ceil(len(handles) / 2)
-        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False)
-    return fig
-
-
-def plot_distribution(
-    values: pd.Series,
-    labels: Mapping[int, str] | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Bar chart of the answer shares of one item (e.g. 7-level overall satisfaction).
-
-    Parameters: ``values`` the item's codes (NaN excluded); ``labels`` level ->
-    label, which also fixes the levels shown (otherwise the observed ones);
-    ``title``. Bars are coloured on the diverging palette and annotated with
-    their percentage; n is shown in the corner. Returns the Figure.
-    """
-    use_style()
-    x = pd.to_numeric(values).dropna()
-    levels = sorted(int(k) for k in labels) if labels else sorted(int(v) for v in x.unique())
-    n = int(x.size)
-    shares = [float((x == lv).sum()) / n if n else 0.0 for lv in levels]
-    colours = _level_colours(levels) if len(levels) > 1 else {lv: PRIMARY for lv in levels}
-    fig, ax = plt.subplots()
-    pos = np.arange(len(levels))
-    ax.bar(pos, shares, color=[colours[lv] for lv in levels], edgecolor="white")
-    for p, s in zip(pos, shares, strict=True):
-        ax.annotate(
-            f"{s * 100:.0f}%", (p, s), ha="center", va="bottom", xytext=(0, 2), textcoords="offset points"
-        )
-    names = [str(labels.get(lv, lv)) if labels else str(lv) for lv in levels]
-    ax.set_xticks(pos, names)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
-    ax.set_ylabel("share of answers")
-    ax.set_ylim(0, max(shares + [0.0]) * 1.15 + 0.01)
-    ax.text(0.99, 0.98, f"n = {n}", transform=ax.transAxes, ha="right", va="top")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig

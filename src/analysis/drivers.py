@@ -5,7 +5,6 @@
 * :func:`relative_weights`: Johnson's (2000) relative weights, a share of R^2 per
   driver that stays meaningful under correlated drivers; :func:`relative_weights_boot`
   adds percentile bootstrap intervals.
-* :func:`plot_drivers`: the importance chart for the report.
 
 All functions use complete cases of ``y`` and ``predictors`` (listwise deletion) and
 return a :class:`Drivers` result; its ``to_frame()`` is the table written to
@@ -15,16 +14,15 @@ return a :class:`Drivers` result; its ``to_frame()`` is the table written to
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_boot", "plot_drivers"]
+__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_boot"]
 
 
 @dataclass(frozen=True)
@@ -181,58 +179,3 @@ def relative_weights_boot(
     out["rescaled_ci_low"], out["rescaled_ci_high"] = np.quantile(share, q, axis=0)
     out["se"] = boot.std(axis=0, ddof=1)
     return Drivers(out, "relative_weights", y, point.n, point.r2, n_boot=len(boot), conf=conf)
-
-
-def plot_drivers(
-    rw: pd.DataFrame,
-    labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-    xlabel: str = "Share of explained variance (%)",
-) -> Figure:
-    """Horizontal bar chart of driver importance (share of R^2), largest on top.
-
-    Input: output of :func:`relative_weights` or :func:`relative_weights_boot`;
-    ``labels`` maps predictor names to display text (Chinese is fine); ``title``.
-    Output: matplotlib Figure (not shown).  Bars are ``rescaled`` in percent; whiskers
-    show ``rescaled_ci_low``/``rescaled_ci_high`` when present (else ``ci_low``/``ci_high``
-    divided by R^2); no whiskers without intervals.
-    """
-    import matplotlib.pyplot as plt
-
-    from analysis.plots import PRIMARY, use_style
-
-    use_style()
-    labels = dict(labels or {})
-    d = rw.sort_values("rescaled", ascending=True).reset_index(drop=True)
-    share = 100 * d["rescaled"].to_numpy(dtype=float)
-    if {"rescaled_ci_low", "rescaled_ci_high"} <= set(d.columns):
-        lo, hi = 100 * d["rescaled_ci_low"].to_numpy(float), 100 * d["rescaled_ci_high"].to_numpy(float)
-    elif {"ci_low", "ci_high"} <= set(d.columns):
-        total = float(rw["raw_weight"].sum())
-        lo, hi = 100 * d["ci_low"].to_numpy(float) / total, 100 * d["ci_high"].to_numpy(float) / total
-    else:
-        lo = hi = None
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(d) + 1.6))
-    ypos = np.arange(len(d))
-    xerr = None
-    if lo is not None:
-        xerr = np.vstack([np.clip(share - lo, 0, None), np.clip(hi - share, 0, None)])
-    ax.barh(ypos, share, color=PRIMARY, xerr=xerr, ecolor="#444444", capsize=3)
-    for yv, s in zip(ypos, share, strict=True):
-        ax.annotate(
-            f"{s:.0f}%",
-            (0, yv),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            color="white",
-            fontsize=8,
-        )
-    ax.set_yticks(ypos, [labels.get(p, str(p)) for p in d["predictor"]])
-    if "r2" in rw.attrs:
-        xlabel += f", R² = {rw.attrs['r2']:.2f}"
-    ax.set_xlabel(xlabel)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig

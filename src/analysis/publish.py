@@ -75,7 +75,6 @@ PROVENANCE_PACKAGES = (
     "statsmodels",
     "pingouin",
     "matplotlib",
-    "seaborn",
     "papermill",
     "nbconvert",
 )

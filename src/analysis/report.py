@@ -9,7 +9,7 @@ shown as text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import PRIMARY, use_style
+from . import plotting
 from .privacy import MIN_CELL
 from .zones import ZH_LABELS
 
@@ -166,8 +166,6 @@ def item_table(ctx: WaveContext) -> pd.DataFrame:
 
 def item_charts(ctx: WaveContext) -> list[Figure]:
     """One diverging stacked bar chart per dimension (items by their scale labels)."""
-    from .describe import plot_diverging
-
     s = ctx.survey
     dist = ctx.read("distribution")
     figs = []
@@ -176,7 +174,13 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
         for scale in sorted(scales):
             chosen = [i for i in items if s.item(i).scale == scale]
             d = dist[dist["item"].isin(chosen)]
-            fig = plot_diverging(d, {i: s.item_label(i) for i in chosen}, title=label(ctx, construct))
+            ax = plotting.plot_diverging(
+                d,
+                xlabel=word("share", ctx.language),
+                labels={i: s.item_label(i) for i in chosen},
+                title=label(ctx, construct),
+            )
+            fig = ax.figure
             figs.append(fig)
             plt.close(fig)
     return figs
@@ -184,23 +188,10 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
 
 def index_chart(ctx: WaveContext) -> Figure:
     """Horizontal bars of each dimension's 0-100 index with 95% intervals; the overall CSI highlighted."""
-    use_style()
     lang = ctx.language
     t = ctx.read("csi_index")
-    t = t.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(t) + 1.2))
-    colours = ["#c8553d" if c == "CSI" else PRIMARY for c in t["construct"]]
-    ax.barh(
-        t["construct"].map(lambda c: label(ctx, c)),
-        t["index"],
-        color=colours,
-        xerr=[t["index"] - t["ci_low"], t["ci_high"] - t["index"]],
-        capsize=3,
-    )
-    for y, v in enumerate(t["index"]):
-        ax.text(v + 1.5, y, f"{v:.1f}", va="center", fontsize=9)
-    ax.set_xlim(0, 105)
-    ax.set_title(word("index_title", lang))
+    names = {c: label(ctx, c) for c in t["construct"]}
+    fig = plotting.plot_index(t, highlight="CSI", labels=names, title=word("index_title", lang)).figure
     plt.close(fig)
     return fig
 
@@ -229,15 +220,15 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
 
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
-    from .compare import plot_group_means
-
     s = ctx.survey
+    xlabel = f"CSI: {word('mean', ctx.language)}, {word('ci', ctx.language)}"
     scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
         data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
-        fig = plot_group_means(data, "CSI", seg, title=f"CSI × {seg}")
+        ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=f"CSI × {seg}")
+        fig = ax.figure
         figs.append(fig)
         plt.close(fig)
     return figs
@@ -268,12 +259,11 @@ def change_table(ctx: WaveContext) -> pd.DataFrame:
 
 def driver_chart(ctx: WaveContext) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
-    from .drivers import plot_drivers
-
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = "解释方差占比 (%)" if ctx.language == "zh" else "Share of explained variance (%)"
-    fig = plot_drivers(table, labels=names, title=word("drivers_title", ctx.language), xlabel=xlabel)
+    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("drivers_title", ctx.language))
+    fig = ax.figure
     plt.close(fig)
     return fig
 
@@ -297,88 +287,20 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
-def _layers(constructs: Sequence[str], paths: Sequence[tuple[str, str]]) -> dict[str, int]:
-    depth = {c: 0 for c in constructs}
-    for _ in constructs:
-        for a, b in paths:
-            depth[b] = max(depth[b], depth[a] + 1)
-    return depth
-
-
-def plot_path_diagram(paths: pd.DataFrame, r2: Mapping[str, float] | None = None, title: str = "") -> Figure:
-    """Path diagram: constructs in columns by causal order, arrows labelled with coefficients.
-
-    ``paths`` has source, target, estimate and optionally ci_low/ci_high (a star marks an
-    interval that excludes 0); ``r2`` maps endogenous constructs to R².
-    """
-    use_style()
-    pairs = list(zip(paths["source"], paths["target"], strict=True))
-    constructs = list(dict.fromkeys([c for pair in pairs for c in pair]))
-    depth = _layers(constructs, pairs)
-    layers: dict[int, list[str]] = {}
-    for c in constructs:
-        layers.setdefault(depth[c], []).append(c)
-    pos = {}
-    for d, names in layers.items():
-        for k, c in enumerate(names):
-            pos[c] = (d * 3.2, -(k - (len(names) - 1) / 2) * 1.5)
-    height = max(len(v) for v in layers.values())
-    # at most ~11 inches wide so that the labels stay legible when the report scales the chart to the page
-    fig, ax = plt.subplots(figsize=(min(11.0, 2.2 * len(layers) + 1.5), min(8.0, 1.0 * height + 1.5)))
-    for row in paths.itertuples(index=False):
-        (x0, y0), (x1, y1) = pos[row.source], pos[row.target]
-        sig = hasattr(row, "ci_low") and pd.notna(row.ci_low) and (row.ci_low > 0 or row.ci_high < 0)
-        ax.annotate(
-            "",
-            xy=(x1 - 0.75, y1),
-            xytext=(x0 + 0.75, y0),
-            arrowprops={
-                "arrowstyle": "-|>",
-                "color": PRIMARY if sig else "#999999",
-                "lw": 0.8 + 3 * min(abs(row.estimate), 1),
-            },
-        )
-        ax.text(
-            (x0 + x1) / 2,
-            (y0 + y1) / 2 + 0.12,
-            f"{row.estimate:.2f}{'*' if sig else ''}",
-            ha="center",
-            fontsize=10,
-            bbox={"fc": "white", "ec": "none", "pad": 0.5},
-        )
-    for c, (x, y) in pos.items():
-        label = c if not r2 or c not in r2 else f"{c}\nR² = {r2[c]:.2f}"
-        ax.text(
-            x,
-            y,
-            label,
-            ha="center",
-            va="center",
-            fontsize=10,
-            bbox={"boxstyle": "round,pad=0.5", "fc": "#eef3f8", "ec": PRIMARY},
-        )
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
-    ax.set_ylim(min(ys) - 1, max(ys) + 1)
-    ax.axis("off")
-    if title:
-        ax.set_title(title)
-    plt.close(fig)
-    return fig
-
-
 def path_diagram(ctx: WaveContext) -> Figure:
     """The CSI model's path diagram from csi_paths and pls_r2."""
     r2 = ctx.read("pls_r2")
     paths = ctx.read("csi_paths")
-    paths["source"] = paths["source"].map(lambda c: label(ctx, c))
-    paths["target"] = paths["target"].map(lambda c: label(ctx, c))
-    return plot_path_diagram(
+    names = {c: label(ctx, c) for c in [*paths["source"], *paths["target"]]}
+    ax = plotting.plot_path_diagram(
         paths,
-        {label(ctx, c): v for c, v in zip(r2["construct"], r2["r2"], strict=True)},
+        r2=dict(zip(r2["construct"], r2["r2"], strict=True)),
+        labels=names,
         title=word("paths_title", ctx.language),
     )
+    fig = ax.figure
+    plt.close(fig)
+    return fig
 
 
 # ----------------------------------------------------------------------------- zones
@@ -392,51 +314,62 @@ def zone_summary(ctx: WaveContext) -> pd.DataFrame:
 
 
 def zone_chart(ctx: WaveContext) -> Figure:
-    from .zones import ZH_LABELS, plot_zones
-
     s = ctx.survey
     scores = ctx.read("respondent_scores")
     types = ctx.read("types")
     from .wave import zone_thresholds
 
     th_sat, th_loy = zone_thresholds(s)
-    kwargs = {"labels": ZH_LABELS, "xlabel": "总体满意度", "ylabel": "忠诚度"} if ctx.language == "zh" else {}
-    fig = plot_zones(
-        scores[s.overall_satisfaction], scores["loyalty_score"], types["type"], th_sat, th_loy, **kwargs
+    kwargs = (
+        {"labels": ZH_LABELS, "xlabel": "总体满意度", "ylabel": "忠诚度"}
+        if ctx.language == "zh"
+        else {"xlabel": "satisfaction", "ylabel": "loyalty"}
     )
+    ax = plotting.plot_zones(
+        scores[s.overall_satisfaction],
+        scores["loyalty_score"],
+        types["type"],
+        thresholds=th_sat,
+        loyalty_thresholds=th_loy,
+        **kwargs,
+    )
+    fig = ax.figure
     plt.close(fig)
     return fig
 
 
 def loyalty_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
-    from .zones import ZH_LABELS, plot_loyalty_curve
 
     th_sat, _ = zone_thresholds(ctx.survey)
     bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict()
-    kwargs = {}
     if ctx.language == "zh":
-        kwargs = {
-            "labels": ZH_LABELS,
-            "xlabel": "总体满意度",
-            "ylabel": "平均忠诚度",
-            "promoter_label": "推荐者占比",
-        }
-    fig = plot_loyalty_curve(ctx.read("loyalty_curve"), breakpoint=bp, thresholds=th_sat, **kwargs)
+        xlabel, ylabel = "总体满意度", "平均忠诚度"
+        legend = {**ZH_LABELS, "loyalty_mean": ylabel, "fit": "分段回归拟合", "promoter_share": "推荐者占比"}
+    else:
+        xlabel, ylabel = "satisfaction", "mean loyalty"
+        legend = {"loyalty_mean": ylabel, "fit": "fit", "promoter_share": "promoter share"}
+    ax = plotting.plot_loyalty_curve(
+        ctx.read("loyalty_curve"),
+        breakpoint=bp,
+        thresholds=th_sat,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        labels=legend,
+    )
+    fig = ax.figure
     plt.close(fig)
     return fig
 
 
 def ipa_chart(ctx: WaveContext) -> Figure:
-    from .zones import plot_ipa
-
     ipa = ctx.read("ipa")
-    axes = {"xlabel": "表现 (0-100)", "ylabel": "重要性"} if ctx.language == "zh" else {}
+    axes = {"xlabel": word("performance", ctx.language), "ylabel": word("importance", ctx.language)}
     names = {
         **(ZH_LABELS if ctx.language == "zh" else {}),
         **dict(zip(ipa["item"], ipa["label"], strict=True)),
     }
-    fig = plot_ipa(ipa, labels=names, **axes)
+    fig = plotting.plot_ipa(ipa, labels=names, **axes).figure
     plt.close(fig)
     return fig
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .plots import PRIMARY, use_style
+from . import plotting
 from .privacy import MIN_CELL
 from .report import pct, word
 from .store import Store
@@ -208,81 +208,43 @@ class Tracking:
     # ------------------------------------------------------------------ charts
     def trend_chart(self) -> Figure:
         """CSI and dimension indices over waves, 95% intervals on the CSI."""
-        use_style()
         t = self.construct_indices()
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        for construct, grp in t.groupby("construct", sort=False):
-            grp = grp.set_index("wave").reindex(self.waves)
-            if construct == "CSI":
-                ax.errorbar(
-                    self.waves,
-                    grp["index"],
-                    yerr=[grp["index"] - grp["ci_low"], grp["ci_high"] - grp["index"]],
-                    color="#c8553d",
-                    lw=3,
-                    marker="o",
-                    capsize=4,
-                    label="CSI",
-                    zorder=3,
-                )
-            else:
-                ax.plot(
-                    self.waves,
-                    grp["index"],
-                    marker=".",
-                    lw=1.2,
-                    alpha=0.8,
-                    label=self.survey.construct_label(construct),
-                )
-        ax.set_ylabel(word("index", self.language))
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-        ax.set_title(word("index_title", self.language))
+        names = {c: self.survey.construct_label(c) for c in t["construct"]} if len(t) else {}
+        ax = plotting.plot_trend(
+            t,
+            waves=self.waves,
+            highlight="CSI",
+            ylabel=word("index", self.language),
+            labels=names,
+            title=word("index_title", self.language),
+        )
+        fig = ax.figure
         plt.close(fig)
         return fig
 
     def segment_chart(self) -> Figure:
         """CSI per segment group over waves, one panel per segment."""
-        use_style()
         wide = self.segment_trends()
         segs = list(self.survey.segments) or ["(none)"]
-        fig, axes = plt.subplots(1, len(segs), figsize=(4.2 * len(segs), 3.8), sharey=True, squeeze=False)
-        for ax, seg in zip(axes[0], segs, strict=True):
+        panels = plotting.panels(len(segs), size=(4.2, 3.8), sharey=True)
+        for k, (ax, seg) in enumerate(zip(panels, segs, strict=True)):
             sub = wide[wide["segment"] == seg] if len(wide) else wide
-            for r in sub.itertuples(index=False):
-                values = sub.loc[sub["group"] == r.group, self.waves].iloc[0].to_numpy(dtype=float)
-                ax.plot(self.waves, values, marker="o", label=str(r.group))
-            ax.set_title(seg)
-            ax.legend(frameon=False, fontsize=8)
-        axes[0][0].set_ylabel("CSI")
+            plotting.plot_group_trends(
+                sub, waves=self.waves, ylabel="CSI" if k == 0 else None, title=seg, ax=ax
+            )
+        fig = panels[0].figure
         plt.close(fig)
         return fig
 
     def type_chart(self) -> Figure:
         """Stacked bars of customer-type shares per wave."""
-        use_style()
         parts = {}
         for w in self.waves:
             z = self._read(w, "zones")
             if z is not None:
                 parts[w] = z.set_index("type")["share"]
         table = pd.DataFrame(parts).reindex(columns=self.waves).fillna(0)
-        colours = {
-            "apostle": "#1a9850",
-            "loyalist": "#91cf60",
-            "mercenary": "#fee08b",
-            "hostage": "#fc8d59",
-            "defector": "#d73027",
-            "terrorist": "#7f0000",
-        }
-        fig, ax = plt.subplots(figsize=(8, 4))
-        bottom = np.zeros(len(table.columns))
-        for t in table.index:
-            label = f"{ZH_LABELS.get(t, t)}" if self.language == "zh" else t
-            ax.bar(
-                table.columns, table.loc[t] * 100, bottom=bottom, color=colours.get(t, PRIMARY), label=label
-            )
-            bottom += table.loc[t].to_numpy() * 100
-        ax.set_ylabel("%")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        names = ZH_LABELS if self.language == "zh" else None
+        fig = plotting.plot_type_shares(table, ylabel="%", labels=names).figure
         plt.close(fig)
         return fig

@@ -95,17 +95,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import PercentFormatter
 from scipy import stats
 
 from analysis.describe import wilson_interval
 from analysis.errors import SurveyDefinitionError
-from analysis.plots import PRIMARY, use_style
 
 __all__ = [
     "Breakpoint",
@@ -120,9 +115,6 @@ __all__ = [
     "loyalty_breakpoint",
     "loyalty_curve",
     "loyalty_level",
-    "plot_ipa",
-    "plot_loyalty_curve",
-    "plot_zones",
     "thresholds_from_config",
     "transition_table",
     "type_of",
@@ -160,16 +152,6 @@ ZH_LABELS: dict[str, str] = {
     "Low priority": "低优先",
     "Possible overkill": "可能过度",
 }
-
-_TYPE_COLOURS = {
-    "apostle": "#1a9850",
-    "loyalist": "#91cf60",
-    "mercenary": "#fdae61",
-    "hostage": "#7570b3",
-    "defector": "#f46d43",
-    "terrorist": "#a50026",
-}
-_ZONE_COLOURS = {"defection": "#fee0d2", "indifference": "#f0f0f0", "affection": "#e5f5e0"}
 
 # Named defaults: n_levels -> (affection levels, defection levels); see the module docstring.
 _NAMED_DEFAULTS = {5: (1, 2), 7: (2, 3), 10: (2, 6), 11: (2, 7)}
@@ -839,232 +821,3 @@ def improvement_priorities(ipa_df: pd.DataFrame, target: float | None = None) ->
     df["rank"] = np.arange(1, len(df) + 1)
     df.attrs["target"] = tgt
     return df
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def _lab(labels: Mapping[str, str] | None, key: str) -> str:
-    return str(labels.get(key, key)) if labels else key
-
-
-def _zone_edges(th: ZoneThresholds) -> tuple[float, float]:
-    """x positions separating defection | indifference | affection (halfway for integer cut-offs)."""
-    lo = th.defection_max + 0.5 if float(th.defection_max).is_integer() else th.defection_max
-    hi = th.affection_min - 0.5 if float(th.affection_min).is_integer() else th.affection_min
-    return lo, max(lo, hi)
-
-
-def _shade_zones(ax: Any, th: ZoneThresholds, labels: Mapping[str, str] | None) -> list[Patch]:
-    e1, e2 = _zone_edges(th)
-    left, right = th.scale_min - 0.5, th.scale_max + 0.5
-    handles = []
-    for zone, (a, b) in zip(ZONES, ((left, e1), (e1, e2), (e2, right)), strict=True):
-        ax.axvspan(a, b, color=_ZONE_COLOURS[zone], zorder=0, lw=0)
-        handles.append(Patch(color=_ZONE_COLOURS[zone], label=_lab(labels, zone)))
-    ax.set_xlim(left, right)
-    return handles
-
-
-def plot_zones(
-    satisfaction: pd.Series,
-    loyalty: pd.Series,
-    types: pd.Series,
-    thresholds_sat: ZoneThresholds,
-    thresholds_loy: ZoneThresholds,
-    seed: int = 0,
-    jitter: float = 0.2,
-    labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-    xlabel: str = "satisfaction",
-    ylabel: str = "loyalty",
-) -> Figure:
-    """Jittered satisfaction-loyalty scatter with zone bands and type shares.
-
-    Parameters
-    ----------
-    satisfaction, loyalty, types : per respondent (types from :func:`type_of`).
-    thresholds_sat, thresholds_loy : thresholds of the two scales.
-    seed, jitter : seeded uniform jitter of +/- ``jitter`` on both axes.
-    labels : display names for types and zones (e.g. :data:`ZH_LABELS`).
-    title, xlabel, ylabel : texts.
-
-    Returns the matplotlib Figure: the three zones shaded along satisfaction,
-    dashed lines at the loyalty cut-offs, points coloured by type and the
-    legend giving each type's share of classified respondents.
-    """
-    use_style()
-    sat = _numeric(satisfaction, "satisfaction").to_numpy()
-    loy = _numeric(loyalty, "loyalty").to_numpy()
-    typ = pd.Series(types).astype(object).to_numpy()
-    if not len(sat) == len(loy) == len(typ):
-        raise ValueError("satisfaction, loyalty and types must have the same length")
-    rng = np.random.default_rng(seed)
-    jx = rng.uniform(-jitter, jitter, len(sat))
-    jy = rng.uniform(-jitter, jitter, len(sat))
-    table = zone_table(pd.Series(typ, dtype=object)).set_index("type")
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    zone_handles = _shade_zones(ax, thresholds_sat, labels)
-    ax.axhline(thresholds_loy.loyalty_high_min, color="grey", ls="--", lw=0.8)
-    ax.axhline(thresholds_loy.loyalty_low_max, color="grey", ls=":", lw=0.8)
-    type_handles = []
-    for name in TYPES:
-        at = typ == name
-        share = table.loc[name, "share"]
-        text = f"{_lab(labels, name)} {share:.0%}" if np.isfinite(share) else _lab(labels, name)
-        h = ax.scatter(
-            sat[at] + jx[at], loy[at] + jy[at], s=14, alpha=0.6, color=_TYPE_COLOURS[name], label=text, lw=0
-        )
-        type_handles.append(h)
-    ax.set_ylim(thresholds_loy.scale_min - 0.5, thresholds_loy.scale_max + 0.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(
-        handles=type_handles + zone_handles,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1),
-        frameon=False,
-        markerscale=1.5,
-    )
-    fig.tight_layout()
-    return fig
-
-
-def plot_loyalty_curve(
-    curve_df: pd.DataFrame,
-    breakpoint: float | Mapping[str, float] | None = None,
-    thresholds: ZoneThresholds | None = None,
-    labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-    xlabel: str = "satisfaction",
-    ylabel: str = "mean loyalty",
-    promoter_label: str = "promoter share",
-) -> Figure:
-    """Mean loyalty by satisfaction level with its interval and the zones shaded.
-
-    Parameters
-    ----------
-    curve_df : output of :func:`loyalty_curve`.
-    breakpoint : a break value, or the dict of :func:`loyalty_breakpoint` (its
-        fitted segmented line and interval are drawn too).
-    thresholds : satisfaction thresholds; when given the zones are shaded.
-    labels : display names for zones (e.g. :data:`ZH_LABELS`).
-    title, xlabel, ylabel, promoter_label : texts.
-
-    Returns the Figure; promoter share (with Wilson interval) goes on a second
-    axis when the curve has one.
-    """
-    use_style()
-    fig, ax = plt.subplots()
-    handles: list[Any] = []
-    if thresholds is not None:
-        handles += _shade_zones(ax, thresholds, labels)
-    x = curve_df["level"].to_numpy(float)
-    m = curve_df["loyalty_mean"].to_numpy(float)
-    err = np.vstack([m - curve_df["ci_low"].to_numpy(float), curve_df["ci_high"].to_numpy(float) - m])
-    h = ax.errorbar(x, m, yerr=np.nan_to_num(err), fmt="o-", color=PRIMARY, capsize=3, label=ylabel)
-    handles.insert(0, h)
-    if breakpoint is not None:
-        if isinstance(breakpoint, Mapping):
-            c = float(breakpoint["breakpoint"])
-            xs = np.linspace(x.min(), x.max(), 200)
-            b0, b1 = breakpoint["intercept"], breakpoint["slope_before"]
-            b2 = breakpoint["slope_after"] - b1
-            (fit,) = ax.plot(xs, b0 + b1 * xs + b2 * np.maximum(xs - c, 0), color="black", lw=1, label="fit")
-            handles.append(fit)
-            lo, hi = breakpoint.get("ci_low", np.nan), breakpoint.get("ci_high", np.nan)
-            if np.isfinite(lo) and np.isfinite(hi):
-                ax.axvspan(lo, hi, color="black", alpha=0.08, lw=0)
-        else:
-            c = float(breakpoint)
-        ax.axvline(c, color="black", ls="--", lw=1)
-        ax.annotate(f"{c:g}", (c, 1), xycoords=("data", "axes fraction"), ha="left", va="top", fontsize=9)
-    if "promoter_share" in curve_df and curve_df["promoter_share"].notna().any():
-        ax2 = ax.twinx()
-        p = curve_df["promoter_share"].to_numpy(float)
-        (hp,) = ax2.plot(x, p, "s--", color="#d95f02", ms=4, lw=1, label=promoter_label)
-        ax2.fill_between(
-            x,
-            curve_df["promoter_ci_low"].to_numpy(float),
-            curve_df["promoter_ci_high"].to_numpy(float),
-            color="#d95f02",
-            alpha=0.12,
-            lw=0,
-        )
-        ax2.set_ylim(0, 1)
-        ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax2.spines["right"].set_visible(True)
-        handles.append(hp)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14),
-        ncol=min(len(handles), 4),
-        frameon=False,
-    )
-    fig.tight_layout()
-    return fig
-
-
-def plot_ipa(
-    ipa_df: pd.DataFrame,
-    labels: Mapping[str, str] | None = None,
-    title: str | None = None,
-    xlabel: str = "performance",
-    ylabel: str = "importance",
-) -> Figure:
-    """Importance-performance grid: labelled items and the four quadrant names.
-
-    Parameters
-    ----------
-    ipa_df : output of :func:`ipa` (grid lines read from its attrs, else the means).
-    labels : display names for item ids and quadrant names (e.g. item texts in
-        Chinese merged with :data:`ZH_LABELS`).
-    title, xlabel, ylabel : texts.
-
-    Returns the Figure: performance on x, importance on y (Martilla & James 1977).
-    """
-    use_style()
-    imp = ipa_df["importance"].to_numpy(float)
-    perf = ipa_df["performance"].to_numpy(float)
-    imp_line = float(ipa_df.attrs.get("importance_line", np.mean(imp)))
-    perf_line = float(ipa_df.attrs.get("performance_line", np.mean(perf)))
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    colours = {
-        "Concentrate here": "#d7301f",
-        "Keep up the good work": "#1a9850",
-        "Low priority": "#969696",
-        "Possible overkill": "#2c7fb8",
-    }
-    quads = ipa_df["quadrant"].astype(object).to_numpy()
-    ax.scatter(perf, imp, c=[colours.get(q, PRIMARY) for q in quads], s=40, zorder=3)
-    for item, xv, yv in zip(ipa_df["item"].tolist(), perf, imp, strict=True):
-        ax.annotate(_lab(labels, str(item)), (xv, yv), xytext=(4, 3), textcoords="offset points", fontsize=9)
-    ax.axvline(perf_line, color="grey", lw=0.8)
-    ax.axhline(imp_line, color="grey", lw=0.8)
-    span_x = max(perf.max() - perf.min(), 1e-9)
-    span_y = max(imp.max() - imp.min(), 1e-9)
-    ax.set_xlim(min(perf.min(), perf_line) - 0.15 * span_x, max(perf.max(), perf_line) + 0.15 * span_x)
-    ax.set_ylim(min(imp.min(), imp_line) - 0.15 * span_y, max(imp.max(), imp_line) + 0.15 * span_y)
-    corners = {
-        "Concentrate here": (0.02, 0.98, "left", "top"),
-        "Keep up the good work": (0.98, 0.98, "right", "top"),
-        "Low priority": (0.02, 0.02, "left", "bottom"),
-        "Possible overkill": (0.98, 0.02, "right", "bottom"),
-    }
-    for name, (cx, cy, ha, va) in corners.items():
-        ax.text(
-            cx, cy, _lab(labels, name), transform=ax.transAxes, ha=ha, va=va, color=colours[name], fontsize=10
-        )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
