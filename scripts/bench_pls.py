@@ -1,6 +1,6 @@
 """Benchmark :mod:`analysis.pls` on the full 7-construct ECSI model (mobi, 250 x 24).
 
-Times one ``pls_pm`` fit and a 5,000-resample ``bootstrap_pls``; optionally runs
+Times one ``estimate_pls`` fit and a 5,000-resample ``bootstrap_model``; optionally runs
 the PyPI ``plspm`` package (0.5.7) side by side in a separate interpreter::
 
     .venv/bin/python scripts/bench_pls.py
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, bootstrap_pls, pls_pm
+from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, bootstrap_model, estimate_pls
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / "tests" / "data" / "ecsi-mobi" / "mobi.csv"
@@ -50,14 +50,14 @@ def main() -> None:
     print(f"data: {args.data} ({data.shape[0]} x {data.shape[1]})")
 
     t0 = time.perf_counter()
-    fit = pls_pm(data, BLOCKS, PATHS)
+    fit = estimate_pls(data, BLOCKS, PATHS)
     fit_s = time.perf_counter() - t0
-    print(f"analysis.pls.pls_pm: {fit_s * 1000:.1f} ms ({fit.iterations} iterations, n = {fit.n})")
+    print(f"analysis.pls.estimate_pls: {fit_s * 1000:.1f} ms ({fit.iterations} iterations, n = {fit.n})")
 
     t0 = time.perf_counter()
-    boot = bootstrap_pls(data, BLOCKS, PATHS, n_boot=args.n_boot, seed=args.seed)
+    boot = bootstrap_model(fit, n_boot=args.n_boot, seed=args.seed).paths
     boot_s = time.perf_counter() - t0
-    print(f"analysis.pls.bootstrap_pls: {args.n_boot} resamples in {boot_s:.2f} s")
+    print(f"analysis.pls.bootstrap_model: {args.n_boot} resamples in {boot_s:.2f} s")
     with pd.option_context("display.width", 140, "display.precision", 4):
         print(boot.to_string(index=False))
 

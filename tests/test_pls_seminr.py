@@ -35,7 +35,8 @@ from seminr import (
     single_item,
 )
 
-from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, bootstrap_pls_full, pls_pm
+from analysis import pls as ours_pls
+from analysis.pls import ECSI_BLOCKS, ECSI_PATHS
 from conftest import MOBI
 
 TOL = 1e-10
@@ -88,7 +89,7 @@ def mobi() -> pd.DataFrame:
 
 def fit_both(data: pd.DataFrame, model: str, scheme: str, missing: str = "listwise"):
     mm, sm = MODELS[model]
-    ours = pls_pm(data, blocks_of(mm), paths_of(sm), scheme=scheme, missing=missing)
+    ours = ours_pls.estimate_pls(data, blocks_of(mm), paths_of(sm), scheme=scheme, missing=missing)
     kwargs = {"missing": mean_replacement} if missing == "mean" else {}
     theirs = estimate_pls(data, mm, sm, inner_weights=SCHEMES[scheme], **kwargs)
     return ours, theirs
@@ -212,7 +213,7 @@ def test_bootstrap_on_the_same_resamples(mobi: pd.DataFrame) -> None:
     """seminr's bootstrap fed the resamples analysis.pls draws (``default_rng(seed).integers(0, n,
     (n_boot, n))``): the replicate means and standard deviations of the paths and loadings agree."""
     n_boot, seed = 100, 11
-    ours = bootstrap_pls_full(mobi, ECSI_BLOCKS, ECSI_PATHS, n_boot=n_boot, seed=seed)
+    ours = ours_pls.bootstrap_model(ours_pls.estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS), n_boot=n_boot, seed=seed)
     theirs_model = estimate_pls(mobi, ECSI_MM, ECSI_SM)
     indices = np.random.default_rng(seed).integers(0, len(mobi), size=(n_boot, len(mobi)))
     theirs = bootstrap_model(theirs_model, n_boot, indices=indices)

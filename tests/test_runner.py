@@ -77,13 +77,50 @@ def test_failing_notebook_leaves_nothing_half_written(
     monkeypatch.setenv("CSAT_NOTEBOOKS", str(broken))
     assert run(mobi_survey) == 1
     err = capsys.readouterr().err
-    assert "03_inferential failed for wave mobi" in " ".join(err.split())
+    said = " ".join(err.split())
+    assert "03_inferential failed for wave mobi" in said
+    # the console names the cause and where: the exception, its message and the cell (issue 11, point 2)
+    assert "RuntimeError in cell [" in said and "boom in the middle of a wave" in said
     processed = mobi_survey / "data" / "processed"
     assert not (processed / "mobi").exists()
     assert not [p for p in processed.rglob("*") if p.is_file()]  # no staging left behind
     reports = mobi_survey / "reports"
     assert not [p for p in reports.rglob("*") if p.is_file()]
     assert (mobi_survey / ".csat_failed" / "mobi" / "03_inferential.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_the_analysts_own_notebook_runs_for_every_wave(mobi_survey: Path) -> None:
+    """docs/architecture.md: a notebook in <project>/notebooks/ runs after the standard five, on the same store."""
+    (mobi_survey / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('survey_path = wave_path = processed_dir = baseline_dir = ""\nout_root = ".."')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "from analysis import WaveAnalysis\n"
+            "wa = WaveAnalysis.load(survey_path, wave_path, processed_dir, baseline_dir, out_root)\n"
+            "head = wa.read('headline').set_index('metric')\n"
+            "print(f\"own look: CSI {head.loc['csi', 'value']:.6f}\")"
+        ),
+    ]
+    nbformat.write(nb, mobi_survey / "notebooks" / "my_look.ipynb")
+    assert run(mobi_survey) == 0
+    head = pd.read_csv(mobi_survey / "data" / "processed" / "mobi" / "headline.csv").set_index("metric")
+    page = (mobi_survey / "reports" / "mobi.my_look.html").read_text(encoding="utf-8")
+    assert f"own look: CSI {head.loc['csi', 'value']:.6f}" in page
+    assert (mobi_survey / "reports" / "notebooks" / "mobi" / "my_look.ipynb").exists()
+
+
+def test_kernel_threads_are_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.runner import kernel_env
+
+    monkeypatch.delenv("CSAT_THREADS", raising=False)
+    env = kernel_env()
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    monkeypatch.setenv("CSAT_THREADS", "2")
+    assert kernel_env()["OPENBLAS_NUM_THREADS"] == "2"
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,11 +8,15 @@ Wold's iterative algorithm in Lohmöller's (1989) formulation.
 
 Public functions
 ----------------
-pls_pm
-    Estimate the model: path coefficients, R², loadings, weights, scores,
-    reliability (alpha, rho_C, AVE, rho_A), HTMT and total effects.
-bootstrap_pls, bootstrap_pls_full
-    Bootstrap standard errors, percentile intervals, t and p values.
+estimate_pls
+    Estimate the model once -> :class:`PLSModel`: path coefficients, R²,
+    loadings, weights, scores, reliability (alpha, rho_C, AVE, rho_A), HTMT and
+    total effects; ``summary()`` and ``to_frame()``. The model keeps its
+    prepared data and specification.
+bootstrap_model
+    Bootstrap the estimated model (seminr's ``bootstrap_model``) ->
+    :class:`PLSBootstrap`: standard errors, percentile intervals, t and p values
+    of paths, loadings, weights and total effects; ``summary()``, ``to_frame()``.
 construct_index_scores
     ACSI-style 0-100 construct indices built with the PLS weights.
 acsi_impact
@@ -37,8 +41,8 @@ results for the ECSI ``mobi`` data it reproduces to 1e-6:
 Because everything in Mode A PLS-PM depends on the data only through the
 item correlation matrix R, the iteration is done on R: scores ``Y = Z W``
 have correlations ``W' R W``, the Mode A update is ``R W E`` (E the inner
-weights) and the loadings are ``R W``. This lets the bootstrap run all
-resamples at once as stacked 24 x 24 matrices.
+weights) and the loadings are ``R W``. This lets the bootstrap run a chunk
+of resamples at once as stacked p x p matrices.
 
 References
 ----------
@@ -68,11 +72,15 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "ECSI_BLOCKS",
+    "ECSI_PATHS",
+    "PLSModel",
     "PLSResult",
+    "PLSSummary",
     "PLSBootstrap",
-    "pls_pm",
-    "bootstrap_pls",
-    "bootstrap_pls_full",
+    "PLSBootstrapSummary",
+    "estimate_pls",
+    "bootstrap_model",
     "construct_index_scores",
     "acsi_impact",
 ]
@@ -127,7 +135,7 @@ def _compile(
     data_columns: Sequence[str], blocks: Mapping[str, Sequence[str]], paths: Sequence[tuple[str, str]]
 ) -> _Spec:
     if len(paths) == 0:
-        raise ValueError("pls_pm needs at least one path (source, target).")
+        raise ValueError("estimate_pls needs at least one path (source, target).")
     in_paths: list[str] = []
     for pair in paths:
         if len(pair) != 2:
@@ -194,8 +202,11 @@ def _reachability(adjacency: np.ndarray) -> np.ndarray:
     return reach
 
 
-def _prepare(data: pd.DataFrame, items: Sequence[str], missing: str) -> tuple[np.ndarray, pd.Index]:
-    """Numeric item matrix after the missing-value treatment, and the index of the rows used."""
+def _prepare(
+    data: pd.DataFrame, items: Sequence[str], missing: str
+) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Item matrix after the missing-value treatment, the index of the rows used, and the rows a
+    bootstrap resamples from (listwise: the same complete cases; mean: every row, NaN kept)."""
     if missing not in _MISSING:
         raise ValueError(f"missing must be one of {_MISSING}, got {missing!r}.")
     frame = data.loc[:, list(items)]
@@ -207,7 +218,9 @@ def _prepare(data: pd.DataFrame, items: Sequence[str], missing: str) -> tuple[np
     if missing == "listwise":
         keep = ~np.isnan(x).any(axis=1)
         x, index = x[keep], index[keep]
+        source = x
     else:
+        source = x
         empty = [c for c, allnan in zip(items, np.isnan(x).all(axis=0), strict=True) if allnan]
         if empty:
             raise ValueError(f"Items with no answers at all: {empty}.")
@@ -218,7 +231,7 @@ def _prepare(data: pd.DataFrame, items: Sequence[str], missing: str) -> tuple[np
     flat = [c for c, s in zip(items, sd, strict=True) if not s > 0]
     if flat:
         raise ValueError(f"Items with zero variance (every respondent gave the same answer): {flat}.")
-    return x, index
+    return x, index, source
 
 
 # --------------------------------------------------------------------------- numeric core (batched)
@@ -313,12 +326,38 @@ def _total_effects(beta: np.ndarray) -> np.ndarray:
     return np.linalg.inv(eye - beta) - eye
 
 
-# --------------------------------------------------------------------------- result
+# --------------------------------------------------------------------------- estimated model
 
 
 @dataclass
-class PLSResult:
-    """Result of :func:`pls_pm`; every table is a tidy pandas object.
+class PLSSummary:
+    """Tidy tables of an estimated model (:meth:`PLSModel.summary`), seminr's ``summary()``.
+
+    paths : ``source, target, estimate``. r2 : ``construct, r2, r2_adj``.
+    loadings : ``construct, item, loading``. weights : ``construct, item, weight``.
+    reliability : ``construct, n_items, alpha, alpha_std, rho_c, ave, rho_a``.
+    htmt : ``construct`` and one column per construct (the HTMT matrix, diagonal NaN).
+    total_effects : ``source, target, direct, indirect, total``.
+    n, iterations, converged, scheme, missing : the estimation settings and outcome.
+    """
+
+    paths: pd.DataFrame
+    r2: pd.DataFrame
+    loadings: pd.DataFrame
+    weights: pd.DataFrame
+    reliability: pd.DataFrame
+    htmt: pd.DataFrame
+    total_effects: pd.DataFrame
+    n: int
+    iterations: int
+    converged: bool
+    scheme: str
+    missing: str
+
+
+@dataclass
+class PLSModel:
+    """An estimated PLS path model (:func:`estimate_pls`); every table is a tidy pandas object.
 
     Attributes
     ----------
@@ -336,6 +375,14 @@ class PLSResult:
     total_effects : DataFrame ``source, target, direct, indirect, total`` for every
         pair connected by a chain of paths.
     n : number of rows used. iterations : iterations until convergence.
+    converged, scheme, missing, max_iter, tol : the estimation outcome and settings.
+    blocks, path_list : the specification (constructs in the model, in order; paths).
+    item_mean, item_sd : means and sample sds of the items over the rows used.
+    outer_weights : (p, K) array of the outer weights (zero outside a block), the
+        warm start of :func:`bootstrap_model`.
+
+    The model also keeps the rows a bootstrap resamples from (``resample_data``) and
+    the compiled specification, so :func:`bootstrap_model` needs only the model.
     """
 
     paths: pd.DataFrame
@@ -356,6 +403,27 @@ class PLSResult:
     path_list: list[tuple[str, str]] = field(default_factory=list)
     item_mean: pd.Series | None = None
     item_sd: pd.Series | None = None
+    max_iter: int = 300
+    tol: float = 1e-7
+    outer_weights: np.ndarray | None = field(default=None, repr=False, compare=False)
+    spec: _Spec | None = field(default=None, repr=False, compare=False)
+    resample_data: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def items(self) -> list[str]:
+        """The model's items, block after block."""
+        return [i for c in self.blocks for i in self.blocks[c]]
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """The prepared, standardised indicator matrix Z (rows used x items; mean 0, sample sd 1)."""
+        if self.resample_data is None:
+            raise ValueError("This model keeps no data (it was not made by estimate_pls).")
+        x = self.resample_data
+        if self.missing == "mean":
+            x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)
+        z = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+        return pd.DataFrame(z, index=self.scores.index, columns=self.items)
 
     def path_matrix(self) -> pd.DataFrame:
         """Path coefficients as a construct x construct matrix (row = source, column = target)."""
@@ -364,6 +432,63 @@ class PLSResult:
         for row in self.paths.itertuples(index=False):
             mat.loc[row.source, row.target] = row.estimate
         return mat
+
+    def summary(self) -> PLSSummary:
+        """The model's tidy tables (copies): paths, R², loadings, weights, reliability, HTMT, total effects."""
+        htmt = self.htmt.copy()
+        htmt.index.name = "construct"
+        return PLSSummary(
+            paths=self.paths.copy(),
+            r2=self.r2.copy(),
+            loadings=self.loadings.copy(),
+            weights=self.weights.copy(),
+            reliability=self.reliability.copy(),
+            htmt=htmt.reset_index(),
+            total_effects=self.total_effects.copy(),
+            n=self.n,
+            iterations=self.iterations,
+            converged=self.converged,
+            scheme=self.scheme,
+            missing=self.missing,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every estimate in one long table ``parameter, source, target, estimate``.
+
+        ``parameter`` is ``path`` (source -> target construct), ``loading`` and
+        ``weight`` (source = construct, target = item), ``total_effect`` (source ->
+        target construct) or ``r2`` (source = target = the endogenous construct).
+        """
+        return pd.concat(
+            [
+                _long("path", self.paths["source"], self.paths["target"], self.paths["estimate"]),
+                _long("loading", self.loadings["construct"], self.loadings["item"], self.loadings["loading"]),
+                _long("weight", self.weights["construct"], self.weights["item"], self.weights["weight"]),
+                _long(
+                    "total_effect",
+                    self.total_effects["source"],
+                    self.total_effects["target"],
+                    self.total_effects["total"],
+                ),
+                _long("r2", self.r2["construct"], self.r2["construct"], self.r2["r2"]),
+            ],
+            ignore_index=True,
+        )
+
+
+#: Former name of :class:`PLSModel`.
+PLSResult = PLSModel
+
+
+def _long(parameter: str, source: pd.Series, target: pd.Series, estimate: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "parameter": parameter,
+            "source": source.to_numpy(),
+            "target": target.to_numpy(),
+            "estimate": estimate.to_numpy(dtype=float),
+        }
+    )
 
 
 def _check_options(scheme: str, max_iter: int, tol: float) -> None:
@@ -375,15 +500,16 @@ def _check_options(scheme: str, max_iter: int, tol: float) -> None:
         raise ValueError("tol must be positive.")
 
 
-def pls_pm(
+def estimate_pls(
     data: pd.DataFrame,
     blocks: Mapping[str, Sequence[str]],
     paths: Sequence[tuple[str, str]],
+    *,
     scheme: str = "path",
     missing: str = "listwise",
     max_iter: int = 300,
     tol: float = 1e-7,
-) -> PLSResult:
+) -> PLSModel:
     """Estimate a PLS path model (Mode A, reflective blocks) such as the ECSI model.
 
     Parameters
@@ -402,8 +528,9 @@ def pls_pm(
 
     Returns
     -------
-    PLSResult with tidy tables: ``paths``, ``r2``, ``loadings``, ``weights``,
-    ``unstd_weights``, ``scores``, ``reliability``, ``htmt``, ``total_effects``.
+    PLSModel with tidy tables: ``paths``, ``r2``, ``loadings``, ``weights``,
+    ``unstd_weights``, ``scores``, ``reliability``, ``htmt``, ``total_effects``;
+    ``summary()`` and ``to_frame()``; pass it to :func:`bootstrap_model`.
 
     Method
     ------
@@ -420,13 +547,14 @@ def pls_pm(
 
     Examples
     --------
-    >>> res = pls_pm(mobi, {"Image": ["IMAG1", "IMAG2"], "Satisfaction": ["CUSA1", "CUSA2"]},
-    ...              [("Image", "Satisfaction")])  # doctest: +SKIP
-    >>> res.paths  # doctest: +SKIP
+    >>> model = estimate_pls(mobi, {"Image": ["IMAG1", "IMAG2"], "Satisfaction": ["CUSA1", "CUSA2"]},
+    ...                      [("Image", "Satisfaction")])  # doctest: +SKIP
+    >>> model.summary().paths  # doctest: +SKIP
+    >>> bootstrap_model(model, n_boot=5000, seed=1).summary().paths  # doctest: +SKIP
     """
     _check_options(scheme, max_iter, tol)
     spec = _compile(list(data.columns), blocks, paths)
-    x, index = _prepare(data, spec.items, missing)
+    x, index, source = _prepare(data, spec.items, missing)
     n = x.shape[0]
     r = _corr_stack(x[None])
     w, iterations, converged = _iterate(r, spec.mask, spec, scheme, max_iter, tol)
@@ -487,8 +615,11 @@ def pls_pm(
     cov = np.cov(x, rowvar=False, ddof=1)
     reliability = _reliability(spec, r, cov, w, load)
     htmt = _htmt(spec, r)
+    # the warm start of the bootstrap: the item weights placed in a fresh zero matrix (exact zeros)
+    outer = np.zeros((len(items), len(names)))
+    outer[np.arange(len(items)), spec.item_block] = w_item
 
-    return PLSResult(
+    return PLSModel(
         paths=path_df,
         r2=r2_df,
         loadings=loadings_df,
@@ -507,6 +638,11 @@ def pls_pm(
         path_list=[(names[i], names[j]) for i, j in spec.path_pairs],
         item_mean=pd.Series(mean, index=items, name="mean"),
         item_sd=pd.Series(sd, index=items, name="sd"),
+        max_iter=max_iter,
+        tol=tol,
+        outer_weights=outer,
+        spec=spec,
+        resample_data=source,
     )
 
 
@@ -567,32 +703,259 @@ def _htmt(spec: _Spec, r: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.Index(names, name="construct"), columns=names)
 
 
+def _htmt_pairs(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Construct index pairs (a < b) of the HTMT table, in the order of the model's constructs."""
+    return np.triu_indices(len(spec.constructs), 1)
+
+
+def _htmt_stack(r: np.ndarray, spec: _Spec) -> np.ndarray:
+    """HTMT of every construct pair (a < b) for a stack of item correlation matrices (c, p, p).
+
+    Block sums ``M' R M`` (M the item-construct mask) give the mean heterotrait correlations;
+    the mean monotrait correlation is the block's off-diagonal sum over ``k (k - 1)`` (1 for a
+    single item), as in :func:`_htmt`.
+    """
+    mask = spec.mask
+    size = mask.sum(axis=0)
+    sums = np.matmul(np.matmul(mask.T, r), mask)
+    diag = np.diagonal(r, axis1=1, axis2=2) @ mask
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mono = np.where(size > 1, (np.diagonal(sums, axis1=1, axis2=2) - diag) / (size * (size - 1)), 1.0)
+        a, b = _htmt_pairs(spec)
+        hetero = sums[:, a, b] / (size[a] * size[b])
+        return hetero / np.sqrt(mono[:, a] * mono[:, b])
+
+
 # --------------------------------------------------------------------------- bootstrap
+
+_BOOT_METHODS = ("resample", "counts")
+_MAX_CHUNK = 500  # resamples estimated together, at most
+_CHUNK_BYTES = 256 * 2**20  # about the working memory one chunk of resamples may take
+
+
+class _IndexStream:
+    """Bootstrap row positions, chunk by chunk, equal to ``default_rng(seed).integers(0, n, (B, n))``.
+
+    For a bound below 2**32, numpy's ``Generator.integers`` draws with Lemire's method on the
+    32-bit halves (low half first) of the bit generator's 64-bit outputs, and rejects a draw
+    whose low product word is below ``(2**32 - n) % n`` (numpy ``distributions.c``,
+    ``buffered_bounded_lemire_uint32``). Several calls would not give the one-call stream (each
+    call drops an unused half word), so the stream is rebuilt here from the raw outputs and
+    handed out in chunks of rows: the same resamples as one ``(B, n)`` draw, with memory
+    bounded by the chunk instead of growing with B.
+    """
+
+    def __init__(self, seed: int | None, n: int) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._n = n
+        self._exact = 1 < n < 2**32 - 1  # other bounds take other numpy code paths
+        self._mult = np.uint64(n)
+        self._threshold = np.uint64((2**32 - n) % n) if self._exact else np.uint64(0)
+        self._pending = np.empty(0, dtype=np.uint64)
+
+    def take(self, rows: int) -> np.ndarray:
+        """The next ``rows`` resamples, an (rows, n) array of row positions."""
+        if not self._exact:
+            return self._rng.integers(0, self._n, size=(rows, self._n))
+        return self.values(rows * self._n).astype(np.intp).reshape(rows, self._n)
+
+    def values(self, count: int) -> np.ndarray:
+        """The next ``count`` values of the stream (uint64), flat."""
+        parts = [self._pending]
+        have = self._pending.size
+        low = np.uint64(0xFFFFFFFF)
+        while have < count:
+            m = (count - have + 1) // 2 + 16
+            raw = self._rng.bit_generator.random_raw(m)
+            u = np.empty(2 * m, dtype=np.uint64)
+            u[0::2] = raw & low
+            u[1::2] = raw >> np.uint64(32)
+            u *= self._mult
+            drawn = u[(u & low) >= self._threshold] >> np.uint64(32)
+            parts.append(drawn)
+            have += drawn.size
+        out = np.concatenate(parts)
+        self._pending = out[count:].copy()
+        return out[:count]
+
+
+def _resampled_corr(x: np.ndarray, idx: np.ndarray, has_nan: bool) -> np.ndarray:
+    """Item correlations of the resamples ``x[idx]`` (c, p, p), mean replacement within a resample."""
+    xb = x[idx]
+    if has_nan:  # mean replacement within each resample (an all-missing column fails the resample)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            xb = np.where(np.isnan(xb), np.nanmean(xb, axis=1, keepdims=True), xb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _corr_stack(xb)
+
+
+class _CountMoments:
+    """Item correlations of resamples from multinomial count weights and weighted cross-products.
+
+    A resample with counts ``c_i`` (times row i is drawn) has the moments
+    ``sum_i c_i v_i`` and ``sum_i c_i v_i v_i'``; they are computed as products of the (chunk x n)
+    count matrix with the row-wise products of ``v`` (upper triangle, in blocks of rows), so no
+    resampled copy of the data is made. ``v`` is the items centred at their full-sample means
+    (no cancellation); with missing answers it is ``[x - mean (0 where missing), observed]``,
+    which gives the mean-replaced resample's covariance exactly: with ``m`` the resample mean of
+    the observed values, ``sum c o_j o_k (x_j - m_j)(x_k - m_k) = A_jk - m_j B_kj - m_k B_jk +
+    m_j m_k C_jk`` (A, B, C the cross-products of values x values, values x observed and
+    observed x observed).
+    """
+
+    def __init__(self, x: np.ndarray, block_rows: int = 4096) -> None:
+        observed = ~np.isnan(x)
+        self.has_nan = not bool(observed.all())
+        self.p = x.shape[1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            center = np.nanmean(x, axis=0)
+            self.scale = np.nanvar(x, axis=0)
+        xz = np.where(observed, x - center, 0.0)
+        self.v = np.hstack([xz, observed.astype(float)]) if self.has_nan else xz
+        self.upper = np.triu_indices(self.v.shape[1])
+        self.block_rows = block_rows
+
+    def corr(self, idx: np.ndarray) -> np.ndarray:
+        c, n = idx.shape
+        p, v = self.p, self.v
+        q = v.shape[1]
+        counts = np.bincount((idx + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n)
+        counts = counts.reshape(c, n).astype(float)
+        s = counts @ v
+        iu, ju = self.upper
+        g = np.zeros((c, iu.size))
+        for start in range(0, n, self.block_rows):
+            vb = v[start : start + self.block_rows]
+            g += counts[:, start : start + self.block_rows] @ (vb[:, iu] * vb[:, ju])
+        gram = np.empty((c, q, q))
+        gram[:, iu, ju] = g
+        gram[:, ju, iu] = g
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if not self.has_nan:
+                m = s / n
+                cov = gram / n - m[:, :, None] * m[:, None, :]
+                var = np.diagonal(cov, axis1=1, axis2=2)
+            else:
+                a, b, cc = gram[:, :p, :p], gram[:, :p, p:], gram[:, p:, p:]
+                n_obs = np.diagonal(cc, axis1=1, axis2=2)
+                m = s[:, :p] / n_obs
+                cov = (
+                    a
+                    - m[:, :, None] * b.transpose(0, 2, 1)
+                    - m[:, None, :] * b
+                    + m[:, :, None] * m[:, None, :] * cc
+                )
+                var = np.diagonal(cov, axis1=1, axis2=2) / n_obs
+            # a column constant in the resample has variance 0 up to rounding: the resample fails
+            flat = ~(var > 1e-10 * self.scale)
+            d = np.sqrt(np.where(flat, np.nan, np.diagonal(cov, axis1=1, axis2=2)))
+            return cov / (d[:, :, None] * d[:, None, :])
+
+
+@dataclass
+class PLSBootstrapSummary:
+    """Tidy tables of a bootstrapped model (:meth:`PLSBootstrap.summary`).
+
+    paths : ``source, target`` + the bootstrap columns (below).
+    loadings, weights : ``construct, item`` + the bootstrap columns.
+    total_effects : ``source, target`` + the bootstrap columns.
+    htmt : ``construct_a, construct_b`` (every pair once) + the bootstrap columns.
+    The bootstrap columns: ``estimate`` (full sample), ``boot_mean``, ``se`` (sd of the
+    replicates), ``ci_low``, ``ci_high`` (2.5 / 97.5 percentiles), ``t`` (= estimate / se,
+    NaN when se is 0) and ``p`` (two-sided, Student's t with n - 1 df).
+    n, n_boot, seed, n_failed, n_not_converged, method : settings and outcome.
+    """
+
+    paths: pd.DataFrame
+    loadings: pd.DataFrame
+    weights: pd.DataFrame
+    total_effects: pd.DataFrame
+    htmt: pd.DataFrame
+    n: int
+    n_boot: int
+    seed: int | None
+    n_failed: int
+    n_not_converged: int
+    method: str
 
 
 @dataclass
 class PLSBootstrap:
-    """Result of :func:`bootstrap_pls_full`.
+    """Result of :func:`bootstrap_model`.
 
-    paths, loadings, total_effects : tidy summary tables with ``estimate`` (full
-        sample), ``boot_mean``, ``se`` (bootstrap sd), ``ci_low``, ``ci_high``
-        (2.5 / 97.5 percentiles), ``t`` and ``p`` (two-sided, t with n - 1 df).
-    replicates_paths, replicates_loadings : DataFrames n_boot x parameters
-        (NaN for a failed resample).
-    indices : (n_boot, n) array of resampled row positions (into the rows used).
+    paths, loadings, weights, total_effects, htmt : tidy summary tables (see
+        :class:`PLSBootstrapSummary` for the columns). The HTMT summary of a pair uses the
+        resamples where that pair's HTMT is defined.
+    replicates_paths, replicates_loadings, replicates_weights, replicates_total_effects,
+    replicates_htmt : DataFrames n_boot x parameters (columns ``"source -> target"``, the
+        item, or ``"construct_a ~ construct_b"``; NaN for a failed resample).
+    n : rows resampled (the rows the model used). n_boot, seed, method : the settings.
     n_failed : resamples that could not be estimated (an item without variance).
     n_not_converged : resamples that hit ``max_iter`` (kept).
     """
 
     paths: pd.DataFrame
     loadings: pd.DataFrame
+    weights: pd.DataFrame
     total_effects: pd.DataFrame
+    htmt: pd.DataFrame
     replicates_paths: pd.DataFrame
     replicates_loadings: pd.DataFrame
-    indices: np.ndarray
+    replicates_weights: pd.DataFrame
+    replicates_total_effects: pd.DataFrame
+    replicates_htmt: pd.DataFrame
     n: int
+    n_boot: int
+    seed: int | None
     n_failed: int
     n_not_converged: int
+    method: str = "resample"
+
+    @property
+    def indices(self) -> np.ndarray:
+        """The (n_boot, n) row positions of the resamples (into the rows used), drawn again from
+        the seed. This materialises n_boot x n integers: for checks on small data."""
+        if self.seed is None:
+            raise ValueError("The resamples were drawn without a seed and cannot be drawn again.")
+        return np.random.default_rng(self.seed).integers(0, self.n, size=(self.n_boot, self.n))
+
+    def summary(self) -> PLSBootstrapSummary:
+        """The bootstrap tables (copies) and settings."""
+        return PLSBootstrapSummary(
+            paths=self.paths.copy(),
+            loadings=self.loadings.copy(),
+            weights=self.weights.copy(),
+            total_effects=self.total_effects.copy(),
+            htmt=self.htmt.copy(),
+            n=self.n,
+            n_boot=self.n_boot,
+            seed=self.seed,
+            n_failed=self.n_failed,
+            n_not_converged=self.n_not_converged,
+            method=self.method,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every bootstrapped parameter in one long table.
+
+        Columns ``parameter`` (``path``, ``loading``, ``weight``, ``total_effect``, ``htmt``),
+        ``source``, ``target`` (for loadings and weights: construct, item; for HTMT: the two
+        constructs), then ``estimate, boot_mean, se, ci_low, ci_high, t, p``.
+        """
+        parts = []
+        for parameter, table, keys in (
+            ("path", self.paths, ["source", "target"]),
+            ("loading", self.loadings, ["construct", "item"]),
+            ("weight", self.weights, ["construct", "item"]),
+            ("total_effect", self.total_effects, ["source", "target"]),
+            ("htmt", self.htmt, ["construct_a", "construct_b"]),
+        ):
+            part = table.rename(columns=dict(zip(keys, ["source", "target"], strict=True)))
+            part.insert(0, "parameter", parameter)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
 
 
 def _summarise(keys: pd.DataFrame, estimate: np.ndarray, reps: np.ndarray, n: int) -> pd.DataFrame:
@@ -621,87 +984,101 @@ def _summarise(keys: pd.DataFrame, estimate: np.ndarray, reps: np.ndarray, n: in
     return out
 
 
-def bootstrap_pls_full(
-    data: pd.DataFrame,
-    blocks: Mapping[str, Sequence[str]],
-    paths: Sequence[tuple[str, str]],
+def bootstrap_model(
+    model: PLSModel,
     n_boot: int = 5000,
-    seed: int = 20240601,
-    scheme: str = "path",
-    missing: str = "listwise",
+    seed: int | None = 20240601,
+    *,
     progress: bool = False,
-    max_iter: int = 300,
-    tol: float = 1e-7,
-    chunk_size: int = 500,
+    method: str = "resample",
+    chunk_size: int | None = None,
 ) -> PLSBootstrap:
-    """Bootstrap a PLS path model: paths, loadings and total effects.
+    """Bootstrap an estimated PLS path model: paths, loadings, weights, total effects and HTMT.
 
-    Parameters are those of :func:`pls_pm` plus ``n_boot`` resamples drawn with a
-    ``numpy.random.default_rng(seed)`` (same seed -> identical numbers; the
-    result does not depend on ``chunk_size``), ``progress`` (tqdm bar over the
-    resamples) and ``chunk_size`` (resamples estimated together in one stack).
+    Parameters
+    ----------
+    model : a :class:`PLSModel` from :func:`estimate_pls` (it keeps its data and settings).
+    n_boot, seed : resamples, drawn with ``numpy.random.default_rng(seed)`` (same seed ->
+        identical numbers; the result does not depend on ``chunk_size``; ``None`` draws
+        from fresh entropy).
+    progress : show a tqdm bar over the resamples.
+    method : ``"resample"`` (default) builds each chunk of resampled data sets and
+        correlates them; ``"counts"`` turns the same resamples into multinomial count
+        weights and weighted cross-products, never copying resampled rows (less memory
+        and time at large n; equal to ``"resample"`` up to rounding, about 1e-13, so not
+        byte-identical).
+    chunk_size : resamples estimated together; by default as many as fit in about 256 MiB
+        of working memory (at most 500), so memory does not grow with ``n_boot``.
+
+    Returns
+    -------
+    PLSBootstrap (see its docstring): tidy tables, replicates, ``summary()``, ``to_frame()``.
 
     Method
     ------
     Nonparametric case-resampling bootstrap (Efron & Tibshirani 1993) as in
     seminr / SmartPLS: each resample draws ``n`` rows with replacement from the
-    rows used by :func:`pls_pm` (with ``missing="listwise"``, the complete
-    cases; with ``missing="mean"``, all rows, mean-replaced within the
-    resample) and re-estimates the whole model, items re-standardised. Each
-    resample's iteration is warm-started from the full-sample weights (the
-    fixed point is the same; it only saves iterations). ``se`` is the sd of
-    the replicates, the interval the 2.5 / 97.5 percentiles, ``t = estimate /
-    se`` and ``p`` two-sided from Student's t with ``n - 1`` df.
+    rows the model used (with ``missing="listwise"``, the complete cases; with
+    ``missing="mean"``, all rows, mean-replaced within the resample) and
+    re-estimates the whole model, items re-standardised. The row positions are
+    those of one ``integers(0, n, size=(n_boot, n))`` draw, produced chunk by
+    chunk without the whole array (see ``_IndexStream``). Each resample's
+    iteration is warm-started from the full-sample weights (the fixed point is the
+    same; it only saves iterations). ``se`` is the sd of the replicates, the
+    interval the 2.5 / 97.5 percentiles, ``t = estimate / se`` and ``p``
+    two-sided from Student's t with ``n - 1`` df.
 
-    Returns
-    -------
-    PLSBootstrap (see its docstring).
+    Reference: Ray, Danks & Calero Valdez, seminr ``bootstrap_model``; Efron, B. &
+    Tibshirani, R. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
     """
     if n_boot < 2:
         raise ValueError("n_boot must be at least 2.")
-    _check_options(scheme, max_iter, tol)
-    spec = _compile(list(data.columns), blocks, paths)
-    full = pls_pm(data, blocks, paths, scheme=scheme, missing=missing, max_iter=max_iter, tol=tol)
-    # rows the resamples draw from: complete cases (listwise) or all rows, NaN kept (mean)
-    if missing == "listwise":
-        x, _ = _prepare(data, spec.items, missing)
-    else:
-        x = data.loc[:, list(spec.items)].to_numpy(dtype=float, na_value=np.nan)
+    if method not in _BOOT_METHODS:
+        raise ValueError(f"method must be one of {_BOOT_METHODS}, got {method!r}.")
+    if model.spec is None or model.resample_data is None or model.outer_weights is None:
+        raise ValueError("bootstrap_model needs a model made by estimate_pls (it keeps the data).")
+    spec = model.spec
+    x = model.resample_data
     n, p = x.shape
     k = len(spec.constructs)
-    w_full = np.zeros((p, k))
-    w_full[np.arange(p), spec.item_block] = full.weights["weight"].to_numpy()
+    if chunk_size is None:
+        per_resample = n * 8 * (2 * p + 2) if method == "resample" else n * 8 * 3
+        chunk_size = max(1, min(_MAX_CHUNK, _CHUNK_BYTES // per_resample))
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1.")
 
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, n, size=(n_boot, n))
     rep_beta = np.full((n_boot, k, k), np.nan)
     rep_load = np.full((n_boot, p), np.nan)
+    rep_w = np.full((n_boot, p), np.nan)
+    pair_a, pair_b = _htmt_pairs(spec)
+    rep_htmt = np.full((n_boot, pair_a.size), np.nan)
     not_conv = 0
+    has_nan = bool(np.isnan(x).any())
+    moments = _CountMoments(x) if method == "counts" else None
+    stream = _IndexStream(seed, n)
+    item_pos = np.arange(p)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_boot, desc="PLS bootstrap", unit="resample")
-    has_nan = bool(np.isnan(x).any())
     for start in range(0, n_boot, chunk_size):
         stop = min(start + chunk_size, n_boot)
-        xb = x[indices[start:stop]]
-        if has_nan:  # mean replacement within each resample (an all-missing column fails the resample)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                xb = np.where(np.isnan(xb), np.nanmean(xb, axis=1, keepdims=True), xb)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = _corr_stack(xb)
+        idx = stream.take(stop - start)
+        r = _resampled_corr(x, idx, has_nan) if moments is None else moments.corr(idx)
+        del idx
         ok = np.isfinite(r).all(axis=(1, 2))
         if ok.any():
             rok = r[ok]
-            w, _, conv = _iterate(rok, w_full, spec, scheme, max_iter, tol)
+            w, _, conv = _iterate(rok, model.outer_weights, spec, model.scheme, model.max_iter, model.tol)
             not_conv += int((~conv).sum())
             beta, _, load = _structural(rok, w, spec)
             pos = np.arange(start, stop)[ok]
             rep_beta[pos] = beta
             rep_load[pos] = load
+            rep_w[pos] = w[:, item_pos, spec.item_block]
+            rep_htmt[pos] = _htmt_stack(rok, spec)
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
@@ -718,14 +1095,16 @@ def bootstrap_pls_full(
     src = np.array([i for i, _ in spec.path_pairs])
     tgt = np.array([j for _, j in spec.path_pairs])
     names = list(spec.constructs)
-    path_keys = full.paths[["source", "target"]]
+    path_keys = model.paths[["source", "target"]]
     path_reps = rep_beta[:, src, tgt]
-    paths_tab = _summarise(path_keys, full.paths["estimate"].to_numpy(), path_reps, n)
-    load_tab = _summarise(
-        full.loadings[["construct", "item"]], full.loadings["loading"].to_numpy(), rep_load, n
+    paths_tab = _summarise(path_keys, model.paths["estimate"].to_numpy(), path_reps, n)
+    item_keys = model.loadings[["construct", "item"]]
+    load_tab = _summarise(item_keys, model.loadings["loading"].to_numpy(), rep_load, n)
+    weight_tab = _summarise(
+        model.weights[["construct", "item"]], model.weights["weight"].to_numpy(), rep_w, n
     )
 
-    te = full.total_effects
+    te = model.total_effects
     ti = np.array([names.index(s) for s in te["source"]], dtype=np.intp)
     tj = np.array([names.index(t) for t in te["target"]], dtype=np.intp)
     finite = np.isfinite(rep_beta).all(axis=(1, 2))
@@ -733,56 +1112,54 @@ def bootstrap_pls_full(
     if finite.any():
         rep_total[finite] = _total_effects(rep_beta[finite])[:, ti, tj]
     te_tab = _summarise(te[["source", "target"]], te["total"].to_numpy(), rep_total, n)
+    htmt_keys = pd.DataFrame(
+        {"construct_a": [names[a] for a in pair_a], "construct_b": [names[b] for b in pair_b]}
+    )
+    htmt_est = model.htmt.to_numpy()[pair_a, pair_b]
+    htmt_tab = pd.concat(  # pair by pair: a pair's HTMT can be undefined (a negative monotrait mean)
+        [_summarise(htmt_keys.iloc[[m]], htmt_est[[m]], rep_htmt[:, [m]], n) for m in range(pair_a.size)],
+        ignore_index=True,
+    )
 
     path_cols = [f"{s} -> {t}" for s, t in zip(path_keys["source"], path_keys["target"], strict=True)]
+    te_cols = [f"{s} -> {t}" for s, t in zip(te["source"], te["target"], strict=True)]
     return PLSBootstrap(
         paths=paths_tab,
         loadings=load_tab,
+        weights=weight_tab,
         total_effects=te_tab,
+        htmt=htmt_tab,
         replicates_paths=pd.DataFrame(path_reps, columns=path_cols),
         replicates_loadings=pd.DataFrame(rep_load, columns=list(spec.items)),
-        indices=indices,
+        replicates_weights=pd.DataFrame(rep_w, columns=list(spec.items)),
+        replicates_total_effects=pd.DataFrame(rep_total, columns=te_cols),
+        replicates_htmt=pd.DataFrame(
+            rep_htmt,
+            columns=[
+                f"{a} ~ {b}" for a, b in zip(htmt_keys["construct_a"], htmt_keys["construct_b"], strict=True)
+            ],
+        ),
         n=int(n),
+        n_boot=int(n_boot),
+        seed=seed,
         n_failed=n_failed,
         n_not_converged=not_conv,
+        method=method,
     )
-
-
-def bootstrap_pls(
-    data: pd.DataFrame,
-    blocks: Mapping[str, Sequence[str]],
-    paths: Sequence[tuple[str, str]],
-    n_boot: int = 5000,
-    seed: int = 20240601,
-    scheme: str = "path",
-    missing: str = "listwise",
-    progress: bool = False,
-) -> pd.DataFrame:
-    """Bootstrap the path coefficients of a PLS path model.
-
-    Returns a DataFrame with columns ``source, target, estimate`` (full sample),
-    ``boot_mean``, ``se`` (bootstrap sd), ``ci_low, ci_high`` (2.5 / 97.5
-    percentiles), ``t`` (= estimate / se) and ``p`` (two-sided, Student's t with
-    n - 1 df, as seminr and SmartPLS report). See :func:`bootstrap_pls_full`
-    for the method and for loadings and total effects.
-    """
-    return bootstrap_pls_full(
-        data, blocks, paths, n_boot=n_boot, seed=seed, scheme=scheme, missing=missing, progress=progress
-    ).paths
 
 
 # --------------------------------------------------------------------------- ACSI indices and impacts
 
 
 def construct_index_scores(
-    data: pd.DataFrame, result: PLSResult, scale_ranges: Mapping[str, tuple[float, float]]
+    data: pd.DataFrame, result: PLSModel, scale_ranges: Mapping[str, tuple[float, float]]
 ) -> pd.DataFrame:
     """0-100 construct indices per respondent, weighted by the ACSI-style PLS weights.
 
     Parameters
     ----------
     data : DataFrame with the items (raw metric), one row per respondent.
-    result : a :class:`PLSResult`; its ``unstd_weights`` (sum to 1 per construct) are used.
+    result : a :class:`PLSModel`; its ``unstd_weights`` (sum to 1 per construct) are used.
     scale_ranges : mapping item -> (min, max) of its answer scale, e.g. (1, 10).
 
     Returns
@@ -817,7 +1194,7 @@ def construct_index_scores(
 
 
 def acsi_impact(
-    result: PLSResult,
+    result: PLSModel,
     index_scores: pd.DataFrame,
     target: str | None = None,
     points: float = 5.0,
@@ -835,7 +1212,7 @@ def acsi_impact(
 
     Parameters
     ----------
-    result : :class:`PLSResult`.
+    result : :class:`PLSModel`.
     index_scores : DataFrame respondent x construct of 0-100 indices.
     target : construct whose index is explained; ``None`` gives every target.
     points : rise of the driver index (default 5).

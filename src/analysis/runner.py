@@ -60,6 +60,38 @@ def notebooks_dir() -> Path:
     return Path(str(resources.files("analysis.notebooks")))
 
 
+def user_notebooks(survey: Survey) -> list[Path]:
+    """The analyst's own notebooks that ``csat run`` executes for every wave, after the standard five.
+
+    They are the ``*.ipynb`` files in ``<project>/notebooks/``, where ``<project>`` is the folder that
+    holds the survey's ``params/`` folder (``params/survey.yaml`` -> ``./notebooks/``), except the
+    standard notebooks' names; in name order. Each gets the same parameters as the standard ones
+    (``survey_path``, ``wave_path``, ``processed_dir``, ``baseline_dir``, ``out_root``). In this
+    repository that folder is the package's own, so there are none.
+    """
+    folder = Path(survey.path).resolve().parent.parent / "notebooks"
+    if not folder.is_dir() or folder.resolve() == notebooks_dir().resolve():
+        return []
+    standard = {*WAVE_NOTEBOOKS, TRACKING_NOTEBOOK}
+    return sorted(p for p in folder.glob("*.ipynb") if p.stem not in standard and not p.name.startswith("."))
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment of the run's kernel: this process's, with the maths libraries' thread pools fixed.
+
+    Every BLAS / OpenMP pool gets ``CSAT_THREADS`` threads (default 1). One run never oversubscribes
+    the cores when other work runs beside it (issue 12 measured 8.8x slower on a busy machine with
+    OpenBLAS's default pool), and a sum inside a matrix product is added in the same order on every
+    run, so the tables are the same byte for byte whatever the load (the thread count changes the
+    last digit of bootstrap bounds).
+    """
+    threads = os.environ.get("CSAT_THREADS", "1")
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        env[var] = threads
+    return env
+
+
 def code_fingerprint() -> str:
     """SHA-256 over the package source, its templates, language files and the notebooks run:
     a changed method re-runs every wave. Files are taken in a fixed order (by name within
@@ -81,7 +113,8 @@ def wave_fingerprint(survey: Survey, wave: Wave, baseline_stamp: str, code: str)
     from .publish import inputs_fingerprint
 
     return inputs_fingerprint(
-        [survey.path, *wave.inputs()], extra=[f"baseline:{baseline_stamp}", f"code:{code}"]
+        [survey.path, *wave.inputs(), *user_notebooks(survey)],
+        extra=[f"baseline:{baseline_stamp}", f"code:{code}", f"threads:{kernel_env()['OMP_NUM_THREADS']}"],
     )
 
 
@@ -121,7 +154,7 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     km = AsyncKernelManager(
         kernel_name="csat", kernel_spec_manager=specs, transport="ipc", ip=str(sockets / "k")
     )
-    run_sync(km.start_kernel)(cwd=str(cwd))
+    run_sync(km.start_kernel)(cwd=str(cwd), env=kernel_env())
     try:
         yield km
     finally:
@@ -138,16 +171,20 @@ def _reset_kernel(km: object) -> None:
     NotebookClient(nb, km=km, kernel_name="python3").execute()
 
 
-def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path, km: object | None = None) -> None:
-    """Execute one source notebook with papermill; raise InputError / NotebookError on failure.
+def execute_notebook(
+    name: str, output: Path, parameters: dict, cwd: Path, km: object | None = None, source: Path | None = None
+) -> None:
+    """Execute one notebook with papermill; raise InputError / NotebookError on failure.
 
+    ``name`` is a standard notebook (in :func:`notebooks_dir`) unless ``source`` gives the file.
     With ``km`` (see :func:`shared_kernel`) the notebook runs in that kernel after
-    its namespace is cleared; otherwise papermill starts a fresh kernel.
+    its namespace is cleared; otherwise papermill starts a fresh kernel. A NotebookError
+    names the exception, its message and the cell it came from.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    source = notebooks_dir() / f"{name}.ipynb"
+    source = source or notebooks_dir() / f"{name}.ipynb"
     if not source.exists():
         raise NotebookError(f"notebook {source} is missing from the installation.")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +198,7 @@ def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path, km: o
             str(output),
             parameters=parameters,
             kernel_name="python3",
+            language="python",  # an analyst's own notebook may carry no kernel metadata
             progress_bar=False,
             log_output=False,
             cwd=str(cwd),
@@ -169,7 +207,8 @@ def execute_notebook(name: str, output: Path, parameters: dict, cwd: Path, km: o
     except PapermillExecutionError as exc:
         if exc.ename in {"InputError", "DataError", "SurveyDefinitionError", "AHPInconsistentError"}:
             raise InputError(str(exc.evalue)) from None
-        raise NotebookError(f"notebook {name} failed: {exc.ename}: {exc.evalue}") from None
+        cell = f" in cell [{exc.exec_count}]" if getattr(exc, "exec_count", None) else ""
+        raise NotebookError(f"{exc.ename}{cell}: {exc.evalue}") from None
 
 
 def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, list[Wave]]:
@@ -203,7 +242,9 @@ def run(
     stamps: dict[str, str] = {}
     done_ids = [w.id for w in waves]
 
-    steps = len(waves) * len(WAVE_NOTEBOOKS) + 1
+    own = user_notebooks(survey)
+    per_wave = len(WAVE_NOTEBOOKS) + len(own)
+    steps = len(waves) * per_wave + 1
     bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
     stack = ExitStack()
     kernels: list[object] = []
@@ -223,7 +264,7 @@ def run(
             html = reports / f"{wave.id}.html"
             if not force and target.read_stamp() == fingerprint and html.exists():
                 result.skipped.append(wave.id)
-                bar.update(len(WAVE_NOTEBOOKS))
+                bar.update(per_wave)
                 continue
             # pre-flight: raises InputError on bad input before anything is written
             bar.set_postfix_str(f"{wave.id}: checking input")
@@ -238,18 +279,20 @@ def run(
                     "baseline_dir": str(baseline_dir) if baseline_dir else "",
                     "out_root": str(out),
                 }
-                for name in WAVE_NOTEBOOKS:
+                for name, source in [*((n, None) for n in WAVE_NOTEBOOKS), *((p.stem, p) for p in own)]:
                     bar.set_postfix_str(f"{wave.id}: {name}")
                     try:
-                        execute_notebook(name, nb_staging / f"{name}.ipynb", params, cwd=out, km=kernel())
-                    except NotebookError:
+                        execute_notebook(
+                            name, nb_staging / f"{name}.ipynb", params, cwd=out, km=kernel(), source=source
+                        )
+                    except NotebookError as exc:
                         # keep the failed notebook for debugging, outside the published reports
                         failed = out / ".csat_failed" / wave.id
                         shutil.rmtree(failed, ignore_errors=True)
                         shutil.copytree(nb_staging, failed)
                         raise NotebookError(
-                            f"notebook {name} failed for wave {wave.id}; nothing was written for this wave. "
-                            f"The failed notebook is kept at {failed / (name + '.ipynb')}."
+                            f"notebook {name} failed for wave {wave.id} ({exc}); nothing was written for this "
+                            f"wave. The failed notebook is kept at {failed / (name + '.ipynb')}."
                         ) from None
                     bar.update(1)
                 Store(wave_staging).write_stamp(fingerprint, {"wave": wave.id})
@@ -262,6 +305,14 @@ def run(
             render_html(
                 report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
             )
+            for nb in own:  # the analyst's own notebooks: reports/<wave>.<name>.html beside the wave report
+                render_html(
+                    reports / "notebooks" / wave.id / nb.name,
+                    reports / f"{wave.id}.{nb.stem}.html",
+                    title=f"{survey.title_text()} {wave.id}: {nb.stem}",
+                    language=survey.language,
+                )
+                result.reports.append(reports / f"{wave.id}.{nb.stem}.html")
             result.ran.append(wave.id)
             result.reports.append(html)
 

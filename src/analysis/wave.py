@@ -42,7 +42,7 @@ from .store import Store, processed_root
 from .survey import Survey, Wave, load_survey, load_wave
 
 if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
-    from .pls import PLSResult
+    from .pls import PLSModel
     from .zones import ZoneThresholds
 
 Tables = dict[str, pd.DataFrame]
@@ -64,14 +64,17 @@ def model_blocks(survey: Survey) -> dict[str, list[str]]:
     return {c: survey.blocks[c] for c in survey.model_constructs}
 
 
-def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSResult | None:
-    """Point estimate of the CSI structural model (PLS-PM, the survey's ``pls:`` settings); None without paths."""
-    from .pls import pls_pm
+def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
+    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings);
+    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`."""
+    from . import pls
 
     if not survey.paths:
         return None
     cfg = survey.pls
-    return pls_pm(clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing)
+    return pls.estimate_pls(
+        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
+    )
 
 
 def attribute_items(survey: Survey) -> list[str]:
@@ -81,7 +84,7 @@ def attribute_items(survey: Survey) -> list[str]:
 
 
 def index_weights(
-    survey: Survey, clean: pd.DataFrame, model: PLSResult | None = None
+    survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
 ) -> tuple[pd.Series, dict[str, float] | None]:
     """Construct weights of the overall index and item weights within constructs (None = equal).
 
@@ -261,7 +264,7 @@ class WaveAnalysis:
         return [self.store.write(name, table) for name, table in self.results.items()]
 
     # ----------------------------------------------------------------------- shared intermediate results
-    def csi_model(self) -> PLSResult | None:
+    def csi_model(self) -> PLSModel | None:
         """The CSI model's point estimate on this wave (fitted once per session); None without paths."""
         if "csi_model" not in self._cache:
             self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
@@ -468,7 +471,7 @@ class WaveAnalysis:
         """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT,
         total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
         survey's ``pls:`` settings."""
-        from .pls import acsi_impact, bootstrap_pls_full, construct_index_scores
+        from .pls import acsi_impact, bootstrap_model, construct_index_scores
 
         s = self.survey
         model = self.csi_model()
@@ -476,16 +479,7 @@ class WaveAnalysis:
             return {}
         clean, blocks, cfg = self.read("clean"), model_blocks(s), s.pls
         b = cfg.bootstrap if n_boot is None else n_boot
-        boot = bootstrap_pls_full(
-            clean,
-            blocks,
-            list(s.paths),
-            n_boot=b,
-            seed=cfg.seed if seed is None else seed,
-            scheme=cfg.scheme,
-            missing=cfg.missing,
-            progress=progress,
-        )
+        boot = bootstrap_model(model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress)
         ranges = {i: s.ranges[i] for c in blocks for i in blocks[c]}
         impact = acsi_impact(model, construct_index_scores(clean.loc[model.scores.index], model, ranges))
         htmt = model.htmt.copy()
