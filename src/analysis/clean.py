@@ -5,7 +5,7 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 
 1. ``duplicate_id``   the respondent id appeared in an earlier row (the first is kept)
 2. ``duplicate_row``  the same answers as an earlier row: every rated item (as coded, so ``7`` and
-                      ``很满意`` agree), open-ended answer, segment and customer id; the
+                      its scale label agree), open-ended answer, segment and customer id; the
                       respondent id, duration, PII and undeclared columns (a submission time)
                       may differ: a re-submission or a row exported twice
 3. ``incomplete``     answered share of the rated items below ``cleaning.min_answered`` (0.5)
@@ -45,14 +45,12 @@ from scipy import stats
 
 from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
 from .survey import Survey, Wave
+from .words import word
 
 RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
 RULE_TEXT = {
-    "duplicate_id": "respondent id already used by an earlier row (first kept)",
-    "duplicate_row": "same answers as an earlier row (re-submission)",
-    "incomplete": "too few rated items answered",
-    "speeder": "finished much faster than the median respondent",
-    "straightliner": "same answer on every item of a question grid",
+    rule: word(f"cleaning_rule.{rule}", "en")
+    for rule in ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
 }
 KEY_ENV = "CSAT_ID_KEY"
 KEY_FILE_ENV = "CSAT_KEY_FILE"
@@ -335,13 +333,13 @@ def clean_wave(
         remaining -= n
         steps.append((rule, n, remaining))
     attrition = pd.DataFrame(steps, columns=["step", "removed", "remaining"])
-    attrition["description"] = attrition["step"].map(RULE_TEXT).fillna("rows in the raw export")
-    attrition.loc[len(attrition)] = ["kept", 0, remaining, "rows used in the analysis"]
+    attrition["description"] = attrition["step"].map(RULE_TEXT).fillna(word("cleaning_rule.raw", "en"))
+    attrition.loc[len(attrition)] = ["kept", 0, remaining, word("cleaning_rule.kept", "en")]
     attrition.loc[len(attrition)] = [
         "outlier (flagged, kept)",
         0,
         int(log["outlier"].sum()),
-        f"unusual answer patterns (Mahalanobis D², p < {rules.outlier_alpha:g}), kept but worth a look",
+        word("cleaning_rule.outlier", "en", alpha=f"{rules.outlier_alpha:g}"),
     ]
 
     value_issues = (

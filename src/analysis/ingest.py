@@ -7,9 +7,9 @@ as text first, so nothing is silently converted; :func:`code_items` then maps
 each rated answer to its scale code:
 
 * a number on the scale passes through (``7``, ``"7"``, ``"7.0"``, ``"７"``);
-* a label of the scale in any language maps to its code (``满意`` -> 6,
-  ``Very satisfied`` -> 7; case, width and whitespace are ignored);
-* a declared ``missing`` code (``-99``, ``不适用``) or an empty cell is missing;
+* a label of the scale in any language maps to its code (``Satisfied`` -> 6,
+  ``Very satisfied`` -> 7, and the Chinese labels alike; case, width and whitespace are ignored);
+* a declared ``missing`` code (``-99``, ``N/A``) or an empty cell is missing;
 * anything else (out of range, matching no label) becomes missing and is
   reported as a value issue (row, column, value).
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .words import LANGUAGES, language_code, number, percent, recognisers, signed, slug, word
 
 #: Columns a complaint log must have (one row per complaint).
 OPERATIONS_REQUIRED = ("complaint_id", "opened", "first_response", "resolved", "followed_up")
@@ -49,38 +50,35 @@ FOLLOWUP_HOURS = 72.0
 #: target up to floating-point rounding (0.0049 / 0.007 - 1 = -0.30000000000000004) counts as on target.
 TARGET_RTOL = 1e-9
 
-#: Every KPI the package knows: key -> (English label, Chinese label, unit).
+#: Every KPI the package knows: key -> unit, in reporting order. Labels are the language files'
+#: ``metric.<kpi>`` words (analysis/i18n), written into kpis.csv as label_en / label_zh.
 #: unit is one of "share" (0-1), "relative change" (-0.3 = down 30 %), "points", "hours", "count".
-KNOWN_KPIS: dict[str, tuple[str, str, str]] = {
-    "satisfaction_rate": ("Satisfaction rate", "满意率", "share"),
-    "csi": ("Satisfaction index (0-100)", "满意度指数（0-100）", "points"),
-    "index_change": ("Index change vs baseline", "满意度指数变化（较基期）", "points"),
-    "nps": ("Net Promoter Score", "净推荐值（NPS）", "points"),
-    "response_rate": ("Survey response rate", "问卷回收率", "share"),
-    "repurchase_rate": ("Repurchase intention", "复购意愿率", "share"),
-    "churn_rate": ("Churn rate", "客户流失率", "share"),
-    "complaint_rate": ("Complaints per customer", "投诉率", "share"),
-    "complaint_rate_change": ("Complaint rate change vs baseline", "投诉率变化（较基期）", "relative change"),
-    "median_resolution_hours": ("Median time to resolve (hours)", "问题解决时长中位数（小时）", "hours"),
-    "resolution_time_change": (
-        "Median resolution time change vs baseline",
-        "问题解决时长变化（较基期）",
-        "relative change",
-    ),
-    "response_within_24h": ("Complaints answered within 24 h", "24小时内响应的投诉占比", "share"),
-    "followup_within_3d": ("Resolved complaints called back within 3 days", "结案后3天内回访占比", "share"),
-    "n_complaints": ("Complaints", "投诉数", "count"),
-    "n_resolved": ("Resolved complaints", "已解决投诉数", "count"),
-    "n_unresolved": ("Unresolved complaints", "未解决投诉数", "count"),
+KNOWN_KPIS: dict[str, str] = {
+    "satisfaction_rate": "share",
+    "csi": "points",
+    "index_change": "points",
+    "nps": "points",
+    "response_rate": "share",
+    "repurchase_rate": "share",
+    "churn_rate": "share",
+    "complaint_rate": "share",
+    "complaint_rate_change": "relative change",
+    "median_resolution_hours": "hours",
+    "resolution_time_change": "relative change",
+    "response_within_24h": "share",
+    "followup_within_3d": "share",
+    "n_complaints": "count",
+    "n_resolved": "count",
+    "n_unresolved": "count",
 }
 
-#: Status words of ``kpis.csv`` (CONTRACT section 4), with their report translations.
-STATUS_TEXT = {
-    "met": {"en": "met", "zh": "达标"},
-    "not met": {"en": "not met", "zh": "未达标"},
-    "no target": {"en": "no target", "zh": "无目标"},
+#: Status values of ``kpis.csv`` (CONTRACT section 4), with their report words (``status.*``).
+STATUS_TEXT: dict[str, dict[str, str]] = {
+    status: {lang: word(f"status.{slug(status)}", lang) for lang in LANGUAGES}
+    for status in ("met", "not met", "no target")
 }
-NO_DATA_NOTE = {"en": "no data", "zh": "无数据"}
+#: The ``note`` of a KPI without a value in ``kpis.csv`` (a data value; reports show ``status.no_data``).
+NO_DATA_NOTE = "no data"
 
 
 # --------------------------------------------------------------------------- the complaint log
@@ -132,9 +130,10 @@ def _clean_timestamp_text(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return "" if pd.isna(value) else value.isoformat(sep=" ")
     text = unicodedata.normalize("NFKC", str(value)).strip()
-    if text.lower() in ("", "nan", "nat", "none", "null", "na", "n/a"):
+    if text.lower() in recognisers()["timestamp_empty"]:
         return ""
-    text = text.replace("年", "-").replace("月", "-").replace("日", " ").replace("/", "-")
+    for old, new in recognisers()["timestamp_replace"].items():
+        text = text.replace(old, new)
     return " ".join(text.split())
 
 
@@ -145,7 +144,8 @@ def parse_timestamps(
 
     Accepts ISO-like forms with ``-`` or ``/`` separators, an optional ``T``,
     optional seconds, dates without time, unpadded months/days and full-width
-    digits (``2025-03-02 14:05``, ``2025/3/2 9:05``, ``2025年3月2日 9:05``).
+    digits (``2025-03-02 14:05``, ``2025/3/2 9:05``, and the Chinese year-month-day form of
+    ``i18n/recognisers.yaml``).
     Empty cells become NaT; with ``required=True`` an empty cell is an error.
 
     Returns a ``datetime64`` Series with the input's index. Raises
@@ -396,7 +396,10 @@ def kpi_table(
         kpis = sorted(keys, key=lambda k: (order.get(k, len(order)), keys.index(k)))
     rows = []
     for kpi in kpis:
-        en, zh, unit = KNOWN_KPIS.get(kpi, (kpi, kpi, ""))
+        known = kpi in KNOWN_KPIS
+        en = word(f"metric.{kpi}", "en") if known else kpi
+        zh = word(f"metric.{kpi}", "zh") if known else kpi
+        unit = KNOWN_KPIS.get(kpi, "")
         custom = labels.get(kpi, {})
         en, zh, unit = custom.get("en", en), custom.get("zh", zh), custom.get("unit", unit)
         raw = values.get(kpi)
@@ -407,7 +410,7 @@ def kpi_table(
             target = target_text(bound, unit or "share")
         else:
             status, target = "no target", ""
-        note = NO_DATA_NOTE["en"] if math.isnan(value) else ""
+        note = NO_DATA_NOTE if math.isnan(value) else ""
         rows.append(
             {
                 "kpi": kpi,
@@ -431,14 +434,14 @@ def format_kpi_value(value: float, unit: str) -> str:
         return "–"
     value = float(value)
     if unit == "share":
-        return f"{value * 100:.1f}%"
+        return percent(value, 1)
     if unit == "relative change":
-        return f"{value * 100:+.1f}%"
+        return signed(value * 100, 1, "%")
     if unit == "count":
-        return f"{value:.0f}"
+        return number(value, 0)
     if unit == "hours":
-        return f"{value:.1f} h"
-    return f"{value:.1f}"
+        return number(value, 1) + " h"
+    return number(value, 1)
 
 
 def format_target(bound_text: str, unit: str) -> str:
@@ -459,16 +462,13 @@ def kpi_display(table: pd.DataFrame, language: str = "en") -> pd.DataFrame:
     KPI label, value, target, status (with "no data" noted), all strings;
     values formatted by :func:`format_kpi_value` (``87.5%``, ``+2.3``).
     """
-    lang = "zh" if language == "zh" else "en"
-    names = {
-        "en": ("KPI", "Value", "Target", "Status"),
-        "zh": ("指标", "实际值", "目标", "状态"),
-    }[lang]
+    lang = language_code(language)
+    names = tuple(word(f"column.{c}", lang) for c in ("kpi", "value", "target", "status"))
     rows = []
     for rec in table.to_dict("records"):
         status = STATUS_TEXT[rec["status"]][lang]
         if rec.get("note"):
-            status += f" ({NO_DATA_NOTE[lang]})" if lang == "en" else f"（{NO_DATA_NOTE[lang]}）"
+            status = word("status.with_note", lang, status=status, note=word("status.no_data", lang))
         rows.append(
             {
                 names[0]: rec[f"label_{lang}"],

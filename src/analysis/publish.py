@@ -11,7 +11,7 @@ built from the h2/h3 headings, and refuses to write a report that still
 references an external resource.
 
 Section ids (the contract with the report notebooks and ``scripts/check_reports.py``):
-a markdown heading ending in ``{#id}`` gets that id (``## 执行摘要 {#summary}``),
+a markdown heading ending in ``{#id}`` gets that id (``## Executive summary {#summary}``),
 whatever the language of its text. Wave reports must have the ids in
 :data:`WAVE_REPORT_SECTIONS`, the tracking report those in
 :data:`TRACKING_SECTIONS`; the index written by :func:`write_index` has
@@ -43,6 +43,7 @@ import pandas as pd
 
 from .kpis import STATUS_TEXT, format_kpi_value, kpi_display
 from .store import write_text
+from .words import language_code, signed, word
 
 #: Folder holding the nbconvert template ``csat``.
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -79,10 +80,6 @@ PROVENANCE_PACKAGES = (
     "nbconvert",
 )
 
-_TEXT = {
-    "toc": {"en": "Contents", "zh": "目录"},
-}
-
 
 # --------------------------------------------------------------------------- small helpers
 def escape_text(s: Any) -> str:
@@ -93,7 +90,7 @@ def escape_text(s: Any) -> str:
 
 
 def _lang(language: str | None) -> str:
-    return "zh" if str(language or "").lower().startswith("zh") else "en"
+    return language_code(language)
 
 
 # --------------------------------------------------------------------------- verbatims and KPI table
@@ -113,9 +110,7 @@ def verbatims_html(comments: Sequence[Any], limit: int = 20, language: str = "en
     out = f'<ul class="verbatims">\n{items}\n</ul>'
     more = len(texts) - len(shown)
     if more > 0:
-        note = (
-            f"另有 {more} 条意见未显示。" if _lang(language) == "zh" else f"{more} more comments not shown."
-        )
+        note = word("text.more_comments", language, n=more)
         out += f'\n<p class="verbatims-more">{escape_text(note)}</p>'
     return out
 
@@ -258,7 +253,7 @@ def toc_html(headings: Sequence[tuple[int, str, str]], language: str = "en") -> 
     Headings without an id cannot be linked and are left out; an h3 before any h2 is listed at the top level.
     """
     lines = [
-        f'<nav id="toc" class="csat-toc">\n<p class="toc-title">{escape_text(_TEXT["toc"][_lang(language)])}</p>'
+        f'<nav id="toc" class="csat-toc">\n<p class="toc-title">{escape_text(word("section.toc", language))}</p>'
     ]
     lines.append("<ol>")
     open_sub = False
@@ -518,33 +513,19 @@ def provenance(
 
 
 # --------------------------------------------------------------------------- the index page
-_INDEX_TEXT = {
-    "en": {
-        "heading": "Reports",
-        "wave": "Wave",
-        "csi": "Satisfaction index",
-        "satisfaction_rate": "Satisfaction rate",
-        "nps": "NPS",
-        "n": "Responses",
-        "kpis_met": "Targets met",
-        "tracking": "Tracking report: all waves compared",
-        "intro": "Open a wave's evaluation report, or the tracking report for the trend over all waves.",
-        "intro_waves": "Open a wave's evaluation report.",
-        "empty": "No wave reports yet.",
-    },
-    "zh": {
-        "heading": "报告列表",
-        "wave": "调查期次",
-        "csi": "满意度指数",
-        "satisfaction_rate": "满意率",
-        "nps": "净推荐值",
-        "n": "有效样本",
-        "kpis_met": "达标指标",
-        "tracking": "跟踪报告：各期对比",
-        "intro": "点击期次查看该期评估报告，或查看跟踪报告了解各期趋势。",
-        "intro_waves": "点击期次查看该期评估报告。",
-        "empty": "暂无期次报告。",
-    },
+#: The index page's words: the language-file key of each text and column heading.
+_INDEX_KEYS = {
+    "heading": "index_page.heading",
+    "wave": "column.wave",
+    "csi": "metric.csi",
+    "satisfaction_rate": "metric.satisfaction_rate",
+    "nps": "metric.nps",
+    "n": "column.valid_responses",
+    "kpis_met": "column.targets_met",
+    "tracking": "index_page.tracking",
+    "intro": "index_page.intro",
+    "intro_waves": "index_page.intro_waves",
+    "empty": "index_page.empty",
 }
 
 _INDEX_CSS = """
@@ -573,7 +554,7 @@ def _fmt(value: Any, kind: str) -> str:
     except (TypeError, ValueError):
         return "–" if value is None else str(value)
     if kind == "nps" and x == x:
-        return f"{x:+.0f}"
+        return signed(x, 0)
     return format_kpi_value(x, {"int": "count"}.get(kind, kind))
 
 
@@ -604,7 +585,7 @@ def write_index(
     The table has id ``reports`` (:data:`INDEX_SECTIONS`).
     """
     lang = _lang(language)
-    t = _INDEX_TEXT[lang]
+    t = {name: word(key, lang) for name, key in _INDEX_KEYS.items()}
     rows = []
     for e in entries:
         wave = escape_text(e.get("wave", ""))

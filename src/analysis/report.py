@@ -10,16 +10,15 @@ shown as text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import plotting
+from . import plotting, words
 from .privacy import MIN_CELL
-from .zones import ZH_LABELS
 
 if TYPE_CHECKING:  # imported for type hints only
     from IPython.display import Markdown
@@ -27,62 +26,56 @@ if TYPE_CHECKING:  # imported for type hints only
     from .wave import WaveAnalysis as WaveContext
 
 # ----------------------------------------------------------------------------- words
-WORDS: dict[str, dict[str, str]] = {
-    "csi": {"en": "Satisfaction index (CSI, 0-100)", "zh": "满意度指数 (CSI, 0-100)"},
-    "satisfaction_rate": {"en": "Satisfaction rate", "zh": "满意率"},
-    "nps": {"en": "Net Promoter Score", "zh": "净推荐值 (NPS)"},
-    "response_rate": {"en": "Response rate", "zh": "回收率"},
-    "repurchase_rate": {"en": "Repurchase intention (top-2-box)", "zh": "再购买意愿 (前两档)"},
-    "metric": {"en": "Measure", "zh": "指标"},
-    "value": {"en": "Value", "zh": "数值"},
-    "ci": {"en": "95% interval", "zh": "95% 置信区间"},
-    "n": {"en": "n", "zh": "样本量"},
-    "item": {"en": "Item", "zh": "题目"},
-    "construct": {"en": "Dimension", "zh": "维度"},
-    "mean": {"en": "Mean", "zh": "均值"},
-    "top2box": {"en": "Top-2-box", "zh": "前两档占比"},
-    "index": {"en": "Index (0-100)", "zh": "指数 (0-100)"},
-    "weight": {"en": "Weight", "zh": "权重"},
-    "baseline": {"en": "Baseline", "zh": "基期"},
-    "current": {"en": "Current", "zh": "本期"},
-    "diff": {"en": "Change", "zh": "变化"},
-    "p": {"en": "p", "zh": "p 值"},
-    "significant": {"en": "Significant", "zh": "显著"},
-    "yes": {"en": "yes", "zh": "是"},
-    "no": {"en": "no", "zh": "否"},
-    "type": {"en": "Customer type", "zh": "客户类型"},
-    "share": {"en": "Share", "zh": "占比"},
-    "importance": {"en": "Importance", "zh": "重要性"},
-    "performance": {"en": "Performance (0-100)", "zh": "表现 (0-100)"},
-    "quadrant": {"en": "Quadrant", "zh": "象限"},
-    "priority": {"en": "Priority", "zh": "优先级"},
-    "rank": {"en": "Rank", "zh": "排序"},
-    "path": {"en": "Path", "zh": "路径"},
-    "estimate": {"en": "Coefficient", "zh": "路径系数"},
-    "segment": {"en": "Segment", "zh": "分组变量"},
-    "variable": {"en": "Measure", "zh": "指标"},
-    "test": {"en": "Test", "zh": "检验"},
-    "effect": {"en": "Effect size", "zh": "效应量"},
-    "groups_differ": {"en": "Groups differ?", "zh": "组间差异?"},
-    "drivers_title": {
-        "en": "What drives overall satisfaction (share of explained variance)",
-        "zh": "总体满意度的关键驱动因素 (解释方差占比)",
+#: The keys ``word`` accepted before the language files (analysis/i18n): old key -> language-file key.
+LEGACY_KEYS: dict[str, str] = {
+    **{m: f"metric.{m}" for m in ("csi", "satisfaction_rate", "nps", "response_rate", "repurchase_rate")},
+    **{
+        c: f"column.{c}"
+        for c in (
+            "metric",
+            "value",
+            "ci",
+            "n",
+            "item",
+            "construct",
+            "mean",
+            "top2box",
+            "index",
+            "weight",
+            "baseline",
+            "current",
+            "diff",
+            "p",
+            "significant",
+            "type",
+            "share",
+            "importance",
+            "performance",
+            "quadrant",
+            "priority",
+            "rank",
+            "path",
+            "estimate",
+            "segment",
+            "test",
+            "effect",
+            "groups_differ",
+        )
     },
-    "index_title": {
-        "en": "Satisfaction index by dimension (0-100, 95% interval)",
-        "zh": "各维度满意度指数 (0-100, 95% 置信区间)",
-    },
-    "paths_title": {
-        "en": "CSI model: standardised path coefficients (* = 95% interval excludes 0)",
-        "zh": "CSI 模型: 标准化路径系数 (* 表示 95% 区间不含 0)",
-    },
+    "variable": "column.metric",
+    "yes": "answer.yes",
+    "no": "answer.no",
+    "drivers_title": "title.drivers",
+    "index_title": "title.index",
+    "paths_title": "title.paths",
 }
 
 
-def word(key: str, language: str) -> str:
-    """A report word in ``language`` (en or zh)."""
-    entry = WORDS.get(key, {})
-    return entry.get(language) or entry.get("en") or key
+def word(key: str, language: str, /, **fields: Any) -> str:
+    """A report word in ``language`` (en or zh), placeholders filled from ``fields``: :func:`analysis.words.word`,
+    also accepting the short keys of earlier versions (``"csi"``, ``"mean"``, ``"index_title"``:
+    :data:`LEGACY_KEYS`)."""
+    return words.word(LEGACY_KEYS.get(key, key), language, **fields)
 
 
 def label(ctx: WaveContext, name: str) -> str:
@@ -92,20 +85,25 @@ def label(ctx: WaveContext, name: str) -> str:
         return s.construct_label(name, ctx.language)
     if name in s.rated_items:
         return s.item_label(name, ctx.language)
-    if name.lower() in WORDS:
-        return word(name.lower(), ctx.language)
+    if words.has_word(f"metric.{name.lower()}"):  # CSI, NPS, satisfaction_rate ...
+        return word(f"metric.{name.lower()}", ctx.language)
     return name
 
 
 # ----------------------------------------------------------------------------- showing tables
-def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60) -> None:
-    """Display a table in a notebook: index hidden, numbers rounded, every text HTML-escaped."""
+def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60, language: str = "en") -> None:
+    """Display a table in a notebook: index hidden, numbers rounded, every text HTML-escaped.
+
+    ``precision`` applies only to columns still holding floats: the report tables pass their
+    numbers as text written by :mod:`analysis.words` (p-values as ``< 0.001``, never cut to 2 decimals).
+    """
     from IPython.display import display
 
     if table is None or len(table) == 0:
         from IPython.display import Markdown
 
-        display(Markdown("*(no rows)*"))
+        lang = table.attrs.get("language", language) if table is not None else language
+        display(Markdown(words.word("text.no_rows", lang)))
         return
     shown = table.head(max_rows)
     styler = shown.style.hide(axis="index").format(precision=precision, escape="html", na_rep="")
@@ -113,14 +111,20 @@ def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60) -> N
     display(styler)
 
 
+def empty_table(language: str) -> pd.DataFrame:
+    """A table without rows that :func:`show_table` announces in ``language``."""
+    table = pd.DataFrame()
+    table.attrs["language"] = language
+    return table
+
+
 def pct(x: float, digits: int = 1) -> str:
-    return "" if pd.isna(x) else f"{x * 100:.{digits}f}%"
+    """A share as percent (:func:`analysis.words.percent`): ``0.503`` -> ``"50.3%"``, NaN -> ``""``."""
+    return words.percent(x, digits)
 
 
-def _interval(lo: float, hi: float, fmt: str = "{:.1f}") -> str:
-    if pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f"{fmt.format(lo)} – {fmt.format(hi)}"
+#: Headline metrics that are shares (shown as percent).
+SHARE_METRICS = ("satisfaction_rate", "response_rate", "repurchase_rate")
 
 
 # ----------------------------------------------------------------------------- descriptive
@@ -130,17 +134,15 @@ def headline_table(ctx: WaveContext) -> pd.DataFrame:
     h = ctx.read("headline")
     rows = []
     for r in h.itertuples(index=False):
-        share = r.metric in ("satisfaction_rate", "response_rate", "repurchase_rate")
-        value = pct(r.value) if share else f"{r.value:.1f}"
-        ci = (
-            _interval(r.ci_low * 100, r.ci_high * 100, "{:.1f}%") if share else _interval(r.ci_low, r.ci_high)
-        )
+        share = r.metric in SHARE_METRICS
+        value = words.percent(r.value) if share else words.number(r.value, 1)
+        ci = words.interval(r.ci_low, r.ci_high, 1, as_percent=share)
         rows.append(
             {
-                word("metric", lang): word(r.metric, lang),
-                word("value", lang): value,
-                word("ci", lang): ci,
-                word("n", lang): int(r.n) if pd.notna(r.n) else "",
+                word("column.metric", lang): label(ctx, r.metric),
+                word("column.value", lang): value,
+                word("column.ci", lang): ci,
+                word("column.n", lang): int(r.n) if pd.notna(r.n) else "",
             }
         )
     return pd.DataFrame(rows)
@@ -152,14 +154,14 @@ def item_table(ctx: WaveContext) -> pd.DataFrame:
     t = ctx.read("item_stats")
     return pd.DataFrame(
         {
-            word("item", lang): t["label"],
-            word("construct", lang): t["construct"].map(
+            word("column.item", lang): t["label"],
+            word("column.construct", lang): t["construct"].map(
                 lambda c: label(ctx, c) if isinstance(c, str) else ""
             ),
-            word("n", lang): t["n"],
-            word("mean", lang): t["mean"].round(2),
-            word("top2box", lang): t["top2box"].map(pct),
-            word("index", lang): t["index"].round(1),
+            word("column.n", lang): t["n"],
+            word("column.mean", lang): t["mean"].map(lambda x: words.number(x, 2)),
+            word("column.top2box", lang): t["top2box"].map(words.percent),
+            word("column.index", lang): t["index"].map(lambda x: words.number(x, 1)),
         }
     )
 
@@ -176,7 +178,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
             d = dist[dist["item"].isin(chosen)]
             ax = plotting.plot_diverging(
                 d,
-                xlabel=word("share", ctx.language),
+                xlabel=word("column.share", ctx.language),
                 labels={i: s.item_label(i) for i in chosen},
                 title=label(ctx, construct),
             )
@@ -191,7 +193,7 @@ def index_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     t = ctx.read("csi_index")
     names = {c: label(ctx, c) for c in t["construct"]}
-    fig = plotting.plot_index(t, highlight="CSI", labels=names, title=word("index_title", lang)).figure
+    fig = plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)).figure
     plt.close(fig)
     return fig
 
@@ -204,16 +206,23 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
     omni = g[g["test"].isin(["welch_anova", "welch_t"])].copy()
     return pd.DataFrame(
         {
-            word("variable", lang): omni["variable"].map(lambda v: label(ctx, v)),
-            word("segment", lang): omni["group"],
-            word("test", lang): omni["test"],
-            word("p", lang): omni["p_adj"].round(4),
-            word("effect", lang): omni["effect_size"].round(3).astype(str)
-            + " ("
-            + omni["effect_size_name"]
-            + ")",
-            word("groups_differ", lang): np.where(omni["p_adj"] < 0.05, word("yes", lang), word("no", lang)),
-            ("备注" if lang == "zh" else "note"): omni["note"].fillna(""),
+            word("column.metric", lang): omni["variable"].map(lambda v: label(ctx, v)),
+            word("column.segment", lang): omni["group"],
+            word("column.test", lang): omni["test"].map(lambda t: words.label_of("test", t, lang)),
+            word("column.p", lang): omni["p_adj"].map(words.p_value),
+            word("column.effect", lang): [
+                word(
+                    "effect_size.with_name",
+                    lang,
+                    value=words.number(v, 3),
+                    name=words.label_of("effect_size", n, lang),
+                )
+                for v, n in zip(omni["effect_size"], omni["effect_size_name"], strict=True)
+            ],
+            word("column.groups_differ", lang): np.where(
+                omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+            ),
+            word("column.note", lang): omni["note"].astype(object).fillna(""),
         }
     )
 
@@ -221,7 +230,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     s = ctx.survey
-    xlabel = f"CSI: {word('mean', ctx.language)}, {word('ci', ctx.language)}"
+    xlabel = f"CSI: {word('column.mean', ctx.language)}, {word('column.ci', ctx.language)}"
     scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
@@ -238,21 +247,24 @@ def change_table(ctx: WaveContext) -> pd.DataFrame:
     """Change against the baseline wave, formatted; empty when the wave has no baseline."""
     lang = ctx.language
     if not ctx.has("wave_change"):
-        return pd.DataFrame()
+        return empty_table(ctx.language)
     c = ctx.read("wave_change")
     share = c["metric"].eq("satisfaction_rate")
     scale = np.where(share, 100.0, 1.0)
     return pd.DataFrame(
         {
-            word("metric", lang): c["metric"].map(lambda m: label(ctx, m)),
-            word("baseline", lang): (c["baseline"] * scale).round(1),
-            word("current", lang): (c["current"] * scale).round(1),
-            word("diff", lang): (c["diff"] * scale).round(1),
-            word("ci", lang): [
-                _interval(lo * k, hi * k) for lo, hi, k in zip(c["ci_low"], c["ci_high"], scale, strict=True)
+            word("column.metric", lang): c["metric"].map(lambda m: label(ctx, m)),
+            word("column.baseline", lang): [words.number(x, 1) for x in c["baseline"] * scale],
+            word("column.current", lang): [words.number(x, 1) for x in c["current"] * scale],
+            word("column.diff", lang): [words.signed(x, 1) for x in c["diff"] * scale],
+            word("column.ci", lang): [
+                words.interval(lo * k, hi * k, 1)
+                for lo, hi, k in zip(c["ci_low"], c["ci_high"], scale, strict=True)
             ],
-            word("p", lang): c["p"].round(4),
-            word("significant", lang): np.where(c["p"] < 0.05, word("yes", lang), word("no", lang)),
+            word("column.p", lang): c["p"].map(words.p_value),
+            word("column.significant", lang): np.where(
+                c["p"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+            ),
         }
     )
 
@@ -261,8 +273,8 @@ def driver_chart(ctx: WaveContext) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
-    xlabel = "解释方差占比 (%)" if ctx.language == "zh" else "Share of explained variance (%)"
-    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("drivers_title", ctx.language))
+    xlabel = word("axis.explained_variance", ctx.language)
+    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
     fig = ax.figure
     plt.close(fig)
     return fig
@@ -274,15 +286,15 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
     p = ctx.read("csi_paths")
     return pd.DataFrame(
         {
-            word("path", lang): p["source"].map(lambda c: label(ctx, c))
+            word("column.path", lang): p["source"].map(lambda c: label(ctx, c))
             + " → "
             + p["target"].map(lambda c: label(ctx, c)),
-            word("estimate", lang): p["estimate"].round(3),
-            "SE": p["se"].round(3),
-            word("ci", lang): [
-                _interval(a, b, "{:.3f}") for a, b in zip(p["ci_low"], p["ci_high"], strict=True)
+            word("column.estimate", lang): p["estimate"].map(lambda x: words.number(x, 3)),
+            word("column.se", lang): p["se"].map(lambda x: words.number(x, 3)),
+            word("column.ci", lang): [
+                words.interval(a, b, 3) for a, b in zip(p["ci_low"], p["ci_high"], strict=True)
             ],
-            word("p", lang): p["p"].round(4),
+            word("column.p", lang): p["p"].map(words.p_value),
         }
     )
 
@@ -296,7 +308,7 @@ def path_diagram(ctx: WaveContext) -> Figure:
         paths,
         r2=dict(zip(r2["construct"], r2["r2"], strict=True)),
         labels=names,
-        title=word("paths_title", ctx.language),
+        title=word("title.paths", ctx.language),
     )
     fig = ax.figure
     plt.close(fig)
@@ -304,12 +316,29 @@ def path_diagram(ctx: WaveContext) -> Figure:
 
 
 # ----------------------------------------------------------------------------- zones
+def category_labels(language: str) -> dict[str, str]:
+    """Display names of customer types, zones, loyalty levels and IPA quadrants (chart ``labels=``)."""
+    from .zones import IPA_QUADRANTS, LOYALTY_LEVELS, TYPES, ZONES
+
+    return words.category_labels(language, (*TYPES, *ZONES, *LOYALTY_LEVELS, *IPA_QUADRANTS))
+
+
+def type_name(customer_type: str, language: str) -> str:
+    """A customer type as the tables name it: ``customer_type.with_key`` (zh: the Chinese name with the
+    English key in parentheses; en: ``apostle``)."""
+    name = words.label_of("customer_type", customer_type, language)
+    return word("customer_type.with_key", language, label=name, key=customer_type)
+
+
 def zone_summary(ctx: WaveContext) -> pd.DataFrame:
     lang = ctx.language
     z = ctx.read("zones")
-    names = z["type"].map(ZH_LABELS) + " (" + z["type"] + ")" if lang == "zh" else z["type"]
     return pd.DataFrame(
-        {word("type", lang): names, word("n", lang): z["n"], word("share", lang): z["share"].map(pct)}
+        {
+            word("column.type", lang): z["type"].map(lambda t: type_name(t, lang)),
+            word("column.n", lang): z["n"],
+            word("column.share", lang): z["share"].map(pct),
+        }
     )
 
 
@@ -320,11 +349,12 @@ def zone_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
 
     th_sat, th_loy = zone_thresholds(s)
-    kwargs = (
-        {"labels": ZH_LABELS, "xlabel": "总体满意度", "ylabel": "忠诚度"}
-        if ctx.language == "zh"
-        else {"xlabel": "satisfaction", "ylabel": "loyalty"}
-    )
+    lang = ctx.language
+    kwargs = {
+        "labels": category_labels(lang),
+        "xlabel": word("axis.overall_satisfaction", lang),
+        "ylabel": word("axis.loyalty", lang),
+    }
     ax = plotting.plot_zones(
         scores[s.overall_satisfaction],
         scores["loyalty_score"],
@@ -343,12 +373,14 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
 
     th_sat, _ = zone_thresholds(ctx.survey)
     bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict()
-    if ctx.language == "zh":
-        xlabel, ylabel = "总体满意度", "平均忠诚度"
-        legend = {**ZH_LABELS, "loyalty_mean": ylabel, "fit": "分段回归拟合", "promoter_share": "推荐者占比"}
-    else:
-        xlabel, ylabel = "satisfaction", "mean loyalty"
-        legend = {"loyalty_mean": ylabel, "fit": "fit", "promoter_share": "promoter share"}
+    lang = ctx.language
+    xlabel, ylabel = word("axis.overall_satisfaction", lang), word("axis.mean_loyalty", lang)
+    legend = {
+        **category_labels(lang),
+        "loyalty_mean": ylabel,
+        "fit": word("axis.segmented_fit", lang),
+        "promoter_share": word("axis.promoter_share", lang),
+    }
     ax = plotting.plot_loyalty_curve(
         ctx.read("loyalty_curve"),
         breakpoint=bp,
@@ -364,11 +396,9 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
 
 def ipa_chart(ctx: WaveContext) -> Figure:
     ipa = ctx.read("ipa")
-    axes = {"xlabel": word("performance", ctx.language), "ylabel": word("importance", ctx.language)}
-    names = {
-        **(ZH_LABELS if ctx.language == "zh" else {}),
-        **dict(zip(ipa["item"], ipa["label"], strict=True)),
-    }
+    lang = ctx.language
+    axes = {"xlabel": word("axis.performance", lang), "ylabel": word("axis.importance", lang)}
+    names = {**category_labels(lang), **dict(zip(ipa["item"], ipa["label"], strict=True))}
     fig = plotting.plot_ipa(ipa, labels=names, **axes).figure
     plt.close(fig)
     return fig
@@ -378,97 +408,70 @@ def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
     lang = ctx.language
     p = ctx.read("priorities").head(top)
     ipa = ctx.read("ipa").set_index("item")["quadrant"]
-    quad = p["item"].map(ipa)
-    if lang == "zh":
-        quad = quad.map(lambda q: ZH_LABELS.get(q, q))
+    quad = p["item"].map(ipa).map(lambda q: words.label_of("quadrant", q, lang) if isinstance(q, str) else q)
     return pd.DataFrame(
         {
-            word("rank", lang): p["rank"],
-            word("item", lang): p["label"],
-            word("importance", lang): p["importance"].round(3),
-            word("performance", lang): p["performance"].round(1),
-            word("quadrant", lang): quad,
-            word("priority", lang): p["priority"].round(2),
+            word("column.rank", lang): p["rank"],
+            word("column.item", lang): p["label"],
+            word("column.importance", lang): p["importance"].map(lambda x: words.number(x, 3)),
+            word("column.performance", lang): p["performance"].map(lambda x: words.number(x, 1)),
+            word("column.quadrant", lang): quad,
+            word("column.priority", lang): p["priority"].map(lambda x: words.number(x, 2)),
         }
     )
 
 
 # ----------------------------------------------------------------------------- the evaluation report
-def _signed(x: float, digits: int = 1, unit: str = "") -> str:
-    return f"{x:+.{digits}f}{unit}"
-
-
 def _sig_word(p: float, lang: str) -> str:
     if pd.isna(p):
         return ""
-    if lang == "zh":
-        return "（统计显著）" if p < 0.05 else "（不显著）"
-    return " (significant)" if p < 0.05 else " (not significant)"
+    return word("summary.significant" if p < 0.05 else "summary.not_significant", lang)
 
 
 def executive_summary(ctx: WaveContext) -> str:
     """The first screen of the report as markdown: level, change, targets, where to act."""
     lang = ctx.language
     f = ctx.facts()
-    lines = []
-    csi_txt = f"{f.get('csi', float('nan')):.1f}"
-    sat_txt = pct(f.get("satisfaction_rate", float("nan")))
-    nps_txt = f"{f.get('nps', float('nan')):.1f}"
-    if lang == "zh":
-        lines.append(
-            f"- **满意度指数 (CSI)**: {csi_txt} / 100"
-            + (
-                f"，较基期 {f['baseline']} 变化 {_signed(f['csi_diff'])} 分{_sig_word(f['csi_p'], lang)}"
-                if "csi_diff" in f
-                else ""
-            )
+    nan = float("nan")
+    csi = word("summary.csi", lang, value=words.number(f.get("csi", nan), 1))
+    if "csi_diff" in f:
+        csi += word(
+            "summary.csi_change",
+            lang,
+            diff=words.signed(f["csi_diff"]),
+            baseline=f["baseline"],
+            significance=_sig_word(f["csi_p"], lang),
         )
-        lines.append(
-            f"- **满意率**（总体满意度为“满意”及以上）: {sat_txt}"
-            + (
-                f"，变化 {_signed(f['satisfaction_rate_diff'] * 100)} 个百分点{_sig_word(f['satisfaction_rate_p'], lang)}"
-                if "satisfaction_rate_diff" in f
-                else ""
-            )
+    sat = word("summary.satisfaction_rate", lang, value=words.percent(f.get("satisfaction_rate", nan)))
+    if "satisfaction_rate_diff" in f:
+        sat += word(
+            "summary.satisfaction_rate_change",
+            lang,
+            diff=words.signed(f["satisfaction_rate_diff"] * 100),
+            significance=_sig_word(f["satisfaction_rate_p"], lang),
         )
-        if "nps" in f:
-            lines.append(
-                f"- **净推荐值 (NPS)**: {nps_txt}"
-                + (f"，变化 {_signed(f['nps_diff'])}{_sig_word(f['nps_p'], lang)}" if "nps_diff" in f else "")
+    lines = [f"- {csi}", f"- {sat}"]
+    if "nps" in f:
+        nps = word("summary.nps", lang, value=words.number(f["nps"], 1))
+        if "nps_diff" in f:
+            nps += word(
+                "summary.nps_change",
+                lang,
+                diff=words.signed(f["nps_diff"]),
+                significance=_sig_word(f["nps_p"], lang),
             )
-        lines.append(f"- **目标达成**: {f['kpis_met']} / {f['kpis_targeted']} 项指标达标（见下表）。")
-        lines.append(f"- **有效样本**: {f['n']} 份（原始 {f['raw']} 份，清洗规则见“样本与回收”）。")
-    else:
-        lines.append(
-            f"- **Satisfaction index (CSI)**: {csi_txt} / 100"
-            + (
-                f", {_signed(f['csi_diff'])} points against {f['baseline']}{_sig_word(f['csi_p'], lang)}"
-                if "csi_diff" in f
-                else ""
-            )
-        )
-        lines.append(
-            f"- **Satisfaction rate** (overall satisfaction in the satisfied levels): {sat_txt}"
-            + (
-                f", {_signed(f['satisfaction_rate_diff'] * 100)} percentage points"
-                f"{_sig_word(f['satisfaction_rate_p'], lang)}"
-                if "satisfaction_rate_diff" in f
-                else ""
-            )
-        )
-        if "nps" in f:
-            lines.append(
-                f"- **Net Promoter Score**: {nps_txt}"
-                + (f", {_signed(f['nps_diff'])}{_sig_word(f['nps_p'], lang)}" if "nps_diff" in f else "")
-            )
-        lines.append(f"- **Targets**: {f['kpis_met']} of {f['kpis_targeted']} KPIs met (table below).")
-        lines.append(f"- **Valid responses**: {f['n']} (of {f['raw']} raw rows; see Sample and response).")
+        lines.append(f"- {nps}")
+    lines.append("- " + word("summary.targets", lang, met=f["kpis_met"], targeted=f["kpis_targeted"]))
+    lines.append(
+        "- "
+        + word("summary.responses", lang, n=f["n"], raw=f["raw"], sample_section=word("section.sample", lang))
+    )
     for line in segment_alerts(ctx):
         lines.append(f"- {line}")
     top = priority_table(ctx, top=3)
     if len(top):
-        items = "、".join(top.iloc[:, 1]) if lang == "zh" else ", ".join(top.iloc[:, 1])
-        lines.append(f"- **优先改进**: {items}。" if lang == "zh" else f"- **Act first on**: {items}.")
+        items = words.join(list(top.iloc[:, 1]), lang)
+        lines.append("- " + word("summary.act_first", lang, items=items))
     return "\n".join(lines)
 
 
@@ -486,13 +489,9 @@ def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     seg = seg.sort_values("gap", ascending=False).head(3)
     out = []
     for r in seg.itertuples(index=False):
+        key = "summary.segment_fell" if r.diff < 0 else "summary.segment_rose"
         name = r.metric.replace("CSI | ", "")
-        if ctx.language == "zh":
-            direction = "下降" if r.diff < 0 else "上升"
-            out.append(f"**{name}** 的满意度指数{direction} {abs(r.diff):.1f} 分（p = {r.p:.3g}）。")
-        else:
-            direction = "fell" if r.diff < 0 else "rose"
-            out.append(f"**{name}**: CSI {direction} {abs(r.diff):.1f} points (p = {r.p:.3g}).")
+        out.append(word(key, ctx.language, name=name, diff=words.number(abs(r.diff), 1), p=words.p_text(r.p)))
     return out
 
 
@@ -507,24 +506,34 @@ def kpi_block(ctx: WaveContext) -> str:
     return kpi_html(table, ctx.language)
 
 
+#: attrition.csv ``step`` -> its language-file key (``attrition_step.*``, ``cleaning_rule.*``).
+_ATTRITION_KEYS = {"raw data rows": "raw", "outlier (flagged, kept)": "outlier"}
+
+
 def sample_table(ctx: WaveContext) -> pd.DataFrame:
-    """The cleaning attrition table, in the report language."""
+    """The cleaning attrition table, in the report language: step, removed, remaining, description."""
+    lang = ctx.language
     a = ctx.read("attrition")
-    if ctx.language == "zh":
-        names = {
-            "raw data rows": "原始数据行",
-            "duplicate_id": "重复编号",
-            "duplicate_row": "重复作答",
-            "incomplete": "作答不完整",
-            "speeder": "作答过快",
-            "straightliner": "直线作答",
-            "kept": "有效样本",
-            "outlier (flagged, kept)": "异常模式（仅标记，保留）",
+    keys = a["step"].map(lambda s: _ATTRITION_KEYS.get(s, s))
+
+    def text(group: str, key: str, default: str) -> str:
+        if not words.has_word(f"{group}.{key}"):
+            return default
+        alpha = f"{ctx.survey.cleaning.outlier_alpha:g}"
+        return word(f"{group}.{key}", lang, alpha=alpha) if key == "outlier" else word(f"{group}.{key}", lang)
+
+    return pd.DataFrame(
+        {
+            word("column.step", lang): [
+                text("attrition_step", k, s) for k, s in zip(keys, a["step"], strict=True)
+            ],
+            word("column.removed", lang): a["removed"],
+            word("column.remaining", lang): a["remaining"],
+            word("column.description", lang): [
+                text("cleaning_rule", k, str(d)) for k, d in zip(keys, a["description"], strict=True)
+            ],
         }
-        return pd.DataFrame(
-            {"步骤": a["step"].map(lambda s: names.get(s, s)), "剔除": a["removed"], "剩余": a["remaining"]}
-        )
-    return a[["step", "removed", "remaining", "description"]]
+    )
 
 
 def verbatims(ctx: WaveContext, limit: int = 12) -> str:
@@ -541,7 +550,7 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
         data = clean[[s.overall_satisfaction, col]].dropna(subset=[col])
         data = data.sort_values(s.overall_satisfaction, kind="stable")
         parts.append(verbatims_html(list(data[col]), limit=limit, language=ctx.language))
-        summary = f"全部 {len(data)} 条意见" if ctx.language == "zh" else f"All {len(data)} comments"
+        summary = word("text.all_comments", ctx.language, n=len(data))
         items = "".join(f"<li>{escape_text(t)}</li>" for t in clean[col].dropna())
         parts.append(
             f'<details class="verbatims-all"><summary>{escape_text(summary)}</summary><ul>{items}</ul>'
@@ -550,89 +559,103 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     return "\n".join(parts)
 
 
+def provenance_display(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The provenance table (:func:`analysis.publish.provenance`) with its headings and kinds in ``language``."""
+    shown = table.copy()
+    shown["kind"] = shown["kind"].map(lambda k: words.label_of("provenance", k, language))
+    shown["name"] = [
+        words.label_of("provenance", n, language) if k in ("run", "git") else n
+        for k, n in zip(table["kind"], table["name"], strict=True)
+    ]
+    shown.columns = [word(f"column.{c}", language) for c in ("kind", "name", "detail")]
+    return shown
+
+
 def provenance_table(ctx: WaveContext, extra_waves: Sequence = ()) -> pd.DataFrame:
+    """Input file hashes, package versions, commit and run time, in the report language."""
     from .publish import provenance
 
-    return provenance(ctx.survey, [ctx.wave, *extra_waves])
+    return provenance_display(provenance(ctx.survey, [ctx.wave, *extra_waves]), ctx.language)
 
 
-SECTIONS = {
-    "summary": ("Executive summary", "执行摘要"),
-    "kpis": ("Targets: KPIs met and not met", "目标达成情况"),
-    "sample": ("Sample and response", "样本与回收"),
-    "results": ("Satisfaction by item and dimension", "各题目与维度满意度"),
-    "reliability": ("Can we trust the measure? Reliability", "测量可靠性"),
-    "groups": ("Differences between customer groups", "客户群体差异"),
-    "change": ("Change against the baseline wave", "与基期相比的变化"),
-    "drivers": ("What drives satisfaction: key drivers and the CSI model", "满意度驱动因素与 CSI 模型"),
-    "zones": ("Satisfaction and loyalty: customer types", "满意度与忠诚度：客户类型"),
-    "priorities": ("Where to act: importance-performance priorities", "改进重点：重要性-表现分析"),
-    "verbatims": ("What customers said", "客户原话"),
-    "methods": ("Methods in plain words", "方法说明"),
-    "provenance": ("Provenance", "数据来源与可复现信息"),
-    "trends": ("Trends across waves", "各期趋势"),
-    "segments": ("Segment trends", "细分群体趋势"),
-    "types": ("Customer types over waves", "各期客户类型"),
-}
+#: Report section ids, in report order (headings are the ``section.<id>`` words).
+SECTIONS: tuple[str, ...] = (
+    "summary",
+    "kpis",
+    "sample",
+    "results",
+    "reliability",
+    "groups",
+    "change",
+    "drivers",
+    "zones",
+    "priorities",
+    "verbatims",
+    "methods",
+    "provenance",
+    "trends",
+    "segments",
+    "types",
+)
 
 
 def section(key: str, language: str, level: int = 2) -> Markdown:
     """A report heading with a stable id (``## Executive summary {#summary}``) as notebook Markdown."""
     from IPython.display import Markdown
 
-    en, zh = SECTIONS[key]
-    return Markdown(f"{'#' * level} {zh if language == 'zh' else en} {{#{key}}}")
+    return Markdown(f"{'#' * level} {word(f'section.{key}', language)} {{#{key}}}")
 
 
-METHODS = {
-    "en": """\
-- **Cleaning.** Every raw row is accounted for: duplicate ids and re-submissions, rows with fewer than half of the
-  rated items answered, speeders (under a third of the median duration) and straight-liners are removed, in that
-  order; unusual answer patterns (Mahalanobis distance) are flagged but kept. Answers outside the scale become
-  missing and are listed. Personal data never leaves the raw folder.
-- **Top-2-box and satisfaction rate.** Share of answers in the two highest levels, with Wilson 95% intervals.
-- **Index (0-100).** Item mean rescaled: (mean − min) / (max − min) × 100. Dimension indices are means of their
-  items; the overall CSI weights the dimensions ({weights}).
-- **NPS.** Promoters (9-10) minus detractors (0-6), with an adjusted-Wald interval.
-- **Reliability.** Cronbach's alpha (≥ 0.7 is good), McDonald's omega, composite reliability and AVE from the
-  CSI model.
-- **Group differences.** Welch's ANOVA (does not assume equal variances) with Games-Howell pairs, Kruskal-Wallis
-  as a rank-based check, chi-square on the top-2-box share; p-values Holm-adjusted. Groups under 5 answers are
-  never shown; groups under 30 are flagged.
-- **Change.** Welch interval for means, Newcombe interval for shares, variance formula for NPS.
-- **Key drivers.** Johnson's relative weights: each dimension's share of the explained variance of overall
-  satisfaction, with bootstrap intervals.
-- **CSI model.** PLS path modelling (as in ACSI/ECSI; checked against the R package seminr), 5,000 bootstrap
-  resamples for the intervals.
-- **Customer types.** Jones & Sasser (1995) satisfaction-loyalty zones; loyalty curve with a segmented-regression
-  break point; importance-performance analysis after Martilla & James (1977).
-""",
-    "zh": """\
-- **数据清洗**：每一行原始数据都有记录。依次剔除重复编号和重复提交、评分题作答不足一半、作答时间不足中位数三分之一
-  （作答过快）以及直线作答的问卷；异常作答模式（马氏距离）只标记、不剔除。超出量表范围的答案设为缺失并列出。
-  个人信息从不离开原始数据文件夹。
-- **前两档占比与满意率**：回答落在最高两档的比例，附 Wilson 95% 置信区间。
-- **指数（0-100）**：题目均值换算为 (均值 − 最小值) / (最大值 − 最小值) × 100；维度指数为所含题目的平均，
-  总体 CSI 按维度加权（{weights}）。
-- **净推荐值**：推荐者（9-10 分）比例减去贬损者（0-6 分）比例，附调整 Wald 区间。
-- **信度**：Cronbach α（≥ 0.7 为好）、McDonald ω，以及 CSI 模型给出的组合信度与 AVE。
-- **组间差异**：Welch 方差分析（不要求方差相等）及 Games-Howell 两两比较，Kruskal-Wallis 秩检验作为稳健性检查，
-  前两档占比用卡方检验；p 值经 Holm 校正。样本少于 5 的群体不予显示，少于 30 的群体予以提示。
-- **变化**：均值用 Welch 区间，比例用 Newcombe 区间，NPS 用方差公式。
-- **关键驱动因素**：Johnson 相对权重，即各维度对总体满意度解释方差的贡献，附自助法区间。
-- **CSI 模型**：偏最小二乘路径模型（ACSI/ECSI 方法，结果经 R 包 seminr 核对），5000 次自助抽样给出区间。
-- **客户类型**：Jones & Sasser (1995) 满意度-忠诚度分区；忠诚度曲线用分段回归估计拐点；重要性-表现分析
-  参照 Martilla & James (1977)。
-""",
-}
+def method_settings(ctx: WaveContext) -> words.MethodSettings:
+    """What this wave's analysis actually did, from the survey definition and the tables the run wrote.
+
+    The index weights come from index_weights.csv, the PLS bootstrap count and sample from
+    pls_summary.csv (the survey's ``pls.bootstrap`` when the file lacks it), the baseline from
+    the wave file when wave_change.csv exists.
+    """
+    s = ctx.survey
+    w = ctx.read("index_weights")
+    weights = {label(ctx, c): float(x) for c, x in zip(w["construct"], w["weight"], strict=True)}
+    method = str(w["method"].iloc[0]) if len(w) else s.index.weights
+    model = bool(s.paths) and ctx.has("pls_summary")
+    n_model = n_boot = None
+    scheme = s.pls.scheme
+    if model:
+        summary = ctx.read("pls_summary").iloc[0]
+        n_model = int(summary["n"]) if "n" in summary and pd.notna(summary["n"]) else None
+        n_boot = (
+            int(summary["n_boot"]) if "n_boot" in summary and pd.notna(summary["n_boot"]) else s.pls.bootstrap
+        )
+        scheme = str(summary["scheme"]) if "scheme" in summary and pd.notna(summary["scheme"]) else scheme
+    changed = ctx.has("wave_change")
+    return words.MethodSettings(
+        min_answered=s.cleaning.min_answered,
+        speeder_fraction=s.cleaning.speeder_fraction,
+        straightline_min_items=s.cleaning.straightline_min_items,
+        outlier_alpha=s.cleaning.outlier_alpha,
+        has_respondent_id=bool(s.respondent_id),
+        has_duration=bool(s.duration),
+        satisfied_levels=tuple(int(v) for v in s.satisfied),
+        index_method=method,
+        index_weights=weights,
+        nps=bool(s.recommend),
+        segments=tuple(s.segments),
+        min_cell=MIN_CELL,
+        baseline=ctx.wave.baseline if changed else None,
+        drivers=ctx.has("drivers"),
+        model=model,
+        model_n=n_model,
+        model_boot=n_boot,
+        model_scheme=scheme,
+        loyalty=bool(s.loyalty),
+        ipa=ctx.has("ipa"),
+    )
 
 
 def methods_text(ctx: WaveContext) -> str:
-    """The plain-words method notes, naming the index weighting actually used and its weights."""
-    w = ctx.read("index_weights")
-    shown = ", ".join(f"{label(ctx, c)} {x:.2f}" for c, x in zip(w["construct"], w["weight"], strict=True))
-    method = str(w["method"].iloc[0]) if len(w) else "equal"
-    return METHODS["zh" if ctx.language == "zh" else "en"].format(weights=f"{method}: {shown}")
+    """The plain-words method notes of the analyses that ran, with the settings used
+    (:func:`method_settings`, :func:`analysis.words.methods_text`)."""
+    return words.methods_text(method_settings(ctx), ctx.language)
 
 
 def recommended_actions(ctx: WaveContext, top: int = 3) -> str:
@@ -647,38 +670,15 @@ def recommended_actions(ctx: WaveContext, top: int = 3) -> str:
         rows["rank"] = rows["item"].map(order)
         return rows.sort_values("rank")["label"].head(top).tolist()
 
-    focus, keep, overkill = (
-        names("Concentrate here"),
-        names("Keep up the good work"),
-        names("Possible overkill"),
-    )
-    sep = "、" if lang == "zh" else ", "
     lines = []
-    if lang == "zh":
-        if focus:
-            lines.append(
-                f"1. **重点改进**：{sep.join(focus)}。对总体满意度影响大而表现偏低，"
-                "建议指定责任部门、制定改进措施，并在下一期调查中检验效果。"
-            )
-        if keep:
-            lines.append(f"2. **继续保持**：{sep.join(keep)}。影响大且表现好，是现有优势。")
-        if overkill:
-            lines.append(
-                f"3. **避免过度投入**：{sep.join(overkill)}。表现好但对满意度影响较小，可考虑调配资源。"
-            )
-    else:
-        if focus:
-            lines.append(
-                f"1. **Concentrate here**: {sep.join(focus)}. They weigh heavily on overall satisfaction "
-                "and perform below average: assign an owner, agree actions, and check the effect next wave."
-            )
-        if keep:
-            lines.append(f"2. **Keep up the good work**: {sep.join(keep)}. Important and performing well.")
-        if overkill:
-            lines.append(
-                f"3. **Possible overkill**: {sep.join(overkill)}. Performing well but matter less for "
-                "satisfaction; resources could move to the items above."
-            )
+    for quadrant, key in (
+        ("Concentrate here", "actions.concentrate"),
+        ("Keep up the good work", "actions.keep"),
+        ("Possible overkill", "actions.overkill"),
+    ):
+        chosen = names(quadrant)
+        if chosen:
+            lines.append(word(key, lang, items=words.join(chosen, lang)))
     return "\n".join(lines)
 
 
@@ -688,10 +688,10 @@ def profile_table(ctx: WaveContext) -> pd.DataFrame:
     p = ctx.read("profile")
     return pd.DataFrame(
         {
-            word("segment", lang): p["segment"],
-            ("群体" if lang == "zh" else "Group"): p["group"],
-            word("n", lang): p["n"],
-            word("share", lang): p["share"].map(pct),
+            word("column.segment", lang): p["segment"],
+            word("column.group", lang): p["group"],
+            word("column.n", lang): p["n"],
+            word("column.share", lang): p["share"].map(pct),
         }
     )
 
@@ -705,52 +705,45 @@ def zone_rules_text(ctx: WaveContext) -> str:
     def num(x: float) -> str:
         return f"{x:g}"
 
-    if ctx.language == "zh":
-        return (
-            f"分区标准（总体满意度 {num(sat.scale_min)}-{num(sat.scale_max)} 分）：情感区 ≥ {num(sat.affection_min)}，"
-            f"背叛区 ≤ {num(sat.defection_max)}，其余为质量不敏感区；忠诚度（忠诚题平均分）高 ≥ "
-            f"{num(loy.loyalty_high_min)}、低 ≤ {num(loy.loyalty_low_max)}。破坏者：满意度 ≤ "
-            f"{num(sat.terrorist_max)}、忠诚度低且为贬损者。可在调查定义的 `zones:` 中修改。"
-        )
-    return (
-        f"Zones on overall satisfaction ({num(sat.scale_min)}-{num(sat.scale_max)}): affection ≥ "
-        f"{num(sat.affection_min)}, defection ≤ {num(sat.defection_max)}, indifference in between. Loyalty "
-        f"(mean of the loyalty items) is high at ≥ {num(loy.loyalty_high_min)} and low at ≤ "
-        f"{num(loy.loyalty_low_max)}. Terrorists: satisfaction ≤ {num(sat.terrorist_max)}, low loyalty and a "
-        "detractor answer. Change them under `zones:` in the survey definition."
+    return word(
+        "text.zone_rules",
+        ctx.language,
+        sat_min=num(sat.scale_min),
+        sat_max=num(sat.scale_max),
+        affection_min=num(sat.affection_min),
+        defection_max=num(sat.defection_max),
+        loyalty_high=num(loy.loyalty_high_min),
+        loyalty_low=num(loy.loyalty_low_max),
+        terrorist_max=num(sat.terrorist_max),
     )
 
 
 def transition_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Customer types of customers answering both this wave and the baseline: counts, cells under 5 masked."""
     if not ctx.has("zone_transitions"):
-        return pd.DataFrame()
+        return empty_table(ctx.language)
     t = ctx.read("zone_transitions")
     lang = ctx.language
 
     def name(x: str) -> str:
-        return ZH_LABELS.get(x, x) if lang == "zh" else x
+        return words.label_of("customer_type", x, lang)
 
     wide = t.pivot_table(index="type_from", columns="type_to", values="n", aggfunc="sum", sort=False)
     shown = wide.map(lambda n: f"<{min_cell}" if 0 < n < min_cell else str(int(n)))
     shown.index = [name(x) for x in shown.index]
     shown.columns = [name(x) for x in shown.columns]
-    corner = "基期 → 本期" if lang == "zh" else "baseline → current"
-    return shown.rename_axis(corner).reset_index()
+    return shown.rename_axis(word("column.transition_corner", lang)).reset_index()
 
 
 def reliability_display(ctx: WaveContext) -> pd.DataFrame:
     """Reliability per dimension for reading: alpha (good from 0.7), omega, composite reliability and AVE."""
     lang = ctx.language
     r = ctx.read("reliability")
-    names = {
-        "en": ["Dimension", "Items", "n", "Cronbach's alpha", "Omega", "Composite reliability", "AVE"],
-        "zh": ["维度", "题数", "样本量", "Cronbach α", "ω 系数", "组合信度", "平均方差抽取量 (AVE)"],
-    }
     cols = ["construct", "n_items", "n", "alpha", "omega", "rho_c", "ave"]
+    heads = ["construct", "items", "n", "alpha", "omega", "rho_c", "ave"]
     shown = r[cols].copy()
     shown["construct"] = shown["construct"].map(lambda c: label(ctx, c))
-    shown.columns = names["zh" if lang == "zh" else "en"]
+    shown.columns = [word(f"column.{h}", lang) for h in heads]
     return shown
 
 
@@ -758,10 +751,5 @@ def screening_display(ctx: WaveContext) -> pd.DataFrame | str:
     """Item-screening recommendations, or a sentence saying that nothing was flagged."""
     s = ctx.read("screening")
     if len(s) == 0:
-        if ctx.language == "zh":
-            return "所有维度 α ≥ 0.7，无题目与其他题目相关过低或过高（> 0.9）：无需删减题目。"
-        return (
-            "Every dimension has alpha >= 0.7, no item correlates too weakly with its dimension or above 0.9 "
-            "with another item: nothing to screen out."
-        )
+        return word("text.nothing_to_screen", ctx.language)
     return s[["construct", "item", "rule", "recommendation"]]

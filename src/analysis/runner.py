@@ -36,6 +36,7 @@ from .errors import InputError
 from .store import Store, processed_root, publish, staging
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 from .wave import check
+from .words import word
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
 TRACKING_NOTEBOOK = "06_tracking"
@@ -333,9 +334,8 @@ def run(
                 cwd=out,
                 km=kernel(),
             )
-            render_html(
-                tracking_nb, tracking_html, title=f"{survey.title_text()}: tracking", language=survey.language
-            )
+            title = word("title.tracking", survey.language, survey=survey.title_text())
+            render_html(tracking_nb, tracking_html, title=title, language=survey.language)
             result.reports.append(tracking_html)
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import SurveyDefinitionError
+from .words import word
 
 LANGUAGES = ("en", "zh")
 
@@ -45,7 +46,7 @@ WAVE_KEYS = ("wave", "raw", "invited", "baseline", "operations", "margins", "cus
 class Scale:
     """An integer rating scale with optional labels and missing-value codes.
 
-    ``labels`` maps a code to its label per language (``{"zh": "满意", "en": "Satisfied"}``);
+    ``labels`` maps a code to its label per language (``{"en": "Satisfied", "zh": ...}``);
     a label given as a plain string is stored under the key ``""`` (any language).
     ``missing`` holds the raw values that mean "no answer" (numbers or text).
     """
@@ -293,7 +294,7 @@ class Survey:
         for key in (lang, "", "en", "zh"):
             if self.title.get(key):
                 return self.title[key]
-        return "Customer satisfaction survey"
+        return word("title.default_survey", lang)
 
     def item_label(self, item_id: str, language: str | None = None) -> str:
         lang = language or self.language
@@ -436,7 +437,7 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
             raise SurveyDefinitionError(
                 f"scale '{name}': label code {code!r} is not a number.",
                 file=file,
-                expected="codes like 1: 很不满意",
+                expected="codes like 1: Very dissatisfied",
             ) from None
         if not lo <= icode <= hi:
             raise SurveyDefinitionError(
@@ -741,7 +742,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         raise SurveyDefinitionError(
             "'constructs' must map a construct to its display name.",
             file=file,
-            expected="constructs: {Quality: {zh: 产品质量, en: Product quality}}",
+            expected="constructs: {Quality: {en: Product quality, zh: ...}}",
         )
     for name, text in raw_constructs.items():
         if str(name) not in constructs:

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import plotting
+from . import plotting, words
 from .privacy import MIN_CELL
-from .report import pct, word
+from .report import SHARE_METRICS, category_labels, empty_table, pct, provenance_display, type_name, word
 from .store import Store
 from .survey import Survey, Wave, load_survey, load_wave
-from .zones import ZH_LABELS
 
 
 @dataclass
@@ -53,8 +52,7 @@ class Tracking:
         return self.survey.language
 
     def title(self) -> str:
-        suffix = "：各期跟踪" if self.language == "zh" else ": tracking across waves"
-        return self.survey.title_text() + suffix
+        return word("title.tracking", self.language, survey=self.survey.title_text())
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
         return Store(self.root / wave).get(name)
@@ -90,23 +88,20 @@ class Tracking:
         h = self.headline()
         out = {}
         for metric, grp in h.groupby("metric", sort=False):
-            share = metric in ("satisfaction_rate", "response_rate", "repurchase_rate")
+            share = metric in SHARE_METRICS
             cells = {}
             prev = None
             for r in grp.itertuples(index=False):
-                text = pct(r.value) if share else f"{r.value:.1f}"
+                text = pct(r.value) if share else words.number(r.value, 1)
                 if pd.notna(r.ci_low) and pd.notna(r.ci_high):
-                    lo, hi = (
-                        (pct(r.ci_low), pct(r.ci_high)) if share else (f"{r.ci_low:.1f}", f"{r.ci_high:.1f}")
-                    )
-                    text += f" ({lo}–{hi})"
+                    text += f" ({words.interval(r.ci_low, r.ci_high, 1, as_percent=share)})"
                 if r.significant and prev is not None:
                     text += " ▲" if r.value > prev else " ▼"
                 cells[r.wave] = text
                 prev = r.value
-            out[word(metric, self.language)] = cells
+            out[words.label_of("metric", metric, self.language)] = cells
         table = pd.DataFrame(out).T.reindex(columns=self.waves)
-        table.index.name = word("metric", self.language)
+        table.index.name = word("column.metric", self.language)
         return table.reset_index()
 
     def construct_indices(self) -> pd.DataFrame:
@@ -119,7 +114,25 @@ class Tracking:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def segment_trends(self, min_n: int = MIN_CELL) -> pd.DataFrame:
-        """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed)."""
+        """Mean CSI per segment group and wave (groups below ``min_n`` answers suppressed), for reading:
+        headings in the report language, CSI with one decimal."""
+        wide = self.segment_means(min_n)
+        if wide.empty:
+            return empty_table(self.language)
+        shown = wide.copy()
+        shown.columns.name = None
+        for w in self.waves:
+            shown[w] = wide[w].map(lambda x: words.number(x, 1))
+        return shown.rename(
+            columns={
+                "segment": word("column.segment", self.language),
+                "group": word("column.group", self.language),
+            }
+        )
+
+    def segment_means(self, min_n: int = MIN_CELL) -> pd.DataFrame:
+        """Mean CSI per segment group and wave: columns ``segment``, ``group`` and one per wave
+        (groups below ``min_n`` answers suppressed)."""
         rows = []
         for w in self.waves:
             scores = self._read(w, "respondent_scores")
@@ -154,11 +167,11 @@ class Tracking:
             if z is not None:
                 parts[w] = z.set_index("type")["share"]
         if not parts:
-            return pd.DataFrame()
+            return empty_table(self.language)
         table = pd.DataFrame(parts).reindex(columns=self.waves)
         shown = table.map(pct)
-        names = [f"{ZH_LABELS.get(t, t)} ({t})" if self.language == "zh" else t for t in table.index]
-        shown.insert(0, word("type", self.language), names)
+        names = [type_name(t, self.language) for t in table.index]
+        shown.insert(0, word("column.type", self.language), names)
         return shown.reset_index(drop=True)
 
     def kpi_matrix_html(self) -> str:
@@ -166,17 +179,14 @@ class Tracking:
         from .kpis import format_kpi_value, format_target
         from .publish import escape_text
 
-        lang = "zh" if self.language == "zh" else "en"
+        lang = words.language_code(self.language)
         frames = {w: self._read(w, "kpis") for w in self.waves}
         frames = {w: f for w, f in frames.items() if f is not None}
         if not frames:
             return "<p></p>"
         order = list(dict.fromkeys(k for f in frames.values() for k in f["kpi"]))
         head = (
-            "<th>"
-            + ("指标" if lang == "zh" else "KPI")
-            + "</th><th>"
-            + ("目标" if lang == "zh" else "Target")
+            f"<th>{escape_text(word('column.kpi', lang))}</th><th>{escape_text(word('column.target', lang))}"
         )
         head += "</th>" + "".join(f"<th>{escape_text(w)}</th>" for w in frames)
         rows = []
@@ -203,7 +213,7 @@ class Tracking:
     def provenance(self) -> pd.DataFrame:
         from .publish import provenance
 
-        return provenance(self.survey, self.wave_files)
+        return provenance_display(provenance(self.survey, self.wave_files), self.language)
 
     # ------------------------------------------------------------------ charts
     def trend_chart(self) -> Figure:
@@ -214,9 +224,9 @@ class Tracking:
             t,
             waves=self.waves,
             highlight="CSI",
-            ylabel=word("index", self.language),
+            ylabel=word("column.index", self.language),
             labels=names,
-            title=word("index_title", self.language),
+            title=word("title.index", self.language),
         )
         fig = ax.figure
         plt.close(fig)
@@ -224,8 +234,8 @@ class Tracking:
 
     def segment_chart(self) -> Figure:
         """CSI per segment group over waves, one panel per segment."""
-        wide = self.segment_trends()
-        segs = list(self.survey.segments) or ["(none)"]
+        wide = self.segment_means()
+        segs = list(self.survey.segments) or [word("text.no_segments", self.language)]
         panels = plotting.panels(len(segs), size=(4.2, 3.8), sharey=True)
         for k, (ax, seg) in enumerate(zip(panels, segs, strict=True)):
             sub = wide[wide["segment"] == seg] if len(wide) else wide
@@ -244,7 +254,7 @@ class Tracking:
             if z is not None:
                 parts[w] = z.set_index("type")["share"]
         table = pd.DataFrame(parts).reindex(columns=self.waves).fillna(0)
-        names = ZH_LABELS if self.language == "zh" else None
+        names = category_labels(self.language)
         fig = plotting.plot_type_shares(table, ylabel="%", labels=names).figure
         plt.close(fig)
         return fig

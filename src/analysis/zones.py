@@ -1,7 +1,7 @@
 """Satisfaction-loyalty zones, customer types and importance-performance analysis.
 
 Satisfaction and loyalty are not always strongly related: in the
-*zone of indifference* (the "quality-insensitive zone", 质量不敏感区域) customers
+*zone of indifference* (the "quality-insensitive zone") customers
 are fairly satisfied yet neither come back nor recommend; only very high
 satisfaction (the *zone of affection*) creates loyalty and word of mouth, and
 low satisfaction (the *zone of defection*) drives customers away.
@@ -101,10 +101,12 @@ from scipy import stats
 
 from analysis.describe import wilson_interval
 from analysis.errors import SurveyDefinitionError
+from analysis.words import category_labels
 
 __all__ = [
     "Breakpoint",
     "IPA_QUADRANTS",
+    "LOYALTY_LEVELS",
     "TYPES",
     "ZH_LABELS",
     "ZONES",
@@ -133,25 +135,11 @@ IPA_QUADRANTS: tuple[str, ...] = (
     "Low priority",
     "Possible overkill",
 )
-#: Chinese display names for types, zones, loyalty levels and IPA quadrants (pass as ``labels=``).
-ZH_LABELS: dict[str, str] = {
-    "apostle": "传道者",
-    "loyalist": "忠诚者",
-    "mercenary": "唯利是图者",
-    "hostage": "人质",
-    "defector": "叛离者",
-    "terrorist": "破坏者",
-    "defection": "背叛区",
-    "indifference": "质量不敏感区",
-    "affection": "情感区",
-    "high": "高忠诚",
-    "medium": "中等忠诚",
-    "low": "低忠诚",
-    "Concentrate here": "重点改进",
-    "Keep up the good work": "继续保持",
-    "Low priority": "低优先",
-    "Possible overkill": "可能过度",
-}
+#: Loyalty levels from low to high.
+LOYALTY_LEVELS: tuple[str, ...] = ("low", "medium", "high")
+#: Chinese display names for types, zones, loyalty levels and IPA quadrants (pass as ``labels=``),
+#: from the language file ``analysis/i18n/zh.yaml`` (:func:`analysis.words.category_labels`).
+ZH_LABELS: dict[str, str] = category_labels("zh", (*TYPES, *ZONES, *LOYALTY_LEVELS, *IPA_QUADRANTS))
 
 # Named defaults: n_levels -> (affection levels, defection levels); see the module docstring.
 _NAMED_DEFAULTS = {5: (1, 2), 7: (2, 3), 10: (2, 6), 11: (2, 7)}
@@ -363,7 +351,7 @@ def loyalty_level(loyalty: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
     v = s.to_numpy()
     codes = np.where(v >= thresholds.loyalty_high_min, 2, np.where(v <= thresholds.loyalty_low_max, 0, 1))
     codes = np.where(np.isnan(v), -1, codes)
-    return _labelled(codes, ("low", "medium", "high"), s.index, "loyalty_level")
+    return _labelled(codes, LOYALTY_LEVELS, s.index, "loyalty_level")
 
 
 def _as_flag(detractor: pd.Series, index: pd.Index) -> np.ndarray:
