@@ -223,9 +223,25 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             word("column.groups_differ", lang): np.where(
                 omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
-            word("column.note", lang): omni["note"].astype(object).fillna(""),
+            word("column.note", lang): omni["note"].map(lambda n: note_text(n, lang)),
         }
     )
+
+
+def note_text(note: Any, language: str) -> str:
+    """The report's words for a ``group_tests.csv`` note: codes ``"; "``-separated, ``code:A|B`` with groups
+    (see :func:`analysis.compare.group_tests`); an unknown code is shown as it is."""
+    if not isinstance(note, str) or not note:
+        return ""
+    parts = []
+    for code in note.split("; "):
+        key, _, groups = code.partition(":")
+        try:
+            names = words.join(groups.split("|"), language)
+            parts.append(words.word(f"note.{key}", language, groups=names, min_cell=MIN_CELL))
+        except KeyError:
+            parts.append(code)
+    return "; ".join(parts)
 
 
 def group_charts(ctx: WaveContext) -> list[Figure]:
@@ -753,4 +769,17 @@ def screening_display(ctx: WaveContext) -> pd.DataFrame | str:
     s = ctx.read("screening")
     if len(s) == 0:
         return word("text.nothing_to_screen", ctx.language)
-    return s[["construct", "item", "rule", "recommendation"]]
+    lang = ctx.language
+    fields = ("construct", "item", "value", "threshold", "alpha", "alpha_without")
+
+    def recommendation(r: pd.Series) -> str:
+        values = {k: words.number(r[k], 2) if isinstance(r[k], float) else r[k] for k in fields if k in r}
+        return word(f"screening.{r['rule']}", lang, **values)
+
+    return pd.DataFrame(
+        {
+            word("column.construct", lang): s["construct"],
+            word("column.item", lang): s["item"].fillna(""),
+            word("column.recommendation", lang): s.apply(recommendation, axis=1),
+        }
+    )

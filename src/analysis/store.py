@@ -72,7 +72,7 @@ TABLES: dict[str, Table] = {
         _t("index_weights", "csv", "construct weight method", "construct weights of the overall index"),
         _t("profile", "csv", "segment group n share", "the sample by segment"),
         _t("reliability", "csv", "construct n_items alpha rho_c ave", "Cronbach's alpha, omega, rho_C and AVE", True),
-        _t("screening", "csv", "level construct item value rule recommendation", "items that may need attention"),
+        _t("screening", "csv", "level construct item value rule threshold", "items that may need attention"),
         _t("respondent_scores", "parquet", "row CSI", "per respondent: segments, overall item, loyalty, construct indices, CSI"),
         _t("ahp", "json", "", "AHP consistency (lambda_max, CI, CR) when the index is AHP-weighted"),
         # 03 inferential
