@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plotting, words
 from .kpis import KNOWN_KPIS
+from .plotting import figure_of
 from .privacy import MIN_CELL
 
 if TYPE_CHECKING:  # imported for type hints only
@@ -183,9 +183,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
                 labels={i: s.item_label(i) for i in chosen},
                 title=label(ctx, construct),
             )
-            fig = ax.figure
-            figs.append(fig)
-            plt.close(fig)
+            figs.append(figure_of(ax))
     return figs
 
 
@@ -194,9 +192,7 @@ def index_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     t = ctx.read("csi_index")
     names = {c: label(ctx, c) for c in t["construct"]}
-    fig = plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)).figure
-    plt.close(fig)
-    return fig
+    return figure_of(plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)))
 
 
 # ----------------------------------------------------------------------------- inferential
@@ -254,9 +250,7 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
         counts = scores[seg].value_counts()
         data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
         ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=f"CSI × {seg}")
-        fig = ax.figure
-        figs.append(fig)
-        plt.close(fig)
+        figs.append(figure_of(ax))
     return figs
 
 
@@ -292,9 +286,7 @@ def driver_chart(ctx: WaveContext) -> Figure:
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = word("axis.explained_variance", ctx.language)
     ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def path_table(ctx: WaveContext) -> pd.DataFrame:
@@ -327,9 +319,7 @@ def path_diagram(ctx: WaveContext) -> Figure:
         labels=names,
         title=word("title.paths", ctx.language),
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 # ----------------------------------------------------------------------------- zones
@@ -380,9 +370,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
         loyalty_thresholds=th_loy,
         **kwargs,
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def loyalty_chart(ctx: WaveContext) -> Figure:
@@ -406,9 +394,7 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
         ylabel=ylabel,
         labels=legend,
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def ipa_chart(ctx: WaveContext) -> Figure:
@@ -416,9 +402,7 @@ def ipa_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     axes = {"xlabel": word("axis.performance", lang), "ylabel": word("axis.importance", lang)}
     names = {**category_labels(lang), **dict(zip(ipa["item"], ipa["label"], strict=True))}
-    fig = plotting.plot_ipa(ipa, labels=names, **axes).figure
-    plt.close(fig)
-    return fig
+    return figure_of(plotting.plot_ipa(ipa, labels=names, **axes))
 
 
 def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
