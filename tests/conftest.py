@@ -5,11 +5,21 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 #: Reference data kept in the repository (tests/data/README.md): a missing file fails, never skips.
 DATA = Path(__file__).resolve().parent / "data"
 MOBI = DATA / "ecsi-mobi" / "mobi.csv"
+
+#: The small ECSI model of the mobi README's published seminr values: Image, Expectation, Value -> Satisfaction.
+README_BLOCKS = {
+    "Image": [f"IMAG{i}" for i in range(1, 6)],
+    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
+    "Value": ["PERV1", "PERV2"],
+    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+}
 
 SURVEY_YAML = """\
 title: {en: "Small test survey", zh: "小测试"}
@@ -76,3 +86,14 @@ def small_survey(tmp_path: Path) -> Path:
 @pytest.fixture
 def expected_reasons() -> list[str]:
     return [reason for _, reason in CSV_ROWS[1:]]
+
+
+def correlated_frame() -> pd.DataFrame:
+    """400 rows of four correlated predictors a-d and an outcome y = 0.5a + 0.3b + 0.2c + noise (seeded)."""
+    rng = np.random.default_rng(42)
+    cov = np.array([[1, 0.6, 0.4, 0.2], [0.6, 1, 0.5, 0.3], [0.4, 0.5, 1, 0.1], [0.2, 0.3, 0.1, 1]])
+    x = rng.multivariate_normal(np.zeros(4), cov, size=400)
+    y = x @ np.array([0.5, 0.3, 0.2, 0.0]) + rng.normal(0, 1, 400)
+    df = pd.DataFrame(x * 1.3 + 5, columns=["a", "b", "c", "d"])
+    df["y"] = 3 * y + 10
+    return df

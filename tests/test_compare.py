@@ -271,7 +271,7 @@ def test_group_tests_table(survey):
     assert "华东 vs 华南" in set(region.group) or "华南 vs 华东" in set(region.group)
     omnibus = region[region.test == "welch_anova"].iloc[0]
     assert omnibus["group"] == "region"
-    assert "suppressed groups: 西北" in omnibus["note"] and "small group: 东北" in omnibus["note"]
+    assert "suppressed:西北" in omnibus["note"] and "small:东北" in omnibus["note"]  # codes, worded by the report
     assert not region.group.str.contains("西北").any()
     assert "4" not in omnibus["note"]  # the suppressed group's n is never printed
     # the omnibus test ran on the data without the suppressed group (pingouin reference)
@@ -287,7 +287,7 @@ def test_group_tests_table(survey):
     # a segment with < 2 groups left: one note row, not tested
     tiny = out[out.segment == "tiny"]
     assert list(tiny.test) == ["none", "none"] and tiny.p.isna().all()
-    assert tiny.note.str.contains("not tested").all()
+    assert tiny.note.str.contains("not_tested").all()
     # chi2 only for top2 variables, threshold >= 6
     chi = out[(out.test == "chi2_top2") & (out.segment == "channel")].iloc[0]
     sub = survey.dropna(subset=["sat", "channel"])
@@ -315,7 +315,7 @@ def test_group_tests_zero_variance_is_a_note_not_a_crash():
     )
     out = cmp.group_tests(df, ["y"], ["seg"], min_n=5).to_frame()
     welch = out[out.test == "welch_anova"].iloc[0]
-    assert np.isnan(welch["p"]) and "zero variance" in welch["note"]
+    assert np.isnan(welch["p"]) and "undefined" in welch["note"]  # the report words it
     assert out.loc[out.test == "kruskal_wallis", "p"].notna().all()
 
 
@@ -503,3 +503,15 @@ def test_library_calls_raise_no_warnings(three_groups):
         cmp.mann_whitney(two, "y", "g")
     assert set(out.test) == {"welch_anova", "games_howell", "kruskal_wallis", "dunn", "chi2_top2"}
     assert out.p.notna().all()
+
+
+def test_group_test_notes_are_codes_the_report_words():
+    from analysis.report import note_text
+
+    note = "suppressed:西北|东北; small:华南; undefined"
+    en = note_text(note, "en")
+    assert "西北, 东北" in en and "華南" not in en and "华南" in en and "undefined" in en
+    zh = note_text(note, "zh")
+    assert "西北、东北" in zh and "无定义" in zh
+    assert note_text("", "en") == "" and note_text(float("nan"), "zh") == ""
+    assert note_text("a_code_from_elsewhere", "en") == "a_code_from_elsewhere"

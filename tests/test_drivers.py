@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from analysis import drivers
+from conftest import correlated_frame
 
 MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
 PREDICTORS = ["image", "expectation", "quality", "value"]
@@ -33,12 +34,7 @@ def mobi() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def correlated() -> pd.DataFrame:
-    rng = np.random.default_rng(42)
-    cov = np.array([[1, 0.6, 0.4, 0.2], [0.6, 1, 0.5, 0.3], [0.4, 0.5, 1, 0.1], [0.2, 0.3, 0.1, 1]])
-    x = rng.multivariate_normal(np.zeros(4), cov, size=400)
-    y = x @ np.array([0.5, 0.3, 0.2, 0.0]) + rng.normal(0, 1, 400)
-    df = pd.DataFrame(x * 1.3 + 5, columns=["a", "b", "c", "d"])
-    df["y"] = 3 * y + 10
+    df = correlated_frame()
     df.loc[[0, 5], "b"] = np.nan
     df.loc[[9], "y"] = np.nan
     return df

@@ -24,6 +24,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from statsmodels.stats.weightstats import DescrStatsW  # noqa: E402
 
 from analysis import describe, drivers, plotting, zones  # noqa: E402
+from conftest import correlated_frame
 
 SAT7 = {1: "很不满意", 2: "不满意", 3: "不太满意", 4: "一般", 5: "较满意", 6: "满意", 7: "很满意"}
 ZH_ITEMS = {"q_quality": "产品质量", "q_service": "服务态度", "q_price": "价格合理性"}
@@ -98,13 +99,7 @@ def three_groups() -> pd.DataFrame:
 
 @pytest.fixture
 def correlated() -> pd.DataFrame:
-    rng = np.random.default_rng(42)
-    cov = np.array([[1, 0.6, 0.4, 0.2], [0.6, 1, 0.5, 0.3], [0.4, 0.5, 1, 0.1], [0.2, 0.3, 0.1, 1]])
-    x = rng.multivariate_normal(np.zeros(4), cov, size=400)
-    y = x @ np.array([0.5, 0.3, 0.2, 0.0]) + rng.normal(0, 1, 400)
-    df = pd.DataFrame(x * 1.3 + 5, columns=["a", "b", "c", "d"])
-    df["y"] = 3 * y + 10
-    return df
+    return correlated_frame()
 
 
 @pytest.fixture

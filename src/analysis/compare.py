@@ -578,7 +578,7 @@ def chi2_top2(data: pd.DataFrame, flag: str | pd.Series, between: str) -> pd.Dat
     res = stats.chi2_contingency(obs, correction=False)
     chi2, exp = float(res.statistic), res.expected_freq
     v = float(np.sqrt(chi2 / big_n))  # min(r, c) - 1 = 1 for a k x 2 table
-    note = "expected count below 5" if exp.min() < 5 else ""
+    note = "expected_below_5" if exp.min() < 5 else ""
     out = _test_row(
         "chi2_top2", chi2, len(levels) - 1, res.pvalue, v, "cramers_v", int(big_n), len(levels), note=note
     )
@@ -629,8 +629,9 @@ def _row(variable: str, segment: str, group: str, test: str, **kw: Any) -> dict:
 def _safe(fn: Callable[[], list[dict]], fallback: dict) -> list[dict]:
     try:
         return fn()
-    except ValueError as err:
-        return [{**fallback, "note": str(err)}]
+    except ValueError:
+        note = fallback.get("note") or ""
+        return [{**fallback, "note": "; ".join(s for s in (note, "undefined") if s)}]
 
 
 def group_tests(
@@ -671,8 +672,11 @@ def group_tests(
     within variable x segment.  For ``games_howell`` rows ``p`` is the unadjusted Welch
     t-test p of the pair and ``p_adj`` the Games-Howell p, which already controls the
     familywise error over the pairs (studentized range), so no Holm step is added.
-    Always ``p_adj >= p``.  ``note`` lists suppressed groups (names only, never their n),
-    small groups (``n < min_n``) and any test that was undefined.
+    Always ``p_adj >= p``.  ``note`` holds codes, ``"; "``-separated, that the report words
+    (:func:`analysis.report.note_text`): ``suppressed:A|B`` (groups under the privacy minimum,
+    names only, never their n), ``small:C`` (``n < min_n``), ``not_tested`` (fewer than 2 groups
+    left), ``expected_below_5`` (chi-square) and ``undefined`` (the test is undefined for these
+    data, e.g. no variance).
     """
     top2 = dict(top2 or {})
     rows: list[dict] = []
@@ -686,14 +690,13 @@ def group_tests(
             small = [g for g in kept if counts[g] < min_n]
             notes = []
             if suppressed:
-                notes.append("suppressed groups: " + ", ".join(map(str, suppressed)))
+                notes.append("suppressed:" + "|".join(map(str, suppressed)))
             if small:
-                notes.append("small group: " + ", ".join(map(str, small)))
+                notes.append("small:" + "|".join(map(str, small)))
             base_note = "; ".join(notes)
             n_all = len(sub)
             if len(kept) < 2:
-                reason = f"fewer than 2 groups with n >= {suppress_below}; not tested"
-                rows.append(_row(var, seg, seg, "none", n=n_all, note="; ".join([*notes, reason])))
+                rows.append(_row(var, seg, seg, "none", n=n_all, note="; ".join([*notes, "not_tested"])))
                 continue
             rows.extend(_segment_rows(sub, var, seg, kept, top2.get(var), base_note))
     out = pd.DataFrame(rows, columns=GROUP_TEST_COLUMNS)

@@ -165,6 +165,14 @@ def cjk_font_name() -> str:
     raise RuntimeError("No CJK font found: install the mplfonts package (pip install mplfonts).")
 
 
+def figure_of(ax: Axes) -> Figure:
+    """The finished chart's Figure, closed in pyplot: the caller displays or saves it, pyplot forgets it
+    (a notebook shows it once, and a report with many charts holds no open figures)."""
+    fig = ax.figure
+    plt.close(fig)
+    return fig
+
+
 def figure_png(fig: Figure) -> bytes:
     """A figure as PNG bytes (tight bounding box, no timestamp metadata: same chart, same bytes)."""
     buffer = io.BytesIO()

@@ -230,8 +230,10 @@ def screen_items(
     Inputs: ``data`` respondents x items; ``blocks`` construct -> items; the
     thresholds. Output: one row per finding with ``level`` ("construct",
     "item" or "pair"), ``construct``, ``item`` (for a pair "a / b"),
-    ``value``, ``rule`` and a plain-English ``recommendation``. Nothing is
-    deleted: the analyst decides.
+    ``value``, ``rule`` (a code: ``alpha_low``, ``item_total_low``, ``near_duplicate``; the
+    report words the recommendation), ``threshold`` (the rule's bound), ``alpha`` (the block's
+    alpha) and ``alpha_without`` (the block's alpha without the item). Nothing is deleted:
+    the analyst decides.
 
     Rules: a construct whose raw alpha is below ``alpha_min`` (Nunnally 1978's
     0.70); an item whose corrected item-total r is below ``r_item_total_min``
@@ -257,35 +259,26 @@ def screen_items(
                     "construct": construct,
                     "item": "",
                     "value": alpha,
-                    "rule": f"alpha < {alpha_min:.2f}",
-                    "recommendation": (
-                        f"Review {construct}: its items are not reliable together "
-                        f"(alpha {alpha:.2f} < {alpha_min:.2f}); check wording, reverse coding "
-                        "and whether they measure one thing."
-                    ),
+                    "rule": "alpha_low",
+                    "threshold": alpha_min,
+                    "alpha": alpha,
+                    "alpha_without": math.nan,
                 }
             )
         if len(cols) < 3:
             continue  # with two items the item-total r is just their correlation
         for rec in table.itertuples(index=False):
             if not math.isnan(rec.r_item_total) and rec.r_item_total < r_item_total_min:
-                gain = rec.alpha_if_deleted - alpha
-                effect = (
-                    f"alpha would rise from {alpha:.2f} to {rec.alpha_if_deleted:.2f} without it"
-                    if gain > 0
-                    else f"alpha would fall from {alpha:.2f} to {rec.alpha_if_deleted:.2f} without it"
-                )
                 rows.append(
                     {
                         "level": "item",
                         "construct": construct,
                         "item": rec.item,
                         "value": rec.r_item_total,
-                        "rule": f"r_item_total < {r_item_total_min:.2f}",
-                        "recommendation": (
-                            f"Consider dropping {rec.item} from {construct}: it correlates only "
-                            f"{rec.r_item_total:.2f} with the rest of the block ({effect})."
-                        ),
+                        "rule": "item_total_low",
+                        "threshold": r_item_total_min,
+                        "alpha": alpha,
+                        "alpha_without": rec.alpha_if_deleted,
                     }
                 )
     items = [c for c in owner if c in data.columns]
@@ -302,12 +295,11 @@ def screen_items(
                             "construct": where,
                             "item": f"{a} / {b}",
                             "value": r,
-                            "rule": f"|r| > {r_pair_max:.2f}",
-                            "recommendation": (
-                                f"Consider dropping {a} or {b}: they correlate {r:.2f} "
-                                "(near-duplicate); keep the one customers understand best."
-                            ),
+                            "rule": "near_duplicate",
+                            "threshold": r_pair_max,
+                            "alpha": math.nan,
+                            "alpha_without": math.nan,
                         }
                     )
-    columns = ["level", "construct", "item", "value", "rule", "recommendation"]
+    columns = ["level", "construct", "item", "value", "rule", "threshold", "alpha", "alpha_without"]
     return pd.DataFrame(rows, columns=columns)

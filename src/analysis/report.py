@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plotting, words
+from .kpis import KNOWN_KPIS
+from .plotting import figure_of
 from .privacy import MIN_CELL
 
 if TYPE_CHECKING:  # imported for type hints only
@@ -126,8 +127,8 @@ def pct(x: float, digits: int = 1) -> str:
     return words.percent(x, digits)
 
 
-#: Headline metrics that are shares (shown as percent).
-SHARE_METRICS = ("satisfaction_rate", "response_rate", "repurchase_rate")
+#: Metrics shown as percent: the KPIs whose unit is a share (one registry, :data:`analysis.kpis.KNOWN_KPIS`).
+SHARE_METRICS = tuple(k for k, unit in KNOWN_KPIS.items() if unit == "share")
 
 
 # ----------------------------------------------------------------------------- descriptive
@@ -185,9 +186,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
                 labels={i: s.item_label(i) for i in chosen},
                 title=label(ctx, construct),
             )
-            fig = ax.figure
-            figs.append(fig)
-            plt.close(fig)
+            figs.append(figure_of(ax))
     return figs
 
 
@@ -196,9 +195,7 @@ def index_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     t = ctx.read("csi_index")
     names = {c: label(ctx, c) for c in t["construct"]}
-    fig = plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)).figure
-    plt.close(fig)
-    return fig
+    return figure_of(plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)))
 
 
 # ----------------------------------------------------------------------------- inferential
@@ -225,9 +222,25 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             word("column.groups_differ", lang): np.where(
                 omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
-            word("column.note", lang): omni["note"].astype(object).fillna(""),
+            word("column.note", lang): omni["note"].map(lambda n: note_text(n, lang)),
         }
     )
+
+
+def note_text(note: Any, language: str) -> str:
+    """The report's words for a ``group_tests.csv`` note: codes ``"; "``-separated, ``code:A|B`` with groups
+    (see :func:`analysis.compare.group_tests`); an unknown code is shown as it is."""
+    if not isinstance(note, str) or not note:
+        return ""
+    parts = []
+    for code in note.split("; "):
+        key, _, groups = code.partition(":")
+        try:
+            names = words.join(groups.split("|"), language)
+            parts.append(words.word(f"note.{key}", language, groups=names, min_cell=MIN_CELL))
+        except KeyError:
+            parts.append(code)
+    return "; ".join(parts)
 
 
 def group_charts(ctx: WaveContext) -> list[Figure]:
@@ -240,9 +253,7 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
         counts = scores[seg].value_counts()
         data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
         ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=f"CSI × {seg}")
-        fig = ax.figure
-        figs.append(fig)
-        plt.close(fig)
+        figs.append(figure_of(ax))
     return figs
 
 
@@ -278,9 +289,7 @@ def driver_chart(ctx: WaveContext) -> Figure:
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = word("axis.explained_variance", ctx.language)
     ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def path_table(ctx: WaveContext) -> pd.DataFrame:
@@ -313,9 +322,7 @@ def path_diagram(ctx: WaveContext) -> Figure:
         labels=names,
         title=word("title.paths", ctx.language),
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 # ----------------------------------------------------------------------------- zones
@@ -366,9 +373,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
         loyalty_thresholds=th_loy,
         **kwargs,
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def loyalty_chart(ctx: WaveContext) -> Figure:
@@ -392,9 +397,7 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
         ylabel=ylabel,
         labels=legend,
     )
-    fig = ax.figure
-    plt.close(fig)
-    return fig
+    return figure_of(ax)
 
 
 def ipa_chart(ctx: WaveContext) -> Figure:
@@ -402,9 +405,7 @@ def ipa_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     axes = {"xlabel": word("axis.performance", lang), "ylabel": word("axis.importance", lang)}
     names = {**category_labels(lang), **dict(zip(ipa["item"], ipa["label"], strict=True))}
-    fig = plotting.plot_ipa(ipa, labels=names, **axes).figure
-    plt.close(fig)
-    return fig
+    return figure_of(plotting.plot_ipa(ipa, labels=names, **axes))
 
 
 def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
@@ -763,4 +764,17 @@ def screening_display(ctx: WaveContext) -> pd.DataFrame | str:
     s = ctx.read("screening")
     if len(s) == 0:
         return word("text.nothing_to_screen", ctx.language)
-    return s[["construct", "item", "rule", "recommendation"]]
+    lang = ctx.language
+    fields = ("construct", "item", "value", "threshold", "alpha", "alpha_without")
+
+    def recommendation(r: pd.Series) -> str:
+        values = {k: words.number(r[k], 2) if isinstance(r[k], float) else r[k] for k in fields if k in r}
+        return word(f"screening.{r['rule']}", lang, **values)
+
+    return pd.DataFrame(
+        {
+            word("column.construct", lang): s["construct"],
+            word("column.item", lang): s["item"].fillna(""),
+            word("column.recommendation", lang): s.apply(recommendation, axis=1),
+        }
+    )

@@ -6,7 +6,7 @@ statistics function returns a result; the analyst object
 :meth:`Store.write`, which checks the table's required columns against
 :data:`TABLES` (CONTRACT section 4 for the contract files) and writes it
 atomically; every reader (the report, the tracking report, the index page)
-asks the store by name. Adding an output is one row of :data:`TABLES`.
+asks the store by name. Adding an output is one line of ``outputs.yaml``.
 
 Writing is atomic (a temporary file in the same folder, then ``os.replace``),
 and a wave's folder is written as a whole: :func:`staging` gives a fresh
@@ -36,10 +36,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 
 @dataclass(frozen=True)
@@ -59,68 +61,26 @@ class Table:
         return f"{self.name}.{self.kind}"
 
 
-def _t(name: str, kind: str, columns: str, description: str, contract: bool = False, tf: str = "") -> Table:
-    return Table(name, kind, tuple(columns.split()), description, contract, tuple(tf.split()))
+def _load_tables() -> dict[str, Table]:
+    """The registry in ``outputs.yaml`` (package data beside this module), one :class:`Table` per line."""
+    text = resources.files("analysis").joinpath("outputs.yaml").read_text(encoding="utf-8")
+    return {
+        name: Table(
+            name,
+            spec["kind"],
+            tuple(spec["columns"]),
+            spec["about"],
+            bool(spec.get("contract", False)),
+            tuple(spec.get("true_false", ())),
+        )
+        for name, spec in yaml.safe_load(text).items()
+    }
 
 
-#: Every output of a wave, in the order the stages write them. ``columns`` are the required ones
-#: (a table may carry more); the contract tables are the files people outside the project rely on.
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        # 01 clean
-        _t("clean", "parquet", "row", "the cleaned responses: items on their scale, reverse items reversed, no PII", True),
-        _t(
-            "cleaning_log", "csv", "row kept reason", "one line per raw data row: kept or the rule that removed it",
-            True, tf="kept outlier",
-        ),
-        _t("value_issues", "csv", "row column value", "values set to missing: out of range or matching no label", True),
-        _t("attrition", "csv", "step removed remaining", "how many rows each cleaning rule removed"),
-        _t("summary", "json", "", "the wave's reading and cleaning facts (raw and kept rows, encoding, ...)"),
-        # 02 descriptive, reliability, index
-        _t("item_stats", "csv", "item n mean sd top2box index", "per item: n, mean, sd, top-2-box, 0-100 index", True),
-        _t("distribution", "csv", "item level label n share", "answers per item and scale level"),
-        _t("headline", "csv", "metric value ci_low ci_high n", "CSI, satisfaction rate, NPS, response rate with intervals"),
-        _t("csi_index", "csv", "construct weight index ci_low ci_high n", "0-100 index per construct and the overall CSI"),
-        _t("index_weights", "csv", "construct weight method", "construct weights of the overall index"),
-        _t("profile", "csv", "segment group n share", "the sample by segment"),
-        _t("reliability", "csv", "construct n_items alpha rho_c ave", "Cronbach's alpha, omega, rho_C and AVE", True),
-        _t("screening", "csv", "level construct item value rule recommendation", "items that may need attention"),
-        _t("respondent_scores", "parquet", "row CSI", "per respondent: segments, overall item, loyalty, construct indices, CSI"),
-        _t("ahp", "json", "", "AHP consistency (lambda_max, CI, CR) when the index is AHP-weighted"),
-        # 03 inferential
-        _t(
-            "group_tests", "csv", "variable group test statistic p p_adj effect_size effect_size_name",
-            "group comparisons per measure and segment", True,
-        ),
-        _t(
-            "wave_change", "csv", "metric baseline current diff ci_low ci_high p",
-            "change against the baseline wave", True,
-        ),
-        _t("drivers", "csv", "predictor raw_weight rescaled rank", "relative weights for overall satisfaction"),
-        _t("drivers_loyalty", "csv", "predictor raw_weight rescaled rank", "relative weights for loyalty"),
-        _t("drivers_items", "csv", "predictor raw_weight rescaled rank", "relative weights of the attribute items"),
-        _t("regression", "csv", "predictor beta se t p", "OLS of overall satisfaction on the constructs"),
-        _t("csi_paths", "csv", "source target estimate se ci_low ci_high", "CSI model path coefficients (bootstrap)", True),
-        _t("pls_r2", "csv", "construct r2 r2_adj", "R² of the CSI model's endogenous constructs"),
-        _t("pls_loadings", "csv", "construct item estimate se ci_low ci_high", "outer loadings (bootstrap) and weights"),
-        _t("pls_effects", "csv", "source target estimate se ci_low ci_high", "total effects (bootstrap) and ACSI impacts"),
-        _t("htmt", "csv", "construct", "heterotrait-monotrait ratios"),
-        _t("pls_summary", "csv", "n iterations scheme n_boot failed_resamples", "the CSI model's estimation facts"),
-        # 04 zones
-        _t("ipa", "csv", "item importance performance quadrant", "importance-performance analysis", True),
-        _t("priorities", "csv", "item importance performance priority rank", "ranked improvement priorities"),
-        _t("zones", "csv", "type n share", "satisfaction-loyalty customer types", True),
-        _t("zones_by_segment", "csv", "segment group type n share", "customer types by segment (groups of 5 or more)"),
-        _t("zone_transitions", "csv", "type_from type_to n row_share", "type changes of customers linked to the baseline"),
-        _t("loyalty_curve", "csv", "level n loyalty_mean ci_low ci_high", "mean loyalty per satisfaction level"),
-        _t("loyalty_breakpoint", "csv", "breakpoint", "segmented regression of loyalty on satisfaction", True),
-        _t("types", "parquet", "row zone type", "zone and customer type of every respondent"),
-        # 05 report
-        _t("kpis", "csv", "kpi value target status", "KPIs against the survey's targets", True),
-        _t("operations", "json", "", "this wave's operational numbers from the complaint log"),
-    )
-}
+#: Every output of a wave, in the order the steps write them (``outputs.yaml``). ``columns`` are the
+#: required ones (a table may carry more); the contract tables are the files people outside the
+#: project rely on.
+TABLES: dict[str, Table] = _load_tables()
 
 STAMP_FILE = ".csat_stamp.json"
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -234,9 +233,7 @@ class Tracking:
             labels=names,
             title=word("title.index", self.language),
         )
-        fig = ax.figure
-        plt.close(fig)
-        return fig
+        return plotting.figure_of(ax)
 
     def segment_chart(self) -> Figure:
         """CSI per segment group over waves, one panel per segment."""
@@ -248,9 +245,7 @@ class Tracking:
             plotting.plot_group_trends(
                 sub, waves=self.waves, ylabel="CSI" if k == 0 else None, title=seg, ax=ax
             )
-        fig = panels[0].figure
-        plt.close(fig)
-        return fig
+        return plotting.figure_of(panels[0])
 
     def type_chart(self) -> Figure:
         """Stacked bars of customer-type shares per wave."""
@@ -261,6 +256,4 @@ class Tracking:
                 parts[w] = z.set_index("type")["share"]
         table = pd.DataFrame(parts).reindex(columns=self.waves).fillna(0)
         names = category_labels(self.language)
-        fig = plotting.plot_type_shares(table, ylabel="%", labels=names).figure
-        plt.close(fig)
-        return fig
+        return plotting.figure_of(plotting.plot_type_shares(table, ylabel="%", labels=names))

@@ -91,7 +91,7 @@ low                high                Possible overkill
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -331,12 +331,7 @@ def zone_of(satisfaction: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
     ``"indifference"`` otherwise, NaN when missing. Raises ValueError for a
     score outside the scale (e.g. an uncleaned 99 code).
     """
-    s = _numeric(satisfaction, "satisfaction")
-    _check_range(s, thresholds, "satisfaction")
-    v = s.to_numpy()
-    codes = np.where(v >= thresholds.affection_min, 2, np.where(v <= thresholds.defection_max, 0, 1))
-    codes = np.where(np.isnan(v), -1, codes)
-    return _labelled(codes, ZONES, s.index, "zone")
+    return _three_levels(satisfaction, thresholds, "satisfaction", "zone", ZONES)
 
 
 def loyalty_level(loyalty: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
@@ -346,12 +341,25 @@ def loyalty_level(loyalty: pd.Series, thresholds: ZoneThresholds) -> pd.Series:
     on the scale of ``thresholds``: high when ``>= loyalty_high_min``, low when
     ``<= loyalty_low_max``, medium otherwise. Returns a Series named ``loyalty_level``.
     """
-    s = _numeric(loyalty, "loyalty")
-    _check_range(s, thresholds, "loyalty")
+    return _three_levels(loyalty, thresholds, "loyalty", "loyalty_level", LOYALTY_LEVELS)
+
+
+def _three_levels(
+    values: pd.Series, thresholds: ZoneThresholds, what: str, name: str, labels: Sequence[str]
+) -> pd.Series:
+    """``labels[2]`` at or above the high cut-off of ``what`` (satisfaction: ``affection_min``, loyalty:
+    ``loyalty_high_min``), ``labels[0]`` at or below the low one (``defection_max`` / ``loyalty_low_max``),
+    ``labels[1]`` between, NaN when missing; values off the scale raise ValueError."""
+    s = _numeric(values, what)
+    _check_range(s, thresholds, what)
+    high, low = (
+        (thresholds.affection_min, thresholds.defection_max)
+        if what == "satisfaction"
+        else (thresholds.loyalty_high_min, thresholds.loyalty_low_max)
+    )
     v = s.to_numpy()
-    codes = np.where(v >= thresholds.loyalty_high_min, 2, np.where(v <= thresholds.loyalty_low_max, 0, 1))
-    codes = np.where(np.isnan(v), -1, codes)
-    return _labelled(codes, LOYALTY_LEVELS, s.index, "loyalty_level")
+    codes = np.where(np.isnan(v), -1, np.where(v >= high, 2, np.where(v <= low, 0, 1)))
+    return _labelled(codes, labels, s.index, name)
 
 
 def _as_flag(detractor: pd.Series, index: pd.Index) -> np.ndarray:
