@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pandas as pd
+import pytest
 
 from analysis import report, words
 from analysis.publish import render_html, write_index
@@ -164,3 +165,78 @@ def test_index_page_with_hostile_title_and_wave(tmp_path: Path) -> None:
     found = live(page)
     assert found.live == [] and not any("javascript" in link for link in found.links)
     assert TITLE in "".join(found.text) and WAVE_ID in "".join(found.text)
+
+
+# --------------------------------------------------------------------------- killed runs
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_leftovers_of_killed_runs_are_removed_and_live_ones_kept(tmp_path: Path, monkeypatch) -> None:
+    import os
+    import tempfile
+    import time
+
+    from analysis.runner import remove_leftovers
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    out = tmp_path / "out"
+    processed = out / "data" / "processed"
+    dead, alive = _dead_pid(), os.getpid()
+    folders = {
+        "dead staging": processed / f".staging-2025H1-{dead}-abcd1234",
+        "dead notebooks": out / "reports" / "notebooks" / f".staging-2025-H1-{dead}-x_y",
+        "dead kernel": temp / f"csat-kernel-{dead}-q1w2e3r4",
+        "live staging": processed / f".staging-2025H2-{alive}-abcd1234",
+        "live kernel": temp / f"csat-kernel-{alive}-q1w2e3r4",
+        "old legacy": processed / ".staging-2025H1-oldstyle",
+        "new legacy": temp / "csat-kernel-newstyle",
+        "a wave": processed / "2025H1",
+    }
+    for f in folders.values():
+        f.mkdir(parents=True)
+        (f / "clean.parquet").write_bytes(b"respondent data")
+    day_ago = time.time() - 25 * 3600
+    os.utime(folders["old legacy"], (day_ago, day_ago))
+    removed = remove_leftovers(out)
+    gone = {k for k, f in folders.items() if not f.exists()}
+    assert gone == {"dead staging", "dead notebooks", "dead kernel", "old legacy"}
+    assert sorted(removed) == sorted(folders[k] for k in gone)
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_run_leaves_nothing_partial(small_survey: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "CSAT_ID_KEY": "test-key-0123456789", "TMPDIR": str(temp), "CSAT_THREADS": "1"}
+    env.pop("CSAT_DEBUG", None)
+    out = small_survey / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", "run", "--out", str(out), "--no-progress"],
+        cwd=small_survey, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(temp.glob("csat-kernel-*")):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    time.sleep(1.0)  # inside the first notebook
+    assert list((out / "data" / "processed").glob(".staging-*"))  # the run is under way
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "SIGTERM" in err and "Traceback" not in err
+    assert not list(out.rglob(".staging-*")) and not list(temp.glob("csat-kernel-*"))
+    assert not (out / "data" / "processed" / "w1").exists()  # nothing published

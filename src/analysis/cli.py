@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -48,10 +49,34 @@ def _say_error(message: str) -> None:
     print("csat: " + textwrap.fill(text, width=100, subsequent_indent="      "), file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that every cleanup runs, as for Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``csat`` console script; returns the exit status."""
+    """Entry point of the ``csat`` console script; returns the exit status.
+
+    SIGTERM is handled like Ctrl-C (KeyboardInterrupt): the run's cleanup runs (staging folders
+    and the kernel's temporary folder removed, nothing partial published), then exit status 143.
+    """
     args = _parser().parse_args(argv)
     debug = os.environ.get("CSAT_DEBUG") == "1"
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        return _main(args, debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: argparse.Namespace, debug: bool) -> int:
     try:
         if args.command == "run":
             from .runner import run
@@ -83,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say_error(str(exc))
         return 2
+    except Terminated:
+        _say_error("stopped (SIGTERM); nothing partial was written, the run's temporary folders are removed.")
+        return 143
     except KeyboardInterrupt:
         _say_error("interrupted; nothing partial was written.")
         return 130

@@ -181,9 +181,59 @@ def processed_root(out_root: str | Path) -> Path:
 
 
 def staging(root: Path, wave_id: str) -> Path:
-    """A fresh, empty folder beside the wave's target folder, for a run to write into."""
+    """A fresh, empty folder beside the wave's target folder, for a run to write into:
+    ``.staging-<wave>-<process id>-<random>`` (the process id lets a later run tell a killed run's
+    folder from one in use, :func:`remove_stale`)."""
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".staging-{wave_id}-", dir=root))
+    return Path(tempfile.mkdtemp(prefix=f".staging-{wave_id}-{os.getpid()}-", dir=root))
+
+
+#: A leftover folder whose name carries no process id (an earlier version's) is removed once it is
+#: this many seconds old: no run takes a day.
+STALE_AFTER = 24 * 3600
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process: in use
+    return True
+
+
+def is_stale(folder: Path, now: float | None = None) -> bool:
+    """Whether a run's working folder (``<prefix>-<process id>-<random>``) was left by a run that
+    is gone: the process that made it is no longer running. A name without a process id counts as
+    stale once it has not been modified for :data:`STALE_AFTER` seconds (a day)."""
+    import time
+
+    parts = folder.name.rsplit("-", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return not _process_alive(int(parts[1]))
+    try:
+        age = (now if now is not None else time.time()) - folder.stat().st_mtime
+    except OSError:
+        return False
+    return age > STALE_AFTER
+
+
+def remove_stale(root: Path, pattern: str = ".staging-*") -> list[Path]:
+    """Remove the folders matching ``pattern`` in ``root`` that a killed run left behind
+    (:func:`is_stale`); folders of a run still going are kept. Returns the removed folders.
+    ``csat run`` calls it at its start for ``data/processed``, ``reports/notebooks`` and the
+    ``csat-kernel-*`` folders in the temporary folder."""
+    removed = []
+    if not Path(root).is_dir():
+        return removed
+    for folder in sorted(Path(root).glob(pattern)):
+        if folder.is_dir() and not folder.is_symlink() and is_stale(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def publish(staging_dir: Path, target: Path) -> None:
@@ -304,6 +354,7 @@ __all__ = [
     "neutralise_formulas",
     "processed_root",
     "publish",
+    "remove_stale",
     "staging",
     "write_csv",
     "write_parquet",
