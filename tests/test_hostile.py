@@ -212,7 +212,8 @@ def test_leftovers_of_killed_runs_are_removed_and_live_ones_kept(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_sigterm_during_a_run_leaves_nothing_partial(small_survey: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("delay", [0.2, 1.0, 3.0])
+def test_sigterm_during_a_run_leaves_nothing_partial(small_survey: Path, tmp_path: Path, delay: float) -> None:
     import os
     import signal
     import subprocess
@@ -232,7 +233,7 @@ def test_sigterm_during_a_run_leaves_nothing_partial(small_survey: Path, tmp_pat
     while time.time() < deadline and not list(temp.glob("csat-kernel-*")):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
-    time.sleep(1.0)  # inside the first notebook
+    time.sleep(delay)  # kernel starting, resetting, or inside a notebook
     assert list((out / "data" / "processed").glob(".staging-*"))  # the run is under way
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)

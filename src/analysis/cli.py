@@ -12,6 +12,7 @@ is shown unless ``CSAT_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
@@ -53,7 +54,24 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that every cleanup runs, as for Ctrl-C."""
 
 
+_signalled: list[int] = []
+
+
+class _OwnSignalsLoop(asyncio.SelectorEventLoop):
+    """An event loop that lets no library take over SIGINT / SIGTERM: nbclient installs loop handlers
+    during each notebook and, on removing them, resets SIGTERM to the default (kill at once, no
+    cleanup). It treats this RuntimeError as "not the main thread" and leaves the signals alone."""
+
+    def add_signal_handler(self, sig: int, callback: object, *args: object) -> None:
+        raise RuntimeError("csat handles SIGINT and SIGTERM itself")
+
+
+class _OwnSignalsPolicy(asyncio.DefaultEventLoopPolicy):
+    _loop_factory = _OwnSignalsLoop
+
+
 def _terminate(signum: int, frame: object) -> None:
+    _signalled.append(signum)
     raise Terminated()
 
 
@@ -69,11 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
+    policy = asyncio.get_event_loop_policy()
+    if previous is not None:
+        asyncio.set_event_loop_policy(_OwnSignalsPolicy())
     try:
         return _main(args, debug)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            asyncio.set_event_loop_policy(policy)
 
 
 def _main(args: argparse.Namespace, debug: bool) -> int:
@@ -108,7 +130,10 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
             raise
         _say_error(str(exc))
         return 2
-    except Terminated:
+    except (Terminated, asyncio.CancelledError) as exc:
+        # SIGTERM arriving inside the kernel client's event loop surfaces as a cancelled task
+        if not (isinstance(exc, Terminated) or _signalled):
+            raise
         _say_error("stopped (SIGTERM); nothing partial was written, the run's temporary folders are removed.")
         return 143
     except KeyboardInterrupt:
