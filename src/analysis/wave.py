@@ -579,12 +579,13 @@ class WaveAnalysis:
         complaint log, whose raw numbers are kept (``operations``) for the next wave.
         """
         from . import kpis
+        from .ingest import read_operations
 
         head = self.read("headline").set_index("metric")["value"]
         values: dict[str, float] = {k: float(v) for k, v in head.items()}
         ops: dict[str, float] = {}
         if self.wave.operations is not None:
-            ops = kpis.operational_kpis(kpis.read_operations(self.wave.operations), self.wave.customers)
+            ops = kpis.operational_kpis(read_operations(self.wave.operations), self.wave.customers)
             self._keep({"operations": ops})
             values.update(ops)
         base_head = self.read_baseline("headline")
@@ -675,7 +676,8 @@ def check(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
     except ValueError as exc:
         raise SurveyDefinitionError(str(exc), file=file) from None
     if wave.operations is not None:
-        from .kpis import operational_kpis, read_operations
+        from .ingest import read_operations
+        from .kpis import operational_kpis
 
         operational_kpis(read_operations(wave.operations), wave.customers)
     return result
