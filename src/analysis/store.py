@@ -69,7 +69,10 @@ TABLES: dict[str, Table] = {
         _t("distribution", "csv", "item level label n share", "answers per item and scale level"),
         _t("headline", "csv", "metric value ci_low ci_high n", "CSI, satisfaction rate, NPS, response rate with intervals"),
         _t("csi_index", "csv", "construct weight index ci_low ci_high n", "0-100 index per construct and the overall CSI"),
-        _t("index_weights", "csv", "construct weight method", "construct weights of the overall index"),
+        _t(
+            "index_weights", "csv", "construct weight method total_effect item_weights negative_items note",
+            "construct weights of the overall index; with pls weights the fallbacks for negative weights (note)",
+        ),
         _t("profile", "csv", "segment group n share", "the sample by segment"),
         _t("reliability", "csv", "construct n_items alpha rho_c ave", "Cronbach's alpha, omega, rho_C and AVE", True),
         _t("screening", "csv", "level construct item value rule recommendation", "items that may need attention"),
