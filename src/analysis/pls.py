@@ -542,8 +542,13 @@ def estimate_pls(
     items (seminr's "alpha"), ``rho_c = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))``
     (Werts, Linn & Jöreskog 1974), ``ave = mean(l^2)`` (Fornell & Larcker 1981),
     ``rho_a`` per Dijkstra & Henseler (2015); a single-item construct has all four
-    equal to 1. HTMT per Henseler, Ringle & Sarstedt (2015) on the item
-    correlations (mean monotrait correlation of a single-item block taken as 1).
+    equal to 1. HTMT per Henseler, Ringle & Sarstedt (2015) on the *absolute* item
+    correlations (mean monotrait correlation of a single-item block taken as 1), as
+    seminr (R and Python), SmartPLS and semTools compute it and cSEM for the heterotrait
+    part: the paper's formula assumes items keyed in one direction, and HTMT measures how
+    close two constructs are to being one, whatever the sign; with signed correlations a
+    negatively related pair would get a negative HTMT and always pass the 0.85 / 0.90
+    thresholds, and a weak item's negative correlations would lower it.
 
     Examples
     --------
@@ -686,20 +691,22 @@ def _reliability(
 
 
 def _htmt(spec: _Spec, r: np.ndarray) -> pd.DataFrame:
+    """HTMT of every construct pair on the absolute item correlations (see :func:`estimate_pls`)."""
     names = list(spec.constructs)
     k = len(names)
+    a = np.abs(r)
     idx = [np.flatnonzero(spec.item_block == b) for b in range(k)]
     mono = np.ones(k)
     for b in range(k):
         if idx[b].size > 1:
-            block = r[np.ix_(idx[b], idx[b])]
+            block = a[np.ix_(idx[b], idx[b])]
             mono[b] = block[np.triu_indices(idx[b].size, 1)].mean()
     out = np.full((k, k), np.nan)
-    for a in range(k):
-        for b in range(a + 1, k):
-            hetero = r[np.ix_(idx[a], idx[b])].mean()
-            with np.errstate(invalid="ignore"):
-                out[a, b] = out[b, a] = hetero / np.sqrt(mono[a] * mono[b])
+    for i in range(k):
+        for j in range(i + 1, k):
+            hetero = a[np.ix_(idx[i], idx[j])].mean()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[i, j] = out[j, i] = hetero / np.sqrt(mono[i] * mono[j])
     return pd.DataFrame(out, index=pd.Index(names, name="construct"), columns=names)
 
 
@@ -711,12 +718,13 @@ def _htmt_pairs(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
 def _htmt_stack(r: np.ndarray, spec: _Spec) -> np.ndarray:
     """HTMT of every construct pair (a < b) for a stack of item correlation matrices (c, p, p).
 
-    Block sums ``M' R M`` (M the item-construct mask) give the mean heterotrait correlations;
-    the mean monotrait correlation is the block's off-diagonal sum over ``k (k - 1)`` (1 for a
-    single item), as in :func:`_htmt`.
+    Block sums ``M' |R| M`` (M the item-construct mask) give the mean absolute heterotrait
+    correlations; the mean monotrait correlation is the block's off-diagonal sum over
+    ``k (k - 1)`` (1 for a single item), as in :func:`_htmt`.
     """
     mask = spec.mask
     size = mask.sum(axis=0)
+    r = np.abs(r)
     sums = np.matmul(np.matmul(mask.T, r), mask)
     diag = np.diagonal(r, axis1=1, axis2=2) @ mask
     with np.errstate(invalid="ignore", divide="ignore"):
