@@ -83,6 +83,10 @@ __all__ = [
     "bootstrap_model",
     "construct_index_scores",
     "acsi_impact",
+    "measurement_checks",
+    "HTMT_STRICT",
+    "HTMT_LIBERAL",
+    "LOADING_MIN",
 ]
 
 #: The ECSI model of Tenenhaus et al. (2005) on the items of the ``mobi`` survey (R packages
@@ -1249,3 +1253,61 @@ def acsi_impact(
     )
     out["impact"] = out["total_effect"] * out["sd_target"] / out["sd_source"] * points
     return out
+
+
+#: Discriminant-validity and indicator-reliability thresholds: HTMT 0.85 (conceptually distinct
+#: constructs) and 0.90 (conceptually similar ones; Henseler, Ringle & Sarstedt 2015), outer
+#: loading 0.708 (its square, the item's shared variance, is 0.5; Hair et al. 2019, Eur. Bus. Rev.
+#: 31(1):2-24).
+HTMT_STRICT, HTMT_LIBERAL, LOADING_MIN = 0.85, 0.90, 0.708
+
+_CHECK_COLUMNS = ["check", "construct", "other", "value", "ci_low", "ci_high", "threshold"]
+
+
+def measurement_checks(
+    model: PLSModel,
+    htmt_intervals: pd.DataFrame | None = None,
+    *,
+    htmt_max: float = HTMT_LIBERAL,
+    loading_min: float = LOADING_MIN,
+) -> pd.DataFrame:
+    """The measurement model's warnings: discriminant validity, weak indicators, improper solutions.
+
+    Inputs: an estimated :class:`PLSModel`; optionally the bootstrap HTMT table
+    (:attr:`PLSBootstrap.htmt`, for the intervals). Output: one row per finding, columns
+    ``check, construct, other, value, ci_low, ci_high, threshold``:
+
+    * ``htmt_high``: a construct pair (``construct``, ``other``) whose HTMT exceeds ``htmt_max``
+      (0.90), with its bootstrap percentile interval when given;
+    * ``loading_low``: an item (``other``) of a multi-item construct whose outer loading is
+      below ``loading_min`` (0.708);
+    * ``loading_above_one``: an outer loading above 1 (improper solution);
+    * ``ave_invalid``: an AVE that is negative or not finite (improper solution).
+
+    A single-item construct's loading is 1 by construction and is not checked. No rows: nothing
+    to warn about.
+    """
+    rows = []
+    intervals = {}
+    if htmt_intervals is not None:
+        for r in htmt_intervals.itertuples(index=False):
+            intervals[(r.construct_a, r.construct_b)] = (r.ci_low, r.ci_high)
+    names = list(model.htmt.index)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            v = float(model.htmt.loc[a, b])
+            if np.isfinite(v) and v > htmt_max:
+                lo, hi = intervals.get((a, b), intervals.get((b, a), (np.nan, np.nan)))
+                rows.append(["htmt_high", a, b, v, lo, hi, htmt_max])
+    sizes = model.loadings.groupby("construct")["item"].transform("size")
+    for r, k in zip(model.loadings.itertuples(index=False), sizes, strict=True):
+        if k < 2:
+            continue
+        if r.loading > 1 + 1e-9:
+            rows.append(["loading_above_one", r.construct, r.item, float(r.loading), np.nan, np.nan, 1.0])
+        elif r.loading < loading_min:
+            rows.append(["loading_low", r.construct, r.item, float(r.loading), np.nan, np.nan, loading_min])
+    for r in model.reliability.itertuples(index=False):
+        if not np.isfinite(r.ave) or r.ave < 0:
+            rows.append(["ave_invalid", r.construct, "", float(r.ave), np.nan, np.nan, 0.0])
+    return pd.DataFrame(rows, columns=_CHECK_COLUMNS)

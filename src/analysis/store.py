@@ -74,7 +74,10 @@ TABLES: dict[str, Table] = {
             "construct weights of the overall index; with pls weights the fallbacks for negative weights (note)",
         ),
         _t("profile", "csv", "segment group n share", "the sample by segment"),
-        _t("reliability", "csv", "construct n_items alpha rho_c ave", "Cronbach's alpha, omega, rho_C and AVE", True),
+        _t(
+            "reliability", "csv", "construct n_items alpha rho_c ave", "Cronbach's alpha, omega, rho_C and AVE",
+            True, tf="omega_improper",
+        ),
         _t("screening", "csv", "level construct item value rule recommendation", "items that may need attention"),
         _t("respondent_scores", "parquet", "row CSI", "per respondent: segments, overall item, loyalty, construct indices, CSI"),
         _t("ahp", "json", "", "AHP consistency (lambda_max, CI, CR) when the index is AHP-weighted"),
@@ -95,7 +98,15 @@ TABLES: dict[str, Table] = {
         _t("pls_r2", "csv", "construct r2 r2_adj", "R² of the CSI model's endogenous constructs"),
         _t("pls_loadings", "csv", "construct item estimate se ci_low ci_high", "outer loadings (bootstrap) and weights"),
         _t("pls_effects", "csv", "source target estimate se ci_low ci_high", "total effects (bootstrap) and ACSI impacts"),
-        _t("htmt", "csv", "construct", "heterotrait-monotrait ratios"),
+        _t("htmt", "csv", "construct", "heterotrait-monotrait ratios (matrix, absolute item correlations)"),
+        _t(
+            "htmt_intervals", "csv", "construct_a construct_b estimate se ci_low ci_high",
+            "HTMT of every construct pair with its bootstrap percentile interval",
+        ),
+        _t(
+            "measurement_checks", "csv", "check construct other value ci_low ci_high threshold",
+            "measurement warnings: HTMT above 0.90, loadings below 0.708, improper solutions",
+        ),
         _t("pls_summary", "csv", "n iterations scheme n_boot failed_resamples", "the CSI model's estimation facts"),
         # 04 zones
         _t("ipa", "csv", "item importance performance quadrant", "importance-performance analysis", True),

@@ -22,7 +22,8 @@ notebook   steps                                       tables (see :data:`analys
                                                        screening, csi_index, index_weights, respondent_scores,
                                                        headline, ahp
 03         ``groups change drivers model``             group_tests, wave_change, drivers*, regression,
-                                                       csi_paths, pls_*, htmt
+                                                       csi_paths, pls_*, htmt*,
+                                                       measurement_checks
 04         ``zones``                                   ipa, priorities, zones*, loyalty_*, types
 05_report  ``kpis``                                    kpis, operations
 =========  ==========================================  =====================================
@@ -495,10 +496,11 @@ class WaveAnalysis:
         return self._keep({"wave_change": table})["wave_change"]
 
     def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:
-        """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT,
-        total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
+        """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT
+        (matrix, and every pair with its bootstrap interval), the measurement warnings (HTMT above 0.90,
+        loadings below 0.708, improper solutions), total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
         survey's ``pls:`` settings."""
-        from .pls import acsi_impact, bootstrap_model, construct_index_scores
+        from .pls import acsi_impact, bootstrap_model, construct_index_scores, measurement_checks
 
         s = self.survey
         model = self.csi_model()
@@ -528,6 +530,8 @@ class WaveAnalysis:
                     impact[["source", "target", "impact"]], on=["source", "target"], how="left"
                 ),
                 "htmt": htmt.reset_index(),
+                "htmt_intervals": boot.htmt.copy(),
+                "measurement_checks": measurement_checks(model, boot.htmt),
                 "pls_summary": pd.DataFrame([summary]),
             }
         )
