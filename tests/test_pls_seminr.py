@@ -254,3 +254,30 @@ def test_bootstrap_htmt_on_the_same_resamples(mobi: pd.DataFrame) -> None:
         assert row.se == pytest.approx(r.std(ddof=1), abs=1e-8)
         assert row.ci_low == pytest.approx(np.quantile(r, 0.025), abs=1e-8)
         assert row.ci_high == pytest.approx(np.quantile(r, 0.975), abs=1e-8)
+
+
+def test_measurement_checks_against_seminr(mobi: pd.DataFrame) -> None:
+    """The report's measurement warnings on mobi, from seminr's HTMT and loadings: every pair above 0.90
+    (Image-Quality, Image-Satisfaction, Satisfaction-Loyalty among them), every loading of a multi-item
+    construct below 0.708, nothing improper."""
+    ours, theirs = fit_both(mobi, "ecsi", "path")
+    checks = ours_pls.measurement_checks(ours)
+    ratio = htmt(theirs)
+    names = list(ratio.rows)
+    high = {
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if ratio.get(a, b) > 0.90
+    }
+    got = checks[checks["check"] == "htmt_high"]
+    assert set(zip(got["construct"], got["other"], strict=True)) == high
+    assert {("Image", "Quality"), ("Satisfaction", "Loyalty")} <= high
+    blocks = blocks_of(ECSI_MM)
+    low = {
+        item
+        for c, items in blocks.items()
+        if len(items) > 1
+        for item in items
+        if theirs.outer_loadings.get(item, c) < 0.708
+    }
+    assert set(checks.loc[checks["check"] == "loading_low", "other"]) == low
+    assert "CUSL2" in low
+    assert not checks["check"].isin(["loading_above_one", "ave_invalid"]).any()

@@ -198,3 +198,25 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     clean = wa.read("clean")
     by_hand = ((clean[ECSI_BLOCKS["Expectation"]] - 1) / 9 * 100).mean(axis=1)
     np.testing.assert_allclose(tables["respondent_scores"]["Expectation"], by_hand, atol=1e-9)
+    # the report says so: under the index chart and in the methods text
+    from analysis import report
+
+    notes = report.index_notes(wa)
+    assert len(notes) == 1 and "Expectation" in notes[0] and "CUEX3" in notes[0]
+    wa.model(n_boot=30)
+    methods = report.methods_text(wa)
+    assert "Items count equally in Expectation" in methods
+    assert "**Discriminant validity.**" in methods
+    # discriminant validity: every pair, highest first, levels by the 0.85 / 0.90 thresholds
+    table = report.htmt_table(wa)
+    assert len(table) == 21
+    htmt = wa.read("htmt_intervals")
+    top = htmt.sort_values("estimate", ascending=False).iloc[0]
+    assert table.iloc[0, 0] == f"{top['construct_a']} – {top['construct_b']}"
+    for shown, value in zip(table.iloc[:, 3], htmt.sort_values("estimate", ascending=False)["estimate"], strict=True):
+        expected = "above 0.90" if value > 0.90 else "0.85-0.90" if value > 0.85 else "below 0.85"
+        assert shown.startswith(expected)
+    assert (htmt["ci_low"] <= htmt["estimate"]).all() and (htmt["estimate"] <= htmt["ci_high"]).all()
+    warnings_text = report.validity_warnings(wa)
+    assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
+    assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0

@@ -749,7 +749,7 @@ def validity_warnings(ctx: WaveContext) -> list[str]:
                     threshold=f"{r.threshold:g}",
                 )
             )
-    rel = ctx.read("reliability")
+    rel = ctx.read("reliability") if ctx.has("reliability") else pd.DataFrame()
     if "omega_improper" in rel.columns:
         for r in rel[rel["omega_improper"].astype(str).str.lower() == "true"].itertuples(index=False):
             out.append(
