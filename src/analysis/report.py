@@ -763,7 +763,7 @@ def validity_text(ctx: WaveContext) -> str:
     """The discriminant-validity block as markdown: the thresholds explained, then the warnings (or a sentence
     saying there are none). Show :func:`htmt_table` after it."""
     lang = ctx.language
-    lines = [f"**{word('validity.title', lang)}.** {word('validity.intro', lang)}", ""]
+    lines = [f"**{word('validity.title', lang)}**", "", word("validity.intro", lang), ""]
     found = validity_warnings(ctx)
     lines.append(f"**{word('validity.warnings_title', lang)}**")
     lines.append("")
