@@ -438,6 +438,11 @@ class ACSIWeights:
         )
 
 
+def _fallback_warning(message: str) -> None:
+    """Say that the ACSI weights fell back (an :class:`IndexWeightWarning`, pointing at the caller's caller)."""
+    warnings.warn(message, IndexWeightWarning, stacklevel=3)
+
+
 def acsi_weights(
     blocks: Mapping[str, Sequence[str]],
     outer_weights: Mapping[str, float],
@@ -480,11 +485,9 @@ def acsi_weights(
         if bad:
             fallback[construct] = bad
             notes[construct].append(NEGATIVE_OUTER_WEIGHT)
-            warnings.warn(
+            _fallback_warning(
                 f"index weights 'pls': construct '{construct}' has negative PLS outer weights "
-                f"({', '.join(bad)}); its items count equally in the index (ACSI weights must be positive).",
-                IndexWeightWarning,
-                stacklevel=2,
+                f"({', '.join(bad)}); its items count equally in the index (ACSI weights must be positive)."
             )
             w = np.full(len(items), 1.0 / len(items))
         item_w.update(zip(items, (float(x) for x in w), strict=True))
@@ -494,19 +497,15 @@ def acsi_weights(
         x = te[c]
         if np.isfinite(x) and x < 0:
             notes[c].append(NEGATIVE_TOTAL_EFFECT)
-            warnings.warn(
+            _fallback_warning(
                 f"index weights 'pls': construct '{c}' has a negative total effect on satisfaction "
-                f"({x:.3f}); it gets weight 0 in the CSI.",
-                IndexWeightWarning,
-                stacklevel=2,
+                f"({x:.3f}); it gets weight 0 in the CSI."
             )
         cw[c] = max(x, 0.0) if np.isfinite(x) else 0.0
     if sum(cw.values()) <= 0:
-        warnings.warn(
+        _fallback_warning(
             "index weights 'pls': no construct has a positive total effect on satisfaction; "
-            "the constructs are weighted equally.",
-            IndexWeightWarning,
-            stacklevel=2,
+            "the constructs are weighted equally."
         )
         cw = {c: 1.0 for c in blocks}
         for c in blocks:

@@ -65,7 +65,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -333,6 +334,15 @@ def _total_effects(beta: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- estimated model
 
 
+def _summary_of(result: Any, summary: type, **given: Any) -> Any:
+    """A ``summary`` dataclass filled from ``result``'s attributes of the same names (tables copied), or ``given``."""
+    values = {}
+    for f in fields(summary):
+        value = given[f.name] if f.name in given else getattr(result, f.name)
+        values[f.name] = value.copy() if isinstance(value, pd.DataFrame) and f.name not in given else value
+    return summary(**values)
+
+
 @dataclass
 class PLSSummary:
     """Tidy tables of an estimated model (:meth:`PLSModel.summary`), seminr's ``summary()``.
@@ -441,20 +451,7 @@ class PLSModel:
         """The model's tidy tables (copies): paths, R², loadings, weights, reliability, HTMT, total effects."""
         htmt = self.htmt.copy()
         htmt.index.name = "construct"
-        return PLSSummary(
-            paths=self.paths.copy(),
-            r2=self.r2.copy(),
-            loadings=self.loadings.copy(),
-            weights=self.weights.copy(),
-            reliability=self.reliability.copy(),
-            htmt=htmt.reset_index(),
-            total_effects=self.total_effects.copy(),
-            n=self.n,
-            iterations=self.iterations,
-            converged=self.converged,
-            scheme=self.scheme,
-            missing=self.missing,
-        )
+        return _summary_of(self, PLSSummary, htmt=htmt.reset_index())
 
     def to_frame(self) -> pd.DataFrame:
         """Every estimate in one long table ``parameter, source, target, estimate``.
@@ -935,19 +932,7 @@ class PLSBootstrap:
 
     def summary(self) -> PLSBootstrapSummary:
         """The bootstrap tables (copies) and settings."""
-        return PLSBootstrapSummary(
-            paths=self.paths.copy(),
-            loadings=self.loadings.copy(),
-            weights=self.weights.copy(),
-            total_effects=self.total_effects.copy(),
-            htmt=self.htmt.copy(),
-            n=self.n,
-            n_boot=self.n_boot,
-            seed=self.seed,
-            n_failed=self.n_failed,
-            n_not_converged=self.n_not_converged,
-            method=self.method,
-        )
+        return _summary_of(self, PLSBootstrapSummary)
 
     def to_frame(self) -> pd.DataFrame:
         """Every bootstrapped parameter in one long table.
