@@ -200,3 +200,44 @@ def test_ahp_result_to_frame_is_tidy():
     assert list(frame.columns) == ["criterion", "weight", "lambda_max", "ci", "cr", "n"]
     assert list(frame["criterion"]) == list("abc") and frame["weight"].sum() == pytest.approx(1.0)
     assert (frame["cr"] == res.cr).all()
+
+
+# --------------------------------------------------------------------------- ACSI (pls) weights and their fallbacks
+def test_acsi_weights_keep_positive_weights_as_given():
+    blocks = {"A": ["a1", "a2"], "B": ["b1", "b2", "b3"]}
+    outer = {"a1": 0.4, "a2": 0.6, "b1": 0.2, "b2": 0.3, "b3": 0.5}
+    res = index.acsi_weights(blocks, outer, {"A": 0.3, "B": 0.1})
+    assert res.item_weights == pytest.approx(outer)
+    assert res.construct_weights.to_dict() == pytest.approx({"A": 0.75, "B": 0.25})  # 0.3/0.4, 0.1/0.4
+    table = res.to_frame()
+    assert table["note"].tolist() == ["", ""] and table["item_weights"].tolist() == ["pls", "pls"]
+
+
+def test_acsi_weights_fall_back_to_equal_items_for_a_negative_outer_weight():
+    blocks = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2"]}
+    outer = {"a1": 0.7, "a2": 0.6, "a3": -0.3, "b1": 0.5, "b2": 0.5}  # block A sums to 1 with a negative weight
+    with pytest.warns(index.IndexWeightWarning, match="'A'.*a3"):
+        res = index.acsi_weights(blocks, outer, {"A": 0.2, "B": 0.2})
+    assert [res.item_weights[i] for i in blocks["A"]] == pytest.approx([1 / 3] * 3)
+    assert [res.item_weights[i] for i in blocks["B"]] == pytest.approx([0.5, 0.5])
+    row = res.to_frame().set_index("construct").loc["A"]
+    assert (row["item_weights"], row["negative_items"], row["note"]) == ("equal", "a3", "negative_outer_weight")
+    # the index of A is then the plain mean of its rescaled items (hand calculation)
+    data = pd.DataFrame({"a1": [5, 1], "a2": [4, 2], "a3": [1, 5], "b1": [3, 3], "b2": [3, 3]})
+    ranges = {c: (1, 5) for c in data}
+    scores = index.respondent_index(data, blocks, ranges, res.item_weights)
+    assert scores["A"].tolist() == pytest.approx([(100 + 75 + 0) / 3, (0 + 25 + 100) / 3])
+
+
+def test_acsi_weights_give_zero_to_a_negative_total_effect_and_equal_when_none_is_positive():
+    blocks = {"A": ["a"], "B": ["b"], "C": ["c"]}
+    outer = {"a": 1.0, "b": 1.0, "c": 1.0}
+    with pytest.warns(index.IndexWeightWarning, match="'B'.*negative total effect"):
+        res = index.acsi_weights(blocks, outer, {"A": 0.3, "B": -0.2, "C": 0.1})
+    assert res.construct_weights.to_dict() == pytest.approx({"A": 0.75, "B": 0.0, "C": 0.25})
+    assert res.to_frame()["note"].tolist() == ["", "negative_total_effect", ""]
+    with pytest.warns(index.IndexWeightWarning, match="no construct has a positive total effect"):
+        none = index.acsi_weights(blocks, outer, {"A": -0.1, "B": -0.2})
+    assert none.construct_weights.tolist() == pytest.approx([1 / 3] * 3)
+    notes = none.to_frame()["note"].tolist()
+    assert notes == ["negative_total_effect no_positive_total_effect"] * 2 + ["no_positive_total_effect"]

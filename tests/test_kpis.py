@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from analysis.errors import DataError
+from analysis.ingest import read_operations
 from analysis.kpis import (
     kpi_display,
     kpi_table,
     operational_kpis,
     parse_timestamps,
-    read_operations,
     target_text,
     wave_kpis,
 )

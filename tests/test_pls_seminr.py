@@ -160,35 +160,36 @@ def test_reliability_rho_c_ave_rho_a_alpha(mobi: pd.DataFrame, model: str, schem
 
 
 def test_htmt_and_total_effects(mobi: pd.DataFrame) -> None:
-    """HTMT (Henseler, Ringle & Sarstedt 2015) equals seminr's for every construct pair whose item
-    correlations are all positive. seminr averages absolute correlations; analysis.pls the signed
-    correlations, as the formula is written. On mobi the two differ for Quality-Loyalty only (one
-    item pair correlates at -0.128): 0.7235 signed vs 0.7593 absolute; that pair is checked
-    against the signed formula by hand."""
+    """HTMT (Henseler, Ringle & Sarstedt 2015) equals seminr's for every construct pair. Both average
+    absolute item correlations. On mobi this matters for Quality-Loyalty only (PERQ/CUSL2 correlate
+    at -0.128): 0.7593 on absolute correlations, as seminr; the signed formula gave 0.7235, which is
+    also written out here to show that the pair tells the two definitions apart."""
     ours, theirs = fit_both(mobi, "ecsi", "path")
     ratio = htmt(theirs)  # seminr: upper triangle in construct order, NaN elsewhere
     names = list(ratio.rows)
     blocks = blocks_of(ECSI_MM)
     corr = mobi.corr()
     assert sorted(ours.htmt.index) == sorted(ours.htmt.columns) == sorted(names)
-    signed_pairs = []
+    mixed_sign = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            items = blocks[a] + blocks[b]
+            assert ours.htmt.loc[a, b] == pytest.approx(ratio.get(a, b), abs=TOL), (a, b)
             assert ours.htmt.loc[a, b] == pytest.approx(ours.htmt.loc[b, a], abs=TOL)
-            if (corr.loc[items, items].to_numpy() >= 0).all():
-                assert ours.htmt.loc[a, b] == pytest.approx(ratio.get(a, b), abs=TOL), (a, b)
-                continue
-            signed_pairs.append((a, b))
+            items = blocks[a] + blocks[b]
+            if (corr.loc[items, items].to_numpy() < 0).any():
+                mixed_sign.append((a, b))
+    assert mixed_sign == [("Quality", "Loyalty")]
 
-            def mono(c: str) -> float:
-                k = len(blocks[c])
-                r = corr.loc[blocks[c], blocks[c]].to_numpy()
-                return 1.0 if k == 1 else float(r[np.triu_indices(k, 1)].mean())
+    def mono(c: str) -> float:
+        k = len(blocks[c])
+        r = corr.loc[blocks[c], blocks[c]].to_numpy()
+        return 1.0 if k == 1 else float(r[np.triu_indices(k, 1)].mean())
 
-            hetero = corr.loc[blocks[a], blocks[b]].to_numpy().mean()
-            assert ours.htmt.loc[a, b] == pytest.approx(hetero / np.sqrt(mono(a) * mono(b)), abs=TOL)
-    assert signed_pairs == [("Quality", "Loyalty")]
+    signed = corr.loc[blocks["Quality"], blocks["Loyalty"]].to_numpy().mean() / np.sqrt(
+        mono("Quality") * mono("Loyalty")
+    )
+    assert signed == pytest.approx(0.7235, abs=1e-4)
+    assert ours.htmt.loc["Quality", "Loyalty"] == pytest.approx(0.7593, abs=1e-4)
     total = seminr.total_effects(theirs.path_coef)
     for row in ours.total_effects.itertuples(index=False):
         assert row.total == pytest.approx(total.get(row.source, row.target), abs=TOL), row
@@ -231,3 +232,52 @@ def test_bootstrap_on_the_same_resamples(mobi: pd.DataFrame) -> None:
     for row in ours.loadings.itertuples(index=False):
         reps = boot_load[:, rows.index(row.item), cols.index(row.construct)]
         assert row.se == pytest.approx(reps.std(ddof=1), abs=1e-8)
+
+
+def test_bootstrap_htmt_on_the_same_resamples(mobi: pd.DataFrame) -> None:
+    """The HTMT bootstrap (the intervals of the report's discriminant-validity table) against seminr's
+    ``boot_htmt`` on the same resamples: replicate mean, sd and percentile interval of every pair."""
+    n_boot, seed = 60, 5
+    ours = ours_pls.bootstrap_model(ours_pls.estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS), n_boot=n_boot, seed=seed)
+    indices = np.random.default_rng(seed).integers(0, len(mobi), size=(n_boot, len(mobi)))
+    theirs = bootstrap_model(estimate_pls(mobi, ECSI_MM, ECSI_SM), n_boot, indices=indices)
+    assert theirs.fails == 0 and len(theirs.boot_htmt) == n_boot
+    reps = np.stack([m.values for m in theirs.boot_htmt])
+    rows, cols = theirs.boot_htmt[0].rows, theirs.boot_htmt[0].cols
+    assert len(ours.htmt) == 21
+    for row in ours.htmt.itertuples(index=False):
+        i, j = rows.index(row.construct_a), cols.index(row.construct_b)
+        if i > j:
+            i, j = j, i
+        r = reps[:, i, j]
+        assert row.boot_mean == pytest.approx(r.mean(), abs=1e-8), row
+        assert row.se == pytest.approx(r.std(ddof=1), abs=1e-8)
+        assert row.ci_low == pytest.approx(np.quantile(r, 0.025), abs=1e-8)
+        assert row.ci_high == pytest.approx(np.quantile(r, 0.975), abs=1e-8)
+
+
+def test_measurement_checks_against_seminr(mobi: pd.DataFrame) -> None:
+    """The report's measurement warnings on mobi, from seminr's HTMT and loadings: every pair above 0.90
+    (Image-Quality, Image-Satisfaction, Satisfaction-Loyalty among them), every loading of a multi-item
+    construct below 0.708, nothing improper."""
+    ours, theirs = fit_both(mobi, "ecsi", "path")
+    checks = ours_pls.measurement_checks(ours)
+    ratio = htmt(theirs)
+    names = list(ratio.rows)
+    high = {
+        (a, b) for i, a in enumerate(names) for b in names[i + 1 :] if ratio.get(a, b) > 0.90
+    }
+    got = checks[checks["check"] == "htmt_high"]
+    assert set(zip(got["construct"], got["other"], strict=True)) == high
+    assert {("Image", "Quality"), ("Satisfaction", "Loyalty")} <= high
+    blocks = blocks_of(ECSI_MM)
+    low = {
+        item
+        for c, items in blocks.items()
+        if len(items) > 1
+        for item in items
+        if theirs.outer_loadings.get(item, c) < 0.708
+    }
+    assert set(checks.loc[checks["check"] == "loading_low", "other"]) == low
+    assert "CUSL2" in low
+    assert not checks["check"].isin(["loading_above_one", "ave_invalid"]).any()

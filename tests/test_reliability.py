@@ -118,7 +118,10 @@ def test_reliability_table(mobi):
     data = mobi.copy()
     data.loc[[0, 1, 2], "IMAG2"] = np.nan
     out = reliability.reliability_table(data, BLOCKS).set_index("construct")
-    assert list(out.columns) == ["n_items", "n", "alpha", "alpha_low", "alpha_high", "omega"]
+    assert list(out.columns) == [
+        "n_items", "n", "alpha", "alpha_low", "alpha_high", "omega", "omega_max_loading", "omega_improper",
+    ]
+    assert not out["omega_improper"].any()
     assert out.loc["Image", "n"] == 247 and out.loc["Satisfaction", "n"] == 250
     ref = pg.cronbach_alpha(data[BLOCKS["Image"]], nan_policy="listwise")[0]
     assert out.loc["Image", "alpha"] == pytest.approx(ref, abs=1e-12)
@@ -190,3 +193,26 @@ def test_screening_is_worded_by_the_report_in_both_languages():
     Fake.language = "zh"
     zh = screening_display(Fake())
     assert list(zh.columns) == ["维度", "题目", "建议"] and "q_noise" in zh.iloc[1, 2]
+
+
+def test_an_improper_one_factor_solution_is_flagged_not_silent():
+    """A Heywood case (issue 11 point 6e): with 3 items the one-factor model is just identified,
+    l1 = sqrt(r12 r13 / r23) = sqrt(0.8 * 0.7 / 0.4) = 1.183 > 1, so item 1's error variance would be
+    1 - 1.4 = -0.4. Omega sets it to 0 (hand formula below) and now says so: a RuntimeWarning, and
+    reliability_table's omega_improper / omega_max_loading."""
+    r12, r13, r23 = 0.8, 0.7, 0.4
+    r = np.array([[1, r12, r13], [r12, 1, r23], [r13, r23, 1]])
+    lam = np.array([math.sqrt(r12 * r13 / r23), math.sqrt(r12 * r23 / r13), math.sqrt(r13 * r23 / r12)])
+    assert lam[0] == pytest.approx(1.1832, abs=1e-4)
+    floored = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam[1] ** 2) + (1 - lam[2] ** 2))
+    with pytest.warns(RuntimeWarning, match="improper one-factor solution"):
+        assert reliability.omega_from_corr(r) == pytest.approx(floored, abs=1e-6)
+    # data whose sample correlation matrix is exactly r: whitened noise times the Cholesky factor
+    z = np.random.default_rng(3).normal(size=(400, 3))
+    z = (z - z.mean(axis=0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T
+    x = pd.DataFrame(z @ np.linalg.cholesky(r).T, columns=["a", "b", "c"])
+    np.testing.assert_allclose(x.corr().to_numpy(), r, atol=1e-12)
+    out = reliability.reliability_table(x, {"A": ["a", "b", "c"]}).iloc[0]
+    assert bool(out["omega_improper"]) is True
+    assert out["omega_max_loading"] == pytest.approx(lam[0], abs=1e-5)
+    assert out["omega"] == pytest.approx(floored, abs=1e-6)

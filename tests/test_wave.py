@@ -149,3 +149,74 @@ def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: W
     # the scored level 7 (favourable: damage rarely happens) is the raw answer 1
     scored = first.read("distribution").query("item == @item and level == 7")
     assert scored["label"].item() == labels[1]
+
+
+def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> None:
+    """issue 11 point 2: the real ECSI mobi data with CUEX3 keyed the other way (a reverse item left
+    unreversed, a common mistake) gives CUEX3 a negative PLS outer weight. ``index: {weights: pls}``
+    then used to raise in ``respondent_index``; now Expectation's items count equally, recorded in
+    index_weights.csv. Checked against the equal-weight mean of the rescaled items, by hand."""
+    import warnings
+
+    import numpy as np
+    import yaml
+
+    from analysis.index import IndexWeightWarning
+    from analysis.pls import ECSI_BLOCKS, ECSI_PATHS
+    from conftest import MOBI
+
+    answers = pd.read_csv(MOBI)
+    answers["CUEX3"] = 11 - answers["CUEX3"]
+    answers.insert(0, "rid", range(1, len(answers) + 1))
+    answers.to_csv(tmp_path / "mobi.csv", index=False)
+    items = [{"id": i, "scale": "ten", "construct": c} for c, its in ECSI_BLOCKS.items() for i in its]
+    survey = {
+        "respondent_id": "rid",
+        "scales": {"ten": {"min": 1, "max": 10}},
+        "items": items,
+        "overall_satisfaction": "CUSA1",
+        "paths": [list(p) for p in ECSI_PATHS],
+        "cleaning": {"straightline_min_items": 100},
+        "index": {"weights": "pls", "constructs": ["Image", "Expectation", "Quality", "Value"]},
+    }
+    (tmp_path / "survey.yaml").write_text(yaml.safe_dump(survey), encoding="utf-8")
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({"wave": "w", "raw": "mobi.csv"}), encoding="utf-8")
+    wa = WaveAnalysis.load(tmp_path / "survey.yaml", tmp_path / "w.yaml", out_root=tmp_path)
+    wa.clean()
+    assert wa.csi_model().unstd_weights.set_index("item").loc["CUEX3", "weight"] < 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = wa.index(n_boot=20)
+    assert any(issubclass(w.category, IndexWeightWarning) for w in caught)
+    wa.save()
+    weights = wa.store.read("index_weights").set_index("construct")
+    assert weights.loc["Expectation", "note"] == "negative_outer_weight"
+    assert weights.loc["Expectation", "negative_items"] == "CUEX3"
+    assert weights.loc["Expectation", "item_weights"] == "equal"
+    assert (weights.loc[["Image", "Quality", "Value"], "item_weights"] == "pls").all()
+    assert weights["weight"].sum() == pytest.approx(1.0)
+    clean = wa.read("clean")
+    by_hand = ((clean[ECSI_BLOCKS["Expectation"]] - 1) / 9 * 100).mean(axis=1)
+    np.testing.assert_allclose(tables["respondent_scores"]["Expectation"], by_hand, atol=1e-9)
+    # the report says so: under the index chart and in the methods text
+    from analysis import report
+
+    notes = report.index_notes(wa)
+    assert len(notes) == 1 and "Expectation" in notes[0] and "CUEX3" in notes[0]
+    wa.model(n_boot=30)
+    methods = report.methods_text(wa)
+    assert "Items count equally in Expectation" in methods
+    assert "**Discriminant validity.**" in methods
+    # discriminant validity: every pair, highest first, levels by the 0.85 / 0.90 thresholds
+    table = report.htmt_table(wa)
+    assert len(table) == 21
+    htmt = wa.read("htmt_intervals")
+    top = htmt.sort_values("estimate", ascending=False).iloc[0]
+    assert table.iloc[0, 0] == f"{top['construct_a']} – {top['construct_b']}"
+    for shown, value in zip(table.iloc[:, 3], htmt.sort_values("estimate", ascending=False)["estimate"], strict=True):
+        expected = "above 0.90" if value > 0.90 else "0.85-0.90" if value > 0.85 else "below 0.85"
+        assert shown.startswith(expected)
+    assert (htmt["ci_low"] <= htmt["estimate"]).all() and (htmt["estimate"] <= htmt["ci_high"]).all()
+    warnings_text = report.validity_warnings(wa)
+    assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
+    assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0

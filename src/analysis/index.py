@@ -10,11 +10,17 @@ weighted sum of construct indices. Weights come from one of four methods:
 ``entropy`` the entropy weight method on respondents' construct scores
 ``pls``     the (normalised) weights of a PLS path model, passed in
 ==========  ================================================================
+
+With ``pls`` the ACSI convention (Fornell et al. 1996) needs positive weights:
+:func:`acsi_weights` falls back to equal item weights within a construct that has
+a negative outer weight, and gives weight 0 to a construct whose total effect on
+satisfaction is negative; both are recorded (``note``) and warned about.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +40,9 @@ __all__ = [
     "csi",
     "weights_for",
     "WEIGHT_METHODS",
+    "ACSIWeights",
+    "IndexWeightWarning",
+    "acsi_weights",
 ]
 
 #: Saaty's random consistency index by matrix order (Saaty 1980, *The Analytic Hierarchy Process*).
@@ -384,3 +393,122 @@ def weights_for(
             raise ValueError(f"pls_weights lack constructs {missing}")
         return _normalised(pls_weights, constructs).rename("weight")
     raise ValueError(f"unknown weights method '{method}'; use one of {', '.join(WEIGHT_METHODS)}")
+
+
+class IndexWeightWarning(UserWarning):
+    """The PLS (ACSI) index weights needed a documented fallback (see :func:`acsi_weights`)."""
+
+
+#: ``note`` codes of :meth:`ACSIWeights.to_frame` (the report words them: ``index_note.<code>``).
+NEGATIVE_OUTER_WEIGHT = "negative_outer_weight"
+NEGATIVE_TOTAL_EFFECT = "negative_total_effect"
+NO_POSITIVE_TOTAL_EFFECT = "no_positive_total_effect"
+
+
+@dataclass(frozen=True)
+class ACSIWeights:
+    """Result of :func:`acsi_weights`.
+
+    ``construct_weights`` (Series by construct, sums to 1), ``item_weights`` (item -> weight
+    within its construct, each construct's summing to 1), ``total_effects`` (construct -> its
+    total effect on satisfaction, NaN when it has none), ``fallback_items`` (construct -> the
+    items whose outer weight was negative; the construct's items then count equally) and
+    ``notes`` (construct -> the note codes that applied).
+    """
+
+    construct_weights: pd.Series
+    item_weights: dict[str, float]
+    total_effects: dict[str, float]
+    fallback_items: dict[str, list[str]]
+    notes: dict[str, list[str]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per construct: ``construct, weight, total_effect, item_weights`` (``pls`` or ``equal``),
+        ``negative_items`` (space-separated item ids) and ``note`` (space-separated codes, "" if none)."""
+        cs = list(self.construct_weights.index)
+        return pd.DataFrame(
+            {
+                "construct": cs,
+                "weight": self.construct_weights.to_numpy(dtype=float),
+                "total_effect": [self.total_effects.get(c, math.nan) for c in cs],
+                "item_weights": ["equal" if self.fallback_items.get(c) else "pls" for c in cs],
+                "negative_items": [" ".join(self.fallback_items.get(c, [])) for c in cs],
+                "note": [" ".join(self.notes.get(c, [])) for c in cs],
+            }
+        )
+
+
+def _fallback_warning(message: str) -> None:
+    """Say that the ACSI weights fell back (an :class:`IndexWeightWarning`, pointing at the caller's caller)."""
+    warnings.warn(message, IndexWeightWarning, stacklevel=3)
+
+
+def acsi_weights(
+    blocks: Mapping[str, Sequence[str]],
+    outer_weights: Mapping[str, float],
+    total_effects: Mapping[str, float],
+) -> ACSIWeights:
+    """ACSI-style index weights from a PLS model, with the documented fallbacks for negative values.
+
+    Inputs: ``blocks`` construct -> items (the index constructs); ``outer_weights`` item ->
+    its normalised unstandardised PLS outer weight (:attr:`analysis.pls.PLSModel.unstd_weights`:
+    each block's weights sum to 1); ``total_effects`` construct -> its total effect on the
+    satisfaction construct (absent: none).
+
+    Items are weighted by their outer weights and constructs by their total effects normalised
+    to sum to 1 (Fornell et al. 1996, J. Marketing 60(4):7-18). That index is a weighted mean,
+    which needs non-negative weights, but a weak or wrongly keyed item often gets a negative
+    outer weight (the block's other weights then exceed 1), and a construct can have a negative
+    total effect. Hence:
+
+    * a construct outside the PLS model (no outer weights): its items count equally, no note;
+    * a construct with a negative (or non-finite) outer weight: its items count **equally**
+      (the equal-weights index of that construct), note ``negative_outer_weight``;
+    * a construct with a negative total effect: construct weight **0** (left out of the CSI,
+      still reported on its own), note ``negative_total_effect``;
+    * no positive total effect at all: **equal** construct weights, note
+      ``no_positive_total_effect`` on every construct.
+
+    Each fallback issues an :class:`IndexWeightWarning`. A total effect of exactly 0 (no path to
+    satisfaction) also gives weight 0, without a note.
+    """
+    item_w: dict[str, float] = {}
+    fallback: dict[str, list[str]] = {}
+    notes: dict[str, list[str]] = {c: [] for c in blocks}
+    for construct, items in blocks.items():
+        items = list(items)
+        if any(i not in outer_weights for i in items):  # a construct outside the model: equal item weights
+            item_w.update({i: 1.0 / len(items) for i in items})
+            continue
+        w = np.array([float(outer_weights[i]) for i in items])
+        bad = [i for i, x in zip(items, w, strict=True) if not np.isfinite(x) or x < 0]
+        if bad:
+            fallback[construct] = bad
+            notes[construct].append(NEGATIVE_OUTER_WEIGHT)
+            _fallback_warning(
+                f"index weights 'pls': construct '{construct}' has negative PLS outer weights "
+                f"({', '.join(bad)}); its items count equally in the index (ACSI weights must be positive)."
+            )
+            w = np.full(len(items), 1.0 / len(items))
+        item_w.update(zip(items, (float(x) for x in w), strict=True))
+    te = {c: float(total_effects[c]) if c in total_effects else math.nan for c in blocks}
+    cw = {}
+    for c in blocks:
+        x = te[c]
+        if np.isfinite(x) and x < 0:
+            notes[c].append(NEGATIVE_TOTAL_EFFECT)
+            _fallback_warning(
+                f"index weights 'pls': construct '{c}' has a negative total effect on satisfaction "
+                f"({x:.3f}); it gets weight 0 in the CSI."
+            )
+        cw[c] = max(x, 0.0) if np.isfinite(x) else 0.0
+    if sum(cw.values()) <= 0:
+        _fallback_warning(
+            "index weights 'pls': no construct has a positive total effect on satisfaction; "
+            "the constructs are weighted equally."
+        )
+        cw = {c: 1.0 for c in blocks}
+        for c in blocks:
+            notes[c].append(NO_POSITIVE_TOTAL_EFFECT)
+    weights = _normalised(cw, list(blocks)).rename("weight")
+    return ACSIWeights(weights, item_w, te, fallback, notes)

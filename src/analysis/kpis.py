@@ -82,48 +82,6 @@ NO_DATA_NOTE = "no data"
 
 
 # --------------------------------------------------------------------------- the complaint log
-def read_operations(path: str | Path) -> pd.DataFrame:
-    """Read a complaint log (one row per complaint) named by ``operations:`` in a wave file.
-
-    Input: a CSV (any encoding/separator accepted by :func:`analysis.ingest.read_raw`),
-    XLSX or SPSS file with the columns ``complaint_id, opened, first_response,
-    resolved, followed_up`` (timestamps, e.g. ``2025-03-02 14:05``; the last three
-    may be empty) and optionally ``customer_type, region, channel, category``.
-    Header case and surrounding spaces are ignored.
-
-    Output: the log as text cells, index = 1-based data row, ``attrs["source"]``
-    = the path (used in error messages by :func:`operational_kpis`).
-
-    Raises :class:`~analysis.errors.DataError` listing every missing required
-    column, or naming the rows of a duplicated ``complaint_id``.
-    """
-    from .ingest import read_raw
-
-    path = Path(path)
-    frame = read_raw(path).frame.copy()
-    frame.columns = [unicodedata.normalize("NFKC", str(c)).strip().lower() for c in frame.columns]
-    missing = [c for c in OPERATIONS_REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the complaint log lacks the column(s) {', '.join(missing)}.",
-            file=str(path),
-            expected=f"columns {', '.join(OPERATIONS_REQUIRED)}",
-        )
-    ids = frame["complaint_id"].astype(str).str.strip()
-    dup = ids[(ids != "") & ids.duplicated(keep=False)]
-    if len(dup):
-        first = dup.iloc[0]
-        rows = [int(r) for r in dup.index[dup == first]]
-        raise DataError(
-            f"complaint_id '{first}' appears on rows {', '.join(map(str, rows))}.",
-            file=str(path),
-            column="complaint_id",
-            expected="one row per complaint",
-        )
-    frame.attrs["source"] = str(path)
-    return frame
-
-
 def _clean_timestamp_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

@@ -65,7 +65,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,10 @@ __all__ = [
     "bootstrap_model",
     "construct_index_scores",
     "acsi_impact",
+    "measurement_checks",
+    "HTMT_STRICT",
+    "HTMT_LIBERAL",
+    "LOADING_MIN",
 ]
 
 #: The ECSI model of Tenenhaus et al. (2005) on the items of the ``mobi`` survey (R packages
@@ -329,6 +334,15 @@ def _total_effects(beta: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- estimated model
 
 
+def _summary_of(result: Any, summary: type, **given: Any) -> Any:
+    """A ``summary`` dataclass filled from ``result``'s attributes of the same names (tables copied), or ``given``."""
+    values = {}
+    for f in fields(summary):
+        value = given[f.name] if f.name in given else getattr(result, f.name)
+        values[f.name] = value.copy() if isinstance(value, pd.DataFrame) and f.name not in given else value
+    return summary(**values)
+
+
 @dataclass
 class PLSSummary:
     """Tidy tables of an estimated model (:meth:`PLSModel.summary`), seminr's ``summary()``.
@@ -437,20 +451,7 @@ class PLSModel:
         """The model's tidy tables (copies): paths, R², loadings, weights, reliability, HTMT, total effects."""
         htmt = self.htmt.copy()
         htmt.index.name = "construct"
-        return PLSSummary(
-            paths=self.paths.copy(),
-            r2=self.r2.copy(),
-            loadings=self.loadings.copy(),
-            weights=self.weights.copy(),
-            reliability=self.reliability.copy(),
-            htmt=htmt.reset_index(),
-            total_effects=self.total_effects.copy(),
-            n=self.n,
-            iterations=self.iterations,
-            converged=self.converged,
-            scheme=self.scheme,
-            missing=self.missing,
-        )
+        return _summary_of(self, PLSSummary, htmt=htmt.reset_index())
 
     def to_frame(self) -> pd.DataFrame:
         """Every estimate in one long table ``parameter, source, target, estimate``.
@@ -542,8 +543,13 @@ def estimate_pls(
     items (seminr's "alpha"), ``rho_c = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))``
     (Werts, Linn & Jöreskog 1974), ``ave = mean(l^2)`` (Fornell & Larcker 1981),
     ``rho_a`` per Dijkstra & Henseler (2015); a single-item construct has all four
-    equal to 1. HTMT per Henseler, Ringle & Sarstedt (2015) on the item
-    correlations (mean monotrait correlation of a single-item block taken as 1).
+    equal to 1. HTMT per Henseler, Ringle & Sarstedt (2015) on the *absolute* item
+    correlations (mean monotrait correlation of a single-item block taken as 1), as
+    seminr (R and Python), SmartPLS and semTools compute it and cSEM for the heterotrait
+    part: the paper's formula assumes items keyed in one direction, and HTMT measures how
+    close two constructs are to being one, whatever the sign; with signed correlations a
+    negatively related pair would get a negative HTMT and always pass the 0.85 / 0.90
+    thresholds, and a weak item's negative correlations would lower it.
 
     Examples
     --------
@@ -686,20 +692,22 @@ def _reliability(
 
 
 def _htmt(spec: _Spec, r: np.ndarray) -> pd.DataFrame:
+    """HTMT of every construct pair on the absolute item correlations (see :func:`estimate_pls`)."""
     names = list(spec.constructs)
     k = len(names)
+    a = np.abs(r)
     idx = [np.flatnonzero(spec.item_block == b) for b in range(k)]
     mono = np.ones(k)
     for b in range(k):
         if idx[b].size > 1:
-            block = r[np.ix_(idx[b], idx[b])]
+            block = a[np.ix_(idx[b], idx[b])]
             mono[b] = block[np.triu_indices(idx[b].size, 1)].mean()
     out = np.full((k, k), np.nan)
-    for a in range(k):
-        for b in range(a + 1, k):
-            hetero = r[np.ix_(idx[a], idx[b])].mean()
-            with np.errstate(invalid="ignore"):
-                out[a, b] = out[b, a] = hetero / np.sqrt(mono[a] * mono[b])
+    for i in range(k):
+        for j in range(i + 1, k):
+            hetero = a[np.ix_(idx[i], idx[j])].mean()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[i, j] = out[j, i] = hetero / np.sqrt(mono[i] * mono[j])
     return pd.DataFrame(out, index=pd.Index(names, name="construct"), columns=names)
 
 
@@ -711,12 +719,13 @@ def _htmt_pairs(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
 def _htmt_stack(r: np.ndarray, spec: _Spec) -> np.ndarray:
     """HTMT of every construct pair (a < b) for a stack of item correlation matrices (c, p, p).
 
-    Block sums ``M' R M`` (M the item-construct mask) give the mean heterotrait correlations;
-    the mean monotrait correlation is the block's off-diagonal sum over ``k (k - 1)`` (1 for a
-    single item), as in :func:`_htmt`.
+    Block sums ``M' |R| M`` (M the item-construct mask) give the mean absolute heterotrait
+    correlations; the mean monotrait correlation is the block's off-diagonal sum over
+    ``k (k - 1)`` (1 for a single item), as in :func:`_htmt`.
     """
     mask = spec.mask
     size = mask.sum(axis=0)
+    r = np.abs(r)
     sums = np.matmul(np.matmul(mask.T, r), mask)
     diag = np.diagonal(r, axis1=1, axis2=2) @ mask
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -923,19 +932,7 @@ class PLSBootstrap:
 
     def summary(self) -> PLSBootstrapSummary:
         """The bootstrap tables (copies) and settings."""
-        return PLSBootstrapSummary(
-            paths=self.paths.copy(),
-            loadings=self.loadings.copy(),
-            weights=self.weights.copy(),
-            total_effects=self.total_effects.copy(),
-            htmt=self.htmt.copy(),
-            n=self.n,
-            n_boot=self.n_boot,
-            seed=self.seed,
-            n_failed=self.n_failed,
-            n_not_converged=self.n_not_converged,
-            method=self.method,
-        )
+        return _summary_of(self, PLSBootstrapSummary)
 
     def to_frame(self) -> pd.DataFrame:
         """Every bootstrapped parameter in one long table.
@@ -1241,3 +1238,61 @@ def acsi_impact(
     )
     out["impact"] = out["total_effect"] * out["sd_target"] / out["sd_source"] * points
     return out
+
+
+#: Discriminant-validity and indicator-reliability thresholds: HTMT 0.85 (conceptually distinct
+#: constructs) and 0.90 (conceptually similar ones; Henseler, Ringle & Sarstedt 2015), outer
+#: loading 0.708 (its square, the item's shared variance, is 0.5; Hair et al. 2019, Eur. Bus. Rev.
+#: 31(1):2-24).
+HTMT_STRICT, HTMT_LIBERAL, LOADING_MIN = 0.85, 0.90, 0.708
+
+_CHECK_COLUMNS = ["check", "construct", "other", "value", "ci_low", "ci_high", "threshold"]
+
+
+def measurement_checks(
+    model: PLSModel,
+    htmt_intervals: pd.DataFrame | None = None,
+    *,
+    htmt_max: float = HTMT_LIBERAL,
+    loading_min: float = LOADING_MIN,
+) -> pd.DataFrame:
+    """The measurement model's warnings: discriminant validity, weak indicators, improper solutions.
+
+    Inputs: an estimated :class:`PLSModel`; optionally the bootstrap HTMT table
+    (:attr:`PLSBootstrap.htmt`, for the intervals). Output: one row per finding, columns
+    ``check, construct, other, value, ci_low, ci_high, threshold``:
+
+    * ``htmt_high``: a construct pair (``construct``, ``other``) whose HTMT exceeds ``htmt_max``
+      (0.90), with its bootstrap percentile interval when given;
+    * ``loading_low``: an item (``other``) of a multi-item construct whose outer loading is
+      below ``loading_min`` (0.708);
+    * ``loading_above_one``: an outer loading above 1 (improper solution);
+    * ``ave_invalid``: an AVE that is negative or not finite (improper solution).
+
+    A single-item construct's loading is 1 by construction and is not checked. No rows: nothing
+    to warn about.
+    """
+    rows = []
+    intervals = {}
+    if htmt_intervals is not None:
+        for r in htmt_intervals.itertuples(index=False):
+            intervals[(r.construct_a, r.construct_b)] = (r.ci_low, r.ci_high)
+    names = list(model.htmt.index)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            v = float(model.htmt.loc[a, b])
+            if np.isfinite(v) and v > htmt_max:
+                lo, hi = intervals.get((a, b), intervals.get((b, a), (np.nan, np.nan)))
+                rows.append(["htmt_high", a, b, v, lo, hi, htmt_max])
+    sizes = model.loadings.groupby("construct")["item"].transform("size")
+    for r, k in zip(model.loadings.itertuples(index=False), sizes, strict=True):
+        if k < 2:
+            continue
+        if r.loading > 1 + 1e-9:
+            rows.append(["loading_above_one", r.construct, r.item, float(r.loading), np.nan, np.nan, 1.0])
+        elif r.loading < loading_min:
+            rows.append(["loading_low", r.construct, r.item, float(r.loading), np.nan, np.nan, loading_min])
+    for r in model.reliability.itertuples(index=False):
+        if not np.isfinite(r.ave) or r.ave < 0:
+            rows.append(["ave_invalid", r.construct, "", float(r.ave), np.nan, np.nan, 0.0])
+    return pd.DataFrame(rows, columns=_CHECK_COLUMNS)

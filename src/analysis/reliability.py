@@ -19,6 +19,7 @@ construct to its items.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "one_factor_loadings",
     "omega_from_corr",
     "mcdonald_omega",
+    "omega_max_loading",
     "item_total",
     "reliability_table",
     "screen_items",
@@ -126,17 +128,37 @@ def omega_from_corr(corr: pd.DataFrame | np.ndarray) -> float:
     """McDonald's omega total from a correlation matrix via a one-factor model.
 
     Output: ``(sum l)^2 / ((sum l)^2 + sum(1 - l^2))`` with ``l`` the minres
-    loadings (uniquenesses floored at 0 for Heywood cases). McDonald (1999),
-    *Test Theory: A Unified Treatment*, ch. 6; NaN for fewer than 3 items
-    (the one-factor model is not identified).
+    loadings. McDonald (1999), *Test Theory: A Unified Treatment*, ch. 6; NaN for
+    fewer than 3 items (the one-factor model is not identified).
+
+    An improper (Heywood) solution, a loading above 1, would give a negative error
+    variance; it is set to 0 (as factor-analysis programs do), which overstates omega.
+    That is not silent: a :class:`RuntimeWarning` names the loading, and
+    :func:`reliability_table` reports it (``omega_max_loading``, ``omega_improper``).
     """
     r = np.asarray(corr, dtype=float)
     if r.shape[0] < 3 or np.isnan(r).any():
         return math.nan
     lam = one_factor_loadings(r)
+    if np.abs(lam).max() > 1:
+        warnings.warn(
+            f"omega: improper one-factor solution (a loading of {np.abs(lam).max():.3f}, above 1); "
+            "its error variance is set to 0 and omega is overstated.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     common = lam.sum() ** 2
     unique = np.clip(1 - lam**2, 0.0, None).sum()
     return float(common / (common + unique))
+
+
+def omega_max_loading(items: pd.DataFrame) -> float:
+    """The largest absolute one-factor (minres) loading behind :func:`mcdonald_omega`: above 1 means an
+    improper (Heywood) solution. NaN where omega is NaN."""
+    x = _complete(items)
+    if x.shape[1] < 3 or x.shape[0] < 3 or (x.std(axis=0) == 0).any():
+        return math.nan
+    return float(np.abs(one_factor_loadings(np.corrcoef(x, rowvar=False))).max())
 
 
 def mcdonald_omega(items: pd.DataFrame) -> float:
@@ -191,8 +213,10 @@ def reliability_table(
     Inputs: ``data`` respondents x items; ``blocks`` construct -> items.
     Output: one row per construct with ``construct, n_items, n`` (complete
     cases), ``alpha`` (raw Cronbach), ``alpha_low, alpha_high`` (Feldt
-    interval) and ``omega`` (McDonald's omega total). Alpha is NaN for a
-    single-item construct, omega for fewer than 3 items.
+    interval), ``omega`` (McDonald's omega total), ``omega_max_loading`` (the largest
+    one-factor loading behind omega) and ``omega_improper`` (that loading exceeds 1: a
+    Heywood case, whose omega is overstated; see :func:`omega_from_corr`). Alpha is NaN for
+    a single-item construct, omega for fewer than 3 items.
     """
     rows = []
     for construct, cols in blocks.items():
@@ -203,6 +227,10 @@ def reliability_table(
         x = _complete(data[cols])
         alpha = _alpha(x)
         low, high = alpha_ci_feldt(alpha, x.shape[0], len(cols), conf)
+        top = omega_max_loading(data[cols])
+        with warnings.catch_warnings():  # reported in the table instead (omega_improper)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            omega = mcdonald_omega(data[cols])
         rows.append(
             {
                 "construct": construct,
@@ -211,10 +239,15 @@ def reliability_table(
                 "alpha": alpha,
                 "alpha_low": low,
                 "alpha_high": high,
-                "omega": mcdonald_omega(data[cols]),
+                "omega": omega,
+                "omega_max_loading": top,
+                "omega_improper": bool(top > 1),
             }
         )
-    columns = ["construct", "n_items", "n", "alpha", "alpha_low", "alpha_high", "omega"]
+    columns = [
+        "construct", "n_items", "n", "alpha", "alpha_low", "alpha_high", "omega", "omega_max_loading",
+        "omega_improper",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

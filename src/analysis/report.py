@@ -640,6 +640,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         )
         scheme = str(summary["scheme"]) if "scheme" in summary and pd.notna(summary["scheme"]) else scheme
     changed = ctx.has("wave_change")
+    notes = _weight_notes(w)
     return words.MethodSettings(
         min_answered=s.cleaning.min_answered,
         speeder_fraction=s.cleaning.speeder_fraction,
@@ -661,7 +662,124 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         model_scheme=scheme,
         loyalty=bool(s.loyalty),
         ipa=ctx.has("ipa"),
+        index_equal_items=tuple(label(ctx, c) for c in notes if "negative_outer_weight" in notes[c]),
+        index_zero_effect=tuple(label(ctx, c) for c in notes if "negative_total_effect" in notes[c]),
+        index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
+        validity=model and ctx.has("htmt_intervals"),
     )
+
+
+def _text(x: Any) -> str:
+    """A text cell as read back from CSV: "" for an empty (NaN) cell."""
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+
+
+def _weight_notes(table: pd.DataFrame) -> dict[str, list[str]]:
+    """construct -> the note codes of index_weights.csv (none in tables written before the ``note`` column)."""
+    if "note" not in table.columns:
+        return {}
+    return {c: _text(n).split() for c, n in zip(table["construct"], table["note"], strict=True) if _text(n)}
+
+
+def index_notes(ctx: WaveContext) -> list[str]:
+    """Sentences for the fallbacks the index weights needed (``pls`` weights: a negative outer weight or total
+    effect; see :func:`analysis.index.acsi_weights`), one per construct and note; empty when none applied."""
+    lang = ctx.language
+    w = ctx.read("index_weights")
+    notes = _weight_notes(w)
+    rows = w.set_index("construct")
+    out: list[str] = []
+    for construct, codes in notes.items():
+        for code in codes:
+            if code == "no_positive_total_effect":
+                sentence = word("index_note.no_positive_total_effect", lang)
+                if sentence not in out:
+                    out.append(sentence)
+                continue
+            items = _text(rows.loc[construct].get("negative_items", "")).split()
+            out.append(
+                word(
+                    f"index_note.{code}",
+                    lang,
+                    construct=label(ctx, construct),
+                    items=words.join([label(ctx, i) for i in items], lang),
+                    effect=words.number(rows.loc[construct].get("total_effect"), 3),
+                )
+            )
+    return out
+
+
+def _htmt_level(value: float, lang: str) -> str:
+    from .pls import HTMT_LIBERAL, HTMT_STRICT
+
+    if pd.isna(value):
+        return ""
+    key = "level_high" if value > HTMT_LIBERAL else "level_close" if value > HTMT_STRICT else "level_ok"
+    return word(f"validity.{key}", lang)
+
+
+def htmt_table(ctx: WaveContext) -> pd.DataFrame:
+    """Discriminant validity: HTMT of every pair of dimensions of the CSI model, its 95% bootstrap interval
+    and its assessment against the 0.85 / 0.90 thresholds, highest first; empty without the model."""
+    lang = ctx.language
+    if not ctx.has("htmt_intervals"):
+        return empty_table(lang)
+    h = ctx.read("htmt_intervals").sort_values("estimate", ascending=False, kind="stable")
+    return pd.DataFrame(
+        {
+            word("validity.pair", lang): [
+                f"{label(ctx, a)} – {label(ctx, b)}" for a, b in zip(h["construct_a"], h["construct_b"], strict=True)
+            ],
+            word("validity.htmt", lang): h["estimate"].map(lambda x: words.number(x, 3)),
+            word("column.ci", lang): [
+                words.interval(a, b, 3) for a, b in zip(h["ci_low"], h["ci_high"], strict=True)
+            ],
+            word("validity.level", lang): h["estimate"].map(lambda x: _htmt_level(x, lang)),
+        }
+    )
+
+
+def validity_warnings(ctx: WaveContext) -> list[str]:
+    """Sentences for every measurement warning: HTMT above 0.90, outer loadings below 0.708, improper
+    solutions (a loading above 1, an invalid AVE; measurement_checks.csv) and a Heywood case behind omega
+    (reliability.csv ``omega_improper``)."""
+    lang = ctx.language
+    out: list[str] = []
+    if ctx.has("measurement_checks"):
+        for r in ctx.read("measurement_checks").itertuples(index=False):
+            other = _text(r.other)
+            out.append(
+                word(
+                    f"validity.{r.check}",
+                    lang,
+                    a=label(ctx, r.construct),
+                    b=label(ctx, other),
+                    construct=label(ctx, r.construct),
+                    item=label(ctx, other),
+                    value=words.number(r.value, 3),
+                    ci=words.interval(r.ci_low, r.ci_high, 3, missing="–"),
+                    threshold=f"{r.threshold:g}",
+                )
+            )
+    rel = ctx.read("reliability") if ctx.has("reliability") else pd.DataFrame()
+    if "omega_improper" in rel.columns:
+        for r in rel[rel["omega_improper"].astype(str).str.lower() == "true"].itertuples(index=False):
+            out.append(
+                word("validity.omega_improper", lang, construct=label(ctx, r.construct), value=words.number(r.omega_max_loading, 3))
+            )
+    return out
+
+
+def validity_text(ctx: WaveContext) -> str:
+    """The discriminant-validity block as markdown: the thresholds explained, then the warnings (or a sentence
+    saying there are none). Show :func:`htmt_table` after it."""
+    lang = ctx.language
+    lines = [f"**{word('validity.title', lang)}**", "", word("validity.intro", lang), ""]
+    found = validity_warnings(ctx)
+    lines.append(f"**{word('validity.warnings_title', lang)}**")
+    lines.append("")
+    lines += [f"- ⚠ {x}" for x in found] if found else [word("validity.none", lang)]
+    return "\n".join(lines)
 
 
 def methods_text(ctx: WaveContext) -> str:

@@ -22,7 +22,8 @@ notebook   steps                                       tables (see :data:`analys
                                                        screening, csi_index, index_weights, respondent_scores,
                                                        headline, ahp
 03         ``groups change drivers model``             group_tests, wave_change, drivers*, regression,
-                                                       csi_paths, pls_*, htmt
+                                                       csi_paths, pls_*, htmt*,
+                                                       measurement_checks
 04         ``zones``                                   ipa, priorities, zones*, loyalty_*, types
 05_report  ``kpis``                                    kpis, operations
 =========  ==========================================  =====================================
@@ -83,25 +84,38 @@ def attribute_items(survey: Survey) -> list[str]:
     return [i for c in survey.index_constructs for i in survey.blocks[c] if i not in outcomes]
 
 
+def index_weighting(survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None) -> pd.DataFrame:
+    """The index weights as a table, one row per index construct: ``construct, weight, method,
+    total_effect, item_weights, negative_items, note`` (index_weights.csv).
+
+    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally (``item_weights`` =
+    ``equal``, no total effect, no note). ``pls`` (ACSI method): items weighted by the normalised
+    unstandardised PLS outer weights, constructs by their total effect on the satisfaction
+    construct, normalised to sum to 1 (Fornell et al. 1996), with the fallbacks of
+    :func:`analysis.index.acsi_weights` for negative weights and effects (recorded in ``note``).
+    The item weights themselves: :func:`index_weights`.
+    """
+    return _weighting(survey, clean, model)[2]
+
+
 def index_weights(
     survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
 ) -> tuple[pd.Series, dict[str, float] | None]:
     """Construct weights of the overall index and item weights within constructs (None = equal).
 
-    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally.
-    ``pls`` (ACSI method): items weighted by the normalised unstandardised PLS
-    outer weights, constructs by their total effect on the satisfaction
-    construct, normalised to sum to 1 (Fornell et al. 1996).
+    See :func:`index_weighting` for the methods and the fallbacks of ``pls``.
     """
-    from .index import weights_for
+    weights, items, _ = _weighting(survey, clean, model)
+    return weights, items
+
+
+def _weighting(
+    survey: Survey, clean: pd.DataFrame, model: PLSModel | None
+) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
+    from .index import acsi_weights, weights_for
 
     cfg = survey.index
     blocks = {c: survey.blocks[c] for c in survey.index_constructs}
-    matrix = None
-    if cfg.weights == "ahp":
-        matrix = pd.DataFrame(cfg.ahp_matrix, index=list(cfg.ahp_labels), columns=list(cfg.ahp_labels))
-    item_weights = None
-    pls_construct = None
     if cfg.weights == "pls":
         model = model if model is not None else fit_csi_model(survey, clean)
         if model is None:
@@ -112,17 +126,29 @@ def index_weights(
                 file=str(survey.path),
             )
         uw = model.unstd_weights
-        item_weights = dict(zip(uw["item"], uw["weight"], strict=True))
         target = satisfaction_construct(survey)
         te = model.total_effects
         te = te[te["target"] == target].set_index("source")["total"]
-        pls_construct = {c: max(float(te.get(c, 0.0)), 0.0) for c in blocks}
-        if sum(pls_construct.values()) <= 0:
-            pls_construct = {c: 1.0 for c in blocks}
-    weights = weights_for(
-        cfg.weights, clean, blocks, survey.ranges, ahp_matrix=matrix, pls_weights=pls_construct
+        result = acsi_weights(blocks, dict(zip(uw["item"], uw["weight"], strict=True)), te.to_dict())
+        table = result.to_frame()
+        table.insert(2, "method", "pls")
+        return result.construct_weights, result.item_weights, table
+    matrix = None
+    if cfg.weights == "ahp":
+        matrix = pd.DataFrame(cfg.ahp_matrix, index=list(cfg.ahp_labels), columns=list(cfg.ahp_labels))
+    weights = weights_for(cfg.weights, clean, blocks, survey.ranges, ahp_matrix=matrix)
+    table = pd.DataFrame(
+        {
+            "construct": weights.index,
+            "weight": weights.to_numpy(),
+            "method": cfg.weights,
+            "total_effect": float("nan"),
+            "item_weights": "equal",
+            "negative_items": "",
+            "note": "",
+        }
     )
-    return weights, item_weights
+    return weights, None, table
 
 
 def respondent_scores(
@@ -272,9 +298,13 @@ class WaveAnalysis:
 
     def weights(self) -> tuple[pd.Series, dict[str, float] | None]:
         """Construct weights of the overall index and item weights within constructs (see :func:`index_weights`)."""
+        weights, items, _ = self._weighting()
+        return weights, items
+
+    def _weighting(self) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
         if "weights" not in self._cache:
             model = self.csi_model() if self.survey.index.weights == "pls" else None
-            self._cache["weights"] = index_weights(self.survey, self.read("clean"), model)
+            self._cache["weights"] = _weighting(self.survey, self.read("clean"), model)
         return self._cache["weights"]
 
     def scores(self) -> pd.DataFrame:
@@ -355,13 +385,11 @@ class WaveAnalysis:
         from .index import ahp_weights, csi
 
         s, clean = self.survey, self.read("clean")
-        weights, item_weights = self.weights()
+        weights, item_weights, weight_table = self._weighting()
         blocks = {c: s.blocks[c] for c in s.index_constructs}
         tables: dict[str, Any] = {
             "csi_index": csi(clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed),
-            "index_weights": pd.DataFrame(
-                {"construct": weights.index, "weight": weights.to_numpy(), "method": s.index.weights}
-            ),
+            "index_weights": weight_table.copy(),
             "respondent_scores": respondent_scores(s, clean, weights, item_weights),
         }
         if s.index.weights == "ahp":
@@ -468,10 +496,11 @@ class WaveAnalysis:
         return self._keep({"wave_change": table})["wave_change"]
 
     def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:
-        """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT,
-        total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
+        """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT
+        (matrix, and every pair with its bootstrap interval), the measurement warnings (HTMT above 0.90,
+        loadings below 0.708, improper solutions), total effects with ACSI impacts, and the estimation facts. Resamples and seed default to the
         survey's ``pls:`` settings."""
-        from .pls import acsi_impact, bootstrap_model, construct_index_scores
+        from .pls import acsi_impact, bootstrap_model, construct_index_scores, measurement_checks
 
         s = self.survey
         model = self.csi_model()
@@ -501,6 +530,8 @@ class WaveAnalysis:
                     impact[["source", "target", "impact"]], on=["source", "target"], how="left"
                 ),
                 "htmt": htmt.reset_index(),
+                "htmt_intervals": boot.htmt.copy(),
+                "measurement_checks": measurement_checks(model, boot.htmt),
                 "pls_summary": pd.DataFrame([summary]),
             }
         )
@@ -579,12 +610,13 @@ class WaveAnalysis:
         complaint log, whose raw numbers are kept (``operations``) for the next wave.
         """
         from . import kpis
+        from .ingest import read_operations
 
         head = self.read("headline").set_index("metric")["value"]
         values: dict[str, float] = {k: float(v) for k, v in head.items()}
         ops: dict[str, float] = {}
         if self.wave.operations is not None:
-            ops = kpis.operational_kpis(kpis.read_operations(self.wave.operations), self.wave.customers)
+            ops = kpis.operational_kpis(read_operations(self.wave.operations), self.wave.customers)
             self._keep({"operations": ops})
             values.update(ops)
         base_head = self.read_baseline("headline")
@@ -675,7 +707,8 @@ def check(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
     except ValueError as exc:
         raise SurveyDefinitionError(str(exc), file=file) from None
     if wave.operations is not None:
-        from .kpis import operational_kpis, read_operations
+        from .ingest import read_operations
+        from .kpis import operational_kpis
 
         operational_kpis(read_operations(wave.operations), wave.customers)
     return result
@@ -687,6 +720,7 @@ __all__ = [
     "check",
     "customer_types",
     "fit_csi_model",
+    "index_weighting",
     "index_weights",
     "model_blocks",
     "respondent_scores",

@@ -293,6 +293,10 @@ class MethodSettings:
     drivers : key drivers were estimated; model : the PLS model ran, with model_n complete
     responses, model_boot resamples and the model_scheme inner weighting
     loyalty : satisfaction-loyalty zones ran; ipa : the importance-performance analysis ran
+    index_equal_items : dimensions (labels) whose items counted equally under PLS weights (a negative
+    outer weight); index_zero_effect : dimensions given weight 0 (a negative total effect);
+    index_no_positive : no positive total effect, equal dimension weights
+    validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
     """
 
     min_answered: float = 0.5
@@ -315,6 +319,10 @@ class MethodSettings:
     model_scheme: str = "path"
     loyalty: bool = False
     ipa: bool = True
+    index_equal_items: tuple[str, ...] = ()
+    index_zero_effect: tuple[str, ...] = ()
+    index_no_positive: bool = False
+    validity: bool = False
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -344,7 +352,14 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     method = (
         word(f"weights.{s.index_method}", lang) if has_word(f"weights.{s.index_method}") else s.index_method
     )
-    out.append(w("index", method=method, weights=shown))
+    index_text = w("index", method=method, weights=shown)
+    if s.index_equal_items:
+        index_text += word("index_note.method_equal_items", lang, constructs=join(s.index_equal_items, lang))
+    if s.index_zero_effect:
+        index_text += word("index_note.method_zero_effect", lang, constructs=join(s.index_zero_effect, lang))
+    if s.index_no_positive:
+        index_text += word("index_note.method_no_positive", lang)
+    out.append(index_text)
     if s.nps:
         out.append(w("nps"))
     out.append(w("reliability_model") if s.model else w("reliability"))
@@ -365,6 +380,8 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
                 n_boot=integer(s.model_boot, lang, missing="–"),
             )
         )
+    if s.validity:
+        out.append(word("validity.method", lang))
     if s.loyalty:
         out.append(w("zones"))
     if s.ipa:
