@@ -683,7 +683,8 @@ def _weight_notes(table: pd.DataFrame) -> dict[str, list[str]]:
 
 def index_notes(ctx: WaveContext) -> list[str]:
     """Sentences for the fallbacks the index weights needed (``pls`` weights: a negative outer weight or total
-    effect; see :func:`analysis.index.acsi_weights`), one per construct and note; empty when none applied."""
+    effect; see :func:`analysis.index.acsi_weights`), one per construct and note; empty when none applied.
+    Markdown: the construct and item labels are escaped (:func:`analysis.words.escape_markdown`)."""
     lang = ctx.language
     w = ctx.read("index_weights")
     notes = _weight_notes(w)
@@ -701,8 +702,8 @@ def index_notes(ctx: WaveContext) -> list[str]:
                 word(
                     f"index_note.{code}",
                     lang,
-                    construct=label(ctx, construct),
-                    items=words.join([label(ctx, i) for i in items], lang),
+                    construct=words.escape_markdown(label(ctx, construct)),
+                    items=words.join([words.escape_markdown(label(ctx, i)) for i in items], lang),
                     effect=words.number(rows.loc[construct].get("total_effect"), 3),
                 )
             )
