@@ -101,7 +101,10 @@ TABLES: dict[str, Table] = {
         _t("zones_by_segment", "csv", "segment group type n share", "customer types by segment (groups of 5 or more)"),
         _t("zone_transitions", "csv", "type_from type_to n row_share", "type changes of customers linked to the baseline"),
         _t("loyalty_curve", "csv", "level n loyalty_mean ci_low ci_high", "mean loyalty per satisfaction level"),
-        _t("loyalty_breakpoint", "csv", "breakpoint", "segmented regression of loyalty on satisfaction", True),
+        _t(
+            "loyalty_breakpoint", "csv", "breakpoint p detected",
+            "Davies test of a loyalty break and the segmented regression", True, tf="detected",
+        ),
         _t("types", "parquet", "row zone type", "zone and customer type of every respondent"),
         # 05 report
         _t("kpis", "csv", "kpi value target status", "KPIs against the survey's targets", True),
