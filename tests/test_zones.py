@@ -344,7 +344,7 @@ def test_breakpoint_exact_hinge_by_hand():
     assert res.p < 1e-6 and res.detected is True
     assert res.ci_low == pytest.approx(4.0) and res.ci_high == pytest.approx(4.0)
     frame = res.to_frame()
-    assert list(frame.columns) == list(res.to_dict()) and frame.shape == (1, 14)
+    assert list(frame.columns) == list(res.to_dict()) and frame.shape == (1, 15)
     assert list(frame.columns[:3]) == ["breakpoint", "p", "detected"]
 
 
@@ -372,6 +372,7 @@ def test_breakpoint_matches_lstsq_grid_search():
     # straight line for r2_linear via scipy
     lin = stats.linregress(x, y)
     assert res.r2_linear == pytest.approx(lin.rvalue**2)
+    assert res.slope_linear == pytest.approx(lin.slope)
     # a clear break: the profile likelihood-ratio interval, n log(SSE(c) / SSE_min) <= chi2_1(0.95) (Hinkley 1971)
     assert res.detected and res.p < 0.05
     inside = grid[len(x) * np.log(sse / sse.min()) <= stats.chi2.ppf(0.95, 1)]
@@ -453,6 +454,39 @@ def test_breakpoint_straight_line_not_detected():
     res = loyalty_breakpoint(pd.Series(x), pd.Series(y))
     assert not res.detected and res.p >= 0.05
     assert math.isnan(res.ci_low) and math.isnan(res.ci_high)
+
+
+def _report_ctx(tmp_path: Path, res, language: str):
+    from types import SimpleNamespace
+
+    from analysis.store import TABLES, Store
+
+    assert TABLES["loyalty_breakpoint"].columns == ("breakpoint", "p", "detected")
+    store = Store(tmp_path)
+    path = store.write("loyalty_breakpoint", res.to_frame())
+    assert path.read_text(encoding="utf-8").splitlines()[1].split(",")[2] in ("true", "false")  # CONTRACT
+    return SimpleNamespace(read=store.read, language=language)
+
+
+def test_report_loyalty_text_with_and_without_a_break(tmp_path: Path):
+    from analysis import report
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, 400).astype(float)
+    line = loyalty_breakpoint(pd.Series(x), pd.Series(1 + 0.7 * x + rng.normal(0, 1, x.size)))
+    ctx = _report_ctx(tmp_path / "line", line, "en")
+    text = report.loyalty_text(ctx)
+    assert "no clear break" in text and "straight relation" in text and f"p = {line.p:.3f}" in text
+    assert f"{line.slope_linear:.2f} per point" in text and "at satisfaction" not in text
+    zh = report.loyalty_text(_report_ctx(tmp_path / "line_zh", line, "zh"))
+    assert "没有明显拐点" in zh and "直线关系" in zh
+    y = 4 + 1.2 * np.maximum(x - 4.0, 0) + rng.normal(0, 0.8, x.size)
+    kink = loyalty_breakpoint(pd.Series(x), pd.Series(y))
+    text = report.loyalty_text(_report_ctx(tmp_path / "kink", kink, "en"))
+    assert f"clear break at satisfaction {kink.breakpoint:.1f}" in text and "p < 0.001" in text
+    assert f"interval {kink.ci_low:.1f} to {kink.ci_high:.1f}" in text
+    zh = report.loyalty_text(_report_ctx(tmp_path / "kink_zh", kink, "zh"))
+    assert f"满意度 {kink.breakpoint:.1f} 处有明显拐点" in zh and "p < 0.001" in zh
 
 
 def test_breakpoint_needs_three_levels():
@@ -548,3 +582,12 @@ def test_mobi_types_cover_everyone():
     grouped = loy.groupby(sat).mean()
     np.testing.assert_allclose(curve["loyalty_mean"], grouped.to_numpy())
 
+
+
+def test_methods_text_states_the_break_test():
+    from analysis import words
+
+    for lang, needle in (("en", "Davies' test"), ("zh", "Davies 检验")):
+        text = words.methods_text(words.MethodSettings(loyalty=True), lang)
+        assert needle in text and "Hinkley 1971" in text and "p < 0.05" in text
+    assert "Davies" not in words.methods_text(words.MethodSettings(loyalty=False), "en")

@@ -697,8 +697,8 @@ class Breakpoint:
     break against a straight line (:func:`davies_test`); ``detected`` ``p < alpha``;
     ``slope_before`` and ``slope_after`` the slopes either side; ``intercept``; ``ci_low``,
     ``ci_high`` the profile likelihood-ratio interval of the break (NaN when no break is
-    detected); ``sse`` and ``r2`` of the segmented fit; ``r2_linear`` of the straight line;
-    ``n`` respondents; ``conf`` the interval level; ``alpha`` the level of the test.
+    detected); ``sse`` and ``r2`` of the segmented fit; ``r2_linear`` and ``slope_linear`` of
+    the straight line; ``n`` respondents; ``conf`` the interval level; ``alpha`` the level of the test.
     """
 
     breakpoint: float
@@ -712,6 +712,7 @@ class Breakpoint:
     sse: float
     r2: float
     r2_linear: float
+    slope_linear: float
     n: int
     conf: float
     alpha: float
@@ -812,6 +813,7 @@ def loyalty_breakpoint(
         sse=float(sse_grid[best]),
         r2=1 - float(sse_grid[best]) / sst if sst > 0 else np.nan,
         r2_linear=1 - sse_lin / sst if sst > 0 else np.nan,
+        slope_linear=float(slope),
         n=int(n),
         conf=float(conf),
         alpha=float(alpha),
