@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plotting, words
+from .kpis import KNOWN_KPIS
 from .privacy import MIN_CELL
 
 if TYPE_CHECKING:  # imported for type hints only
@@ -123,8 +124,8 @@ def pct(x: float, digits: int = 1) -> str:
     return words.percent(x, digits)
 
 
-#: Headline metrics that are shares (shown as percent).
-SHARE_METRICS = ("satisfaction_rate", "response_rate", "repurchase_rate")
+#: Metrics shown as percent: the KPIs whose unit is a share (one registry, :data:`analysis.kpis.KNOWN_KPIS`).
+SHARE_METRICS = tuple(k for k, unit in KNOWN_KPIS.items() if unit == "share")
 
 
 # ----------------------------------------------------------------------------- descriptive
