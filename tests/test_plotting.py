@@ -310,11 +310,20 @@ def test_plot_zones_points_shares_and_zones(sat_loy):
         assert {"背叛区", "质量不敏感区", "情感区"} <= set(legend)
 
 
-def test_plot_loyalty_curve_line_fit_and_promoters(sat_loy):
-    sat, loy = sat_loy
+def _kinked() -> tuple[pd.Series, pd.Series]:
+    """Flat loyalty up to satisfaction 4, then steep: a clear break (Davies p < 1e-10)."""
+    rng = np.random.default_rng(1)
+    sat = pd.Series(rng.integers(1, 8, 300).astype(float))
+    loy = (3 + 1.0 * np.maximum(sat - 4, 0) + rng.normal(0, 0.5, 300)).clip(1, 7)
+    return sat, loy
+
+
+def test_plot_loyalty_curve_line_fit_and_promoters():
+    sat, loy = _kinked()
     th = zones.default_thresholds(1, 7)
     curve = zones.loyalty_curve(sat, loy, promoter=loy >= 6)
-    bp = zones.loyalty_breakpoint(sat, loy, n_boot=20, seed=0)
+    bp = zones.loyalty_breakpoint(sat, loy)
+    assert bp.detected
     legend = {
         **zones.ZH_LABELS,
         "loyalty_mean": "平均忠诚度",
@@ -344,12 +353,29 @@ def test_plot_loyalty_curve_line_fit_and_promoters(sat_loy):
     assert len(bare.figure.axes) == 1 and "4.5" in _texts(bare)
 
 
-def test_plot_loyalty_curve_accepts_the_csv_row(sat_loy):
-    sat, loy = sat_loy
-    bp = zones.loyalty_breakpoint(sat, loy, n_boot=20, seed=0)
-    row = bp.to_frame().iloc[0].to_dict()  # as the report reads loyalty_breakpoint.csv
+def test_plot_loyalty_curve_accepts_the_csv_row(tmp_path):
+    sat, loy = _kinked()
+    bp = zones.loyalty_breakpoint(sat, loy)
+    bp.to_frame().assign(detected="true").to_csv(tmp_path / "bp.csv", index=False)
+    row = pd.read_csv(tmp_path / "bp.csv").iloc[0].to_dict()  # as the report reads loyalty_breakpoint.csv
     ax = plotting.plot_loyalty_curve(zones.loyalty_curve(sat, loy), breakpoint=row, labels={"fit": "fit"})
     assert "fit" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"{bp.breakpoint:g}" in _texts(ax)
+
+
+def test_plot_loyalty_curve_without_a_detected_break_draws_no_fit_nor_marker(sat_loy):
+    sat, loy = sat_loy  # loyalty rises straight with satisfaction: Davies p = 0.73
+    bp = zones.loyalty_breakpoint(sat, loy)
+    assert not bp.detected
+    curve = zones.loyalty_curve(sat, loy)
+    plain = plotting.plot_loyalty_curve(curve)
+    for given in (bp, bp.to_dict(), {**bp.to_dict(), "detected": "false"}):
+        ax = plotting.plot_loyalty_curve(curve, breakpoint=given, labels={"fit": "fit"})
+        _render(ax)
+        assert len(ax.lines) == len(plain.lines)  # the curve and its caps only: no segmented or break line
+        assert "fit" not in [t.get_text() for t in ax.get_legend().get_texts()]
+        assert f"{bp.breakpoint:g}" not in [t.get_text() for t in ax.texts]
+        assert not ax.patches  # no interval band
 
 
 def test_plot_ipa_points_names_and_grid():

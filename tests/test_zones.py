@@ -16,6 +16,7 @@ from analysis.zones import (
     IPA_QUADRANTS,
     TYPES,
     ZoneThresholds,
+    davies_test,
     default_thresholds,
     improvement_priorities,
     ipa,
@@ -327,25 +328,31 @@ def test_loyalty_curve_without_promoter():
 # --------------------------------------------------------------------------- breakpoint
 
 
+DAVIES = Path(__file__).resolve().parent / "data" / "davies"
+
+
 def test_breakpoint_exact_hinge_by_hand():
     # y = 2 + 0.5 x up to x = 4, then slope 2.5: y(4) = 4, y(x) = 4 + 2.5 (x - 4)
     x = np.repeat(np.arange(1, 11), 3).astype(float)
     y = np.where(x <= 4, 2 + 0.5 * x, 4 + 2.5 * (x - 4))
-    res = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=50, seed=1)
+    res = loyalty_breakpoint(pd.Series(x), pd.Series(y))
     assert res.breakpoint == pytest.approx(4.0)
     assert res.slope_before == pytest.approx(0.5, abs=1e-8)
     assert res.slope_after == pytest.approx(2.5, abs=1e-8)
     assert res.intercept == pytest.approx(2.0, abs=1e-8)
     assert res.sse == pytest.approx(0.0, abs=1e-8) and res.r2 == pytest.approx(1.0)
+    assert res.p < 1e-6 and res.detected is True
     assert res.ci_low == pytest.approx(4.0) and res.ci_high == pytest.approx(4.0)
-    assert list(res.to_frame().columns) == list(res.to_dict()) and res.to_frame().shape == (1, 12)
+    frame = res.to_frame()
+    assert list(frame.columns) == list(res.to_dict()) and frame.shape == (1, 15)
+    assert list(frame.columns[:3]) == ["breakpoint", "p", "detected"]
 
 
 def test_breakpoint_matches_lstsq_grid_search():
     rng = np.random.default_rng(7)
     x = rng.integers(1, 8, 120).astype(float)
     y = 3 + 0.1 * x + 0.9 * np.maximum(x - 4.5, 0) + rng.normal(0, 0.6, x.size)
-    res = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=0)
+    res = loyalty_breakpoint(pd.Series(x), pd.Series(y))
     # independent brute force on the raw (not aggregated) respondents with numpy.linalg.lstsq
     grid = np.round(np.arange(2, 6 + 0.05, 0.1), 10)
     sse = []
@@ -353,6 +360,7 @@ def test_breakpoint_matches_lstsq_grid_search():
         design = np.column_stack([np.ones_like(x), x, np.maximum(x - c, 0)])
         _, resid, _, _ = np.linalg.lstsq(design, y, rcond=None)
         sse.append(resid[0])
+    sse = np.array(sse)
     c_best = grid[int(np.argmin(sse))]
     assert res.breakpoint == pytest.approx(c_best)
     design = np.column_stack([np.ones_like(x), x, np.maximum(x - c_best, 0)])
@@ -364,26 +372,128 @@ def test_breakpoint_matches_lstsq_grid_search():
     # straight line for r2_linear via scipy
     lin = stats.linregress(x, y)
     assert res.r2_linear == pytest.approx(lin.rvalue**2)
-    assert math.isnan(res.ci_low)
+    assert res.slope_linear == pytest.approx(lin.slope)
+    # a clear break: the profile likelihood-ratio interval, n log(SSE(c) / SSE_min) <= chi2_1(0.95) (Hinkley 1971)
+    assert res.detected and res.p < 0.05
+    inside = grid[len(x) * np.log(sse / sse.min()) <= stats.chi2.ppf(0.95, 1)]
+    assert (res.ci_low, res.ci_high) == pytest.approx((inside.min(), inside.max()))
+    assert res.ci_low <= res.breakpoint <= res.ci_high
 
 
-def test_breakpoint_recovers_known_break_with_bootstrap():
-    # flat until 5.0 then steep: the quality-insensitive zone
+def _davies_case(name: str) -> tuple[pd.Series, pd.Series]:
+    if name == "mobi":
+        mobi = pd.read_csv(MOBI)
+        return mobi["CUSA1"].astype(float), mobi[["CUSL1", "CUSL2", "CUSL3"]].mean(axis=1)
+    d = pd.read_csv(DAVIES / f"data_{name}.csv")
+    return d["sat"].astype(float), d["loyalty"].astype(float)
+
+
+def test_davies_p_matches_r_segmented():
+    # davies_reference.csv: R 4.2.2, segmented 1.6-2, davies.test(lm(loyalty ~ sat), ~sat) (davies.R);
+    # n <= 300 uses Davies (2002) for the linear model, n > 300 the normal approximation (Davies 1987)
+    ref = pd.read_csv(DAVIES / "davies_reference.csv")
+    assert len(ref) == 6 and (ref["n"] > 300).any() and (ref["n"] <= 300).any()
+    for row in ref.itertuples():
+        sat, loy = _davies_case(row.name)
+        test = davies_test(sat, loy)
+        assert test.n == row.n
+        assert test.p == pytest.approx(row.p, rel=1e-8, abs=1e-300), row.name
+        res = loyalty_breakpoint(sat, loy)
+        assert res.p == pytest.approx(row.p, rel=1e-8, abs=1e-300)
+        assert res.detected == (row.p < 0.05)
+        if not res.detected:  # no interval without a break
+            assert math.isnan(res.ci_low) and math.isnan(res.ci_high)
+    # the real ECSI survey: no break (p = 0.27 in R)
+    assert not loyalty_breakpoint(*_davies_case("mobi")).detected
+
+
+def _rejection_rate(n: int, levels: int, reps: int, seed: int, kink: float = 0.0, at: float = 5.0) -> float:
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(reps):
+        x = rng.integers(1, levels + 1, n).astype(float)
+        y = 2 + 0.4 * x + kink * np.maximum(x - at, 0) + rng.normal(0, 1, n)
+        hits += davies_test(x, y).p < 0.05
+    return hits / reps
+
+
+def test_davies_size_under_a_straight_line():
+    # 1,000 straight lines each: the rejection rate at 5% is about 5% (Davies' bound is slightly
+    # conservative: 4.1% and 4.3% here); binomial sd at 5% is 0.7 points
+    assert 0.025 <= _rejection_rate(150, 7, 1000, seed=1) <= 0.065  # linear-model branch (n <= 300)
+    assert 0.025 <= _rejection_rate(400, 7, 1000, seed=2) <= 0.065  # normal branch (n > 300)
+
+
+@pytest.mark.slow
+def test_davies_size_large_simulation():
+    for n, levels, seed in ((120, 5, 11), (250, 10, 12), (800, 11, 13)):
+        rate = _rejection_rate(n, levels, 4000, seed=seed)
+        assert 0.035 <= rate <= 0.06, (n, levels, rate)  # sd 0.34 points
+
+
+def test_davies_power_for_a_clear_kink():
+    # slope 0.4, then 0.9 from satisfaction 6 on a 10-point scale, n = 300: always detected
+    assert _rejection_rate(300, 10, 200, seed=5, kink=0.5, at=6) >= 0.95
+    # flat until 5 then steep, 1,500 respondents: detected, the break near 5 and its interval covers it
     rng = np.random.default_rng(2025)
     x = rng.integers(1, 11, 1500).astype(float)
     y = 4 + 1.2 * np.maximum(x - 5.0, 0) + rng.normal(0, 0.8, x.size)
-    res = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=300, seed=3)
+    res = loyalty_breakpoint(pd.Series(x), pd.Series(y))
+    assert res.detected and res.p < 1e-10
     assert abs(res.breakpoint - 5.0) <= 0.3
     assert abs(res.slope_before) < 0.1 and abs(res.slope_after - 1.2) < 0.15
     assert res.ci_low <= 5.0 <= res.ci_high and res.ci_high - res.ci_low < 1.5
     assert res.r2 > res.r2_linear
-    again = loyalty_breakpoint(pd.Series(x), pd.Series(y), n_boot=300, seed=3)
-    assert (again.ci_low, again.ci_high) == (res.ci_low, res.ci_high)
+    assert loyalty_breakpoint(pd.Series(x), pd.Series(y)) == res  # deterministic
+
+
+def test_breakpoint_straight_line_not_detected():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, 400).astype(float)
+    y = 1 + 0.7 * x + rng.normal(0, 1, x.size)
+    res = loyalty_breakpoint(pd.Series(x), pd.Series(y))
+    assert not res.detected and res.p >= 0.05
+    assert math.isnan(res.ci_low) and math.isnan(res.ci_high)
+
+
+def _report_ctx(tmp_path: Path, res, language: str):
+    from types import SimpleNamespace
+
+    from analysis.store import TABLES, Store
+
+    assert TABLES["loyalty_breakpoint"].columns == ("breakpoint", "p", "detected")
+    store = Store(tmp_path)
+    path = store.write("loyalty_breakpoint", res.to_frame())
+    assert path.read_text(encoding="utf-8").splitlines()[1].split(",")[2] in ("true", "false")  # CONTRACT
+    return SimpleNamespace(read=store.read, language=language)
+
+
+def test_report_loyalty_text_with_and_without_a_break(tmp_path: Path):
+    from analysis import report
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, 400).astype(float)
+    line = loyalty_breakpoint(pd.Series(x), pd.Series(1 + 0.7 * x + rng.normal(0, 1, x.size)))
+    ctx = _report_ctx(tmp_path / "line", line, "en")
+    text = report.loyalty_text(ctx)
+    assert "no clear break" in text and "straight relation" in text and f"p = {line.p:.3f}" in text
+    assert f"{line.slope_linear:.2f} per point" in text and "at satisfaction" not in text
+    zh = report.loyalty_text(_report_ctx(tmp_path / "line_zh", line, "zh"))
+    assert "没有明显拐点" in zh and "直线关系" in zh
+    y = 4 + 1.2 * np.maximum(x - 4.0, 0) + rng.normal(0, 0.8, x.size)
+    kink = loyalty_breakpoint(pd.Series(x), pd.Series(y))
+    text = report.loyalty_text(_report_ctx(tmp_path / "kink", kink, "en"))
+    assert f"clear break at satisfaction {kink.breakpoint:.1f}" in text and "p < 0.001" in text
+    assert f"interval {kink.ci_low:.1f} to {kink.ci_high:.1f}" in text
+    zh = report.loyalty_text(_report_ctx(tmp_path / "kink_zh", kink, "zh"))
+    assert f"满意度 {kink.breakpoint:.1f} 处有明显拐点" in zh and "p < 0.001" in zh
 
 
 def test_breakpoint_needs_three_levels():
     with pytest.raises(ValueError, match="3 distinct"):
         loyalty_breakpoint(pd.Series([1.0, 2.0, 2.0]), pd.Series([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="3 distinct"):
+        davies_test([1.0, 2.0, 2.0], [1.0, 2.0, 3.0])
 
 
 # --------------------------------------------------------------------------- IPA
@@ -472,3 +582,12 @@ def test_mobi_types_cover_everyone():
     grouped = loy.groupby(sat).mean()
     np.testing.assert_allclose(curve["loyalty_mean"], grouped.to_numpy())
 
+
+
+def test_methods_text_states_the_break_test():
+    from analysis import words
+
+    for lang, needle in (("en", "Davies' test"), ("zh", "Davies 检验")):
+        text = words.methods_text(words.MethodSettings(loyalty=True), lang)
+        assert needle in text and "Hinkley 1971" in text and "p < 0.05" in text
+    assert "Davies" not in words.methods_text(words.MethodSettings(loyalty=False), "en")

@@ -782,6 +782,16 @@ def plot_zones(
     return _finish(ax, title, xlabel, ylabel)
 
 
+def _break_detected(breakpoint: Any) -> bool:
+    """False only for a breakpoint result whose ``detected`` says no (bool, or "true"/"false" text)."""
+    if isinstance(breakpoint, int | float | np.number):
+        return True
+    flag = _field(breakpoint, "detected", True)
+    if isinstance(flag, str):
+        return flag.strip().lower() in ("true", "1", "yes")
+    return bool(flag) if pd.notna(flag) else False
+
+
 def plot_loyalty_curve(
     curve: Any,
     *,
@@ -802,8 +812,10 @@ def plot_loyalty_curve(
         ``promoter_ci_high``), or a result with ``.to_frame()`` giving it.
     breakpoint : a break value, or the result of :func:`analysis.zones.loyalty_breakpoint`
         (a mapping such as the ``loyalty_breakpoint`` row, or an object with the same
-        fields): with ``intercept``, ``slope_before``, ``slope_after`` the fitted
-        segmented line is drawn, with ``ci_low`` / ``ci_high`` its interval is shaded.
+        fields). A result whose ``detected`` is false (Davies' test found no break: a
+        straight relation) draws nothing: no segmented line, no break marker, no interval.
+        With a detected break: with ``intercept``, ``slope_before``, ``slope_after`` the
+        fitted segmented line is drawn, with ``ci_low`` / ``ci_high`` its interval is shaded.
     thresholds : satisfaction :class:`~analysis.zones.ZoneThresholds`; given, the zones are shaded.
     xlabel, ylabel : texts of the satisfaction and mean-loyalty axes.
     labels : legend texts, keyed ``loyalty_mean`` (the curve), ``fit`` (the segmented
@@ -826,7 +838,7 @@ def plot_loyalty_curve(
         x, m, yerr=np.nan_to_num(err), fmt="o-", color=PRIMARY, capsize=3, label=_lab(labels, "loyalty_mean")
     )
     handles.insert(0, h)
-    if breakpoint is not None:
+    if breakpoint is not None and _break_detected(breakpoint):
         scalar = isinstance(breakpoint, int | float | np.number)
         c = float(breakpoint) if scalar else float(_field(breakpoint, "breakpoint"))
         if (

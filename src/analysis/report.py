@@ -400,6 +400,33 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
     return figure_of(ax)
 
 
+def loyalty_text(ctx: WaveContext) -> str:
+    """One sentence on the loyalty curve's break, from ``loyalty_breakpoint.csv`` (markdown).
+
+    With a detected break (Davies p < 0.05): where it is, with p, its likelihood-ratio interval and
+    the slopes either side. Without: the curve shows no clear break, a straight relation, with p
+    and the straight line's slope (``slope_linear``).
+    """
+    bp = ctx.read("loyalty_breakpoint").iloc[0]
+    lang = ctx.language
+    detected = str(bp["detected"]).strip().lower() in ("true", "1")
+    p = words.p_text(bp["p"], missing="p –")
+    if detected:
+        return word(
+            "text.loyalty_break",
+            lang,
+            breakpoint=words.number(bp["breakpoint"], 1),
+            p=p,
+            conf=words.percent(bp.get("conf", 0.95), 0),
+            ci_low=words.number(bp["ci_low"], 1, missing="–"),
+            ci_high=words.number(bp["ci_high"], 1, missing="–"),
+            slope_before=words.number(bp["slope_before"], 2),
+            slope_after=words.number(bp["slope_after"], 2),
+        )
+    slope = bp.get("slope_linear", np.nan)
+    return word("text.loyalty_no_break", lang, p=p, slope=words.number(slope, 2, missing="–"))
+
+
 def ipa_chart(ctx: WaveContext) -> Figure:
     ipa = ctx.read("ipa")
     lang = ctx.language

@@ -596,7 +596,7 @@ class WaveAnalysis:
             promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
         tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
-        tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty, n_boot=n_boot, seed=seed).to_frame()
+        tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()  # Davies test: no resampling
         tables["types"] = types
         return self._keep(tables)
 

@@ -8,6 +8,11 @@ low satisfaction (the *zone of defection*) drives customers away.
 
 References
 ----------
+Davies, R. B. (1987). Hypothesis testing when a nuisance parameter is present only
+    under the alternative. *Biometrika* 74, 33-43; (2002) linear model case,
+    *Biometrika* 89, 484-489 (the test for a loyalty break).
+Hinkley, D. V. (1971). Inference in two-phase regression. *JASA* 66, 736-743
+    (likelihood-ratio interval of the break).
 Jones, T. O. & Sasser, W. E. (1995). Why satisfied customers defect.
     *Harvard Business Review* 73(6), 88-99.
 Martilla, J. A. & James, J. C. (1977). Importance-performance analysis.
@@ -105,12 +110,14 @@ from analysis.words import category_labels
 
 __all__ = [
     "Breakpoint",
+    "DaviesTest",
     "IPA_QUADRANTS",
     "LOYALTY_LEVELS",
     "TYPES",
     "ZH_LABELS",
     "ZONES",
     "ZoneThresholds",
+    "davies_test",
     "default_thresholds",
     "improvement_priorities",
     "ipa",
@@ -598,17 +605,113 @@ def _segmented_sse(
 
 
 @dataclass(frozen=True)
-class Breakpoint:
-    """Result of :func:`loyalty_breakpoint`: the one-break segmented regression of loyalty.
+class DaviesTest:
+    """Result of :func:`davies_test`: Davies' test for a change in the slope.
 
-    ``breakpoint`` the satisfaction value of the break; ``slope_before`` and
-    ``slope_after`` the slopes either side; ``intercept``; ``ci_low``, ``ci_high`` the
-    bootstrap percentile interval of the break (NaN without bootstrap); ``sse`` and ``r2``
-    of the segmented fit; ``r2_linear`` of the straight line; ``n`` respondents;
-    ``n_boot`` resamples; ``conf`` the interval level.
+    ``p`` the p-value (an upper bound, at most 1); ``best`` the evaluation point with the
+    largest absolute statistic; ``values`` and ``statistics`` the evaluation points and the
+    t statistics of the hinge term there (R's ``process``); ``n`` observations; ``k``
+    evaluation points asked for.
+    """
+
+    p: float
+    best: float
+    values: tuple[float, ...]
+    statistics: tuple[float, ...]
+    n: int
+    k: int
+
+
+def davies_test(x: Any, y: Any, k: int = 10) -> DaviesTest:
+    """Davies' test of one change in the slope of ``y`` on ``x`` against a straight line.
+
+    As R ``segmented::davies.test(lm(y ~ x), ~x, k = 10)`` (two-sided; segmented 1.6-2), which
+    this reproduces: at ``k`` evaluation points ``psi`` equally spaced from the second-smallest
+    to the second-largest observation of ``x``, the straight line is extended by the hinge
+    ``max(x - psi, 0)`` and the hinge's t statistic is computed (points where the hinge is
+    collinear with the line, i.e. ``psi`` at or outside the range of ``x``, are skipped, as R
+    skips a singular fit). With ``M`` the largest absolute statistic, the p-value is Davies'
+    upper bound for the supremum of the statistic process:
+
+    * n <= 300 (Davies 2002, the linear model): ``p = 2 (P(T_df > M) + V (1 - u)^((df-1)/2)
+      Γ(df/2 + 1/2) / (2 Γ(df/2) √π))`` with ``df = n - 3``, ``u = M² / (df + M²)`` and the
+      total variation ``V = Σ |Δ asin(√(Z²/(Z² + SSE)))|`` of the process (``Z`` the hinge
+      coefficient over the root of its unscaled variance);
+    * n > 300 (Davies 1987, normal statistics): ``p = 2 (P(N > M) + V exp(-M²/2) / √(8π))``
+      with ``V = Σ |Δ t|``.
+
+    The bound can exceed 1; it is reported capped at 1. No randomness: deterministic.
+
+    References: Davies, R. B. (1987). Hypothesis testing when a nuisance parameter is present
+    only under the alternative. *Biometrika* 74, 33-43. Davies, R. B. (2002). Hypothesis testing
+    when a nuisance parameter is present only under the alternative: linear model case.
+    *Biometrika* 89, 484-489. Muggeo, V. M. R. (2008). segmented: an R package to fit
+    regression models with broken-line relationships. *R News* 8(1), 20-25.
+
+    Raises ValueError with fewer than 3 distinct ``x`` values or k < 2.
+    """
+    xv = np.asarray(x, dtype=float)
+    yv = np.asarray(y, dtype=float)
+    if xv.shape != yv.shape or xv.ndim != 1:
+        raise ValueError("x and y must be 1-d arrays of the same length")
+    if len(np.unique(xv)) < 3:
+        raise ValueError("Davies' test needs at least 3 distinct x values")
+    if k < 2:
+        raise ValueError(f"k must be at least 2, got {k}")
+    n = len(xv)
+    xs = np.sort(xv)
+    values = np.linspace(xs[1], xs[n - 2], k)
+    df = n - 3
+    lo, hi = xs[0], xs[-1]
+    used, tstat, ratio = [], [], []
+    for psi in values:
+        if not lo < psi < hi:
+            continue  # the hinge is x - psi or 0 everywhere: collinear with the line (singular in R)
+        design = np.column_stack([np.maximum(xv - psi, 0.0), np.ones(n), xv])
+        xtx = design.T @ design
+        if np.linalg.cond(xtx) > 1 / np.finfo(float).eps:
+            continue
+        inv = np.linalg.inv(xtx)
+        beta = inv @ design.T @ yv
+        sse = float(np.sum((yv - design @ beta) ** 2))
+        z = beta[0] / math.sqrt(inv[0, 0])
+        used.append(float(psi))
+        tstat.append(z / math.sqrt(sse / df) if sse > 0 else math.copysign(math.inf, z))
+        ratio.append(z**2 / (z**2 + sse) if z**2 + sse > 0 else 0.0)
+    t = np.asarray(tstat)
+    if len(t) == 0:
+        return DaviesTest(math.nan, math.nan, (), (), n, k)
+    m = float(np.max(np.abs(t)))
+    best = used[int(np.argmax(np.abs(t)))]
+    if not math.isfinite(m):
+        p = 0.0
+    elif n <= 300:
+        variation = float(np.sum(np.abs(np.diff(np.arcsin(np.sqrt(ratio))))))
+        u = m**2 / (df + m**2)
+        gamma_ratio = math.exp(math.lgamma(df / 2 + 0.5) - math.lgamma(df / 2))
+        approx = variation * (1 - u) ** ((df - 1) / 2) * gamma_ratio / (2 * math.sqrt(math.pi))
+        p = 2 * (float(stats.t.sf(m, df)) + approx)
+    else:
+        variation = float(np.sum(np.abs(np.diff(t))))
+        p = 2 * (float(stats.norm.sf(m)) + variation * math.exp(-(m**2) / 2) / math.sqrt(8 * math.pi))
+    return DaviesTest(min(p, 1.0), best, tuple(used), tuple(float(v) for v in t), n, k)
+
+
+@dataclass(frozen=True)
+class Breakpoint:
+    """Result of :func:`loyalty_breakpoint`: the test for a break and the one-break segmented regression.
+
+    ``breakpoint`` the satisfaction value of the least-squares break; ``p`` Davies' test of a
+    break against a straight line (:func:`davies_test`); ``detected`` ``p < alpha``;
+    ``slope_before`` and ``slope_after`` the slopes either side; ``intercept``; ``ci_low``,
+    ``ci_high`` the profile likelihood-ratio interval of the break (NaN when no break is
+    detected); ``sse`` and ``r2`` of the segmented fit; ``r2_linear`` and ``slope_linear`` of
+    the straight line; ``n`` respondents; ``conf`` the interval level; ``alpha`` the level of the test.
     """
 
     breakpoint: float
+    p: float
+    detected: bool
     slope_before: float
     slope_after: float
     intercept: float
@@ -617,11 +720,12 @@ class Breakpoint:
     sse: float
     r2: float
     r2_linear: float
+    slope_linear: float
     n: int
-    n_boot: int
     conf: float
+    alpha: float
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (what :func:`plot_loyalty_curve` takes as ``breakpoint``)."""
         return asdict(self)
 
@@ -633,36 +737,42 @@ class Breakpoint:
 def loyalty_breakpoint(
     satisfaction: pd.Series,
     loyalty: pd.Series,
-    n_boot: int = 500,
-    seed: int = 0,
     step: float = 0.1,
     conf: float = 0.95,
+    alpha: float = 0.05,
 ) -> Breakpoint:
-    """Segmented (one-break, continuous) regression of loyalty on satisfaction.
+    """Is there a break in the loyalty curve? Davies' test, then a one-break segmented regression.
 
-    Fits ``loyalty = b0 + b1 * sat + b2 * max(sat - c, 0)`` by least squares for
-    each candidate break ``c`` on a grid from the 2nd to the second-last observed
-    satisfaction level in steps of ``step`` and keeps the ``c`` with the smallest
-    residual sum of squares (grid search; Muggeo 2003). The interval for ``c``
-    is the bootstrap percentile interval: respondents are resampled with
-    replacement ``n_boot`` times (numpy Generator seeded with ``seed``) and the
-    grid search is repeated on each resample.
+    **Test.** Davies' test of one change in the slope against a straight line
+    (:func:`davies_test`, as R ``segmented::davies.test`` with k = 10; Davies 1987, 2002):
+    ``p``, and ``detected = p < alpha``. Without a detected break the relation is read as a
+    straight line and the break below is only descriptive.
+
+    **Fit.** ``loyalty = b0 + b1 * sat + b2 * max(sat - c, 0)`` by least squares for each
+    candidate break ``c`` on a grid from the 2nd to the second-last observed satisfaction level
+    in steps of ``step``, keeping the ``c`` with the smallest residual sum of squares (grid
+    search; Muggeo 2003).
+
+    **Interval** (only with a detected break, else NaN): the profile likelihood-ratio interval
+    of the join point (Hinkley 1971): the grid values ``c`` with
+    ``n log(SSE(c) / SSE(c_hat)) <= chi2_1(conf)``, reported as their lowest and highest value.
+    A percentile bootstrap of a grid search is not valid for a change point and is not used.
 
     Parameters
     ----------
     satisfaction, loyalty : scores on the same index; rows with either missing are dropped.
-    n_boot : bootstrap resamples (0 = no interval).
-    seed : seed of the bootstrap.
     step : spacing of the candidate breakpoints.
-    conf : level of the percentile interval.
+    conf : level of the interval.
+    alpha : level of the test (a break is ``detected`` when p < alpha).
 
-    Returns a :class:`Breakpoint` with ``breakpoint``, ``slope_before`` (b1), ``slope_after``
-    (b1 + b2), ``intercept`` (b0), ``ci_low``, ``ci_high`` (NaN when n_boot=0),
-    ``sse``, ``r2`` of the segmented fit, ``r2_linear`` of the straight-line fit,
-    ``n``, ``n_boot``, ``conf``. Own code: no dependency fits a segmented regression
-    (statsmodels and scipy have none; R's ``segmented`` is the model). A flat-then-steep curve (slope_before near 0,
-    slope_after clearly positive) is the quality-insensitive zone. Raises
-    ValueError with fewer than 3 distinct satisfaction levels.
+    Returns a :class:`Breakpoint`. Own code: no Python dependency fits a segmented regression
+    (statsmodels and scipy have none; R's ``segmented`` is the model, and the test is checked
+    against its ``davies.test``). A flat-then-steep curve (slope_before near 0, slope_after
+    clearly positive) is the quality-insensitive zone. Raises ValueError with fewer than 3
+    distinct satisfaction levels.
+
+    References: Hinkley, D. V. (1971). Inference in two-phase regression. *JASA* 66, 736-743.
+    Davies (1987, 2002) and Muggeo (2003): see :func:`davies_test` and the module docstring.
     """
     sat = _numeric(satisfaction, "satisfaction")
     loy = _numeric(loyalty, "loyalty")
@@ -678,51 +788,43 @@ def loyalty_breakpoint(
     n, k = len(s), len(levels)
     grid = np.round(np.arange(levels[1], levels[-2] + step / 2, step), 10)
     yc = y - y.mean()  # centring y only shifts b0; it keeps the SSE numerically stable
-
-    def aggregate(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        b = index.shape[0]
-        flat = (kidx[index] + k * np.arange(b)[:, None]).ravel()
-        w = np.bincount(flat, minlength=b * k).reshape(b, k).astype(float)
-        sy = np.bincount(flat, weights=yc[index].ravel(), minlength=b * k).reshape(b, k)
-        syy = np.bincount(flat, weights=yc[index].ravel() ** 2, minlength=b * k).reshape(b, k)
-        return w, sy, syy
-
-    w, sy, syy = aggregate(np.arange(n)[None, :])
-    sse, beta = _segmented_sse(levels, grid, w, sy, syy)
-    best = int(np.argmin(sse[0]))
+    w = np.bincount(kidx, minlength=k).astype(float)[None, :]
+    sy = np.bincount(kidx, weights=yc, minlength=k)[None, :]
+    syy = np.bincount(kidx, weights=yc**2, minlength=k)[None, :]
+    sse_grid, beta = _segmented_sse(levels, grid, w, sy, syy)
+    sse_grid = np.maximum(sse_grid[0], 0.0)
+    best = int(np.argmin(sse_grid))
     b0, b1, b2 = beta[0, best]
     sst = float(np.sum(yc**2))
     slope, icpt = np.polyfit(s, y, 1)
     sse_lin = float(np.sum((y - (icpt + slope * s)) ** 2))
-
-    boots = np.full(n_boot, np.nan)
-    if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        chunk = max(1, min(n_boot, 2_000_000 // max(n, len(grid) * k)))
-        done = 0
-        while done < n_boot:
-            b = min(chunk, n_boot - done)
-            idx = rng.integers(0, n, size=(b, n))
-            sse_b, _ = _segmented_sse(levels, grid, *aggregate(idx))
-            boots[done : done + b] = grid[np.argmin(sse_b, axis=1)]
-            done += b
-        alpha = (1 - conf) / 2
-        ci_low, ci_high = np.percentile(boots, [100 * alpha, 100 * (1 - alpha)])
-    else:
-        ci_low = ci_high = np.nan
+    test = davies_test(s, y)
+    detected = bool(np.isfinite(test.p) and test.p < alpha)
+    ci_low = ci_high = math.nan
+    if detected:
+        sse_min = float(sse_grid[best])
+        if sse_min > 0:
+            lr = n * np.log(sse_grid / sse_min)
+            inside = grid[lr <= stats.chi2.ppf(conf, 1)]
+        else:
+            inside = grid[sse_grid <= 0]
+        ci_low, ci_high = float(inside.min()), float(inside.max())
     return Breakpoint(
         breakpoint=float(grid[best]),
+        p=float(test.p),
+        detected=detected,
         slope_before=float(b1),
         slope_after=float(b1 + b2),
         intercept=float(b0 + y.mean()),
-        ci_low=float(ci_low),
-        ci_high=float(ci_high),
-        sse=float(sse[0, best]),
-        r2=1 - float(sse[0, best]) / sst if sst > 0 else np.nan,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        sse=float(sse_grid[best]),
+        r2=1 - float(sse_grid[best]) / sst if sst > 0 else np.nan,
         r2_linear=1 - sse_lin / sst if sst > 0 else np.nan,
+        slope_linear=float(slope),
         n=int(n),
-        n_boot=int(n_boot),
         conf=float(conf),
+        alpha=float(alpha),
     )
 
 
