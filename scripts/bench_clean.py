@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=40)
     args = parser.parse_args()
-    os.environ.setdefault("CSAT_ID_KEY", "bench")
+    os.environ.setdefault("CSAT_ID_KEY", "bench-key-0123456789")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         survey_path, wave_path = build(root, args.rows, args.items)

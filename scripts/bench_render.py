@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def timed(cmd: list[str], cwd: Path) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env={**os.environ, "CSAT_ID_KEY": "bench"})
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, env={**os.environ, "CSAT_ID_KEY": "bench-key-0123456789"})
     return time.perf_counter() - t0
 
 

@@ -25,7 +25,7 @@ from analysis.survey import load_survey, load_wave
 
 @pytest.fixture
 def result(small_survey: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CSAT_ID_KEY", "test-key")
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     survey = load_survey(small_survey / "params" / "survey.yaml")
     wave = load_wave(small_survey / "params" / "waves" / "w1.yaml")
     return clean_wave(survey, wave, key_root=small_survey)
@@ -153,7 +153,7 @@ def test_straightline_rule_on_real_ecsi_data() -> None:
 
 
 def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CSAT_ID_KEY", "k")
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     survey_path = small_survey / "params" / "survey.yaml"
     survey_path.write_text(survey_path.read_text(encoding="utf-8") + "recommend: nps\n", encoding="utf-8")
     raw = small_survey / "data" / "raw" / "w1.csv"
@@ -177,7 +177,7 @@ def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Pat
 
 
 def test_resubmission_caught_despite_new_id_time_and_duration(small_survey: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CSAT_ID_KEY", "k")
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     raw = small_survey / "data" / "raw" / "w1.csv"
     text = raw.read_text(encoding="utf-8")
     # the last data row is "8,C8,吴十,...,305,2,3,4,2,3,2,,e": the same customer again, new id/time/duration,
@@ -192,3 +192,125 @@ def test_resubmission_caught_despite_new_id_time_and_duration(small_survey: Path
     reasons = result.log.set_index("row")["reason"]
     assert reasons[10] == "duplicate_row"
     assert reasons[11] == ""
+
+
+# --------------------------------------------------------------------------- hostile input (issue 16)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电话 13912345678 谢谢",
+        "call 139-1234-5678",
+        "call 139.1234.5678",
+        "call 139 1234 5678",
+        "office (021) 6123-4567",
+        "office (021)61234567",
+        "office 021-6123 4567",
+        "mobile +86 139 1234 5678",
+        "mobile +86-139-1234-5678",
+        "office +86 (21) 6123 4567",
+        "mobile (+86) 13912345678",
+    ],
+)
+def test_phone_numbers_in_every_common_form_are_masked(text: str) -> None:
+    out = mask_contact_details(pd.Series([text]))[0]
+    assert "[phone]" in out
+    assert sum(ch.isdigit() for ch in out) == 0, out  # no digit of the number is left
+
+
+def test_masking_keeps_ordinary_numbers() -> None:
+    s = pd.Series(["价格 200 元, 评分 9.5, 2025 年", "order 12345"])
+    assert mask_contact_details(s).tolist() == s.tolist()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "a" * 1_000_000,
+        "a." * 500_000,
+        "1." * 500_000,
+        "a@" * 500_000,
+        ("a" * 63 + "@") * 15_625,
+        "a@b" + ".c" * 500_000,
+        "1" * 1_000_000,
+        "1 " * 500_000,
+        "(1)" * 333_333,
+        "".join(np.random.default_rng(7).choice(list("ab1.@ -+"), 1_000_000)),
+    ],
+    ids=["letters", "letter-dots", "digit-dots", "at", "long-local", "long-domain", "digits", "digit-spaces",
+         "brackets", "random"],
+)
+def test_masking_a_1mb_comment_takes_well_under_a_second(cell: str) -> None:
+    import time
+
+    start = time.process_time()
+    mask_contact_details(pd.Series([cell]))
+    # the old e-mail pattern took 5 s on 40,000 letters and over 300 s on 1 MB (quadratic)
+    assert time.process_time() - start < 0.5
+
+
+def test_email_masking_unchanged_in_meaning() -> None:
+    s = pd.Series(["a.b-c+d@mail.example.com.", "x 13912345678@163.com y", "张三abc@qq.com", "at @ home"])
+    assert mask_contact_details(s).tolist() == ["[email].", "x [email] y", "[email]", "at @ home"]
+
+
+def test_broken_row_never_lands_in_the_outputs(small_survey: Path, monkeypatch, tmp_path: Path) -> None:
+    """A row whose separators are semicolons in a comma file is read as one field: its whole line
+    (name, phone, e-mail, customer number) is not written to cleaning_log.csv or anywhere else."""
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    broken = "11;C77;马小明;13911112222;ma@example.com;华东;300;5;4;2;4;5;5;;x"
+    raw.write_text(raw.read_text(encoding="utf-8") + broken + "\n", encoding="utf-8")
+    survey = load_survey(small_survey / "params" / "survey.yaml")
+    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey)
+    out = tmp_path / "out"
+    for name, table in result.tables().items():
+        Store(out).write(name, table)
+    everything = "".join(p.read_bytes().decode("utf-8", "ignore") for p in out.iterdir())
+    for pii in ("马小明", "13911112222", "ma@example.com", "C77"):
+        assert pii not in everything
+    log = result.log.set_index("row")
+    assert log.loc[10, "respondent"] == "[invalid id]"
+    assert log.loc[1, "respondent"] == "1"  # ordinary ids unchanged
+
+
+def test_rejected_rating_values_show_no_contact_details(small_survey: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
+    raw = small_survey / "data" / "raw" / "w1.csv"
+    lines = raw.read_text(encoding="utf-8").splitlines()
+    row1, row8 = lines[1].split(","), lines[8].split(",")
+    row1[9] = "call 139-1234-5678 or a@b.cn"  # q4
+    row8[7] = "x" * 500  # q2
+    lines[1], lines[8] = ",".join(row1), ",".join(row8)
+    raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    survey = load_survey(small_survey / "params" / "survey.yaml")
+    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey)
+    vi = result.value_issues.set_index("row")
+    assert vi.loc[1, "value"] == "call [phone] or [email]"
+    assert vi.loc[8, "value"] == "x" * 39 + "…"
+
+
+@pytest.mark.parametrize("key", ["", "k", "fifteen-bytes!!"])
+def test_short_or_empty_key_is_refused(key: str, small_survey: Path, monkeypatch) -> None:
+    from analysis.clean import id_key
+    from analysis.errors import InputError
+
+    monkeypatch.setenv("CSAT_ID_KEY", key)
+    with pytest.raises(InputError, match="at least 16"):
+        id_key(small_survey)
+    monkeypatch.delenv("CSAT_ID_KEY")
+    key_file = small_survey / "short.key"
+    key_file.write_text(key + "\n", encoding="utf-8")
+    monkeypatch.setenv("CSAT_KEY_FILE", str(key_file))
+    with pytest.raises(InputError, match="secrets.token_hex"):
+        id_key(small_survey)
+
+
+def test_created_key_file_is_long_enough(tmp_path: Path, monkeypatch) -> None:
+    from analysis.clean import id_key
+
+    monkeypatch.delenv("CSAT_ID_KEY", raising=False)
+    monkeypatch.delenv("CSAT_KEY_FILE", raising=False)
+    key = id_key(tmp_path)
+    assert len(key) >= 32 and (tmp_path / ".csat_key").exists()
+    monkeypatch.setenv("CSAT_ID_KEY", "sixteen-bytes-ok")
+    assert id_key(tmp_path) == b"sixteen-bytes-ok"

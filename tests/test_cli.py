@@ -14,7 +14,7 @@ from analysis.cli import main
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CSAT_ID_KEY": "test"}
+    env = {**os.environ, "CSAT_ID_KEY": "test-key-0123456789"}
     env.pop("CSAT_DEBUG", None)
     return subprocess.run(
         [sys.executable, "-m", "analysis.cli", *args],
@@ -98,7 +98,7 @@ def test_unreadable_column_names_column_and_scale(small_survey: Path) -> None:
 
 
 def test_check_command_reads_everything_and_writes_nothing(small_survey: Path, capsys) -> None:
-    os.environ["CSAT_ID_KEY"] = "test"
+    os.environ["CSAT_ID_KEY"] = "test-key-0123456789"
     try:
         status = main(["check", "--survey", str(small_survey / "params" / "survey.yaml")])
     finally:

@@ -20,7 +20,7 @@ pytestmark = [
 
 
 def test_minimal_survey_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CSAT_ID_KEY", "test")
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     mobi = pd.read_csv(MOBI)
     (tmp_path / "params" / "waves").mkdir(parents=True)
     (tmp_path / "data" / "raw").mkdir(parents=True)

@@ -226,7 +226,7 @@ def test_notebooks_run_in_jupyter_with_nbval(demo_run: Path) -> None:
         text=True,
         timeout=600,
         cwd=demo_run,
-        env={**os.environ, "CSAT_ID_KEY": os.environ.get("CSAT_ID_KEY", "test")},
+        env={**os.environ, "CSAT_ID_KEY": os.environ.get("CSAT_ID_KEY", "test-key-0123456789")},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -23,7 +23,7 @@ from conftest import MOBI
 @pytest.fixture
 def mobi_survey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The real mobi data as an SPSS .sav export with value labels on a text segment."""
-    monkeypatch.setenv("CSAT_ID_KEY", "test")
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     mobi = pd.read_csv(MOBI).astype(float)
     mobi.insert(0, "region", [float(i % 3 + 1) for i in range(len(mobi))])
     (tmp_path / "params" / "waves").mkdir(parents=True)
@@ -192,7 +192,7 @@ def test_plain_install_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> Non
     shutil.copytree(REPO / "params", work / "params")
     shutil.copytree(REPO / "data" / "raw", work / "data" / "raw")
     env = {k: v for k, v in os.environ.items() if k not in {"CSAT_NOTEBOOKS", "CSAT_DEBUG", "PYTHONPATH"}}
-    env.update(PYTHONPATH=str(site), CSAT_ID_KEY="test", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env.update(PYTHONPATH=str(site), CSAT_ID_KEY="test-key-0123456789", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 
     def python(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -138,3 +138,46 @@ def test_no_output_file_name_spelled_outside_the_store() -> None:
             if pattern.search(line):
                 offenders.append(f"{path.name}:{k}: {line.strip()}")
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- formula injection (issue 16)
+HOSTILE_CELLS = ["=1+2", "+SUM(A1)", "-2+3", "@SUM(A1)", "\tx", "\rx", "'quoted", "=HYPERLINK(\"http://x\")"]
+
+
+def test_csv_text_cells_never_start_a_formula_and_read_back_unchanged(tmp_path: Path) -> None:
+    import csv
+
+    frame = pd.DataFrame(
+        {
+            "segment": ["region"] * 10,
+            "group": [*HOSTILE_CELLS, "-1.5", "华东"],
+            "n": [5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+            "share": [-0.5, 0.1, -2.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, -1e-3],
+        }
+    )
+    store = Store(tmp_path / "w")
+    path = store.write("profile", frame)
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.reader(fh.read().replace("\r", "\\r").splitlines())]
+    cells = [cell for row in rows[1:] for cell in row]
+    numeric = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    live = [c for c in cells if c[:1] in "=+-@\t\r" and not numeric.fullmatch(c)]
+    assert live == []  # what a spreadsheet would run as a formula
+    by_group = {r[1]: r for r in rows[1:]}
+    assert "'=1+2" in by_group and "'@SUM(A1)" in by_group and "''quoted" in by_group
+    assert "-1.5" in by_group  # a number written as text stays a number
+    assert [r[3] for r in rows[1:]][0] == "-0.5" and rows[1][2] == "5"  # numbers untouched
+    back = Store(tmp_path / "w2")
+    back.write("profile", frame[frame["group"] != "\rx"])  # a bare CR in a cell is read as a line end
+    back = back.read("profile")
+    assert back["group"].tolist() == [g for g in frame["group"] if g != "\rx"]
+    assert back["share"].tolist() == frame.loc[frame["group"] != "\rx", "share"].tolist()
+
+
+def test_csv_column_names_are_neutralised_too(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w")
+    path = store.write("htmt", pd.DataFrame({"construct": ["=A"], "=A": [0.5]}))
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "construct,'=A"
+    back = store.read("htmt")
+    assert list(back.columns) == ["construct", "=A"] and back["construct"].tolist() == ["=A"]

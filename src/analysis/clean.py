@@ -24,8 +24,14 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 
 Privacy: ``pii`` columns and any column the survey does not declare are never
 carried into ``data/processed``; a declared ``customer_id`` is replaced by a
-keyed hash (HMAC-SHA256) so waves can be linked without exposing ids; e-mail
-addresses and phone numbers typed into open-ended answers are masked.
+keyed hash (HMAC-SHA256) so waves can be linked without exposing ids (the key
+has at least 16 bytes, :func:`id_key`); e-mail addresses and phone numbers typed
+into open-ended answers are masked, in linear time on any text
+(:func:`mask_text`). No raw respondent text reaches an output unchecked: an
+implausible respondent id (a broken row's whole line) is written as
+``[invalid id]`` (:func:`safe_respondent_id`), and a value rejected from a
+rating cell is shown in value_issues.csv with contact details masked and cut
+at 40 characters (:func:`safe_value`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .errors import InputError
 from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
 from .survey import Survey, Wave
 from .words import word
@@ -143,16 +150,36 @@ def reverse_code(codes: pd.DataFrame, reverse: Mapping[str, tuple[int, int]]) ->
 
 
 # --------------------------------------------------------------------------- privacy
+#: The shortest customer-id key accepted, in bytes. A shorter key can be guessed, and with it every
+#: hashed id reversed to the customer number (customer numbers are few enough to try them all).
+MIN_KEY_BYTES = 16
+_MAKE_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+def _checked_key(key: bytes, where: str) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise InputError(
+            f"the customer-id key from {where} has {len(key)} byte(s); at least {MIN_KEY_BYTES} are needed, "
+            "since a short key lets anyone turn the hashed ids back into customer numbers. Make a long "
+            f"random key with {_MAKE_KEY} and put it in {KEY_ENV} or in the key file (or remove the key file "
+            "and let csat create one; hashed ids then change, so waves hashed with the old key no longer link)."
+        )
+    return key
+
+
 def id_key(root: Path) -> bytes:
     """The secret key for hashing customer ids.
 
     From the environment variable ``CSAT_ID_KEY``, else the file named by
-    ``CSAT_KEY_FILE``, else ``<root>/.csat_key`` (created with a random key on
-    first use; it is git-ignored and must never be committed).
+    ``CSAT_KEY_FILE``, else ``<root>/.csat_key`` (created with a random key of
+    32 bytes, 64 hex digits, on first use; it is git-ignored and must never be
+    committed). A key shorter than :data:`MIN_KEY_BYTES` (16) bytes, or an
+    empty one, is refused with an :class:`~analysis.errors.InputError` that
+    says how to make one.
     """
     env = os.environ.get(KEY_ENV)
-    if env:
-        return env.encode("utf-8")
+    if env is not None:
+        return _checked_key(env.encode("utf-8"), f"the environment variable {KEY_ENV}")
     path = Path(os.environ.get(KEY_FILE_ENV) or Path(root) / ".csat_key")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +187,7 @@ def id_key(root: Path) -> bytes:
         tmp.write_text(secrets.token_hex(32), encoding="utf-8")
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    return _checked_key(path.read_text(encoding="utf-8").strip().encode("utf-8"), f"the key file {path}")
 
 
 def hash_ids(ids: pd.Series, key: bytes) -> pd.Series:
@@ -174,19 +201,74 @@ def hash_ids(ids: pd.Series, key: bytes) -> pd.Series:
     return ids.map(one).astype(object)
 
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\d)(\+?\d[\d\s-]{6,}\d)(?!\d)")
+#: An e-mail address: a run of local-part characters, ``@``, a domain of dot-separated labels. Linear
+#: time on any text: a match may only start where a run of local-part characters starts (the
+#: look-behind), and the possessive ``++`` runs never give characters back, so every character is
+#: looked at a bounded number of times (the earlier ``[\w.+-]+@...`` retried each start inside a
+#: run: quadratic, over 300 s on a 1 MB comment).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
+#: A phone number: 7 to 15 digits (E.164 allows 15), optionally after ``+country`` and a bracketed
+#: area code, the digits separated by up to two spaces, dots or dashes: ``13912345678``,
+#: ``139-1234-5678``, ``139.1234.5678``, ``139 1234 5678``, ``(021) 6123-4567``, ``021-61234567``,
+#: ``+86 139 1234 5678``, ``+86 (21) 6123 4567``. Bounded repetitions whose separators are never
+#: digits: linear time.
+_PHONE = re.compile(
+    r"(?<!\d)(?:\+\d{1,3}[\s.-]{0,2})?(?:\(\+?\d{1,4}\)[\s.-]{0,2})?\d(?:[\s.-]{0,2}\d){6,14}(?!\d)"
+)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with e-mail addresses replaced by ``[email]`` and phone numbers by ``[phone]``."""
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
 
 
 def mask_contact_details(text: pd.Series) -> pd.Series:
-    """Mask e-mail addresses and phone numbers typed into open-ended answers."""
+    """Mask e-mail addresses and phone numbers typed into open-ended answers (linear time)."""
 
     def one(v: object) -> object:
         if not isinstance(v, str):
             return v
-        return _PHONE.sub("[phone]", _EMAIL.sub("[email]", v))
+        return mask_text(v)
 
     return text.map(one).astype(object)
+
+
+#: The longest raw value shown in value_issues.csv (longer ones are cut and end with ``…``).
+MAX_VALUE_SHOWN = 40
+#: The longest respondent id written as it is.
+MAX_ID_LENGTH = 64
+#: Characters no respondent id has: field separators and line breaks. An id holding one is a row
+#: whose separators did not split it (semicolons in a comma file): the whole line, with names and
+#: phone numbers, would otherwise land in the id.
+_NOT_IN_ID = re.compile(r"[,;\t|\r\n]")
+#: What is written instead of an implausible respondent id.
+INVALID_ID = "[invalid id]"
+
+
+def safe_respondent_id(value: object) -> object:
+    """A respondent id as it may be written to an output.
+
+    An id is written as it is unless it is implausible: longer than :data:`MAX_ID_LENGTH`
+    (64) characters, or holding a field separator (``,`` ``;`` tab ``|``), a line break, or an
+    e-mail address. Such an id is a broken row or personal data, and becomes ``[invalid id]``
+    (the log's ``row`` still says which raw row it was). A missing id stays missing.
+    """
+    if not isinstance(value, str):
+        return value
+    if len(value) > MAX_ID_LENGTH or _NOT_IN_ID.search(value) or "@" in value and _EMAIL.search(value):
+        return INVALID_ID
+    return value
+
+
+def safe_value(value: object) -> object:
+    """A raw cell value as value_issues.csv shows it: contact details masked, at most
+    :data:`MAX_VALUE_SHOWN` (40) characters (a longer value is cut and ends with ``…``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return value
+    text = mask_text(str(value)) if isinstance(value, str) else value
+    if isinstance(text, str) and len(text) > MAX_VALUE_SHOWN:
+        text = text[: MAX_VALUE_SHOWN - 1] + "…"
+    return text
 
 
 # --------------------------------------------------------------------------- the wave
@@ -294,7 +376,8 @@ def clean_wave(
         }
     )
     if survey.respondent_id:
-        log.insert(1, "respondent", raw.frame[columns[survey.respondent_id]].astype(str).to_numpy())
+        respondents = raw.frame[columns[survey.respondent_id]].astype(str).map(safe_respondent_id)
+        log.insert(1, "respondent", respondents.to_numpy())
     # rule 6: outliers among kept rows (flag only)
     d2 = pd.Series(np.nan, index=index)
     if kept.sum() > len(survey.item_ids) + 1:
@@ -311,7 +394,9 @@ def clean_wave(
     items = reverse_code(codes, reverse)
     parts: dict[str, pd.Series] = {"row": pd.Series(index.to_numpy(), index=index)}
     if survey.respondent_id:
-        parts[survey.respondent_id] = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
+        parts[survey.respondent_id] = (
+            raw.frame[columns[survey.respondent_id]].astype(str).str.strip().map(safe_respondent_id)
+        )
     if survey.customer_id:
         key = id_key(key_root or Path.cwd())
         parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
@@ -348,6 +433,7 @@ def clean_wave(
         else (pd.DataFrame(columns=["row", "column", "item", "value", "reason"]))
     )
     value_issues = value_issues.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    value_issues["value"] = value_issues["value"].astype(object).map(safe_value)
     declared = set(columns.values())
     pii_present = [c for c in raw.frame.columns if c in survey.pii]
     dropped = [c for c in raw.frame.columns if c not in declared and c not in survey.pii]

@@ -12,7 +12,9 @@ is shown unless ``CSAT_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -48,10 +50,55 @@ def _say_error(message: str) -> None:
     print("csat: " + textwrap.fill(text, width=100, subsequent_indent="      "), file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that every cleanup runs, as for Ctrl-C."""
+
+
+_signalled: list[int] = []
+
+
+class _OwnSignalsLoop(asyncio.SelectorEventLoop):
+    """An event loop that lets no library take over SIGINT / SIGTERM: nbclient installs loop handlers
+    during each notebook and, on removing them, resets SIGTERM to the default (kill at once, no
+    cleanup). It treats this RuntimeError as "not the main thread" and leaves the signals alone."""
+
+    def add_signal_handler(self, sig: int, callback: object, *args: object) -> None:
+        raise RuntimeError("csat handles SIGINT and SIGTERM itself")
+
+
+class _OwnSignalsPolicy(asyncio.DefaultEventLoopPolicy):
+    _loop_factory = _OwnSignalsLoop
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``csat`` console script; returns the exit status."""
+    """Entry point of the ``csat`` console script; returns the exit status.
+
+    SIGTERM is handled like Ctrl-C (KeyboardInterrupt): the run's cleanup runs (staging folders
+    and the kernel's temporary folder removed, nothing partial published), then exit status 143.
+    """
     args = _parser().parse_args(argv)
     debug = os.environ.get("CSAT_DEBUG") == "1"
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    policy = asyncio.get_event_loop_policy()
+    if previous is not None:
+        asyncio.set_event_loop_policy(_OwnSignalsPolicy())
+    try:
+        return _main(args, debug)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            asyncio.set_event_loop_policy(policy)
+
+
+def _main(args: argparse.Namespace, debug: bool) -> int:
     try:
         if args.command == "run":
             from .runner import run
@@ -83,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say_error(str(exc))
         return 2
+    except (Terminated, asyncio.CancelledError) as exc:
+        # SIGTERM arriving inside the kernel client's event loop surfaces as a cancelled task
+        if not (isinstance(exc, Terminated) or _signalled):
+            raise
+        _say_error("stopped (SIGTERM); nothing partial was written, the run's temporary folders are removed.")
+        return 143
     except KeyboardInterrupt:
         _say_error("interrupted; nothing partial was written.")
         return 130

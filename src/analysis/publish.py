@@ -299,6 +299,32 @@ def _neutralise_links(page: str) -> str:
     )
 
 
+_URL_ATTRIBUTE = re.compile(
+    r"""(\s(?:href|src|action|formaction|xlink:href|poster|data|background)\s*=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)""",
+    re.IGNORECASE,
+)
+_SCRIPT_SCHEME = re.compile(r"^(?:javascript|vbscript|data:text/html|data:application/xhtml)", re.IGNORECASE)
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def script_url(value: str) -> bool:
+    """Whether a URL attribute's value would run script when followed (``javascript:``, ``vbscript:``,
+    an HTML ``data:`` URL), however it is disguised (entities, case, spaces, control characters)."""
+    return bool(_SCRIPT_SCHEME.match(_URL_JUNK.sub("", html.unescape(value))))
+
+
+def _neutralise_script_urls(page: str) -> str:
+    """Replace every script URL (:func:`script_url`) of the page by ``#``: a report never holds a live
+    ``javascript:`` link, whatever a Markdown string let through."""
+
+    def repl(m: re.Match[str]) -> str:
+        value = m.group(2)
+        bare = value[1:-1] if value[:1] in "\"'" else value
+        return f'{m.group(1)}"#"' if script_url(bare) else m.group(0)
+
+    return _URL_ATTRIBUTE.sub(repl, page)
+
+
 # --------------------------------------------------------------------------- rendering
 _HEADING_ID = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*\{#([A-Za-z][\w.:-]*)\}[ \t]*#*[ \t]*$", re.MULTILINE)
 
@@ -375,8 +401,11 @@ def render_html(
     ``hide`` dropped, JavaScript outputs dropped, images embedded
     (``data:image/png;base64``); markdown headings ``## Text {#id}`` get the
     given id; then a ``<nav id="toc">`` of the h2/h3 headings is inserted at
-    the top, links to web pages become plain text, and the page is checked
-    with :func:`external_references`.
+    the top, links to web pages become plain text, ``javascript:`` and other
+    script URLs become ``#`` (:func:`script_url`), and the page is checked
+    with :func:`external_references`. Text from input files reaches the
+    notebook's Markdown escaped (:func:`analysis.words.escape_markdown`) and its
+    HTML escaped (:func:`escape_text`); the title is escaped by the template.
 
     Output: ``out_html``, written atomically (temporary file + ``os.replace``).
     Raises ``ValueError`` listing the references when the page would still
@@ -401,7 +430,7 @@ def render_html(
     )
     resources = {"metadata": {"name": title, "path": str(executed_notebook.parent)}}
     page, _ = exporter.from_notebook_node(nb, resources=resources)
-    page = _neutralise_links(page)
+    page = _neutralise_script_urls(_neutralise_links(page))
     page = _insert_toc(page, toc_html(page_headings(page), language))
     external = external_references(page)
     if external:
@@ -667,6 +696,7 @@ __all__ = [
     "kpi_html",
     "provenance",
     "render_html",
+    "script_url",
     "status_counts",
     "toc_html",
     "verbatims_html",

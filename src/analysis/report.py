@@ -4,7 +4,10 @@ Every function takes a :class:`~analysis.wave.WaveAnalysis` (or the tables a
 stage wrote) and returns a pandas DataFrame ready to show, or a matplotlib
 Figure. Texts follow the survey's ``language`` (``en`` or ``zh``). Tables are
 shown with HTML escaping on, so an open-ended answer containing markup is
-shown as text.
+shown as text; every text from an input file (the survey title, a wave id, a
+label, a segment group) that goes into a Markdown string (:func:`title_markdown`,
+:func:`executive_summary`, :func:`recommended_actions`) passes through
+:func:`analysis.words.escape_markdown`, so it is never read as Markdown or HTML.
 """
 
 from __future__ import annotations
@@ -450,6 +453,14 @@ def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- the evaluation report
+def title_markdown(ctx: WaveContext) -> str:
+    """The wave report's title as a Markdown h1, ``# <survey title> · <wave id>``, both escaped
+    (:func:`analysis.words.escape_markdown`): a wave id ``<img src=x onerror=...>`` or a title
+    ``[md](javascript:...)`` shows as typed."""
+    md = words.escape_markdown
+    return f"# {md(ctx.survey.title_text())} · {md(ctx.wave.id)}"
+
+
 def _sig_word(p: float, lang: str) -> str:
     if pd.isna(p):
         return ""
@@ -467,7 +478,7 @@ def executive_summary(ctx: WaveContext) -> str:
             "summary.csi_change",
             lang,
             diff=words.signed(f["csi_diff"]),
-            baseline=f["baseline"],
+            baseline=words.escape_markdown(f["baseline"]),
             significance=_sig_word(f["csi_p"], lang),
         )
     sat = word("summary.satisfaction_rate", lang, value=words.percent(f.get("satisfaction_rate", nan)))
@@ -498,7 +509,7 @@ def executive_summary(ctx: WaveContext) -> str:
         lines.append(f"- {line}")
     top = priority_table(ctx, top=3)
     if len(top):
-        items = words.join(list(top.iloc[:, 1]), lang)
+        items = words.join([words.escape_markdown(x) for x in top.iloc[:, 1]], lang)
         lines.append("- " + word("summary.act_first", lang, items=items))
     return "\n".join(lines)
 
@@ -518,7 +529,7 @@ def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     out = []
     for r in seg.itertuples(index=False):
         key = "summary.segment_fell" if r.diff < 0 else "summary.segment_rose"
-        name = r.metric.replace("CSI | ", "")
+        name = words.escape_markdown(r.metric.replace("CSI | ", ""))
         out.append(word(key, ctx.language, name=name, diff=words.number(abs(r.diff), 1), p=words.p_text(r.p)))
     return out
 
@@ -699,7 +710,8 @@ def _weight_notes(table: pd.DataFrame) -> dict[str, list[str]]:
 
 def index_notes(ctx: WaveContext) -> list[str]:
     """Sentences for the fallbacks the index weights needed (``pls`` weights: a negative outer weight or total
-    effect; see :func:`analysis.index.acsi_weights`), one per construct and note; empty when none applied."""
+    effect; see :func:`analysis.index.acsi_weights`), one per construct and note; empty when none applied.
+    Markdown: the construct and item labels are escaped (:func:`analysis.words.escape_markdown`)."""
     lang = ctx.language
     w = ctx.read("index_weights")
     notes = _weight_notes(w)
@@ -717,8 +729,8 @@ def index_notes(ctx: WaveContext) -> list[str]:
                 word(
                     f"index_note.{code}",
                     lang,
-                    construct=label(ctx, construct),
-                    items=words.join([label(ctx, i) for i in items], lang),
+                    construct=words.escape_markdown(label(ctx, construct)),
+                    items=words.join([words.escape_markdown(label(ctx, i)) for i in items], lang),
                     effect=words.number(rows.loc[construct].get("total_effect"), 3),
                 )
             )
@@ -814,7 +826,7 @@ def recommended_actions(ctx: WaveContext, top: int = 3) -> str:
     def names(quadrant: str) -> list[str]:
         rows = ipa[ipa["quadrant"] == quadrant].copy()
         rows["rank"] = rows["item"].map(order)
-        return rows.sort_values("rank")["label"].head(top).tolist()
+        return [words.escape_markdown(x) for x in rows.sort_values("rank")["label"].head(top)]
 
     lines = []
     for quadrant, key in (

@@ -11,7 +11,11 @@ For each wave, in baseline order:
 3. on success, swap the staging folder into ``DIR/data/processed/<wave>``
    and render ``DIR/reports/<wave>.html``.
 
-Then the cross-wave tracking report and ``reports/index.html``. A wave whose
+Then the cross-wave tracking report and ``reports/index.html``. A run first
+removes what killed runs left (:func:`remove_leftovers`): staging folders and
+kernel folders whose process is gone. ``csat run`` handles SIGTERM like
+Ctrl-C: the staging folders and the kernel folder are removed and nothing
+partial is published. A wave whose
 inputs (raw file, wave file, survey definition, baseline, package code and
 notebooks) have not changed since its last successful run is skipped, unless
 ``force``.
@@ -33,13 +37,29 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
-from .store import Store, processed_root, publish, staging
+from .store import Store, processed_root, publish, remove_stale, staging
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 from .wave import check
 from .words import word
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
 TRACKING_NOTEBOOK = "06_tracking"
+
+
+#: The prefix of a run's kernel folder in the temporary folder (``csat-kernel-<process id>-<random>``).
+KERNEL_PREFIX = "csat-kernel-"
+
+
+def remove_leftovers(out: Path) -> list[Path]:
+    """Remove what killed runs left: ``.staging-*`` folders in ``data/processed`` and
+    ``reports/notebooks`` and ``csat-kernel-*`` folders in the temporary folder, each only when the
+    process that made it (its id is in the name) is no longer running (:func:`analysis.store.is_stale`).
+    Called at the start of every run; returns the folders removed."""
+    return [
+        *remove_stale(processed_root(out)),
+        *remove_stale(Path(out) / "reports" / "notebooks"),
+        *remove_stale(Path(tempfile.gettempdir()), f"{KERNEL_PREFIX}*"),
+    ]
 
 
 class NotebookError(RuntimeError):
@@ -139,7 +159,8 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
 
-    sockets = Path(tempfile.mkdtemp(prefix="csat-kernel-"))  # local sockets, not TCP ports
+    # local sockets, not TCP ports; the process id in the name tells a later run whether it is in use
+    sockets = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}{os.getpid()}-"))
     # A kernel spec of our own, pinned to this interpreter: a "python3" kernel installed elsewhere on the
     # machine (another environment without the analysis package) can never be picked up instead.
     spec_dir = sockets / "kernels" / "csat"
@@ -235,6 +256,7 @@ def run(
 
     out = Path(out).resolve()
     survey, waves = plan(Path(survey_path), wave_paths)
+    remove_leftovers(out)
     processed = processed_root(out)
     reports = out / "reports"
     code = code_fingerprint()

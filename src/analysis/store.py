@@ -12,12 +12,25 @@ Writing is atomic (a temporary file in the same folder, then ``os.replace``),
 and a wave's folder is written as a whole: :func:`staging` gives a fresh
 folder beside the target, :func:`publish` swaps it into place only after
 every stage succeeded, so a failed or killed run never leaves half a wave.
+
+CSV text cells are neutralised against spreadsheet formula injection (OWASP,
+"CSV Injection"): a text cell that begins with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return gets a leading ``'`` on writing, so Excel or
+LibreOffice shows it as text and never runs it as a formula (a segment group
+``=HYPERLINK(...)`` is written ``'=HYPERLINK(...)``). A text cell that already
+begins with ``'`` gets one more, so :meth:`Store.read` can take exactly one
+``'`` off every text cell that begins with one and give back the value as it
+was. Numbers are never touched: numeric columns are written as they are, and a
+text cell that is a plain decimal number (``-1.5``, ``+3``, ``2e-3``) is a
+number to a spreadsheet too, not a formula. Parquet and JSON files are not
+opened by spreadsheets and are written as they are.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -109,6 +122,58 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda p: frame.to_parquet(p, index=False))
 
 
+# --------------------------------------------------------------------------- formula injection
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The character put in front of such a text cell (and of a text cell that already starts with it).
+TEXT_MARK = "'"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """One CSV cell made safe for a spreadsheet: a text starting with a formula character
+    (:data:`FORMULA_START`) or with ``'`` gets a leading ``'``; numbers, plain decimal
+    numbers written as text, missing values and everything else pass unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] == TEXT_MARK or (value[0] in FORMULA_START and not _PLAIN_NUMBER.fullmatch(value)):
+        return TEXT_MARK + value
+    return value
+
+
+def _restore_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(TEXT_MARK):
+        return value[1:]
+    return value
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_object_dtype(frame[c])
+        or pd.api.types.is_string_dtype(frame[c])
+        or isinstance(frame[c].dtype, pd.CategoricalDtype)
+    ]
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell passed through :func:`neutralise_cell` (a copy when any changed).
+
+    The column names are neutralised by :meth:`Store.write` as they are written (a segment or
+    construct name can begin with ``=`` too)."""
+    out = None
+    for c in _text_columns(frame):
+        col = frame[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        fixed = col.map(neutralise_cell)
+        if not fixed.equals(frame[c]):
+            out = frame.copy() if out is None else out
+            out[c] = fixed
+    return frame if out is None else out
+
+
 # --------------------------------------------------------------------------- whole folders
 def processed_root(out_root: str | Path) -> Path:
     """``DIR/data/processed``: where every wave's folder lives."""
@@ -116,9 +181,59 @@ def processed_root(out_root: str | Path) -> Path:
 
 
 def staging(root: Path, wave_id: str) -> Path:
-    """A fresh, empty folder beside the wave's target folder, for a run to write into."""
+    """A fresh, empty folder beside the wave's target folder, for a run to write into:
+    ``.staging-<wave>-<process id>-<random>`` (the process id lets a later run tell a killed run's
+    folder from one in use, :func:`remove_stale`)."""
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".staging-{wave_id}-", dir=root))
+    return Path(tempfile.mkdtemp(prefix=f".staging-{wave_id}-{os.getpid()}-", dir=root))
+
+
+#: A leftover folder whose name carries no process id (an earlier version's) is removed once it is
+#: this many seconds old: no run takes a day.
+STALE_AFTER = 24 * 3600
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process: in use
+    return True
+
+
+def is_stale(folder: Path, now: float | None = None) -> bool:
+    """Whether a run's working folder (``<prefix>-<process id>-<random>``) was left by a run that
+    is gone: the process that made it is no longer running. A name without a process id counts as
+    stale once it has not been modified for :data:`STALE_AFTER` seconds (a day)."""
+    import time
+
+    parts = folder.name.rsplit("-", 2)
+    if len(parts) == 3 and parts[1].isdigit():
+        return not _process_alive(int(parts[1]))
+    try:
+        age = (now if now is not None else time.time()) - folder.stat().st_mtime
+    except OSError:
+        return False
+    return age > STALE_AFTER
+
+
+def remove_stale(root: Path, pattern: str = ".staging-*") -> list[Path]:
+    """Remove the folders matching ``pattern`` in ``root`` that a killed run left behind
+    (:func:`is_stale`); folders of a run still going are kept. Returns the removed folders.
+    ``csat run`` calls it at its start for ``data/processed``, ``reports/notebooks`` and the
+    ``csat-kernel-*`` folders in the temporary folder."""
+    removed = []
+    if not Path(root).is_dir():
+        return removed
+    for folder in sorted(Path(root).glob(pattern)):
+        if folder.is_dir() and not folder.is_symlink() and is_stale(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def publish(staging_dir: Path, target: Path) -> None:
@@ -170,7 +285,11 @@ class Store:
         return self.path(name).exists()
 
     def write(self, name: str, data: pd.DataFrame | Mapping[str, Any]) -> Path:
-        """Write table ``name`` atomically, after checking its required columns."""
+        """Write table ``name`` atomically, after checking its required columns.
+
+        A CSV's text cells are neutralised against formula injection first (see the module
+        docstring and :func:`neutralise_cell`); :meth:`read` undoes it.
+        """
         spec = self.table(name)
         path = self.path(name)
         if spec.kind == "json":
@@ -182,7 +301,11 @@ class Store:
             raise ValueError(f"table {name!r} lacks its required column(s) {missing}")
         if spec.true_false:
             data = data.assign(**{c: data[c].map({True: "true", False: "false"}) for c in spec.true_false})
-        (write_parquet if spec.kind == "parquet" else write_csv)(data, path)
+        if spec.kind == "parquet":
+            write_parquet(data, path)
+        else:
+            data = neutralise_formulas(data)
+            write_csv(data.rename(columns=neutralise_cell), path)
         return path
 
     def read(self, name: str) -> Any:
@@ -193,7 +316,12 @@ class Store:
             return json.loads(path.read_text(encoding="utf-8"))
         if spec.kind == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
+        frame = frame.rename(columns=_restore_cell)
+        for c in _text_columns(frame):
+            if frame[c].map(lambda v: isinstance(v, str) and v.startswith(TEXT_MARK)).any():
+                frame[c] = frame[c].map(_restore_cell)
+        return frame
 
     def get(self, name: str, default: Any = None) -> Any:
         """Table ``name``, or ``default`` when it was not written."""
@@ -216,13 +344,17 @@ class Store:
 
 
 __all__ = [
+    "FORMULA_START",
     "STAMP_FILE",
     "TABLES",
     "Store",
     "Table",
     "atomic_write",
+    "neutralise_cell",
+    "neutralise_formulas",
     "processed_root",
     "publish",
+    "remove_stale",
     "staging",
     "write_csv",
     "write_parquet",

@@ -51,7 +51,13 @@ class Tracking:
         return self.survey.language
 
     def title(self) -> str:
+        """The report's title as plain text (the HTML ``<title>``, escaped by the template)."""
         return word("title.tracking", self.language, survey=self.survey.title_text())
+
+    def title_markdown(self) -> str:
+        """The report's title as a Markdown h1, the survey title escaped
+        (:func:`analysis.words.escape_markdown`): never read as Markdown or HTML."""
+        return "# " + word("title.tracking", self.language, survey=words.escape_markdown(self.survey.title_text()))
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
         return Store(self.root / wave).get(name)

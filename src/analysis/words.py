@@ -27,6 +27,7 @@ log, for example) are data too: :func:`recognisers` loads
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import string
@@ -39,6 +40,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "escape_markdown",
     "LANGUAGES",
     "MethodSettings",
     "category_labels",
@@ -128,6 +130,28 @@ def word(key: str, language: str | None = "en", /, **fields: Any) -> str:
     if text is None:
         raise KeyError(f"no word '{key}' in analysis/i18n/{lang}.yaml or en.yaml")
     return text.format(**fields) if fields else text
+
+
+#: Markdown's punctuation (CommonMark: any ASCII punctuation may be backslash-escaped); ``&``, ``<``,
+#: ``>`` and quotes are escaped as HTML entities instead.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:=$^])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def escape_markdown(text: Any) -> str:
+    """``text`` (a survey title, wave id, label, segment group ...: anything from an input file) as
+    literal Markdown text: never a heading, list, link, image, emphasis or HTML element.
+
+    Markdown punctuation is backslash-escaped (``[md](javascript:x)`` shows as typed, and no
+    ``javascript:`` link can come of it), ``&``, ``<``, ``>`` and quotes become HTML entities
+    (``<img onerror=...>`` shows as text), line breaks become spaces (no new block can start).
+    None and NaN give ``""``. Every analyst-supplied text that goes into a Markdown string of a
+    report passes through here; HTML strings use :func:`analysis.publish.escape_text`.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    flat = _LINE_BREAKS.sub(" ", str(text))
+    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", flat), quote=True)
 
 
 def placeholders(text: str) -> set[str]:
