@@ -144,3 +144,25 @@ def test_check_on_the_shipped_demo_passes_and_writes_nothing(tmp_path: Path) -> 
     assert "2025H1: 2325 raw rows, 2230 kept, 50 value issue(s), encoding utf-8-sig" in lines
     after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     assert after == before  # no file written, created or touched
+
+
+@pytest.mark.parametrize("key", [None, "short"])
+def test_check_needs_no_hashing_key_and_writes_none(tmp_path: Path, key: str | None) -> None:
+    """`csat check` validates only: customer ids are hashed with a throwaway key, so it works with no key
+    configured (and writes no .csat_key) or a key `csat run` would refuse; `csat run` refuses the short key."""
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copytree(repo / "params", tmp_path / "params")
+    shutil.copytree(repo / "data" / "raw", tmp_path / "data" / "raw")
+    env = {k: v for k, v in os.environ.items() if k not in ("CSAT_ID_KEY", "CSAT_KEY_FILE")}
+    if key is not None:
+        env["CSAT_ID_KEY"] = key
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    proc = subprocess.run([sys.executable, "-m", "analysis.cli", "check"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    if key is not None:
+        run = subprocess.run([sys.executable, "-m", "analysis.cli", "run", "--no-progress"], cwd=tmp_path,
+                             env=env, capture_output=True, text=True)
+        assert run.returncode == 2 and "CSAT_ID_KEY" in run.stderr
+        assert not (tmp_path / "data" / "processed").exists() or not any((tmp_path / "data" / "processed").iterdir())

@@ -121,7 +121,7 @@ def test_check_on_the_demo_survey_with_ahp_weights(demo: Path) -> None:
     """Regression: `csat check` crashed on the demo (the AHP result was returned instead of the cleaning)."""
     survey = load_survey(demo / "params" / "survey.yaml")
     assert survey.index.weights == "ahp"
-    result = check(survey, load_wave(demo / "params" / "waves" / "2025H1.yaml"), key_root=demo)
+    result = check(survey, load_wave(demo / "params" / "waves" / "2025H1.yaml"))
     assert isinstance(result, CleanResult) and result.n_kept > 0
 
 

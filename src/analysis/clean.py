@@ -316,7 +316,11 @@ class CleanResult:
 
 
 def clean_wave(
-    survey: Survey, wave: Wave, key_root: Path | None = None, raw: RawData | None = None
+    survey: Survey,
+    wave: Wave,
+    key_root: Path | None = None,
+    raw: RawData | None = None,
+    key: bytes | None = None,
 ) -> CleanResult:
     """Read a wave's raw export and apply every cleaning rule. Writes nothing.
 
@@ -398,7 +402,7 @@ def clean_wave(
             raw.frame[columns[survey.respondent_id]].astype(str).str.strip().map(safe_respondent_id)
         )
     if survey.customer_id:
-        key = id_key(key_root or Path.cwd())
+        key = key if key is not None else id_key(key_root or Path.cwd())
         parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
     for seg in survey.segments:
         parts[seg] = text_column(raw, columns[seg])

@@ -115,7 +115,7 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
 
             survey, waves = plan(args.survey, args.wave)
             for wave in waves:
-                res = check(survey, wave, key_root=Path.cwd())
+                res = check(survey, wave)
                 print(
                     f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
                     f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"

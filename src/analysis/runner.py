@@ -256,6 +256,10 @@ def run(
 
     out = Path(out).resolve()
     survey, waves = plan(Path(survey_path), wave_paths)
+    if survey.customer_id:  # a missing or too short hashing key stops the run before anything is written
+        from .clean import id_key
+
+        id_key(out)
     remove_leftovers(out)
     processed = processed_root(out)
     reports = out / "reports"
@@ -290,7 +294,7 @@ def run(
                 continue
             # pre-flight: raises InputError on bad input before anything is written
             bar.set_postfix_str(f"{wave.id}: checking input")
-            check(survey, wave, key_root=out)
+            check(survey, wave)
             wave_staging = staging(processed, wave.id)
             nb_staging = staging(reports / "notebooks", wave.id)
             try:

@@ -662,7 +662,7 @@ def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str,
 
 
 # --------------------------------------------------------------------------- pre-flight
-def check(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
+def check(survey: Survey, wave: Wave) -> CleanResult:
     """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
 
     Reads and cleans the raw export (file, encoding, columns, unreadable
@@ -670,11 +670,14 @@ def check(survey: Survey, wave: Wave, key_root: Path) -> CleanResult:
     not below the valid responses, the AHP matrix (reciprocal, CR <= 0.10),
     the CSI model (estimable: no cycle, no constant item), the zone thresholds
     and the complaint log. Raises :class:`~analysis.errors.InputError` naming
-    the file and key; writes nothing but (on first use) the id-hashing key.
+    the file and key. Writes nothing: customer ids are hashed with a throwaway key (the check
+    needs no real one; ``csat run`` checks the real key first, see :func:`analysis.clean.id_key`).
     """
+    import secrets
+
     from .errors import DataError, InputError, SurveyDefinitionError
 
-    result = clean_wave(survey, wave, key_root=key_root)
+    result = clean_wave(survey, wave, key=secrets.token_bytes(32))
     file = str(survey.path)
     if wave.invited is not None and result.n_kept > wave.invited:
         raise SurveyDefinitionError(
