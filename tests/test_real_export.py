@@ -215,7 +215,7 @@ def run_stages(root: Path, survey: Path, raw: Path, name: str) -> WaveAnalysis:
     wa.change()
     wa.drivers()
     wa.model(n_boot=N_BOOT)
-    wa.zones(n_boot=N_BOOT)
+    wa.zones()
     wa.kpis()
     wa.save()
     return wa

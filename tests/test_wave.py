@@ -40,7 +40,7 @@ def run_all(wa: WaveAnalysis) -> None:
     wa.change()
     wa.drivers(n_boot=50)
     wa.model(n_boot=50)
-    wa.zones(n_boot=20)
+    wa.zones()
     wa.kpis()
 
 

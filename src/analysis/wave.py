@@ -51,7 +51,6 @@ Tables = dict[str, pd.DataFrame]
 #: Resampling settings of the steps (the CSI model's come from the survey's ``pls:`` block).
 INDEX_BOOT, INDEX_SEED = 1000, 2024
 DRIVERS_BOOT, DRIVERS_SEED = 1000, 20240601
-ZONES_BOOT, ZONES_SEED = 500, 7
 
 
 # --------------------------------------------------------------------------- survey-level pieces
@@ -84,34 +83,19 @@ def attribute_items(survey: Survey) -> list[str]:
     return [i for c in survey.index_constructs for i in survey.blocks[c] if i not in outcomes]
 
 
-def index_weighting(survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None) -> pd.DataFrame:
-    """The index weights as a table, one row per index construct: ``construct, weight, method,
-    total_effect, item_weights, negative_items, note`` (index_weights.csv).
-
-    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally (``item_weights`` =
-    ``equal``, no total effect, no note). ``pls`` (ACSI method): items weighted by the normalised
-    unstandardised PLS outer weights, constructs by their total effect on the satisfaction
-    construct, normalised to sum to 1 (Fornell et al. 1996), with the fallbacks of
-    :func:`analysis.index.acsi_weights` for negative weights and effects (recorded in ``note``).
-    The item weights themselves: :func:`index_weights`.
-    """
-    return _weighting(survey, clean, model)[2]
-
-
 def index_weights(
     survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
-) -> tuple[pd.Series, dict[str, float] | None]:
-    """Construct weights of the overall index and item weights within constructs (None = equal).
-
-    See :func:`index_weighting` for the methods and the fallbacks of ``pls``.
-    """
-    weights, items, _ = _weighting(survey, clean, model)
-    return weights, items
-
-
-def _weighting(
-    survey: Survey, clean: pd.DataFrame, model: PLSModel | None
 ) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
+    """Construct weights of the overall index, item weights within constructs (None = equal) and the
+    table of both (index_weights.csv: ``construct, weight, method, total_effect, item_weights,
+    negative_items, note``).
+
+    ``equal`` / ``ahp`` / ``entropy`` weight constructs; items count equally. ``pls`` (ACSI
+    method): items weighted by the normalised unstandardised PLS outer weights, constructs by
+    their total effect on the satisfaction construct, normalised to sum to 1 (Fornell et al.
+    1996), with the fallbacks of :func:`analysis.index.acsi_weights` for negative weights and
+    effects (recorded in ``note``).
+    """
     from .index import acsi_weights, weights_for
 
     cfg = survey.index
@@ -304,7 +288,7 @@ class WaveAnalysis:
     def _weighting(self) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
         if "weights" not in self._cache:
             model = self.csi_model() if self.survey.index.weights == "pls" else None
-            self._cache["weights"] = _weighting(self.survey, self.read("clean"), model)
+            self._cache["weights"] = index_weights(self.survey, self.read("clean"), model)
         return self._cache["weights"]
 
     def scores(self) -> pd.DataFrame:
@@ -559,15 +543,15 @@ class WaveAnalysis:
         priorities.insert(1, "label", priorities["item"].map(labels))
         return self._keep({"ipa": ipa_table, "priorities": priorities})
 
-    def zones(self, n_boot: int = ZONES_BOOT, seed: int = ZONES_SEED) -> Tables:
+    def zones(self) -> Tables:
         """The IPA (see :meth:`ipa`) and, with ``loyalty`` items, the satisfaction-loyalty customer types (also by
         segment and across customers linked to the baseline), the loyalty curve and its break point."""
         tables = self.ipa()
         if self.survey.loyalty:
-            tables = {**tables, **self._customer_zones(n_boot, seed)}
+            tables = {**tables, **self._customer_zones()}
         return tables
 
-    def _customer_zones(self, n_boot: int, seed: int) -> Tables:
+    def _customer_zones(self) -> Tables:
         from . import zones
 
         s, scores = self.survey, self.scores()
@@ -723,7 +707,6 @@ __all__ = [
     "check",
     "customer_types",
     "fit_csi_model",
-    "index_weighting",
     "index_weights",
     "model_blocks",
     "respondent_scores",
