@@ -76,6 +76,12 @@ __all__ = [
     "nps_change",
     "bootstrap_change",
     "wave_change_table",
+    "partially_overlapping_t",
+    "partially_overlapping_z",
+    "overlap_split",
+    "overlap_mean_change",
+    "overlap_proportion_change",
+    "overlap_nps_change",
     "TEST_COLUMNS",
     "PAIR_COLUMNS",
     "GROUP_TEST_COLUMNS",
@@ -813,7 +819,9 @@ class Change:
     ``metric``; ``baseline`` and ``current`` the statistic in each wave; ``diff`` =
     current - baseline; ``ci_low``, ``ci_high`` its interval; ``p`` the two-sided p of no
     change; ``method`` how they were computed; ``n_baseline``, ``n_current`` the answers
-    used; ``n_boot`` the bootstrap resamples (bootstrap only, else None).
+    used; ``n_boot`` the bootstrap resamples (bootstrap only, else None); ``n_paired`` the
+    customers answering in both waves whose two answers were treated as paired (the panel-aware
+    changes of :func:`overlap_mean_change` and its kin, else None).
     """
 
     metric: str
@@ -827,12 +835,14 @@ class Change:
     n_baseline: int
     n_current: int
     n_boot: int | None = field(default=None)
+    n_paired: int | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict, without ``n_boot`` when it is None."""
+        """The fields as a dict, without ``n_boot`` and ``n_paired`` when they are None."""
         out = asdict(self)
-        if out["n_boot"] is None:
-            del out["n_boot"]
+        for key in ("n_boot", "n_paired"):
+            if out[key] is None:
+                del out[key]
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -1016,3 +1026,311 @@ def wave_change_table(rows: Iterable[Change | Mapping[str, Any]], alpha: float =
     out["significant"] = out["p"].astype(float) < alpha
     extra = [c for c in out.columns if c not in WAVE_CHANGE_COLUMNS]
     return out[WAVE_CHANGE_COLUMNS + extra]
+
+
+# --------------------------------------------------------------------------- panel-aware wave change
+# Customers who answer in both waves (linked by the hashed customer id) give two correlated
+# answers; treating the waves as independent overstates the variance of the change when the
+# correlation is positive. These functions split each wave into the customers only in it and
+# the customers in both, and use the partially overlapping samples tests of Derrick et al.
+# Without linked customers each one equals its independent-samples counterpart above.
+
+
+def overlap_split(
+    baseline: pd.Series | np.ndarray | Sequence[float],
+    current: pd.Series | np.ndarray | Sequence[float],
+    baseline_ids: pd.Series | np.ndarray | Sequence[Any] | None,
+    current_ids: pd.Series | np.ndarray | Sequence[Any] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split two waves' answers into unpaired and paired parts by customer id.
+
+    Input: each wave's values and, aligned with them, its customer ids (None, NaN or "" =
+    not linkable; ``*_ids`` None = no ids at all). Answers that are NaN are dropped first.
+    Output: ``(baseline_only, current_only, baseline_paired, current_paired)``; the paired
+    arrays are aligned by customer (sorted by id). Rule: a customer is paired when their id
+    answers exactly once in each wave; every other answer (a customer in one wave only, or
+    an id repeated within a wave) is unpaired.
+    """
+    x0 = np.asarray(pd.to_numeric(pd.Series(baseline)), dtype=float)
+    x1 = np.asarray(pd.to_numeric(pd.Series(current)), dtype=float)
+    if baseline_ids is None or current_ids is None:
+        return x0[~np.isnan(x0)], x1[~np.isnan(x1)], np.empty(0), np.empty(0)
+    i0 = pd.Series(list(baseline_ids), dtype=object)
+    i1 = pd.Series(list(current_ids), dtype=object)
+    if len(i0) != len(x0) or len(i1) != len(x1):
+        raise ValueError("customer ids must be aligned with the values of their wave")
+    f0 = pd.DataFrame({"v": x0, "id": i0.where(i0.notna() & (i0.astype(str) != ""))}).dropna(subset=["v"])
+    f1 = pd.DataFrame({"v": x1, "id": i1.where(i1.notna() & (i1.astype(str) != ""))}).dropna(subset=["v"])
+    once0 = f0["id"].dropna().value_counts()
+    once1 = f1["id"].dropna().value_counts()
+    linked = sorted(set(once0[once0 == 1].index) & set(once1[once1 == 1].index), key=str)
+    p0 = f0.dropna(subset=["id"]).set_index("id").loc[linked, "v"].to_numpy(dtype=float)
+    p1 = f1.dropna(subset=["id"]).set_index("id").loc[linked, "v"].to_numpy(dtype=float)
+    link = set(linked)
+    u0 = f0.loc[~f0["id"].isin(link), "v"].to_numpy(dtype=float)
+    u1 = f1.loc[~f1["id"].isin(link), "v"].to_numpy(dtype=float)
+    return u0, u1, p0, p1
+
+
+def _paired_r(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of the paired answers; 0 when either is constant (as Derrick et al.)."""
+    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def partially_overlapping_t(
+    x1: Sequence[float] | np.ndarray,
+    x2: Sequence[float] | np.ndarray,
+    x3: Sequence[float] | np.ndarray,
+    x4: Sequence[float] | np.ndarray,
+    var_equal: bool = False,
+    conf: float = 0.95,
+) -> dict[str, float]:
+    """The partially overlapping samples t-test of mean(sample 1) - mean(sample 2).
+
+    Input (the order of R ``Partiallyoverlapping::Partover.test``): ``x1`` the unpaired
+    observations of sample 1, ``x2`` of sample 2, ``x3`` and ``x4`` the paired observations
+    of samples 1 and 2 (same length, at least 2, aligned), ``var_equal`` the pooled-variance
+    form T_new1 instead of the Welch-type T_new2 (default).
+    Output: ``estimate`` (x̄1 - x̄2 over all observations of each sample), ``se``,
+    ``statistic``, ``df``, ``p`` (two-sided), ``ci_low``, ``ci_high`` (estimate -/+ t_q se),
+    ``r`` (the paired correlation), ``n_paired``.
+    Method: with n1 = n_a + n_c, n2 = n_b + n_c observations, S1, S2 their SDs and r the
+    Pearson correlation of the n_c pairs, T_new2 = (x̄1 - x̄2) / sqrt(S1²/n1 + S2²/n2 -
+    2 r S1 S2 n_c / (n1 n2)) on ν = (n_c - 1) + (γ - n_c + 1)(n_a + n_b) / (n_a + n_b + 2 n_c)
+    df, γ the Welch-Satterthwaite df; T_new1 uses the pooled SD and γ = n1 + n2 - 2. With
+    n_c = 0 T_new2 is Welch's t on Welch's df. Own code: no Python library has it (checked
+    against an R implementation of the published formula, tests/data/overlap/).
+    Reference: Derrick, Toher & White (2017), "How to compare the means of two samples that
+    include paired observations and independent observations", The Quantitative Methods
+    for Psychology 13(2), 120-126; Derrick, Russ, Toher & White (2017), same issue.
+    """
+    a, b = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+    c, d = np.asarray(x3, dtype=float), np.asarray(x4, dtype=float)
+    if len(c) != len(d):
+        raise ValueError("paired observations must have the same length")
+    if len(c) < 2:
+        raise ValueError("the partially overlapping t-test needs at least 2 paired observations")
+    s1, s2 = np.concatenate([a, c]), np.concatenate([b, d])
+    n1, n2, nc, na, nb = len(s1), len(s2), len(c), len(a), len(b)
+    r = _paired_r(c, d)
+    v1, v2 = np.var(s1, ddof=1), np.var(s2, ddof=1)
+    estimate = float(np.mean(s1) - np.mean(s2))
+    if var_equal:
+        sp2 = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
+        var = sp2 * (1 / n1 + 1 / n2 - 2 * r * nc / (n1 * n2))
+        gamma = n1 + n2 - 2
+    else:
+        var = v1 / n1 + v2 / n2 - 2 * r * np.sqrt(v1 * v2) * nc / (n1 * n2)
+        gamma = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    if not var > 0:
+        raise ValueError("partially overlapping t-test undefined: zero variance of the difference")
+    df = (nc - 1) + (gamma - nc + 1) * (na + nb) / (na + nb + 2 * nc)
+    se = float(np.sqrt(var))
+    t = estimate / se
+    q = float(stats.t.ppf(0.5 + conf / 2, df))
+    return {
+        "estimate": estimate,
+        "se": se,
+        "statistic": float(t),
+        "df": float(df),
+        "p": float(2 * stats.t.sf(abs(t), df)),
+        "ci_low": estimate - q * se,
+        "ci_high": estimate + q * se,
+        "r": r,
+        "n_paired": nc,
+    }
+
+
+def partially_overlapping_z(
+    x1: Sequence[float] | np.ndarray,
+    x2: Sequence[float] | np.ndarray,
+    x3: Sequence[float] | np.ndarray,
+    x4: Sequence[float] | np.ndarray,
+    conf: float = 0.95,
+) -> dict[str, float]:
+    """The partially overlapping samples z-test of p1 - p2 for 0/1 answers.
+
+    Input: as :func:`partially_overlapping_t`, each observation 0 or 1.
+    Output: ``estimate`` (p̂1 - p̂2 over all observations of each sample), ``se``,
+    ``statistic``, ``p`` (two-sided normal), ``ci_low``, ``ci_high`` (estimate -/+ z se, as
+    R ``Partiallyoverlapping::Prop.test``), ``r`` (phi of the pairs), ``n_paired``.
+    Method: the pooled proportion p̄ = (n1 p̂1 + n2 p̂2) / (n1 + n2), w = p̄(1 - p̄),
+    z = (p̂1 - p̂2) / sqrt(w/n1 + w/n2 - 2 r w n_c / (n1 n2)); with n_c = 0 the pooled
+    two-proportion z-test. Reference: Derrick, Dobson-McKittrick, Toher & White (2015),
+    "Test statistics for comparing two proportions with partially overlapping samples",
+    Journal of Applied Quantitative Methods 10(3), 1-14 (their z_5).
+    """
+    a, b = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
+    c, d = np.asarray(x3, dtype=float), np.asarray(x4, dtype=float)
+    if len(c) != len(d):
+        raise ValueError("paired observations must have the same length")
+    if len(c) < 2:
+        raise ValueError("the partially overlapping z-test needs at least 2 paired observations")
+    s1, s2 = np.concatenate([a, c]), np.concatenate([b, d])
+    if not np.isin(np.concatenate([s1, s2]), (0.0, 1.0)).all():
+        raise ValueError("the partially overlapping z-test needs 0/1 observations")
+    n1, n2, nc = len(s1), len(s2), len(c)
+    r = _paired_r(c, d)
+    p1, p2 = float(np.mean(s1)), float(np.mean(s2))
+    pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
+    w = pbar * (1 - pbar)
+    se = float(np.sqrt(max(w / n1 + w / n2 - 2 * r * w * nc / (n1 * n2), 0.0)))
+    estimate = p1 - p2
+    z = estimate / se if se > 0 else (0.0 if estimate == 0 else math.copysign(math.inf, estimate))
+    q = float(stats.norm.ppf(0.5 + conf / 2))
+    return {
+        "estimate": estimate,
+        "se": se,
+        "statistic": float(z),
+        "p": float(2 * stats.norm.sf(abs(z))),
+        "ci_low": estimate - q * se,
+        "ci_high": estimate + q * se,
+        "r": r,
+        "n_paired": nc,
+    }
+
+
+def overlap_mean_change(
+    baseline: pd.Series | np.ndarray,
+    current: pd.Series | np.ndarray,
+    metric: str,
+    baseline_ids: pd.Series | np.ndarray | None = None,
+    current_ids: pd.Series | np.ndarray | None = None,
+    conf: float = 0.95,
+) -> Change:
+    """Change of a mean between two waves that share customers (panel-aware :func:`mean_change`).
+
+    Input: each wave's values, and customer ids aligned with them (see :func:`overlap_split`).
+    Output: a :class:`Change` with ``n_paired`` set: with at least 2 linked customers, the
+    partially overlapping samples t-test (Welch type, :func:`partially_overlapping_t`,
+    method "partially_overlapping_t"); otherwise every answer is independent and the result
+    is :func:`mean_change` (method "welch_t", ``n_paired`` 0).
+    """
+    u0, u1, p0, p1 = overlap_split(baseline, current, baseline_ids, current_ids)
+    if len(p0) < 2:
+        return _with_paired(mean_change(np.concatenate([u0, p0]), np.concatenate([u1, p1]), metric, conf), 0)
+    res = partially_overlapping_t(u1, u0, p1, p0, conf=conf)
+    x0, x1 = np.concatenate([u0, p0]), np.concatenate([u1, p1])
+    return Change(
+        metric,
+        float(np.mean(x0)),
+        float(np.mean(x1)),
+        res["estimate"],
+        res["ci_low"],
+        res["ci_high"],
+        res["p"],
+        "partially_overlapping_t",
+        len(x0),
+        len(x1),
+        n_paired=len(p0),
+    )
+
+
+def _with_paired(change: Change, n_paired: int) -> Change:
+    return Change(**{**asdict(change), "n_paired": n_paired})
+
+
+def overlap_proportion_change(
+    baseline: pd.Series | np.ndarray,
+    current: pd.Series | np.ndarray,
+    metric: str,
+    baseline_ids: pd.Series | np.ndarray | None = None,
+    current_ids: pd.Series | np.ndarray | None = None,
+    conf: float = 0.95,
+) -> Change:
+    """Change of a proportion between two waves that share customers (panel-aware :func:`proportion_change`).
+
+    Input: each wave's 0/1 answers (NaN = no answer) and aligned customer ids.
+    Output: a :class:`Change` (``diff`` as a proportion) with ``n_paired``. With at least 2
+    linked customers, method "overlap_newcombe_score": p from the partially overlapping
+    z-test (:func:`partially_overlapping_z`); interval Newcombe's hybrid score interval with
+    the correlation of the two estimates, ρ = φ n_c / sqrt(n0 n1) (φ the correlation of the
+    linked customers' answers): ``diff - sqrt((p1-l1)² - 2ρ(p1-l1)(u0-p0) + (u0-p0)²)`` and
+    ``diff + sqrt((u1-p1)² - 2ρ(u1-p1)(p0-l0) + (p0-l0)²)`` with the Wilson limits (l, u) of
+    each wave. It is Newcombe's method 10 for independent samples when n_c = 0 (then this
+    returns :func:`proportion_change`) and his paired method 10 when every customer is in
+    both waves. References: Newcombe (1998), Statistics in Medicine 17, 873-890 and
+    2635-2650; Derrick et al. (2015), Journal of Applied Quantitative Methods 10(3).
+    """
+    from analysis.describe import wilson_interval
+
+    u0, u1, p0, p1 = overlap_split(baseline, current, baseline_ids, current_ids)
+    x0, x1 = np.concatenate([u0, p0]), np.concatenate([u1, p1])
+    k0, n0, k1, n1 = int(x0.sum()), len(x0), int(x1.sum()), len(x1)
+    if len(p0) < 2:
+        return _with_paired(proportion_change(k0, n0, k1, n1, metric, conf), 0)
+    test = partially_overlapping_z(u1, u0, p1, p0, conf=conf)
+    rho = test["r"] * len(p0) / np.sqrt(n0 * n1)
+    q0, q1 = k0 / n0, k1 / n1
+    l0, h0 = wilson_interval(k0, n0, conf)
+    l1, h1 = wilson_interval(k1, n1, conf)
+    diff = q1 - q0
+    low = diff - np.sqrt(max((q1 - l1) ** 2 - 2 * rho * (q1 - l1) * (h0 - q0) + (h0 - q0) ** 2, 0.0))
+    high = diff + np.sqrt(max((h1 - q1) ** 2 - 2 * rho * (h1 - q1) * (q0 - l0) + (q0 - l0) ** 2, 0.0))
+    return Change(
+        metric,
+        q0,
+        q1,
+        diff,
+        float(low),
+        float(high),
+        test["p"],
+        "overlap_newcombe_score",
+        n0,
+        n1,
+        n_paired=len(p0),
+    )
+
+
+def overlap_nps_change(
+    baseline: pd.Series | np.ndarray,
+    current: pd.Series | np.ndarray,
+    metric: str = "NPS",
+    baseline_ids: pd.Series | np.ndarray | None = None,
+    current_ids: pd.Series | np.ndarray | None = None,
+    conf: float = 0.95,
+) -> Change:
+    """Change of the NPS between two waves that share customers (panel-aware :func:`nps_change`).
+
+    Input: each wave's 0-10 answers and aligned customer ids. Output: a :class:`Change` on
+    the -100..100 scale with ``n_paired``. Each answer scores +1 (9-10), 0 (7-8) or -1
+    (0-6), so the NPS is a mean; with at least 2 linked customers (method
+    "nps_overlap_wald") ``Var(diff) = v0/n0 + v1/n1 - 2 r s0 s1 n_c / (n0 n1)``, v and s the
+    (multinomial) variance and SD of the scores of each wave and r the correlation of the
+    linked customers' scores (the covariance term of Derrick et al. 2017), Wald z interval
+    and test; otherwise :func:`nps_change` (``n_paired`` 0).
+    """
+    from analysis.describe import nps_shares
+
+    u0, u1, p0, p1 = overlap_split(baseline, current, baseline_ids, current_ids)
+    x0, x1 = np.concatenate([u0, p0]), np.concatenate([u1, p1])
+    if len(p0) < 2:
+        return _with_paired(nps_change(x0, x1, metric, conf), 0)
+    nps_shares(x0), nps_shares(x1)  # validates the 0-10 codes
+
+    def score(x: np.ndarray) -> np.ndarray:
+        return np.where(x >= 9, 1.0, np.where(x <= 6, -1.0, 0.0))
+
+    s0, s1 = score(x0), score(x1)
+    r = _paired_r(score(p1), score(p0))
+    v0, v1 = np.var(s0), np.var(s1)
+    n0, n1, nc = len(s0), len(s1), len(p0)
+    diff = float(np.mean(s1) - np.mean(s0))
+    se = float(np.sqrt(max(v0 / n0 + v1 / n1 - 2 * r * np.sqrt(v0 * v1) * nc / (n0 * n1), 0.0)))
+    z = stats.norm.ppf(0.5 + conf / 2)
+    p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return Change(
+        metric,
+        100 * float(np.mean(s0)),
+        100 * float(np.mean(s1)),
+        100 * diff,
+        100 * (diff - z * se),
+        100 * (diff + z * se),
+        p,
+        "nps_overlap_wald",
+        n0,
+        n1,
+        n_paired=nc,
+    )
