@@ -241,3 +241,13 @@ def test_acsi_weights_give_zero_to_a_negative_total_effect_and_equal_when_none_i
     assert none.construct_weights.tolist() == pytest.approx([1 / 3] * 3)
     notes = none.to_frame()["note"].tolist()
     assert notes == ["negative_total_effect no_positive_total_effect"] * 2 + ["no_positive_total_effect"]
+
+
+def test_csi_is_the_mean_of_respondent_csis_with_missing_constructs():
+    """One CSI (issue 11, 6m): the mean of each respondent's CSI (weights renormalised over the
+    constructs they answered), by hand: respondents score (100+0)/2, 100 (B unanswered), (0+100)/2."""
+    data = pd.DataFrame({"a": [10.0, 10.0, 0.0], "b": [0.0, np.nan, 10.0]})
+    table = index.csi(data, {"A": ["a"], "B": ["b"]}, {"a": (0, 10), "b": (0, 10)}, {"A": 1, "B": 1}, n_boot=0)
+    row = table.set_index("construct").loc["CSI"]
+    assert row["index"] == pytest.approx((50 + 100 + 50) / 3)
+    assert row["n"] == 3

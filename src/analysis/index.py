@@ -297,19 +297,25 @@ def csi(
 
     Output: one row per construct plus ``"CSI"``, columns ``construct, weight,
     index, ci_low, ci_high, n``. A construct's index is the mean of
-    respondents' construct scores (over those with a score); the CSI is
-    ``sum_c w_c * index_c``; intervals are percentile bootstrap intervals
+    respondents' construct scores (over those with a score). The CSI is the one
+    definition used everywhere (headline, KPIs, wave change, tracking): the mean
+    over respondents of each respondent's CSI, the weighted mean of the construct
+    scores they have (:func:`overall_scores`); with every construct answered it
+    equals ``sum_c w_c * index_c``. Intervals are percentile bootstrap intervals
     (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
     """
     scores = respondent_index(data, blocks, ranges, item_weights)
     constructs = list(blocks)
     w = _normalised(construct_weights, constructs)
-    s = scores[constructs].to_numpy(dtype=float)
+    person = overall_scores(scores[constructs], w.to_dict()).to_numpy(dtype=float)
+    scored = ~np.isnan(person)
+    s = np.column_stack([scores[constructs].to_numpy(dtype=float), person])
     has = ~np.isnan(s)
     filled = np.where(has, s, 0.0)
     counts = has.sum(axis=0)
-    means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs), np.nan), where=counts > 0)
-    overall = float(np.nansum(means * w.to_numpy())) if counts[w.to_numpy() > 0].all() else math.nan
+    means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs) + 1, np.nan), where=counts > 0)
+    overall = float(means[-1]) if scored.any() else math.nan
+    means = means[:-1]
     low = np.full(len(constructs) + 1, np.nan)
     high = np.full(len(constructs) + 1, np.nan)
     n = len(data)
@@ -322,9 +328,7 @@ def csi(
             freq = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
             num = freq @ filled
             den = freq @ has.astype(float)
-            m = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
-            boot[start : start + size, :-1] = m
-            boot[start : start + size, -1] = m @ np.nan_to_num(w.to_numpy())
+            boot[start : start + size] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
         tail = (1 - conf) / 2 * 100
         low = np.nanpercentile(boot, tail, axis=0)
         high = np.nanpercentile(boot, 100 - tail, axis=0)
@@ -346,7 +350,7 @@ def csi(
             "index": overall,
             "ci_low": float(low[-1]),
             "ci_high": float(high[-1]),
-            "n": int(has.any(axis=1).sum()),
+            "n": int(scored.sum()),
         }
     )
     return pd.DataFrame(rows, columns=["construct", "weight", "index", "ci_low", "ci_high", "n"])

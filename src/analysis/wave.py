@@ -446,35 +446,44 @@ class WaveAnalysis:
 
     def change(self) -> pd.DataFrame | None:
         """Change against the baseline wave (None without one): CSI, satisfaction rate, NPS, construct indices
-        and segment CSIs. The baseline is re-scored with this wave's weights (item weights too, with
-        ``index.weights: pls``), so both waves are measured with the same yardstick."""
+        and segment CSIs.
+
+        The baseline is re-scored with this wave's construct and item weights (:meth:`weights`, computed
+        once), so both waves are measured with the same yardstick and the same CSI definition
+        (:func:`analysis.index.csi`): the current CSI is the headline CSI. Customers who answer in both
+        waves (the hashed ``customer_id`` links them) are paired: the partially overlapping samples
+        tests of :mod:`analysis.compare` (``n_paired``); without a customer id the waves are independent.
+        """
         from . import compare
 
         if self.baseline is None:
             return None
         s, scores = self.survey, self.scores()
-        weights_tbl = self.read("index_weights")
-        weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
-        _, item_weights = self.weights()
+        weights, item_weights = self.weights()
         base = respondent_scores(s, self.baseline.read("clean"), weights, item_weights)
-        rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
-        b, c = base[s.overall_satisfaction].dropna(), scores[s.overall_satisfaction].dropna()
-        rows.append(
-            compare.proportion_change(
-                int(b.isin(s.satisfied).sum()), len(b), int(c.isin(s.satisfied).sum()), len(c), "satisfaction_rate"
-            )
-        )
+        cid, overall = s.customer_id, s.overall_satisfaction
+
+        def ids(frame: pd.DataFrame) -> pd.Series | None:
+            return frame[cid] if cid and cid in frame.columns else None
+
+        def mean_row(b: pd.DataFrame, c: pd.DataFrame, col: str, metric: str) -> compare.Change:
+            return compare.overlap_mean_change(b[col], c[col], metric, ids(b), ids(c))
+
+        def flag(frame: pd.DataFrame) -> pd.Series:
+            return frame[overall].isin(s.satisfied).astype(float).where(frame[overall].notna())
+
+        rows = [mean_row(base, scores, "CSI", "CSI")]
+        rows.append(compare.overlap_proportion_change(flag(base), flag(scores), "satisfaction_rate", ids(base), ids(scores)))
         if s.recommend:
-            rows.append(compare.nps_change(base[s.recommend].dropna(), scores[s.recommend].dropna(), "NPS"))
+            rows.append(compare.overlap_nps_change(base[s.recommend], scores[s.recommend], "NPS", ids(base), ids(scores)))
         for construct in s.index_constructs:
-            rows.append(compare.mean_change(base[construct].dropna(), scores[construct].dropna(), construct))
+            rows.append(mean_row(base, scores, construct, construct))
         for seg in s.segments:
             for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
-                bg = base.loc[base[seg] == group, "CSI"].dropna()
-                cg = scores.loc[scores[seg] == group, "CSI"].dropna()
-                if len(bg) < MIN_CELL or len(cg) < MIN_CELL:  # small cells are never shown
+                bg, cg = base[base[seg] == group], scores[scores[seg] == group]
+                if bg["CSI"].notna().sum() < MIN_CELL or cg["CSI"].notna().sum() < MIN_CELL:  # small cells: never shown
                     continue
-                rows.append(compare.mean_change(bg, cg, f"CSI | {seg} = {group}"))
+                rows.append(mean_row(bg, cg, "CSI", f"CSI | {seg} = {group}"))
         table = compare.wave_change_table(rows)
         table.insert(1, "baseline_wave", self.wave.baseline)
         return self._keep({"wave_change": table})["wave_change"]
@@ -589,7 +598,8 @@ class WaveAnalysis:
         """KPIs against the survey's targets.
 
         Survey KPIs come from the headline (csi, satisfaction_rate, nps, response_rate, repurchase_rate),
-        ``index_change`` from the baseline's CSI; operational KPIs (complaint rate, resolution time,
+        ``index_change`` the CSI ``diff`` of the wave change (the baseline re-scored with this
+        wave's weights; the baseline's own headline CSI only when no wave change was made); operational KPIs (complaint rate, resolution time,
         response within 24 h, follow-up within 3 days, and their change) from the wave's ``operations``
         complaint log, whose raw numbers are kept (``operations``) for the next wave.
         """
@@ -605,7 +615,12 @@ class WaveAnalysis:
             values.update(ops)
         base_head = self.read_baseline("headline")
         if base_head is not None:
-            base_csi = float(base_head.set_index("metric")["value"].get("csi"))
+            # index_change is the wave-change CSI diff: the baseline re-scored with this wave's weights
+            change = self.read("wave_change") if self.has("wave_change") else None
+            if change is not None and "CSI" in set(change["metric"]):
+                base_csi = float(change.set_index("metric").loc["CSI", "baseline"])
+            else:
+                base_csi = float(base_head.set_index("metric")["value"].get("csi"))
             baseline_values = {**(self.read_baseline("operations") or {}), "csi": base_csi}
             values.update(kpis.wave_kpis({**ops, "csi": values.get("csi")}, baseline_values))
         rows = None
