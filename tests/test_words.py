@@ -454,3 +454,12 @@ def test_tracking_segment_table_in_the_report_language(tmp_path: Path) -> None:
     shown = track.segment_trends()
     assert list(shown.columns) == ["分组变量", "群体", "w1", "w2"]
     assert shown.iloc[0].tolist() == ["region", "east", "70.0", "71.2"]
+
+
+def test_methods_text_states_the_panel_pairing_only_when_customers_were_paired():
+    from analysis.words import MethodSettings, methods_text
+
+    paired = methods_text(MethodSettings(baseline="2025H1", change_paired=412), "en")
+    assert "412 customers answered in both waves" in paired and "partially overlapping" in paired
+    assert "部分重叠" in methods_text(MethodSettings(baseline="2025H1", change_paired=412), "zh")
+    assert "partially overlapping" not in methods_text(MethodSettings(baseline="2025H1"), "en")

@@ -667,6 +667,12 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         )
         scheme = str(summary["scheme"]) if "scheme" in summary and pd.notna(summary["scheme"]) else scheme
     changed = ctx.has("wave_change")
+    paired = 0
+    if changed:
+        change = ctx.read("wave_change")
+        if "n_paired" in change.columns and (change["metric"] == "CSI").any():
+            value = change.loc[change["metric"] == "CSI", "n_paired"].iloc[0]
+            paired = int(value) if pd.notna(value) else 0
     notes = _weight_notes(w)
     return words.MethodSettings(
         min_answered=s.cleaning.min_answered,
@@ -693,6 +699,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_zero_effect=tuple(label(ctx, c) for c in notes if "negative_total_effect" in notes[c]),
         index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
         validity=model and ctx.has("htmt_intervals"),
+        change_paired=paired,
     )
 
 

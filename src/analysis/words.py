@@ -297,6 +297,7 @@ class MethodSettings:
     outer weight); index_zero_effect : dimensions given weight 0 (a negative total effect);
     index_no_positive : no positive total effect, equal dimension weights
     validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
+    change_paired : customers linked to the baseline and paired in the CSI change (0: independent waves)
     """
 
     min_answered: float = 0.5
@@ -323,6 +324,7 @@ class MethodSettings:
     index_zero_effect: tuple[str, ...] = ()
     index_no_positive: bool = False
     validity: bool = False
+    change_paired: int = 0
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -366,7 +368,10 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     if s.segments:
         out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
     if s.baseline:
-        out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else ""))
+        text = w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else "")
+        if s.change_paired:
+            text += " " + w("change_paired", n=s.change_paired)
+        out.append(text)
     if s.drivers:
         out.append(w("drivers"))
     if s.model:
