@@ -116,14 +116,19 @@ def reference_reasons(raw: pd.DataFrame, codes: pd.DataFrame, survey: dict) -> l
     cfg = survey["cleaning"]
     dup_id = raw["resp_id"].duplicated(keep="first").to_numpy()
     dup_row = raw.drop(columns="resp_id").duplicated(keep="first").to_numpy()
-    incomplete = (codes.notna().mean(axis=1) < cfg["min_answered"]).to_numpy()
+    # a question skipped by design (asked_if) is not a missing answer: the share is over the items asked
+    asked = pd.DataFrame(True, index=codes.index, columns=codes.columns)
+    for it in survey["items"]:
+        if it.get("asked_if"):
+            asked[it["id"]] = codes[it["asked_if"]["item"]].isin(it["asked_if"]["in"])
+    incomplete = ((codes.notna() & asked).sum(axis=1) / asked.sum(axis=1) < cfg["min_answered"]).to_numpy()
     dur = raw["duration_sec"].astype(float)
     speeder = (dur < cfg["speeder_fraction"] * dur.median()).to_numpy()
     # blocks: the whole battery, and (as analysis.clean reads the rule) every scale and construct
     blocks = [list(codes.columns)]
     for key in ["scale", "construct"]:
-        for value in {it[key] for it in survey["items"]}:
-            ids = [it["id"] for it in survey["items"] if it[key] == value]
+        for value in {it.get(key) for it in survey["items"]} - {None}:
+            ids = [it["id"] for it in survey["items"] if it.get(key) == value]
             if len(ids) >= cfg["straightline_min_items"]:
                 blocks.append(ids)
     straight = np.zeros(len(raw), bool)
@@ -221,10 +226,14 @@ def test_survey_yaml_follows_the_contract(survey, program):
     ]:
         assert ref in ids
     assert [it["id"] for it in survey["items"] if it.get("reverse")] == ["q_pack_damage"]
-    constructs = {it["construct"] for it in survey["items"]}
+    constructs = {it.get("construct") for it in survey["items"]} - {None}
     attributes = {"ProductQuality", "Delivery", "Packaging", "ComplaintHandling", "TechService", "Price"}
     assert attributes | {"Image", "Expectation", "Satisfaction", "Loyalty"} <= constructs
-    assert sum(it["construct"] in attributes for it in survey["items"]) == 19
+    assert sum(it.get("construct") in attributes for it in survey["items"]) == 19
+    # the complaint-handling block is asked only of customers who complained (missing by design)
+    assert [it["id"] for it in survey["items"] if "construct" not in it] == ["q_complained"]
+    asked_if = {it["id"]: it.get("asked_if") for it in survey["items"] if it.get("construct") == "ComplaintHandling"}
+    assert asked_if and all(a == {"item": "q_complained", "in": [1]} for a in asked_if.values())
     assert all(s in constructs and t in constructs for s, t in survey["paths"])
     assert ["Delivery", "Satisfaction"] in survey["paths"] and ["Satisfaction", "Loyalty"] in survey["paths"]
     assert set(survey["index"]["constructs"]) == attributes

@@ -75,9 +75,50 @@ def duplicate_rows(frame: pd.DataFrame) -> pd.Series:
     return frame.duplicated(keep="first")
 
 
-def answered_share(codes: pd.DataFrame) -> pd.Series:
-    """Share of the given items each row answered (0-1)."""
-    return codes.notna().mean(axis=1)
+def answered_share(codes: pd.DataFrame, asked: pd.DataFrame | None = None) -> pd.Series:
+    """Share of the given items each row answered (0-1).
+
+    With ``asked`` (a boolean frame of the same items, :meth:`analysis.survey.Survey.asked`), the
+    share of the items the row was asked: a question skipped by design is not a missing answer.
+    """
+    if asked is None:
+        return codes.notna().mean(axis=1)
+    asked = asked.reindex(index=codes.index, columns=codes.columns, fill_value=True)
+    n_asked = asked.sum(axis=1)
+    share = (codes.notna() & asked).sum(axis=1) / n_asked.where(n_asked > 0)
+    return share.fillna(0.0)
+
+
+def drop_unasked_answers(
+    codes: pd.DataFrame, asked: pd.DataFrame, columns: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answers to a question the respondent was not asked (``asked_if``) set to missing.
+
+    Input: coded answers, the asked frame (:meth:`analysis.survey.Survey.asked`), item -> raw header.
+    Output: the codes with those answers NaN, and their value_issues rows (reason ``not asked``):
+    such an answer breaks the questionnaire's routing, so it is not used.
+    """
+    stray = codes[asked.columns].notna() & ~asked
+    if not stray.to_numpy().any():
+        return codes, pd.DataFrame(columns=["row", "column", "item", "value", "reason"])
+    frames = []
+    out = codes.copy()
+    for item in stray.columns[stray.any()]:
+        rows = stray.index[stray[item]]
+        rule = "not asked (asked_if)"
+        frames.append(
+            pd.DataFrame(
+                {
+                    "row": rows,
+                    "column": columns.get(item, item),
+                    "item": item,
+                    "value": codes.loc[rows, item].map(lambda v: f"{v:g}").to_numpy(),
+                    "reason": rule,
+                }
+            )
+        )
+        out.loc[rows, item] = np.nan
+    return out, pd.concat(frames, ignore_index=True)
 
 
 def speeders(duration: pd.Series, fraction: float) -> tuple[pd.Series, float]:
@@ -334,6 +375,9 @@ def clean_wave(
     codes = coded.codes
     issues = [coded.issues]
     index = raw.frame.index
+    asked = survey.asked(codes)
+    codes, not_asked = drop_unasked_answers(codes, asked, columns)
+    issues.append(not_asked)
 
     # rule 1: duplicate respondent ids
     reason = pd.Series("", index=index, dtype=object)
@@ -348,8 +392,8 @@ def clean_wave(
     )
     dup_rows = duplicate_rows(answers)
     reason[(reason == "") & dup_rows] = "duplicate_row"
-    # rule 3: incomplete
-    answered = answered_share(codes)
+    # rule 3: incomplete (over the items each respondent was asked)
+    answered = answered_share(codes, asked)
     reason[(reason == "") & (answered < rules.min_answered)] = "incomplete"
     # rule 4: speeders
     cutoff = float("nan")

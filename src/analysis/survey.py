@@ -34,7 +34,8 @@ SURVEY_KEYS = (
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
 NOT_YET_APPLIED = ("weighting", "comments", "units")
 SCALE_KEYS = ("min", "max", "labels", "missing")
-ITEM_KEYS = ("id", "scale", "construct", "text", "reverse")
+ITEM_KEYS = ("id", "scale", "construct", "text", "reverse", "asked_if")
+ASKED_IF_KEYS = ("item", "in")
 INDEX_KEYS = ("weights", "constructs", "ahp")
 AHP_KEYS = ("labels", "matrix")
 ZONE_KEYS = ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
@@ -80,14 +81,24 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class AskedIf:
+    """The filter of a question asked only of some respondents (``asked_if: {item: q_complained, in: [1]}``):
+    asked when the raw answer to ``item`` is one of ``codes``."""
+
+    item: str
+    codes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Item:
-    """One rated question."""
+    """One rated question; ``asked_if`` its filter (None: asked of everyone)."""
 
     id: str
     scale: str
     construct: str | None = None
     text: Mapping[str, str] = field(default_factory=dict)
     reverse: bool = False
+    asked_if: AskedIf | None = None
 
     def label(self, language: str = "en") -> str:
         """Question text in ``language``, falling back to the other language, then the id."""
@@ -238,6 +249,36 @@ class Survey:
     @property
     def constructs(self) -> list[str]:
         return list(self.blocks)
+
+    @property
+    def conditional_items(self) -> list[str]:
+        """Items with an ``asked_if`` filter (asked only of some respondents), in questionnaire order."""
+        return [i.id for i in self.items if i.asked_if is not None]
+
+    @property
+    def conditional_constructs(self) -> list[str]:
+        """Constructs whose every item has an ``asked_if`` filter (blocks asked only of some respondents)."""
+        cond = set(self.conditional_items)
+        return [c for c, items in self.blocks.items() if set(items) <= cond]
+
+    def asked(self, codes: Any) -> Any:
+        """Which respondent was asked which rated item: a boolean frame like ``codes[rated_items]``.
+
+        ``codes`` holds the answer codes, raw or clean (a filter item is never reverse-keyed, so both
+        are the same for it). An item without ``asked_if`` is asked of
+        everyone; one with it of the respondents whose answer to the filter item is one of its codes.
+        A respondent who did not answer the filter item was not asked (the questionnaire routed them
+        past it).
+        """
+        import pandas as pd
+
+        out = pd.DataFrame(True, index=codes.index, columns=self.rated_items)
+        for item in self.items:
+            if item.asked_if is None:
+                continue
+            cond = pd.to_numeric(codes[item.asked_if.item], errors="coerce")
+            out[item.id] = cond.isin(item.asked_if.codes).to_numpy()
+        return out
 
     @property
     def model_constructs(self) -> list[str]:
@@ -481,7 +522,76 @@ def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str
         construct=str(construct).strip() if construct is not None else None,
         text=_texts(spec.get("text"), f"items.{item_id}.text", file),
         reverse=bool(spec.get("reverse", False)),
+        asked_if=_parse_asked_if(spec.get("asked_if"), item_id, position, file),
     )
+
+
+def _parse_asked_if(spec: Any, item_id: str, position: int, file: str) -> AskedIf | None:
+    """``asked_if: {item: q_complained, in: [1]}`` (both keys required); None when absent."""
+    if spec is None:
+        return None
+    example = "asked_if: {item: q_complained, in: [1]}"
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(f"item '{item_id}': 'asked_if' must be a mapping.", file=file, expected=example)
+    check_keys(spec, ASKED_IF_KEYS, f"items[{position}] ({item_id}).asked_if.", file)
+    if "item" not in spec or "in" not in spec:
+        raise SurveyDefinitionError(
+            f"item '{item_id}': 'asked_if' needs both 'item' and 'in'.", file=file, expected=example
+        )
+    codes = tuple(_int(v, f"items.{item_id}.asked_if.in", file) for v in _as_list(spec["in"], "", file))
+    if not codes:
+        raise SurveyDefinitionError(f"item '{item_id}': 'asked_if.in' is empty.", file=file, expected=example)
+    return AskedIf(item=str(spec["item"]).strip(), codes=codes)
+
+
+def _check_asked_if(items: Sequence[Item], scales: Mapping[str, Scale], paths: Sequence[tuple[str, str]], file: str) -> None:
+    """The filter item exists, is asked of everyone, and the codes are on its scale; a block in the CSI
+    model is filtered as a whole (the model needs whole blocks, see docs/survey-definition.md)."""
+    by_id = {i.id: i for i in items}
+    for item in items:
+        rule = item.asked_if
+        if rule is None:
+            continue
+        cond = by_id.get(rule.item)
+        if cond is None or cond.id == item.id:
+            raise SurveyDefinitionError(
+                f"item '{item.id}': asked_if names item '{rule.item}', which is not another item in 'items'.",
+                file=file,
+                expected="the id of the filter question, e.g. q_complained",
+            )
+        if cond.reverse:
+            raise SurveyDefinitionError(
+                f"item '{item.id}': its filter item '{cond.id}' is reverse-keyed.",
+                file=file,
+                expected="a filter question that is not reverse-keyed",
+            )
+        if cond.asked_if is not None:
+            raise SurveyDefinitionError(
+                f"item '{item.id}': its filter item '{cond.id}' is itself asked only of some respondents.",
+                file=file,
+                expected="a filter question asked of everyone",
+            )
+        scale = scales[cond.scale]
+        bad = [c for c in rule.codes if not scale.min <= c <= scale.max]
+        if bad:
+            raise SurveyDefinitionError(
+                f"item '{item.id}': asked_if.in has {bad}, outside the scale of '{cond.id}' ({scale.min}-{scale.max}).",
+                file=file,
+                expected=f"codes {scale.min}-{scale.max}",
+            )
+    modelled = {c for p in paths for c in p}
+    blocks: dict[str, list[Item]] = {}
+    for item in items:
+        if item.construct:
+            blocks.setdefault(item.construct, []).append(item)
+    for construct, members in blocks.items():
+        filters = {m.asked_if for m in members}
+        if construct in modelled and len(filters) > 1:
+            raise SurveyDefinitionError(
+                f"construct '{construct}' is in 'paths' and only some of its items have the same 'asked_if'.",
+                file=file,
+                expected="the same asked_if on every item of a modelled construct, or on none",
+            )
 
 
 def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
@@ -752,6 +862,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
                 expected=f"one of {', '.join(constructs)}",
             )
         construct_texts[str(name)] = _texts(text, f"constructs.{name}", file)
+    _check_asked_if(items, scales, paths, file)
     zones = spec.get("zones") or {}
     if not isinstance(zones, Mapping):
         raise SurveyDefinitionError("'zones' must be a mapping of thresholds.", file=file)

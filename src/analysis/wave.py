@@ -31,6 +31,7 @@ notebook   steps                                       tables (see :data:`analys
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,22 +60,54 @@ def satisfaction_construct(survey: Survey) -> str | None:
     return survey.item(survey.overall_satisfaction).construct
 
 
-def model_blocks(survey: Survey) -> dict[str, list[str]]:
-    """Blocks of the constructs in the CSI structural model."""
-    return {c: survey.blocks[c] for c in survey.model_constructs}
+def model_blocks(survey: Survey, without: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Blocks of the constructs in the CSI structural model (``without`` some of them)."""
+    return {c: survey.blocks[c] for c in survey.model_constructs if c not in without}
+
+
+def conditional_model_constructs(survey: Survey) -> list[str]:
+    """Constructs of the CSI model asked only of some respondents (``asked_if`` on their items)."""
+    return [c for c in survey.model_constructs if c in survey.conditional_constructs]
+
+
+def asked_rows(survey: Survey, clean: pd.DataFrame, constructs: Sequence[str]) -> pd.Series:
+    """True for the respondents asked every item of ``constructs`` (:meth:`analysis.survey.Survey.asked`)."""
+    items = [i for c in constructs for i in survey.blocks[c]]
+    if not items:
+        return pd.Series(True, index=clean.index)
+    return survey.asked(clean)[items].all(axis=1)
 
 
 def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
     """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings);
-    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`."""
+    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`.
+
+    Missing by design (issue 11): constructs asked only of some respondents (``asked_if``) are left out
+    of this model, which is estimated on every respondent; their paths come from
+    :func:`fit_asked_model`, the whole model on the respondents who were asked."""
     from . import pls
 
     if not survey.paths:
         return None
     cfg = survey.pls
-    return pls.estimate_pls(
-        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
-    )
+    skip = set(conditional_model_constructs(survey))
+    paths = [p for p in survey.paths if not (set(p) & skip)]
+    if not paths:  # every path touches a conditional construct: the asked model is the only model
+        return fit_asked_model(survey, clean)
+    return pls.estimate_pls(clean, model_blocks(survey, skip), paths, scheme=cfg.scheme, missing=cfg.missing)
+
+
+def fit_asked_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
+    """The whole CSI model on the respondents asked every conditional construct (None when the model has
+    none, or without paths)."""
+    from . import pls
+
+    cond = conditional_model_constructs(survey)
+    if not survey.paths or not cond:
+        return None
+    cfg = survey.pls
+    rows = clean.loc[asked_rows(survey, clean, cond)]
+    return pls.estimate_pls(rows, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing)
 
 
 def attribute_items(survey: Survey) -> list[str]:
@@ -84,7 +117,7 @@ def attribute_items(survey: Survey) -> list[str]:
 
 
 def index_weights(
-    survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None
+    survey: Survey, clean: pd.DataFrame, model: PLSModel | None = None, asked_model: PLSModel | None = None
 ) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
     """Construct weights of the overall index, item weights within constructs (None = equal) and the
     table of both (index_weights.csv: ``construct, weight, method, total_effect, item_weights,
@@ -94,7 +127,8 @@ def index_weights(
     method): items weighted by the normalised unstandardised PLS outer weights, constructs by
     their total effect on the satisfaction construct, normalised to sum to 1 (Fornell et al.
     1996), with the fallbacks of :func:`analysis.index.acsi_weights` for negative weights and
-    effects (recorded in ``note``).
+    effects (recorded in ``note``). A construct asked only of some respondents takes its outer weights
+    and total effect from ``asked_model`` (:func:`fit_asked_model`; fitted when not given).
     """
     from .index import acsi_weights, weights_for
 
@@ -109,11 +143,22 @@ def index_weights(
                 "index.weights is 'pls' but the survey has no 'paths' (no CSI model to take weights from).",
                 file=str(survey.path),
             )
-        uw = model.unstd_weights
         target = satisfaction_construct(survey)
-        te = model.total_effects
-        te = te[te["target"] == target].set_index("source")["total"]
-        result = acsi_weights(blocks, dict(zip(uw["item"], uw["weight"], strict=True)), te.to_dict())
+        outer: dict[str, float] = {}
+        effects: dict[str, float] = {}
+        cond = set(conditional_model_constructs(survey))
+        if cond:
+            asked_model = asked_model if asked_model is not None else fit_asked_model(survey, clean)
+        for m, keep in ((model, None), (asked_model if cond else None, cond)):
+            if m is None:
+                continue
+            uw, te = m.unstd_weights, m.total_effects
+            uw = uw if keep is None else uw[uw["construct"].isin(keep)]
+            te = te[te["target"] == target]
+            te = te if keep is None else te[te["source"].isin(keep)]
+            outer.update(dict(zip(uw["item"], uw["weight"], strict=True)))
+            effects.update(dict(zip(te["source"], te["total"], strict=True)))
+        result = acsi_weights(blocks, outer, effects)
         table = result.to_frame()
         table.insert(2, "method", "pls")
         return result.construct_weights, result.item_weights, table
@@ -280,6 +325,13 @@ class WaveAnalysis:
             self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
         return self._cache["csi_model"]
 
+    def asked_model(self) -> PLSModel | None:
+        """The whole CSI model on the respondents asked its conditional constructs (:func:`fit_asked_model`),
+        fitted once per session; None when the model has no construct asked only of some."""
+        if "asked_model" not in self._cache:
+            self._cache["asked_model"] = fit_asked_model(self.survey, self.read("clean"))
+        return self._cache["asked_model"]
+
     def weights(self) -> tuple[pd.Series, dict[str, float] | None]:
         """Construct weights of the overall index and item weights within constructs (see :func:`index_weights`)."""
         weights, items, _ = self._weighting()
@@ -287,8 +339,10 @@ class WaveAnalysis:
 
     def _weighting(self) -> tuple[pd.Series, dict[str, float] | None, pd.DataFrame]:
         if "weights" not in self._cache:
-            model = self.csi_model() if self.survey.index.weights == "pls" else None
-            self._cache["weights"] = index_weights(self.survey, self.read("clean"), model)
+            pls_weights = self.survey.index.weights == "pls"
+            model = self.csi_model() if pls_weights else None
+            asked = self.asked_model() if pls_weights else None
+            self._cache["weights"] = index_weights(self.survey, self.read("clean"), model, asked)
         return self._cache["weights"]
 
     def scores(self) -> pd.DataFrame:
@@ -359,6 +413,10 @@ class WaveAnalysis:
         model = self.csi_model()
         if model is not None:
             pr = model.reliability.set_index("construct")
+            asked = self.asked_model()
+            if asked is not None:  # constructs asked only of some: from the model on those asked
+                ar = asked.reliability.set_index("construct")
+                pr = pd.concat([pr, ar.loc[[c for c in conditional_model_constructs(s) if c not in pr.index]]])
             for col in ("rho_c", "ave", "rho_a"):
                 rel[col] = rel["construct"].map(pr[col])
         return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks)})
@@ -429,19 +487,24 @@ class WaveAnalysis:
 
     def drivers(self, n_boot: int = DRIVERS_BOOT, seed: int = DRIVERS_SEED) -> Tables:
         """Key drivers: relative weights of the constructs for overall satisfaction (and loyalty), with bootstrap
-        intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs."""
+        intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs.
+        Each table has ``n``, the complete cases it used. Constructs and items asked only of some respondents
+        (``asked_if``) are left out, so the drivers keep every respondent (their effect is in the CSI model,
+        estimated on the respondents asked)."""
         from . import drivers
 
         s, scores = self.survey, self.scores()
-        overall, idx = s.overall_satisfaction, list(s.index_constructs)
+        overall, idx = s.overall_satisfaction, [c for c in s.index_constructs if c not in s.conditional_constructs]
         rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)
-        tables = {"drivers": rw.to_frame()}
+        tables = {"drivers": rw.to_frame().assign(n=rw.n)}
         if s.loyalty:
             loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed)
-            tables["drivers_loyalty"] = loyal.to_frame()
-        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
-        tables["drivers_items"] = items.to_frame()
-        tables["regression"] = drivers.regression_drivers(scores, overall, idx).to_frame()
+            tables["drivers_loyalty"] = loyal.to_frame().assign(n=loyal.n)
+        attributes = [i for i in attribute_items(s) if i not in s.conditional_items]
+        items = drivers.relative_weights(self.read("clean"), overall, attributes)
+        tables["drivers_items"] = items.to_frame().assign(n=items.n)
+        reg = drivers.regression_drivers(scores, overall, idx)
+        tables["regression"] = reg.to_frame().assign(n=reg.n)
         return self._keep(tables)
 
     def change(self) -> pd.DataFrame | None:
@@ -501,9 +564,34 @@ class WaveAnalysis:
             return {}
         clean, blocks, cfg = self.read("clean"), model_blocks(s), s.pls
         b = cfg.bootstrap if n_boot is None else n_boot
-        boot = bootstrap_model(model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress)
+        seed = cfg.seed if seed is None else seed
         ranges = {i: s.ranges[i] for c in blocks for i in blocks[c]}
-        impact = acsi_impact(model, construct_index_scores(clean.loc[model.scores.index], model, ranges))
+
+        def estimates(m: PLSModel, sample: str, keep: set[str] | None) -> dict[str, Any]:
+            boot = bootstrap_model(m, n_boot=b, seed=seed, progress=progress)
+            impact = acsi_impact(m, construct_index_scores(clean.loc[m.scores.index], m, ranges))
+            out = {
+                "csi_paths": boot.paths.copy(),
+                "pls_loadings": boot.loadings.merge(m.weights, on=["construct", "item"], how="left"),
+                "pls_effects": boot.total_effects.merge(
+                    impact[["source", "target", "impact"]], on=["source", "target"], how="left"
+                ),
+            }
+            for name, t in out.items():
+                cols = ["construct"] if name == "pls_loadings" else ["source", "target"]
+                if keep is not None:
+                    t = t[t[cols].isin(keep).any(axis=1)]
+                out[name] = t.assign(n=m.n, sample=sample).reset_index(drop=True)
+            out["boot"] = boot
+            return out
+
+        main = estimates(model, "all", None)
+        asked = self.asked_model()
+        cond = set(conditional_model_constructs(s))
+        if asked is not None and set(asked.blocks) != set(model.blocks):
+            part = estimates(asked, "asked", cond)
+            for name in ("csi_paths", "pls_loadings", "pls_effects"):
+                main[name] = pd.concat([main[name], part[name]], ignore_index=True)
         htmt = model.htmt.copy()
         htmt.index.name = "construct"
         summary = {
@@ -511,17 +599,18 @@ class WaveAnalysis:
             "iterations": model.iterations,
             "scheme": model.scheme,
             "n_boot": b,
-            "failed_resamples": boot.n_failed,
+            "failed_resamples": main["boot"].n_failed,
             "satisfaction_construct": satisfaction_construct(s),
+            "n_asked": asked.n if asked is not None else float("nan"),
+            "asked_constructs": ";".join(c for c in s.model_constructs if c in cond),
         }
+        boot = main["boot"]
         return self._keep(
             {
-                "csi_paths": boot.paths.copy(),
+                "csi_paths": main["csi_paths"],
                 "pls_r2": model.r2,
-                "pls_loadings": boot.loadings.merge(model.weights, on=["construct", "item"], how="left"),
-                "pls_effects": boot.total_effects.merge(
-                    impact[["source", "target", "impact"]], on=["source", "target"], how="left"
-                ),
+                "pls_loadings": main["pls_loadings"],
+                "pls_effects": main["pls_effects"],
                 "htmt": htmt.reset_index(),
                 "htmt_intervals": boot.htmt.copy(),
                 "measurement_checks": measurement_checks(model, boot.htmt),
@@ -702,6 +791,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
             check_ahp(ahp, name=f"index.ahp.matrix in {file}")
         if survey.paths:
             fit_csi_model(survey, result.clean)
+            fit_asked_model(survey, result.clean)
         if survey.loyalty:
             zone_thresholds(survey)
     except InputError:
@@ -721,6 +811,7 @@ __all__ = [
     "attribute_items",
     "check",
     "customer_types",
+    "fit_asked_model",
     "fit_csi_model",
     "index_weights",
     "model_blocks",

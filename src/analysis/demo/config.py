@@ -83,6 +83,17 @@ _ITEMS: tuple[tuple[str, str, str, str, str, float, float, bool, float], ...] = 
     ("q_nps", "nps11", "Recommendation", "向朋友或同事推荐华信的可能性（0-10分）", "How likely to recommend Huaxin to a friend or colleague (0-10)", 0.80, 0.00, False, 0.01),
 )  # fmt: skip
 ITEM_IDS = [it[0] for it in _ITEMS]
+
+#: The screener before the complaint-handling block: only customers who complained answer that block
+#: (``asked_if: {item: q_complained, in: [1]}``); 1 = yes, 2 = no.
+SCREENER = {
+    "id": "q_complained",
+    "zh": "过去半年是否向华信投诉或反映过问题",
+    "en": "Complained or raised a problem with Huaxin in the past half-year",
+    "labels": {1: ("是", "Yes"), 2: ("否", "No")},
+}
+#: Share of respondents who complained (and so answer the complaint-handling questions).
+COMPLAINED_SHARE = 0.35
 CONSTRUCTS = [
     "Image",
     "Expectation",

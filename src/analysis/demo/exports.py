@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 
-from .config import _ITEMS, _XLSX_LABEL_CONSTRUCTS, SCALE_LABELS
+from .config import _ITEMS, _XLSX_LABEL_CONSTRUCTS, SCALE_LABELS, SCREENER
 from .dirt import BLANK, MISSING
 
 
@@ -70,6 +70,15 @@ def encode_items(
                 col.append(c)
         item_cells.append(col)
     return item_cells
+
+
+def encode_screener(fmt: str, codes: np.ndarray) -> list[object]:
+    """The screener's cells (:data:`~.config.SCREENER`): codes, or Chinese labels in the GBK label export;
+    ``None`` (an empty cell) for :data:`BLANK`."""
+    labels = SCREENER["labels"]
+    return [
+        None if c == BLANK else (labels[int(c)][0] if fmt == "csv_labels_gbk" else int(c)) for c in codes
+    ]
 
 
 def export_bytes(df: pd.DataFrame, fmt: str) -> bytes:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..index import RANDOM_INDEX as _SAATY_RI  # Saaty's random index: the one table
-from .config import _ITEMS, ATTRIBUTES, CONSTRUCTS, LOYALTY, MISSING7, SCALE_LABELS, STRUCTURAL
+from .config import _ITEMS, ATTRIBUTES, CONSTRUCTS, LOYALTY, MISSING7, SCALE_LABELS, SCREENER, STRUCTURAL
 
 #: Saaty pairwise comparison of the index constructs (row vs column); reciprocals are exact decimals.
 _AHP_MATRIX = [
@@ -63,9 +63,13 @@ def survey_definition() -> dict:
     items = []
     for iid, scale, construct, zh, en, *_rest in _ITEMS:
         reverse = _rest[2]
+        if construct == "ComplaintHandling" and not any(i["id"] == SCREENER["id"] for i in items):
+            items.append({"id": SCREENER["id"], "scale": "yesno", "text": {"en": SCREENER["en"], "zh": SCREENER["zh"]}})
         item: dict = {"id": iid, "scale": scale, "construct": construct}
         if reverse:
             item["reverse"] = True
+        if construct == "ComplaintHandling":  # asked only of customers who complained (missing by design)
+            item["asked_if"] = {"item": SCREENER["id"], "in": [1]}
         item["text"] = {"en": en, "zh": zh}
         items.append(item)
     paths = [[src, tgt] for tgt, eq in STRUCTURAL.items() for src in eq] + [
@@ -86,6 +90,12 @@ def survey_definition() -> dict:
             "agree7": {"min": 1, "max": 7, "labels": _labels("agree7"), "missing": list(MISSING7)},
             "likely7": {"min": 1, "max": 7, "labels": _labels("likely7"), "missing": list(MISSING7)},
             "nps11": {"min": 0, "max": 10, "missing": [99, -99]},
+            "yesno": {
+                "min": 1,
+                "max": 2,
+                "labels": {k: {"zh": zh, "en": en} for k, (zh, en) in SCREENER["labels"].items()},
+                "missing": [99, -99],
+            },
         },
         "items": items,
         "overall_satisfaction": "q_overall",

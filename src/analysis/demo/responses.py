@@ -13,14 +13,16 @@ from .config import (
     _COMMENTS_SPECIAL,
     _ITEMS,
     ATTRIBUTES,
+    COMPLAINED_SHARE,
     CONSTRUCTS,
     DIRT,
     ITEM_IDS,
     REASONS,
+    SCREENER,
     _WaveSpec,
 )
-from .dirt import MISSING, plant_outliers, plant_straightliners_and_breakoffs, plant_value_issues
-from .exports import encode_items, item_headers
+from .dirt import BLANK, MISSING, plant_outliers, plant_straightliners_and_breakoffs, plant_value_issues
+from .exports import encode_items, encode_screener, item_headers
 from .latent import _delta, _items_from_latent, _latent, _Model
 from .operations import _complaints
 from .records import WaveData
@@ -39,6 +41,17 @@ def _choose_comment(rng: np.random.Generator, eta: pd.Series) -> str | None:
         return pool[int(rng.integers(len(pool)))]
     pool = _COMMENTS_POS if sat > 0.9 else _COMMENTS_MID
     return pool[int(rng.integers(len(pool)))]
+
+
+def _skip_complaint_block(rng: np.random.Generator, codes: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Who complained in the half-year (:data:`COMPLAINED_SHARE`, from its own random stream): the others
+    skip the complaint-handling questions by design (``asked_if`` in the survey), so their cells are
+    empty. Planted straight-liners answer every question. Returns the complained flags."""
+    complained = rng.random(len(kinds)) < COMPLAINED_SHARE
+    complained[kinds == "straightliner"] = True
+    block = [j for j, it in enumerate(_ITEMS) if it[2] == "ComplaintHandling"]
+    codes[np.ix_(~complained, block)] = BLANK
+    return complained
 
 
 def _simulate_wave(
@@ -95,18 +108,23 @@ def _simulate_wave(
     p_missing = np.array([it[8] for it in _ITEMS])
     miss = rng.random((n, n_items)) < p_missing
     codes = np.where(miss, MISSING, codes)
+    complained = _skip_complaint_block(np.random.default_rng([seed, 200 + index]), codes, kinds_a)
 
     sl, inc = plant_straightliners_and_breakoffs(rng, codes, kinds_a)
     genuine_like = np.isin(kinds_a, ["genuine", "duplicate_id", "speeder"])
     # planted outliers, then value issues: distinct genuine rows (not duplicate sources, not outliers)
     eligible = np.setdiff1d(np.arange(n_gen), sources)
     outliers = plant_outliers(rng, codes, eligible)
+    complained[outliers] = True  # an outlier answers every question
     eligible = np.setdiff1d(eligible, outliers)
     issues, issue_rows = plant_value_issues(rng, codes, eligible, spec.fmt, n_gen)
 
     # duplicates: duplicate_row copies everything; duplicate_id keeps the person, new answers
     for r in np.flatnonzero(kinds_a == "duplicate_row"):
         codes[r] = codes[source[r]]
+        complained[r] = complained[source[r]]
+    screener = np.where(complained, 1, 2)
+    screener[np.isin(kinds_a, ["incomplete"])] = BLANK  # a break-off stops before the screener
 
     # -- durations --------------------------------------------------------------------------------
     med = spec.median_duration
@@ -178,7 +196,11 @@ def _simulate_wave(
         "customer_type": list(customers["customer_type"]),
         "duration_sec": [int(d) for d in dur],
     }
-    for h, col in zip(headers, item_cells, strict=True):
+    for h, col, it in zip(headers, item_cells, _ITEMS, strict=True):
+        if it[2] == "ComplaintHandling" and SCREENER["id"] not in raw_cols and SCREENER["zh"] not in raw_cols:
+            raw_cols[SCREENER["zh"] if spec.fmt == "csv_labels_gbk" else SCREENER["id"]] = encode_screener(
+                spec.fmt, screener
+            )
         raw_cols[h] = col
     raw_cols["q_comment"] = comments
     raw_cols["ip_address"] = ips

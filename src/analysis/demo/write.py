@@ -43,9 +43,10 @@ def _survey_yaml(survey: dict) -> str:
     out.append("items:                # questionnaire order; `construct` groups items into blocks")
     last = None
     for it in s["items"]:
-        if it["construct"] != last:
-            out.append(f"  # {it['construct']}")
-            last = it["construct"]
+        block = it.get("construct", "Screener (no construct; the next block is asked if 1 = yes)")
+        if block != last:
+            out.append(f"  # {block}")
+            last = block
         out.append(f"  - {_flow(it)}")
     for key in [
         "overall_satisfaction",
