@@ -314,3 +314,19 @@ def test_created_key_file_is_long_enough(tmp_path: Path, monkeypatch) -> None:
     assert len(key) >= 32 and (tmp_path / ".csat_key").exists()
     monkeypatch.setenv("CSAT_ID_KEY", "sixteen-bytes-ok")
     assert id_key(tmp_path) == b"sixteen-bytes-ok"
+
+
+def test_answered_share_counts_only_the_items_asked():
+    """A question skipped by design (asked_if) is not a missing answer: by hand, 2 of 2 asked vs 2 of 4."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.clean import answered_share, drop_unasked_answers
+
+    codes = pd.DataFrame({"c": [2.0, 1.0], "a1": [np.nan, 4.0], "a2": [5.0, np.nan], "b": [3.0, 6.0]})
+    asked = pd.DataFrame({"c": [True, True], "a1": [False, True], "a2": [False, True], "b": [True, True]})
+    assert answered_share(codes).tolist() == [0.75, 0.75]
+    assert answered_share(codes, asked).tolist() == [1.0, 0.75]
+    out, issues = drop_unasked_answers(codes, asked, {"a2": "Q a2"})
+    assert np.isnan(out.loc[0, "a2"]) and out.loc[0, "b"] == 3.0
+    assert issues[["row", "column", "item", "value"]].values.tolist() == [[0, "Q a2", "a2", "5"]]

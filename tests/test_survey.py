@@ -171,3 +171,49 @@ def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) ->
     path = _write(tmp_path, BASE + "weighting: {method: rake, margins: {}}\n")
     with pytest.warns(UserWarning, match="'weighting' is read but not applied"):
         load_survey(path)
+
+
+ASKED = """\
+scales:
+  s7: {min: 1, max: 7}
+  yn: {min: 1, max: 2}
+items:
+  - {id: c, scale: yn}
+  - {id: a1, scale: s7, construct: X, asked_if: {item: c, in: [1]}}
+  - {id: a2, scale: s7, construct: X, asked_if: {item: c, in: [1]}}
+  - {id: b, scale: s7, construct: Y}
+overall_satisfaction: b
+paths: [[X, Y]]
+"""
+
+
+def test_asked_if_is_read_and_routes_respondents(tmp_path: Path) -> None:
+    import pandas as pd
+
+    survey = load_survey(_write(tmp_path, ASKED))
+    assert survey.item("a1").asked_if.item == "c" and survey.item("a1").asked_if.codes == (1,)
+    assert survey.conditional_items == ["a1", "a2"] and survey.conditional_constructs == ["X"]
+    codes = pd.DataFrame({"c": [1, 2, None], "a1": [5, None, 3], "a2": [4, 2, None], "b": [6, 6, 6]})
+    asked = survey.asked(codes)
+    assert asked["a1"].tolist() == [True, False, False]  # no answer to the filter: routed past it
+    assert asked["b"].all() and asked["c"].all()
+
+
+@pytest.mark.parametrize(
+    ("replace", "needle"),
+    [
+        (("in: [1]}}\n  - {id: a2", "inn: [1]}}\n  - {id: a2"), "'items[2] (a1).asked_if.inn'. Did you mean 'in'?"),
+        (("{item: c, in: [1]}}\n  - {id: a2", "{item: zz, in: [1]}}\n  - {id: a2"), "asked_if names item 'zz'"),
+        (("{item: c, in: [1]}}\n  - {id: a2", "{item: c, in: [3]}}\n  - {id: a2"), "outside the scale of 'c'"),
+        (("{item: c, in: [1]}}\n  - {id: a2", "{item: c}}\n  - {id: a2"), "needs both 'item' and 'in'"),
+        (("  - {id: a2, scale: s7, construct: X, asked_if: {item: c, in: [1]}}", "  - {id: a2, scale: s7, construct: X}"),
+         "only some of its items have the same 'asked_if'"),
+        (("{id: c, scale: yn}", "{id: c, scale: yn, reverse: true}"), "is reverse-keyed"),
+    ],
+)
+def test_asked_if_errors_name_the_problem(tmp_path: Path, replace, needle: str) -> None:
+    text = ASKED.replace(*replace)
+    assert text != ASKED
+    with pytest.raises(SurveyDefinitionError) as err:
+        load_survey(_write(tmp_path, text))
+    assert needle.lower() in str(err.value).lower()

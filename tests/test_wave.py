@@ -235,3 +235,78 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     warnings_text = report.validity_warnings(wa)
     assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
     assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0
+
+
+def test_missing_by_design_keeps_everyone_in_the_model_and_drivers(tmp_path: Path) -> None:
+    """issue 11, 6i: the ECSI mobi survey with its complaints item asked only of the customers who say
+    they complained (asked_if). Cleaning keeps the others (the skipped item is not a missing answer),
+    drops an answer given though not asked, the CSI model keeps all 250 respondents without the
+    Complaints block and estimates the Complaints paths in the whole model on the respondents asked;
+    the drivers keep every respondent and say how many (n). References: estimate_pls on those two
+    samples (the PLS itself is checked against seminr in test_pls_seminr.py) and counts by hand."""
+    import numpy as np
+    import yaml
+
+    from analysis.pls import ECSI_BLOCKS, ECSI_PATHS, estimate_pls
+    from conftest import MOBI
+
+    answers = pd.read_csv(MOBI)
+    rng = np.random.default_rng(11)
+    complained = rng.random(len(answers)) < 0.4
+    answers.insert(0, "q_c", np.where(complained, 1, 2))
+    answers.loc[~complained, "CUSCO"] = np.nan  # skipped by design
+    stray = int(np.flatnonzero(~complained)[0])
+    answers.loc[stray, "CUSCO"] = 9  # answered though not asked: set to missing
+    answers.insert(0, "rid", range(1, len(answers) + 1))
+    answers.to_csv(tmp_path / "mobi.csv", index=False)
+    items = [{"id": "q_c", "scale": "yn"}]
+    for c, its in ECSI_BLOCKS.items():
+        for i in its:
+            item = {"id": i, "scale": "ten", "construct": c}
+            if c == "Complaints":
+                item["asked_if"] = {"item": "q_c", "in": [1]}
+            items.append(item)
+    survey = {
+        "respondent_id": "rid",
+        "scales": {"ten": {"min": 1, "max": 10}, "yn": {"min": 1, "max": 2}},
+        "items": items,
+        "overall_satisfaction": "CUSA1",
+        "paths": [list(p) for p in ECSI_PATHS],
+        "cleaning": {"straightline_min_items": 100, "min_answered": 0.97},
+        "index": {"constructs": ["Image", "Expectation", "Quality", "Value", "Complaints"]},
+    }
+    (tmp_path / "survey.yaml").write_text(yaml.safe_dump(survey), encoding="utf-8")
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({"wave": "w", "raw": "mobi.csv"}), encoding="utf-8")
+    wa = WaveAnalysis.load(tmp_path / "survey.yaml", tmp_path / "w.yaml", out_root=tmp_path)
+    wa.clean()
+    clean = wa.read("clean")
+    assert len(clean) == 250  # 24 of 25 answered is below 0.97: the skipped item must not count
+    issues = wa.read("value_issues")
+    assert list(issues.loc[issues["reason"] == "not asked (asked_if)", "row"]) == [stray + 1]
+    assert clean["CUSCO"].notna().sum() == complained.sum()
+    wa.describe()
+    wa.reliability()
+    wa.index(n_boot=20)
+    wa.headline()
+    tables = wa.drivers(n_boot=20)
+    assert (tables["drivers"]["n"] == 250).all() and "Complaints" not in set(tables["drivers"]["predictor"])
+    model = wa.model(n_boot=20)
+    paths = model["csi_paths"].set_index(["source", "target"])
+    blocks = {c: i for c, i in ECSI_BLOCKS.items() if c != "Complaints"}
+    main = estimate_pls(clean, blocks, [p for p in ECSI_PATHS if "Complaints" not in p])
+    asked = estimate_pls(clean[clean["q_c"] == 1], ECSI_BLOCKS, list(ECSI_PATHS))
+    for (src, dst), row in paths.iterrows():
+        ref, n = (asked, int(complained.sum())) if "Complaints" in (src, dst) else (main, 250)
+        expected = ref.paths.set_index(["source", "target"]).loc[(src, dst), "estimate"]
+        assert row["estimate"] == pytest.approx(expected, abs=1e-10)
+        assert row["n"] == n and row["sample"] == ("asked" if n < 250 else "all")
+    assert {("Satisfaction", "Complaints"), ("Complaints", "Loyalty")} <= set(paths.index)
+    summary = model["pls_summary"].iloc[0]
+    assert summary["n"] == 250 and summary["n_asked"] == complained.sum()
+    rel = wa.read("reliability").set_index("construct")
+    assert rel.loc["Complaints", "rho_c"] == pytest.approx(1.0)  # a single item, from the asked model
+    from analysis import report
+
+    methods = report.methods_text(wa)
+    assert f"on the {int(complained.sum())} respondents who were asked" in methods
+    assert "They use 250 responses" in methods

@@ -307,6 +307,7 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
                 words.interval(a, b, 3) for a, b in zip(p["ci_low"], p["ci_high"], strict=True)
             ],
             word("column.p", lang): p["p"].map(words.p_value),
+            **({word("column.n", lang): p["n"].map(lambda n: words.integer(n, lang))} if "n" in p.columns else {}),
         }
     )
 
@@ -700,7 +701,19 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
         validity=model and ctx.has("htmt_intervals"),
         change_paired=paired,
+        drivers_n=_first_int(ctx.read("drivers"), "n") if ctx.has("drivers") else None,
+        asked_constructs=tuple(label(ctx, c) for c in s.conditional_constructs if c in s.model_constructs)
+        if model
+        else tuple(label(ctx, c) for c in s.conditional_constructs if c in s.index_constructs),
+        model_n_asked=_first_int(ctx.read("pls_summary"), "n_asked") if model else None,
     )
+
+
+def _first_int(table: pd.DataFrame, column: str) -> int | None:
+    """The first value of ``column`` as an int (None when the column is absent or empty)."""
+    if column not in table.columns or not len(table) or pd.isna(table[column].iloc[0]):
+        return None
+    return int(table[column].iloc[0])
 
 
 def _text(x: Any) -> str:

@@ -298,6 +298,9 @@ class MethodSettings:
     index_no_positive : no positive total effect, equal dimension weights
     validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
     change_paired : customers linked to the baseline and paired in the CSI change (0: independent waves)
+    drivers_n : responses the key drivers used (None: not known)
+    asked_constructs : dimensions (labels) asked only of some respondents (``asked_if``), left out of
+    the drivers and of the main model; model_n_asked : respondents asked, on whom their paths were estimated
     """
 
     min_answered: float = 0.5
@@ -325,6 +328,9 @@ class MethodSettings:
     index_no_positive: bool = False
     validity: bool = False
     change_paired: int = 0
+    drivers_n: int | None = None
+    asked_constructs: tuple[str, ...] = ()
+    model_n_asked: int | None = None
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -372,19 +378,26 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         if s.change_paired:
             text += " " + w("change_paired", n=s.change_paired)
         out.append(text)
+    asked = join(list(s.asked_constructs), lang) if s.asked_constructs else ""
     if s.drivers:
-        out.append(w("drivers"))
+        text = w("drivers")
+        if s.drivers_n is not None:
+            text += " " + w("drivers_n", n=integer(s.drivers_n, lang))
+        if asked:
+            text += " " + w("drivers_asked", constructs=asked)
+        out.append(text)
     if s.model:
-        out.append(
-            w(
-                "model",
-                scheme=word(f"pls_scheme.{s.model_scheme}", lang)
-                if has_word(f"pls_scheme.{s.model_scheme}")
-                else s.model_scheme,
-                n=integer(s.model_n, lang, missing="–"),
-                n_boot=integer(s.model_boot, lang, missing="–"),
-            )
+        text = w(
+            "model",
+            scheme=word(f"pls_scheme.{s.model_scheme}", lang)
+            if has_word(f"pls_scheme.{s.model_scheme}")
+            else s.model_scheme,
+            n=integer(s.model_n, lang, missing="–"),
+            n_boot=integer(s.model_boot, lang, missing="–"),
         )
+        if asked and s.model_n_asked is not None:
+            text += " " + w("model_asked", constructs=asked, n=integer(s.model_n_asked, lang))
+        out.append(text)
     if s.validity:
         out.append(word("validity.method", lang))
     if s.loyalty:
