@@ -426,11 +426,13 @@ def clean_wave(
     if survey.respondent_id:
         respondents = raw.frame[columns[survey.respondent_id]].astype(str).map(safe_respondent_id)
         log.insert(1, "respondent", respondents.to_numpy())
-    # rule 6: outliers among kept rows (flag only)
+    # rule 6: outliers among kept rows (flag only), on the items asked of everyone: an item skipped by
+    # design (asked_if) would be mean-imputed for everyone not asked, which distorts the distances
+    everyone = [i for i in survey.item_ids if i not in survey.conditional_items]
     d2 = pd.Series(np.nan, index=index)
-    if kept.sum() > len(survey.item_ids) + 1:
-        d2[kept] = mahalanobis_d2(codes.loc[kept, survey.item_ids])
-    df = int((codes.loc[kept, survey.item_ids].std() > 0).sum())
+    if kept.sum() > len(everyone) + 1:
+        d2[kept] = mahalanobis_d2(codes.loc[kept, everyone])
+    df = int((codes.loc[kept, everyone].std() > 0).sum())
     d2_cut = float(stats.chi2.isf(rules.outlier_alpha, df)) if df else np.inf
     log["mahalanobis_d2"] = d2.round(3).to_numpy()
     log["outlier"] = (d2 > d2_cut).to_numpy()
