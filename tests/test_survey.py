@@ -193,6 +193,7 @@ def test_asked_if_is_read_and_routes_respondents(tmp_path: Path) -> None:
     survey = load_survey(_write(tmp_path, ASKED))
     assert survey.item("a1").asked_if.item == "c" and survey.item("a1").asked_if.codes == (1,)
     assert survey.conditional_items == ["a1", "a2"] and survey.conditional_constructs == ["X"]
+    assert survey.filter_items == ["c"]
     codes = pd.DataFrame({"c": [1, 2, None], "a1": [5, None, 3], "a2": [4, 2, None], "b": [6, 6, 6]})
     asked = survey.asked(codes)
     assert asked["a1"].tolist() == [True, False, False]  # no answer to the filter: routed past it

@@ -310,3 +310,5 @@ def test_missing_by_design_keeps_everyone_in_the_model_and_drivers(tmp_path: Pat
     methods = report.methods_text(wa)
     assert f"on the {int(complained.sum())} respondents who were asked" in methods
     assert "They use 250 responses" in methods
+    shown = report.item_table(wa).iloc[:, 0].tolist()
+    assert "q_c" not in shown and len(shown) == 24  # the routing question is not a rating

@@ -153,9 +153,11 @@ def headline_table(ctx: WaveContext) -> pd.DataFrame:
 
 
 def item_table(ctx: WaveContext) -> pd.DataFrame:
-    """Item statistics for reading: label, dimension, n, mean, top-2-box, index."""
+    """Item statistics for reading: label, dimension, n, mean, top-2-box, index (not of a routing question:
+    an ``asked_if`` filter item is not a rating)."""
     lang = ctx.language
     t = ctx.read("item_stats")
+    t = t[~t["item"].isin(ctx.survey.filter_items)].reset_index(drop=True)
     return pd.DataFrame(
         {
             word("column.item", lang): t["label"],

@@ -256,6 +256,12 @@ class Survey:
         return [i.id for i in self.items if i.asked_if is not None]
 
     @property
+    def filter_items(self) -> list[str]:
+        """Items that route respondents (named by some ``asked_if``): routing questions, not ratings."""
+        named = {i.asked_if.item for i in self.items if i.asked_if is not None}
+        return [i for i in self.item_ids if i in named]
+
+    @property
     def conditional_constructs(self) -> list[str]:
         """Constructs whose every item has an ``asked_if`` filter (blocks asked only of some respondents)."""
         cond = set(self.conditional_items)
