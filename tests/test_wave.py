@@ -312,3 +312,63 @@ def test_missing_by_design_keeps_everyone_in_the_model_and_drivers(tmp_path: Pat
     assert "They use 250 responses" in methods
     shown = report.item_table(wa).iloc[:, 0].tolist()
     assert "q_c" not in shown and len(shown) == 24  # the routing question is not a rating
+
+
+def test_pls_weighted_change_rescores_the_baseline_with_this_waves_weights(tmp_path: Path) -> None:
+    """issue 11, 6m: with ``index.weights: pls`` the baseline's CSI in wave_change is the baseline's answers
+    scored with THIS wave's item and construct weights (by hand below), not the baseline's own headline;
+    index_change in kpis.csv is the same difference."""
+    import numpy as np
+    import yaml
+
+    from analysis.pls import ECSI_BLOCKS, ECSI_PATHS
+    from conftest import MOBI
+
+    answers = pd.read_csv(MOBI)
+    answers.insert(0, "rid", range(1, len(answers) + 1))
+    answers.iloc[:140].to_csv(tmp_path / "a.csv", index=False)
+    answers.iloc[110:].to_csv(tmp_path / "b.csv", index=False)
+    items = [{"id": i, "scale": "ten", "construct": c} for c, its in ECSI_BLOCKS.items() for i in its]
+    index_constructs = ["Image", "Expectation", "Quality", "Value"]
+    survey = {
+        "respondent_id": "rid",
+        "scales": {"ten": {"min": 1, "max": 10}},
+        "items": items,
+        "overall_satisfaction": "CUSA1",
+        "paths": [list(p) for p in ECSI_PATHS],
+        "cleaning": {"straightline_min_items": 100},
+        "index": {"weights": "pls", "constructs": index_constructs},
+    }
+    (tmp_path / "survey.yaml").write_text(yaml.safe_dump(survey), encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"wave": "A", "raw": "a.csv"}), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"wave": "B", "raw": "b.csv", "baseline": "A"}), encoding="utf-8")
+    first = WaveAnalysis.load(tmp_path / "survey.yaml", tmp_path / "a.yaml", out_root=tmp_path)
+    first.clean()
+    first.index(n_boot=0)
+    first.headline()
+    first.save()
+    wa = WaveAnalysis.load(tmp_path / "survey.yaml", tmp_path / "b.yaml", out_root=tmp_path)
+    wa.clean()
+    wa.index(n_boot=0)
+    wa.headline()
+    change = wa.change().set_index("metric")
+    wa.kpis()
+    weights = wa.read("index_weights").set_index("construct")
+    own = first.read("index_weights").set_index("construct")
+    assert not np.allclose(weights.loc[index_constructs, "weight"], own.loc[index_constructs, "weight"])
+    # by hand: item weights of this wave within each construct, then this wave's construct weights
+    _, item_weights = wa.weights()
+    base = first.read("clean")
+    total = 0.0
+    for c in index_constructs:
+        cols = ECSI_BLOCKS[c]
+        w = np.array([item_weights[i] for i in cols])
+        score = ((base[cols].to_numpy() - 1) / 9 * 100) @ w / w.sum()
+        total = total + weights.loc[c, "weight"] * score
+    assert change.loc["CSI", "baseline"] == pytest.approx(np.mean(total), abs=1e-9)
+    own_csi = first.read("headline").set_index("metric").loc["csi", "value"]
+    assert abs(change.loc["CSI", "baseline"] - own_csi) > 1e-6  # not the baseline's own yardstick
+    head = wa.read("headline").set_index("metric").loc["csi", "value"]
+    assert change.loc["CSI", "current"] == pytest.approx(head, abs=1e-9)
+    kpi = wa.read("kpis").set_index("kpi")["value"]
+    assert kpi["index_change"] == pytest.approx(change.loc["CSI", "diff"], abs=1e-9)
