@@ -461,5 +461,6 @@ def test_methods_text_states_the_panel_pairing_only_when_customers_were_paired()
 
     paired = methods_text(MethodSettings(baseline="2025H1", change_paired=412), "en")
     assert "412 customers answered in both waves" in paired and "partially overlapping" in paired
+    assert "Welch interval" not in paired and "**Change against 2025H1.**" in paired
     assert "部分重叠" in methods_text(MethodSettings(baseline="2025H1", change_paired=412), "zh")
     assert "partially overlapping" not in methods_text(MethodSettings(baseline="2025H1"), "en")

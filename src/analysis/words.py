@@ -374,10 +374,11 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     if s.segments:
         out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
     if s.baseline:
-        text = w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else "")
+        nps_change = w("change_nps") if s.nps else ""
         if s.change_paired:
-            text += " " + w("change_paired", n=s.change_paired)
-        out.append(text)
+            out.append(w("change_paired", baseline=s.baseline, n=s.change_paired, nps_change=nps_change))
+        else:
+            out.append(w("change", baseline=s.baseline, nps_change=nps_change))
     asked = join(list(s.asked_constructs), lang) if s.asked_constructs else ""
     if s.drivers:
         text = w("drivers")
