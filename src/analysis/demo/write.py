@@ -168,6 +168,10 @@ def _readme(program: DemoProgram) -> str:
         "problem in 华南 (Delivery latent -0.8 sd, reaching satisfaction and loyalty through the",
         "paths; more 交期 complaints). `ip_address` is an undeclared column that cleaning drops.",
         "",
+        "Missing by design: `q_complained` (1 = yes, 2 = no; about a third say yes) routes the survey;",
+        "only customers who complained answer the three complaint-handling questions (`q_ch_*`, empty",
+        "cells for the others; `asked_if` in params/survey.yaml).",
+        "",
     ]
     return "\n".join(lines)
 
