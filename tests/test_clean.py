@@ -148,8 +148,28 @@ def test_straightline_rule_on_real_ecsi_data() -> None:
     expected = (mobi.nunique(axis=1) == 1).to_numpy()  # by hand: one distinct answer in the row
     image = [c for c in mobi.columns if c.startswith("IMAG")]
     assert (mobi[image].nunique(axis=1) == 1).sum() == 15
-    flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
-    assert flags.to_numpy().tolist() == expected.tolist() and flags.sum() == 1
+    old_rule = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
+    assert old_rule.to_numpy().tolist() == expected.tolist() and old_rule.sum() == 1
+    # that one row is all 10s: the most delighted customer, not careless by default (issue 11, 6j)
+    assert (mobi[expected] == 10).all(axis=None)
+    flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5, ends={"scale:ten": (1, 10)})
+    assert flags.sum() == 0
+
+
+def test_uniform_top_or_bottom_answer_is_careless_only_against_a_reverse_item() -> None:
+    """By hand: all-top / all-bottom on a grid without a reverse item is kept; in the middle of the scale,
+    or with an answered reverse-keyed item in the grid (a contradiction), it is a straight-liner."""
+    rows = [
+        [7, 7, 7, 7, 7, np.nan],  # all top, reverse item f not answered: kept
+        [1, 1, 1, 1, 1, np.nan],  # all bottom: kept
+        [4, 4, 4, 4, 4, np.nan],  # all middle: straight-liner
+        [7, 7, 7, 7, 7, 7],  # all top and "agrees" with the reversed f: straight-liner
+        [7, 7, 7, 7, 6, 1],  # not uniform
+    ]
+    codes = pd.DataFrame(rows, columns=list("abcdef"), dtype=float)
+    flags = straightliners(codes, {"g": list("abcdef")}, 5, ends={"g": (1, 7)}, reverse=["f"])
+    assert flags.tolist() == [False, False, True, True, False]
+    assert straightliners(codes, {"g": list("abcdef")}, 5).tolist() == [True, True, True, True, False]
 
 
 def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Path, monkeypatch) -> None:

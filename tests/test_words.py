@@ -400,19 +400,20 @@ def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None
         tmp_path, BARE_SURVEY, {"group_tests": group_tests, "wave_change": change, "csi_paths": paths}
     )
     g = report.group_summary(ctx)
-    assert g["p"].tolist() == ["> 0.999", "< 0.001"]
+    assert g["p (Holm)"].tolist() == ["> 0.999", "< 0.001"]  # the adjusted p, named so
     assert g["Test"].tolist() == ["Welch's ANOVA", "Welch's t-test"]
     assert g["Effect size"].tolist() == ["0.000 (ω²)", "0.500 (Hedges' g)"]
     c = report.change_table(ctx)
     assert c["p"].tolist() == ["< 0.001", "0.044"]
+    assert c["p (Holm)"].tolist() == ["< 0.001", "0.044"]  # an old table without p_adj: the raw p
     assert c["Change"].tolist() == ["+2.5", "+5.0"] and c["95% interval"].tolist() == [
         "1.0 – 4.0",
         "2.0 – 8.0",
     ]
     p = report.path_table(ctx)
     assert p["p"].tolist() == ["> 0.999"] and p["Coefficient"].tolist() == ["0.412"]
-    for table in (g, c, p):  # text, so show_table's precision cannot cut it
-        assert table["p"].map(type).eq(str).all()
+    for table, col in ((g, "p (Holm)"), (c, "p"), (p, "p")):  # text, so show_table's precision cannot cut it
+        assert table[col].map(type).eq(str).all()
 
 
 def test_provenance_table_in_the_report_language() -> None:

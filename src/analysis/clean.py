@@ -14,7 +14,10 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 5. ``straightliner``  the same answer on every answered item of a question grid, with at least
                       ``cleaning.straightline_min_items`` (5) answered items; a grid is all items
                       sharing a scale (raw answers, before reverse-coding, so a reversed item
-                      answered like the others counts). Single constructs are deliberately not
+                      answered like the others counts). An answer at the top or bottom of the
+                      scale counts only when the row answered a reverse-keyed item of the grid
+                      (a contradiction): an all-top row on a grid without one may be a delighted
+                      customer (``cleaning.straightline_extremes: true`` restores the old rule). Single constructs are deliberately not
                       used: a delighted customer may honestly give the top level to all five
                       items of one dimension (on the real ECSI mobi data that rule would drop 10%
                       of respondents). Longstring and IRV (Curran 2016; R ``careless``) are
@@ -112,19 +115,40 @@ def irv(codes: pd.DataFrame) -> pd.Series:
     return codes.std(axis=1, ddof=1).rename("irv")
 
 
-def straightliners(codes: pd.DataFrame, blocks: Mapping[str, Sequence[str]], min_items: int) -> pd.Series:
+def straightliners(
+    codes: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    min_items: int,
+    ends: Mapping[str, tuple[float, float]] | None = None,
+    reverse: Sequence[str] = (),
+) -> pd.Series:
     """True where every answered item of some block is identical, with at least ``min_items`` answered.
 
-    ``codes`` are raw answers (before reverse-coding). Returns a boolean Series.
+    Input: ``codes`` raw answers (before reverse-coding), ``blocks`` name -> items,
+    ``min_items``; ``ends`` block name -> (scale min, scale max) and ``reverse`` the
+    reverse-keyed items. Output: a boolean Series.
+    Rule: with ``ends`` given, a uniform answer at an end of the scale (all top or all bottom)
+    counts only when the row answered a reverse-keyed item of the block, where the same
+    raw answer contradicts itself; otherwise a delighted (or angry) customer on a grid
+    without reverse items is not careless (issue 11: on the real ECSI mobi survey the only
+    uniform row is all 10s). A uniform answer in the middle of the scale always counts.
+    Without ``ends`` every uniform answer counts (the rule before issue 11).
     """
     flags = pd.Series(False, index=codes.index)
-    for items in blocks.values():
+    rev = set(reverse)
+    for name, items in blocks.items():
         if len(items) < min_items:
             continue
         block = codes[list(items)]
         answered = block.notna().sum(axis=1)
-        same = block.max(axis=1) == block.min(axis=1)
-        flags |= same & (answered >= min_items)
+        hi, lo = block.max(axis=1), block.min(axis=1)
+        same = (hi == lo) & (answered >= min_items)
+        if ends is not None and name in ends:
+            extreme = lo.isin(ends[name])
+            rev_items = [i for i in items if i in rev]
+            contradicts = block[rev_items].notna().any(axis=1) if rev_items else pd.Series(False, index=codes.index)
+            same &= ~extreme | contradicts
+        flags |= same
     return flags
 
 
@@ -363,7 +387,11 @@ def clean_wave(
     grids: dict[str, list[str]] = {}
     for item in survey.items:
         grids.setdefault(item.scale, []).append(item.id)
-    straight = straightliners(codes, grids, rules.straightline_min_items)
+    ends = None if rules.straightline_extremes else {
+        g: (survey.scales[g].min, survey.scales[g].max) for g in grids
+    }
+    reverse_ids = [i.id for i in survey.items if i.reverse]
+    straight = straightliners(codes, grids, rules.straightline_min_items, ends, reverse_ids)
     reason[(reason == "") & straight] = "straightliner"
     kept = reason == ""
 

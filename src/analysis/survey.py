@@ -105,6 +105,8 @@ class CleaningRules:
     min_answered        a row must answer at least this share of the rated items (0.5)
     speeder_fraction    a row faster than this fraction of the wave's median duration is a speeder (1/3)
     straightline_min_items  a block must have at least this many answered items to judge straight-lining (5)
+    straightline_extremes   also judge a uniform answer at the top or bottom of the scale on a grid without
+                        a reverse-keyed item (False: such a row may be a delighted or an angry customer)
     max_unreadable      stop when more than this share of a column is unreadable (0.20)
     outlier_alpha       Mahalanobis D^2 outlier flag at this chi-square tail probability (0.001)
     """
@@ -112,6 +114,7 @@ class CleaningRules:
     min_answered: float = 0.5
     speeder_fraction: float = 1 / 3
     straightline_min_items: int = 5
+    straightline_extremes: bool = False
     max_unreadable: float = 0.20
     outlier_alpha: float = 0.001
 
@@ -492,6 +495,11 @@ def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
     check_keys(spec, list(CleaningRules.__dataclass_fields__), "cleaning.", file)
     values = {}
     for key, value in spec.items():
+        if key == "straightline_extremes":
+            if not isinstance(value, bool):
+                raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="true or false")
+            values[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="a number")
         values[key] = int(value) if key == "straightline_min_items" else float(value)

@@ -72,7 +72,8 @@ class Tracking:
             pmap = {}
             if change is not None:
                 names = {"CSI": "csi", "satisfaction_rate": "satisfaction_rate", "NPS": "nps"}
-                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change["p"], strict=True)}
+                p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the wave's change table
+                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change[p_col], strict=True)}
             for r in head.itertuples(index=False):
                 p = pmap.get(r.metric, np.nan)
                 rows.append(

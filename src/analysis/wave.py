@@ -637,7 +637,8 @@ class WaveAnalysis:
             for metric, key in (("CSI", "csi"), ("satisfaction_rate", "satisfaction_rate"), ("NPS", "nps")):
                 if metric in change.index:
                     facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
-                    facts[f"{key}_p"] = float(change.loc[metric, "p"])
+                    p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the change table
+                    facts[f"{key}_p"] = float(change.loc[metric, p_col])
         return facts
 
 
