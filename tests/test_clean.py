@@ -334,3 +334,21 @@ def test_created_key_file_is_long_enough(tmp_path: Path, monkeypatch) -> None:
     assert len(key) >= 32 and (tmp_path / ".csat_key").exists()
     monkeypatch.setenv("CSAT_ID_KEY", "sixteen-bytes-ok")
     assert id_key(tmp_path) == b"sixteen-bytes-ok"
+
+
+def test_segment_codebook_labels_and_orders_the_clean_groups(small_survey: Path, monkeypatch) -> None:
+    """Issue 11, point 4: the clean data hold each segment's groups by their codebook labels, as an ordered
+    Categorical in the codebook's order (kept through the parquet file), so every table and chart has it."""
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
+    survey_path = small_survey / "params" / "survey.yaml"
+    codebook = "segments: [{column: region, labels: {华北: North, 西部: West}, order: [西部, 华南]}]"
+    survey_path.write_text(survey_path.read_text(encoding="utf-8").replace("segments: [region]", codebook), encoding="utf-8")
+    survey = load_survey(survey_path)
+    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"))
+    region = result.clean["region"]
+    assert list(region.cat.categories) == ["West", "华南", "North", "华东"]  # order, labels, then natural
+    assert region.astype(str).tolist() == ["华东", "华南", "华东", "West"]  # kept rows 1, 2, 6, 10
+    store = Store(small_survey / "out")
+    store.write("clean", result.clean)
+    back = store.read("clean")["region"]
+    assert list(back.cat.categories) == list(region.cat.categories) and back.cat.ordered

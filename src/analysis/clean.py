@@ -54,7 +54,7 @@ from scipy import stats
 
 from .errors import InputError
 from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
-from .survey import Survey, Wave
+from .survey import Survey, Wave, segment_groups
 from .words import word
 
 RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
@@ -432,8 +432,8 @@ def clean_wave(
     if survey.customer_id:
         key = key if key is not None else id_key(key_root or Path.cwd())
         parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
-    for seg in survey.segments:
-        parts[seg] = text_column(raw, columns[seg])
+    for seg in survey.segments:  # groups by the segment codebook: labels, bins, order (an ordered Categorical)
+        parts[seg] = segment_groups(text_column(raw, columns[seg]), survey.segment(seg), survey.language)
     if duration is not None and survey.duration:
         parts[survey.duration] = duration
     for item_id in survey.rated_items:

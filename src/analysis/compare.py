@@ -39,7 +39,8 @@ Ties: rank tests first put the values on a common grid of 12 significant digits
 the last bits of their floating-point sums are ranked as ties (issue 11).
 
 Conventions: missing values are NaN and are dropped per test; groups are taken
-in category order for a categorical column, otherwise in sorted order; pairwise
+in category order for a categorical column (the segment codebook's order), otherwise
+in natural order (numbers in names compare as numbers, :mod:`analysis.order`); pairwise
 differences are ``A - B`` and changes are ``current - baseline``.
 """
 
@@ -56,6 +57,7 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
+from analysis.order import levels
 from analysis.privacy import MIN_CELL
 
 __all__ = [
@@ -163,15 +165,8 @@ TIE_DIGITS = 12
 
 
 def _levels(groups: pd.Series) -> list:
-    """Observed group levels: category order for a categorical, else sorted."""
-    observed = pd.unique(groups.dropna())
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        present = set(observed)
-        return [c for c in groups.cat.categories if c in present]
-    try:
-        return sorted(observed)
-    except TypeError:
-        return sorted(observed, key=str)
+    """Observed group levels: category order for a categorical, else natural order (:mod:`analysis.order`)."""
+    return levels(groups)
 
 
 def _split(data: pd.DataFrame, dv: str, between: str) -> tuple[list, list[np.ndarray]]:

@@ -475,22 +475,16 @@ def plot_index(
 
 
 def _group_means(data: pd.DataFrame, dv: str, between: str, conf: float) -> pd.DataFrame:
-    """Per group (category order, else sorted): n, mean and the t interval of the mean."""
+    """Per group (category order, else natural order): n, mean and the t interval of the mean."""
+    from .order import levels as group_levels
+
     missing = [c for c in (dv, between) if c not in data.columns]
     if missing:
         raise KeyError(f"column(s) not in data: {missing}")
     sub = data[[dv, between]].dropna()
     groups = sub[between]
-    observed = pd.unique(groups)
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        levels = [c for c in groups.cat.categories if c in set(observed)]
-    else:
-        try:
-            levels = sorted(observed)
-        except TypeError:
-            levels = sorted(observed, key=str)
     rows = []
-    for lev in levels:
+    for lev in group_levels(groups):
         a = pd.to_numeric(sub.loc[(groups == lev).to_numpy(), dv]).to_numpy(float)
         m = float(np.mean(a))
         half = float(stats.t.ppf(0.5 + conf / 2, a.size - 1) * stats.sem(a)) if a.size > 1 else np.nan
@@ -522,7 +516,7 @@ def plot_group_means(
     title, ax : see the module docstring.
 
     Each group: mean +/- t_{conf, n-1} * SD / sqrt(n) (Student t interval); groups
-    in category order for a categorical column, else sorted, first on top. The mean
+    in category order for a categorical column, else natural order, first on top. The mean
     and ``(n=<n>)`` are printed beside each interval; a dashed line marks the mean
     of all rows. Returns the Axes.
     """
