@@ -157,19 +157,22 @@ def test_straightline_rule_on_real_ecsi_data() -> None:
 
 
 def test_uniform_top_or_bottom_answer_is_careless_only_against_a_reverse_item() -> None:
-    """By hand: all-top / all-bottom on a grid without a reverse item is kept; in the middle of the scale,
-    or with an answered reverse-keyed item in the grid (a contradiction), it is a straight-liner."""
+    """By hand: all-top / all-bottom on a grid is kept unless the row gave a reverse-keyed item (here r, on
+    its own 1-5 scale) the raw answer at the same end; a uniform middle answer is always a straight-liner."""
     rows = [
-        [7, 7, 7, 7, 7, np.nan],  # all top, reverse item f not answered: kept
-        [1, 1, 1, 1, 1, np.nan],  # all bottom: kept
+        [7, 7, 7, 7, 7, np.nan],  # all top, reverse item not answered: kept
+        [1, 1, 1, 1, 1, 3],  # all bottom, reverse item in the middle: kept
         [4, 4, 4, 4, 4, np.nan],  # all middle: straight-liner
-        [7, 7, 7, 7, 7, 7],  # all top and "agrees" with the reversed f: straight-liner
-        [7, 7, 7, 7, 6, 1],  # not uniform
+        [7, 7, 7, 7, 7, 5],  # all top and "damage happens very often" (r at its top): straight-liner
+        [1, 1, 1, 1, 1, 1],  # all bottom and r at its bottom: straight-liner
+        [7, 7, 7, 7, 7, 1],  # all top, r at the consistent end: kept
+        [7, 7, 7, 7, 6, 5],  # not uniform
     ]
-    codes = pd.DataFrame(rows, columns=list("abcdef"), dtype=float)
-    flags = straightliners(codes, {"g": list("abcdef")}, 5, ends={"g": (1, 7)}, reverse=["f"])
-    assert flags.tolist() == [False, False, True, True, False]
-    assert straightliners(codes, {"g": list("abcdef")}, 5).tolist() == [True, True, True, True, False]
+    codes = pd.DataFrame(rows, columns=[*"abcde", "r"], dtype=float)
+    grid = {"g": list("abcde")}
+    flags = straightliners(codes, grid, 5, ends={"g": (1, 7)}, reverse={"r": (1, 5)})
+    assert flags.tolist() == [False, False, True, True, True, False, False]
+    assert straightliners(codes, grid, 5).tolist() == [True, True, True, True, True, True, False]  # old rule
 
 
 def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Path, monkeypatch) -> None:

@@ -15,8 +15,8 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
                       ``cleaning.straightline_min_items`` (5) answered items; a grid is all items
                       sharing a scale (raw answers, before reverse-coding, so a reversed item
                       answered like the others counts). An answer at the top or bottom of the
-                      scale counts only when the row answered a reverse-keyed item of the grid
-                      (a contradiction): an all-top row on a grid without one may be a delighted
+                      scale counts only when the row gave a reverse-keyed item the raw answer at
+                      the same end (a contradiction); otherwise an all-top row may be a delighted
                       customer (``cleaning.straightline_extremes: true`` restores the old rule). Single constructs are deliberately not
                       used: a delighted customer may honestly give the top level to all five
                       items of one dimension (on the real ECSI mobi data that rule would drop 10%
@@ -120,22 +120,29 @@ def straightliners(
     blocks: Mapping[str, Sequence[str]],
     min_items: int,
     ends: Mapping[str, tuple[float, float]] | None = None,
-    reverse: Sequence[str] = (),
+    reverse: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.Series:
     """True where every answered item of some block is identical, with at least ``min_items`` answered.
 
     Input: ``codes`` raw answers (before reverse-coding), ``blocks`` name -> items,
-    ``min_items``; ``ends`` block name -> (scale min, scale max) and ``reverse`` the
-    reverse-keyed items. Output: a boolean Series.
-    Rule: with ``ends`` given, a uniform answer at an end of the scale (all top or all bottom)
-    counts only when the row answered a reverse-keyed item of the block, where the same
-    raw answer contradicts itself; otherwise a delighted (or angry) customer on a grid
-    without reverse items is not careless (issue 11: on the real ECSI mobi survey the only
-    uniform row is all 10s). A uniform answer in the middle of the scale always counts.
-    Without ``ends`` every uniform answer counts (the rule before issue 11).
+    ``min_items``; ``ends`` block name -> (scale min, scale max); ``reverse`` the
+    reverse-keyed items -> their (scale min, scale max). Output: a boolean Series.
+    Rule: with ``ends`` given, a uniform answer at an end of a block's scale (all top or all
+    bottom) counts only when the row contradicts it: it gave a reverse-keyed item (in any
+    grid) the raw answer at the same end ("everything is excellent" and "damage happens
+    very often"). Otherwise an all-top row may be the most delighted customer and an
+    all-bottom row the angriest (issue 11: on the real ECSI mobi survey the only uniform
+    row is all 10s). A uniform answer inside the scale always counts. Without ``ends``
+    every uniform answer counts (the rule before issue 11).
     """
     flags = pd.Series(False, index=codes.index)
-    rev = set(reverse)
+    rev = dict(reverse or {})
+    at_top = pd.Series(False, index=codes.index)  # a reverse item answered at its scale's top / bottom
+    at_bottom = pd.Series(False, index=codes.index)
+    for item, (lo_r, hi_r) in rev.items():
+        if item in codes.columns:
+            at_top |= codes[item] == hi_r
+            at_bottom |= codes[item] == lo_r
     for name, items in blocks.items():
         if len(items) < min_items:
             continue
@@ -144,10 +151,9 @@ def straightliners(
         hi, lo = block.max(axis=1), block.min(axis=1)
         same = (hi == lo) & (answered >= min_items)
         if ends is not None and name in ends:
-            extreme = lo.isin(ends[name])
-            rev_items = [i for i in items if i in rev]
-            contradicts = block[rev_items].notna().any(axis=1) if rev_items else pd.Series(False, index=codes.index)
-            same &= ~extreme | contradicts
+            low, high = ends[name]
+            contradicted = ((lo == high) & at_top) | ((lo == low) & at_bottom)
+            same &= ~lo.isin([low, high]) | contradicted
         flags |= same
     return flags
 
@@ -390,8 +396,8 @@ def clean_wave(
     ends = None if rules.straightline_extremes else {
         g: (survey.scales[g].min, survey.scales[g].max) for g in grids
     }
-    reverse_ids = [i.id for i in survey.items if i.reverse]
-    straight = straightliners(codes, grids, rules.straightline_min_items, ends, reverse_ids)
+    reverse_ends = {i.id: (survey.scales[i.scale].min, survey.scales[i.scale].max) for i in survey.items if i.reverse}
+    straight = straightliners(codes, grids, rules.straightline_min_items, ends, reverse_ends)
     reason[(reason == "") & straight] = "straightliner"
     kept = reason == ""
 

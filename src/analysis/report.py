@@ -304,7 +304,15 @@ def driver_chart(ctx: WaveContext) -> Figure:
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = word("axis.explained_variance", ctx.language)
-    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
+    r2 = float(table["r2"].iloc[0]) if "r2" in table.columns and len(table) else None
+    ax = plotting.plot_drivers(
+        table,
+        xlabel=xlabel,
+        labels=names,
+        title=word("title.drivers", ctx.language),
+        r2=r2,
+        r2_label=word("axis.model_r2", ctx.language),
+    )
     return figure_of(ax)
 
 

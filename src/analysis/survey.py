@@ -111,8 +111,8 @@ class CleaningRules:
     min_answered        a row must answer at least this share of the rated items (0.5)
     speeder_fraction    a row faster than this fraction of the wave's median duration is a speeder (1/3)
     straightline_min_items  a block must have at least this many answered items to judge straight-lining (5)
-    straightline_extremes   also judge a uniform answer at the top or bottom of the scale on a grid without
-                        a reverse-keyed item (False: such a row may be a delighted or an angry customer)
+    straightline_extremes   also judge a uniform answer at the top or bottom of the scale when no reverse-keyed
+                        item contradicts it (False: such a row may be a delighted or an angry customer)
     max_unreadable      stop when more than this share of a column is unreadable (0.20)
     outlier_alpha       Mahalanobis D^2 outlier flag at this chi-square tail probability (0.001)
     """
