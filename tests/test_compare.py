@@ -571,3 +571,18 @@ def test_group_test_notes_are_codes_the_report_words():
     assert "西北、东北" in zh and "无定义" in zh
     assert note_text("", "en") == "" and note_text(float("nan"), "zh") == ""
     assert note_text("a_code_from_elsewhere", "en") == "a_code_from_elsewhere"
+
+
+def test_groups_in_codebook_order_else_natural_order():
+    """Issue 11, 6l: pairs and groups follow the segment's category order (the codebook's), else natural
+    order (Tier 2 before Tier 10), never the plain string sort."""
+    rng = np.random.default_rng(2)
+    names = ["Tier 10", "Tier 2", "Tier 1"]
+    g = np.repeat(names, 40)
+    y = rng.normal(5, 1, 120) + np.repeat([0.0, 0.5, 1.0], 40)
+    plain = cmp.group_tests(pd.DataFrame({"y": y, "g": g}), ["y"], ["g"]).to_frame()
+    gh = plain[plain.test == "games_howell"].group.tolist()
+    assert gh == ["Tier 1 vs Tier 2", "Tier 1 vs Tier 10", "Tier 2 vs Tier 10"]
+    coded = pd.Categorical(g, categories=["Tier 10", "Tier 1", "Tier 2"], ordered=True)
+    out = cmp.group_tests(pd.DataFrame({"y": y, "g": coded}), ["y"], ["g"]).to_frame()
+    assert out[out.test == "dunn"].group.tolist() == ["Tier 10 vs Tier 1", "Tier 10 vs Tier 2", "Tier 1 vs Tier 2"]

@@ -359,6 +359,42 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     assert "基期 w1" not in text  # no wave_change.csv: the change did not run
 
 
+def test_methods_text_states_the_holm_families_and_the_meaningful_effect(tmp_path: Path) -> None:
+    """Issue 11, 6g/6l: the methods text names the family (all omnibus tests of the wave; all change rows),
+    its size, and the effect a "difference" needs, in both languages; the report says "no" to a significant
+    but trivial difference."""
+    survey = BARE_SURVEY + "segments: [region]\n"
+    weights = pd.DataFrame({"construct": ["Quality"], "weight": [1.0], "method": "equal"})
+    tests = pd.DataFrame(
+        {
+            "variable": ["q4", "q4", "CSI"],
+            "segment": ["region"] * 3,
+            "group": ["region"] * 3,
+            "test": ["welch_anova", "kruskal_wallis", "welch_anova"],
+            "p": [0.0001, 0.001, 0.0002],
+            "p_adj": [0.0003, 0.001, 0.0004],
+            "effect_size": [0.05, 0.04, 0.004],  # omega squared: meaningful, -, trivial
+            "effect_size_name": ["omega_squared", "epsilon_squared", "omega_squared"],
+            "note": ["", "", ""],
+        }
+    )
+    change = pd.DataFrame({"metric": ["CSI", "NPS"], "p": [0.01, 0.5], "p_adj": [0.02, 0.5]})
+    files = {"index_weights": weights, "group_tests": tests, "wave_change": change}
+    for lang, needles in (
+        ("en", ["all 3 omnibus tests of the wave", "all 2 rows of the change table", "|g| ≥ 0.2"]),
+        ("zh", ["全部 3 项总体检验", "变化表全部 2 行", "|g| ≥ 0.2"]),
+    ):
+        folder = tmp_path / lang
+        folder.mkdir()
+        ctx = _fake_ctx(folder, survey + f"language: {lang}\n", files, baseline="w1")
+        text = report.methods_text(ctx)
+        assert "Holm" in text and all(n in text for n in needles), text
+    (tmp_path / "g").mkdir()
+    ctx = _fake_ctx(tmp_path / "g", survey, files)
+    g = report.group_summary(ctx)
+    assert g["Groups differ?"].tolist() == ["yes", "no"]  # both p_adj < 0.05; omega squared 0.004 < 0.01
+
+
 # --------------------------------------------------------------------------- tables pass p-values as text
 def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None:
     # issue 11: p rounded to 4 decimals, then show_table(precision=2) printed 0.00 and 1.00
