@@ -438,10 +438,12 @@ def test_plot_ipa_labels_do_not_overlap_on_a_crowded_grid():
     corner_boxes = [box(t) for t in ax.texts if t.get_text() in zones.IPA_QUADRANTS]
     assert len(item_boxes) == 18 and len(corner_boxes) == 4
     frame = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(np.column_stack([perf.to_numpy(), imp.to_numpy()]))
     for i, a in enumerate(item_boxes):
         assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
         for b in item_boxes[i + 1 :] + corner_boxes:
             assert not a.overlaps(b), (a, b)
+        assert not any(a.contains(x, y) for x, y in centres)  # no label hides a point
     plt.close(fig)
 
 

@@ -307,14 +307,18 @@ def _label_offsets(max_radius: float, step: float = 7.0, directions: int = 12) -
 
 
 def _declutter(
-    ax: Axes, notes: Sequence[Any], max_radius: float = 150.0, avoid: Sequence[Any] = ()
+    ax: Axes,
+    notes: Sequence[Any],
+    max_radius: float = 150.0,
+    avoid: Sequence[Any] = (),
+    points: np.ndarray | None = None,
 ) -> None:
     """Place point labels so that no two overlap (greedy repel, top point first).
 
     Each label tries the default offset, then offsets on rings of growing radius around its
     point (up to ``max_radius`` points), and takes the first whose text box lies inside the
-    axes and overlaps no label placed before it nor any artist in ``avoid`` (the quadrant
-    names); a thin leader line joins a moved label to its point. Left of its point a label is
+    axes and overlaps no label placed before it, no artist in ``avoid`` (the quadrant
+    names) and no marker of ``points`` (data coordinates, n x 2); a thin leader line joins a moved label to its point. Left of its point a label is
     right-aligned. If no candidate is free, the one with the least overlap is kept.
     """
     if not notes:
@@ -324,6 +328,12 @@ def _declutter(
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     placed = [a.get_window_extent(renderer) for a in avoid]
+    if points is not None and len(points):
+        from matplotlib.transforms import Bbox
+
+        r = 4.0 * fig.dpi / 72.0  # a marker of size 40 has a radius of about 3.2 points
+        for x, y in ax.transData.transform(np.asarray(points, dtype=float)):
+            placed.append(Bbox([[x - r, y - r], [x + r, y + r]]))
 
     def overlap(box: Any) -> float:
         area = 0.0
@@ -999,7 +1009,7 @@ def plot_ipa(
         for name, (cx, cy, ha, va) in _QUADRANT_CORNERS.items()
     ]
     _finish(ax, title, xlabel, ylabel)
-    _declutter(ax, notes, avoid=corners)  # after the axis texts: final layout; labels clear each other
+    _declutter(ax, notes, avoid=corners, points=np.column_stack([perf, imp]))  # after the axis texts: final layout; labels clear each other
     return ax
 
 
