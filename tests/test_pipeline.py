@@ -121,6 +121,7 @@ def test_planted_segment_change_is_found(demo_run: Path, program) -> None:
     change = pd.read_csv(demo_run / "data" / "processed" / "2026H1" / "wave_change.csv").set_index("metric")
     planted = change.loc[f"CSI | region = {region}"]
     assert planted["diff"] < 0 and planted["p"] < 0.001
+    assert planted["p_adj"] < 0.05 and planted["significant"]  # still found with Holm over all change rows
     others = [m for m in change.index if m.startswith("CSI | region = ") and not m.endswith(region)]
     assert sum(change.loc[m, "p"] < 0.001 and change.loc[m, "diff"] < -2 for m in others) == 0
     # the planted drop shows as a shift in customer types: fewer apostles in that region
