@@ -75,26 +75,27 @@ def numeric_columns(table: Table) -> list[bool]:
     return out
 
 
+def _width(text: str) -> int:
+    """Display width of a text: a CJK character counts 2."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def longest_word(table: Table) -> int:
+    """The display width of the longest unbreakable run (no space) in the table's cells (a file hash: 64)."""
+    return max((_width(w) for r in table.rows for c in r for w in c.split()), default=0)
+
+
 def column_weights(table: Table, cap: int = 40) -> list[float]:
-    """Relative column widths: the longest cell (header words or body) of each column, in display width
-    (a CJK character counts 2), capped so one long text column does not squeeze the others to nothing."""
-
-    def width(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
+    """Relative column widths: the longest cell (header words or body) of each column, in display width,
+    capped so one long text column does not squeeze the others to nothing; never below the column's
+    longest unbreakable run (a file hash keeps its width)."""
     weights = []
     for j, head in enumerate(table.columns):
-        body = max((width(r[j]) for r in table.rows if j < len(r)), default=0)
-        words_ = max((width(w) for w in head.split()), default=1)
-        weights.append(float(min(max(body, words_, 3), cap)))
+        body = max((_width(r[j]) for r in table.rows if j < len(r)), default=0)
+        words_ = max([_width(w) for w in head.split()] + [_width(w) for r in table.rows if j < len(r) for w in r[j].split()] or [1])
+        weights.append(float(max(min(max(body, 3), cap), words_)))
     total = sum(weights) or 1.0
     return [round(w / total, 4) for w in weights]
-
-
-def breakable(text: str, every: int = 16) -> str:
-    """Text with a zero-width space every ``every`` characters inside long unbroken runs (file hashes),
-    so a narrow table cell can wrap them."""
-    return re.sub(r"[^\s]{%d,}" % (every + 1), lambda m: "\u200b".join(re.findall(".{1,%d}" % every, m.group(0))), text)
 
 
 def image_width_cm(image: Image, text_width: float) -> float:
@@ -156,16 +157,16 @@ def typst_content(doc: Document, images: dict[int, str]) -> dict:
             items = [[_span_json(s) for s in item] for item in b.items]
             blocks.append({"kind": "list", "ordered": b.ordered, "items": items})
         elif isinstance(b, Table) and b.columns:
-            many = len(b.columns) > 6
+            small = len(b.columns) > 6 or longest_word(b) > 40
             blocks.append(
                 {
                     "kind": "table",
-                    "columns": [breakable(c) for c in b.columns],
-                    "rows": [[breakable(c) for c in r] for r in b.rows],
+                    "columns": b.columns,
+                    "rows": b.rows,
                     "status": b.status,
                     "numeric": numeric_columns(b),
                     "widths": column_weights(b),
-                    "size": 7.5 if many else 8.5,
+                    "size": 7.5 if small else 8.5,
                 }
             )
         elif isinstance(b, Image):

@@ -1,0 +1,57 @@
+"""Helpers of the document tests: poppler's pdftotext / pdffonts, and small PNG charts."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+
+def poppler(tool: str) -> str:
+    """The path of a poppler-utils program; fails (never skips) when it is missing: .ci/run installs it."""
+    path = shutil.which(tool)
+    assert path, f"{tool} is missing: apt-get install poppler-utils (.ci/run installs it)"
+    return path
+
+
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
+    """The text of a PDF (or of pages first..last) by pdftotext, layout kept."""
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
+    out = subprocess.run([poppler("pdftotext"), "-layout", *pages, str(pdf), "-"], capture_output=True, check=True)
+    return out.stdout.decode("utf-8")
+
+
+def pdf_fonts(pdf: Path) -> list[dict[str, str]]:
+    """pdffonts' table: one dict per font with its name, type and the emb / sub / uni flags."""
+    out = subprocess.run([poppler("pdffonts"), str(pdf)], capture_output=True, check=True).stdout.decode()
+    rows = []
+    for line in out.splitlines()[2:]:
+        parts = line.split()
+        if len(parts) >= 7:  # name type... encoding emb sub uni object ID
+            rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "uni": parts[-3]})
+    return rows
+
+
+def pdf_pages(pdf: Path) -> int:
+    out = subprocess.run([poppler("pdfinfo"), str(pdf)], capture_output=True, check=True).stdout.decode()
+    return int(next(line.split()[-1] for line in out.splitlines() if line.startswith("Pages:")))
+
+
+def png_bytes(seed: int) -> bytes:
+    """A small bar chart with Chinese labels, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import use_style
+
+    use_style()
+    fig, ax = plt.subplots(figsize=(4, 2.5))
+    ax.bar(["质量", "价格", "服务"], [seed, seed + 1, seed + 2])
+    ax.set_title(f"图 {seed}")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
