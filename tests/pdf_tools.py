@@ -15,10 +15,12 @@ def poppler(tool: str) -> str:
     return path
 
 
-def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
-    """The text of a PDF (or of pages first..last) by pdftotext, layout kept."""
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None, raw: bool = False) -> str:
+    """The text of a PDF (or of pages first..last) by pdftotext: layout kept, or (``raw``) in the order
+    the PDF draws it (a table cell's words together)."""
     pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
-    out = subprocess.run([poppler("pdftotext"), "-layout", *pages, str(pdf), "-"], capture_output=True, check=True)
+    mode = "-raw" if raw else "-layout"
+    out = subprocess.run([poppler("pdftotext"), mode, *pages, str(pdf), "-"], capture_output=True, check=True)
     return out.stdout.decode("utf-8")
 
 
