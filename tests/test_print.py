@@ -108,6 +108,6 @@ def test_printed_report_fits_wide_tables_and_breaks_between_sections(tmp_path):
     assert "执行摘要" in first and "目标达成" not in first  # the summary is page one, alone
     pages = ["".join(pdf_text(pdf, k, k, raw=True).split()) for k in range(2, pdf_pages(pdf) + 1)]
     assert pages[0].startswith("目标达成")
-    long_pages = [p for p in pages if "value" in p]
+    long_pages = [p for p in pages if "withalongernote" in p]
     assert len(long_pages) >= 2 and all("Heading9" in p for p in long_pages)  # header row repeated
     assert any(p.startswith("数据来源") for p in pages)
