@@ -173,3 +173,15 @@ def test_quarto_engine_without_quarto_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(typeset.RenderError, match="quarto"):
         typeset.write_quarto(document(), tmp_path / "r.pdf", tmp_path / "r.docx")
+
+
+def test_csat_run_engine_quarto_without_quarto_stops_before_anything(small_survey, monkeypatch, capsys):
+    from analysis.cli import main
+
+    monkeypatch.setenv("PATH", str(small_survey / "no-bin"))
+    out = small_survey / "out"
+    status = main(["run", "--survey", str(small_survey / "params" / "survey.yaml"), "--out", str(out),
+                   "--no-progress", "--engine", "quarto"])
+    assert status == 2
+    assert "--engine quarto needs the 'quarto' program on PATH" in capsys.readouterr().err
+    assert not out.exists() or not any(out.rglob("*.html"))
