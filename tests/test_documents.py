@@ -9,7 +9,7 @@ import pandas as pd
 
 from analysis import documents as d
 from analysis.publish import kpi_html, verbatims_html
-from pdf_tools import png_bytes
+from report_files import png_bytes
 
 v4 = nbformat.v4
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.publish import render_html
-from pdf_tools import pdf_pages, pdf_text
+from report_files import pdf_pages, pdf_text
 
 CHROMIUM = Path("/usr/bin/chromium")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

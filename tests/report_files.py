@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -57,3 +58,46 @@ def png_bytes(seed: int) -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+DRAWING_INLINE = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}inline"
+
+
+@dataclass
+class WordFile:
+    """What a .docx holds, read from its XML (zip inspection; python-docx would bring lxml, which changes
+    how openpyxl writes the demo's .xlsx): tables as rows of cell texts, paragraphs outside tables,
+    pictures, and whether each table's first row is a repeated header row."""
+
+    tables: list[list[list[str]]]
+    header_rows: list[bool]
+    paragraphs: list[str]
+    pictures: int
+    media: list[str]
+    page_breaks: int
+
+
+def _text(element) -> str:
+    return "".join(t.text or "" for t in element.iter(f"{W}t"))
+
+
+def read_docx(path: Path) -> WordFile:
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        root = ET.fromstring(z.read("word/document.xml"))
+        media = [n for n in z.namelist() if n.startswith("word/media/")]
+    body = root.find(f"{W}body")
+    tables, headers, paragraphs = [], [], []
+    for el in body.iter():
+        if el.tag == f"{W}tbl":
+            rows = el.findall(f"{W}tr")
+            tables.append([[_text(c) for c in r.findall(f"{W}tc")] for r in rows])
+            headers.append(bool(rows) and rows[0].find(f"{W}trPr/{W}tblHeader") is not None)
+    for p in body.findall(f"{W}p"):
+        paragraphs.append(_text(p))
+    pictures = sum(1 for _ in root.iter(DRAWING_INLINE))
+    breaks = sum(1 for b in root.iter(f"{W}br") if b.get(f"{W}type") == "page")
+    return WordFile(tables, headers, paragraphs, pictures, media, breaks)
