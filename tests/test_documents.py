@@ -71,7 +71,7 @@ def test_notebook_outputs_become_headings_text_tables_and_images(tmp_path):
     assert d.spans_text(first) == "CSI: 73.6 = ok x"  # the markdown escape is undone, emphasis kept as style
     kpi, items = doc.blocks[3], doc.blocks[4]
     assert kpi.columns == ["指标", "实际值", "目标", "状态"]
-    assert kpi.rows[0][:2] == ["满意率", "91.0%"] and kpi.status == ["met", "no-target"]
+    assert kpi.rows[0][:2] == ["满意率", "91.0%"] and kpi.status == [["", "", "", "met"], ["", "", "", "no-target"]]
     assert items.columns == ["题目", "均值"] and items.rows == [["质量 <b>", "5.61"], ["价格", "4.20"]]
     image = doc.blocks[5]
     assert image.png == png_bytes(1) and (image.width, image.height) > (0, 0)

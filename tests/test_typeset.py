@@ -32,7 +32,7 @@ def document() -> Document:
         ListBlock([[Span("已达标", strong=True), Span("：问卷回收率。")]]),
         ListBlock([[Span("交货周期")], [Span("价格合理性")]], ordered=True),
         Heading(2, "目标达成情况", "kpis"),
-        Table(["指标", "状态"], [["满意率", "未达标"], ["回收率", "达标"]], status=["not-met", "met"]),
+        Table(["指标", "状态"], [["满意率", "未达标"], ["回收率", "达标"]], status=[["", "not-met"], ["", "met"]]),
         Paragraph([Span(NASTY)]),
         Heading(2, "各题目满意度", "results"),
         *[image(k) for k in range(1, 5)],

@@ -10,7 +10,8 @@ in order, and builds a small document model:
   renderer; ``## Title {#id}`` keeps its id);
 * HTML outputs -> :class:`Table` (every ``<table>``: the DataFrames shown by
   :func:`analysis.report.show_table` through a pandas Styler, the KPI table of
-  :func:`analysis.publish.kpi_html` with its status per row), and the lists
+  :func:`analysis.publish.kpi_html` and the tracking matrix with the status of
+  each cell that shows one), and the lists
   and paragraphs of plain HTML blocks such as the verbatims; the collapsed full
   list of comments (``<details>``) is left out, as it is on paper;
 * ``image/png`` outputs -> :class:`Image` (the charts, as the HTML embeds them).
@@ -75,12 +76,13 @@ class ListBlock:
 
 @dataclass
 class Table:
-    """A table of text: header cells, body rows; ``status`` per row (``met``, ``not-met``, ``no-target`` or "")
-    for the KPI table, whose status cell is coloured."""
+    """A table of text: header cells, body rows; ``status`` per body cell (``met``, ``not-met``,
+    ``no-target`` or "", rows x columns; empty when no cell has one) for the KPI tables, whose status
+    cells are coloured."""
 
     columns: list[str]
     rows: list[list[str]]
-    status: list[str] = field(default_factory=list)
+    status: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -248,7 +250,8 @@ class _HtmlBlocks(HTMLParser):
         self._skip = 0
         self._table: dict[str, Any] | None = None
         self._row: list[str] | None = None
-        self._row_status = ""
+        self._row_status: list[str] = []
+        self._cell_status = ""
         self._cell: list[str] | None = None
         self._in_head = False
         self._all_th = False
@@ -270,15 +273,15 @@ class _HtmlBlocks(HTMLParser):
             if tag == "thead":
                 self._in_head = True
             elif tag == "tr":
-                self._row, self._row_status, self._all_th = [], "", True
+                self._row, self._row_status, self._all_th = [], [], True
             elif tag in ("td", "th") and self._row is not None:
-                self._cell = []
+                self._cell, self._cell_status = [], ""
                 self._all_th = self._all_th and tag == "th"
             elif tag == "br" and self._cell is not None:
                 self._cell.append(" ")
             for c in classes:
                 if c in _STATUS_CLASSES:
-                    self._row_status = _STATUS_CLASSES[c]
+                    self._cell_status = _STATUS_CLASSES[c]
         elif tag in ("ul", "ol"):
             self._list, self._ordered = [], tag == "ol"
         elif tag == "li" and self._list is not None:
@@ -300,6 +303,7 @@ class _HtmlBlocks(HTMLParser):
         if t is not None:
             if tag in ("td", "th") and self._cell is not None and self._row is not None:
                 self._row.append(" ".join("".join(self._cell).split()))
+                self._row_status.append(self._cell_status)
                 self._cell = None
             elif tag == "tr" and self._row is not None:
                 if self._in_head or (not t["columns"] and not t["rows"] and self._all_th):
@@ -314,7 +318,7 @@ class _HtmlBlocks(HTMLParser):
                 width = max([len(t["columns"]), *(len(r) for r in t["rows"])], default=0)
                 cols = t["columns"] + [""] * (width - len(t["columns"]))
                 rows = [r + [""] * (width - len(r)) for r in t["rows"]]
-                status = t["status"] if any(t["status"]) else []
+                status = [r + [""] * (width - len(r)) for r in t["status"]] if any(map(any, t["status"])) else []
                 self.blocks.append(Table(cols, rows, status))
                 self._table = None
         elif tag == "li" and self._item is not None and self._list is not None:
