@@ -316,3 +316,10 @@ def test_missing_documents_are_made_again_without_rerunning(demo_run: Path) -> N
     pdf.unlink()
     status = main(["run", "--survey", str(demo_run / "params" / "survey.yaml"), "--out", str(demo_run), "--no-progress"])
     assert status == 0 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_index_links_every_format(demo_run: Path) -> None:
+    page = (demo_run / "reports" / "index.html").read_text(encoding="utf-8")
+    for wave in WAVES:
+        for ext in ("html", "pdf", "docx"):
+            assert f'href="{wave}.{ext}"' in page

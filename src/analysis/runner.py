@@ -426,10 +426,16 @@ def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, r
             continue
         head = store.read("headline").set_index("metric")["value"]
         kpis = store.get("kpis")
+        formats = (("pdf", "index_page.pdf"), ("docx", "index_page.docx"))
         entries.append(
             {
                 "wave": wid,
                 "href": f"{wid}.html",
+                "documents": [
+                    (word(key, survey.language), f"{wid}.{ext}")
+                    for ext, key in formats
+                    if (reports / f"{wid}.{ext}").exists()
+                ],
                 "csi": head.get("csi"),
                 "satisfaction_rate": head.get("satisfaction_rate"),
                 "nps": head.get("nps"),
