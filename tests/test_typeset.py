@@ -178,3 +178,9 @@ def test_csat_run_engine_quarto_without_quarto_stops_before_anything(small_surve
     assert status == 2
     assert "--engine quarto needs the 'quarto' program on PATH" in capsys.readouterr().err
     assert not out.exists() or not any(out.rglob("*.html"))
+
+
+def test_a_missing_font_stops_the_pdf(tmp_path, monkeypatch):
+    monkeypatch.setattr(typeset, "font_dirs", lambda: [tmp_path])
+    with pytest.raises(typeset.RenderError, match="font"):
+        typeset.pdf_bytes(document())

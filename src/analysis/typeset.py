@@ -175,7 +175,8 @@ def typst_content(doc: Document, images: dict[int, str]) -> dict:
 
 
 def pdf_bytes(doc: Document) -> bytes:
-    """The document typeset by Typst as PDF bytes (see the module docstring). Raises RenderError."""
+    """The document typeset by Typst as PDF bytes (see the module docstring). Raises RenderError, also when
+    Typst warns that a font is missing (its glyphs would be substituted)."""
     import typst
 
     with _workdir() as folder:
@@ -185,7 +186,7 @@ def pdf_bytes(doc: Document) -> bytes:
         )
         shutil.copyfile(TEMPLATE, folder / "report.typ")
         try:
-            return typst.compile(
+            pdf, warnings = typst.compile_with_warnings(
                 str(folder / "report.typ"),
                 root=str(folder),
                 font_paths=[str(d) for d in font_dirs()],
@@ -194,6 +195,10 @@ def pdf_bytes(doc: Document) -> bytes:
             )
         except Exception as exc:  # typst.TypstError and friends
             raise RenderError(f"Typst could not typeset '{doc.title}': {exc}") from None
+    fonts = [str(w) for w in warnings if "font" in str(w).lower()]
+    if fonts:  # a missing font would mean substituted or missing glyphs: never publish that
+        raise RenderError(f"Typst could not find the report's fonts for '{doc.title}': {'; '.join(fonts)}")
+    return pdf
 
 
 def write_pdf(doc: Document, path: str | Path) -> Path:
@@ -335,7 +340,6 @@ def docx_bytes(doc: Document) -> bytes:
                 "--to=docx",
                 "--reference-doc=reference.docx",
                 f"--metadata=lang:{lang}",
-                f"--metadata=title-meta:{doc.title}",
                 "--output=report.docx",
             ],
             folder,
