@@ -323,3 +323,30 @@ def test_index_links_every_format(demo_run: Path) -> None:
     for wave in WAVES:
         for ext in ("html", "pdf", "docx"):
             assert f'href="{wave}.{ext}"' in page
+
+
+def test_engine_quarto_renders_through_quarto_when_on_path(
+    demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`csat run --engine quarto` hands the report's Markdown to the quarto on PATH (a stand-in here)."""
+    from test_typeset import fake_quarto
+
+    (tmp_path / "bin").mkdir()
+    fake_quarto(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("QUARTO_LOG", str(tmp_path / "log"))
+    reports = demo_run / "reports"
+    keep = {ext: (reports / f"2025H2.{ext}").read_bytes() for ext in ("pdf", "docx")}
+    for ext in keep:
+        (reports / f"2025H2.{ext}").unlink()
+    try:
+        status = main(
+            ["run", "--survey", str(demo_run / "params" / "survey.yaml"), "--out", str(demo_run), "--no-progress",
+             "--engine", "quarto"]
+        )
+        assert status == 0
+        assert (reports / "2025H2.pdf").read_text() == "made by quarto"
+        assert "--to typst" in (tmp_path / "log").read_text()
+    finally:
+        for ext, data in keep.items():
+            (reports / f"2025H2.{ext}").write_bytes(data)
