@@ -301,6 +301,7 @@ class MethodSettings:
     drivers_n : responses the key drivers used (None: not known)
     asked_constructs : dimensions (labels) asked only of some respondents (``asked_if``), left out of
     the drivers and of the main model; model_n_asked : respondents asked, on whom their paths were estimated
+    n_tests : omnibus group tests in the Holm family; n_changes : rows of the wave-change Holm family
     """
 
     min_answered: float = 0.5
@@ -331,6 +332,8 @@ class MethodSettings:
     drivers_n: int | None = None
     asked_constructs: tuple[str, ...] = ()
     model_n_asked: int | None = None
+    n_tests: int | None = None
+    n_changes: int | None = None
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -372,13 +375,17 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         out.append(w("nps"))
     out.append(w("reliability_model") if s.model else w("reliability"))
     if s.segments:
-        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
+        n_tests = integer(s.n_tests, lang, missing="–")
+        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell, n_tests=n_tests))
     if s.baseline:
         nps_change = w("change_nps") if s.nps else ""
+        n_changes = integer(s.n_changes, lang, missing="–")
         if s.change_paired:
-            out.append(w("change_paired", baseline=s.baseline, n=s.change_paired, nps_change=nps_change))
+            out.append(
+                w("change_paired", baseline=s.baseline, n=s.change_paired, nps_change=nps_change, n_changes=n_changes)
+            )
         else:
-            out.append(w("change", baseline=s.baseline, nps_change=nps_change))
+            out.append(w("change", baseline=s.baseline, nps_change=nps_change, n_changes=n_changes))
     asked = join(list(s.asked_constructs), lang) if s.asked_constructs else ""
     if s.drivers:
         text = w("drivers")
