@@ -37,7 +37,17 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
-from .store import Store, processed_root, publish, remove_stale, staging
+from .store import (
+    OutputLocked,
+    Store,
+    lock,
+    processed_root,
+    publish_wave,
+    recover,
+    remove_backups,
+    remove_stale,
+    staging,
+)
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 from .wave import check
 from .words import word
@@ -55,10 +65,13 @@ def remove_leftovers(out: Path) -> list[Path]:
     ``reports/notebooks`` and ``csat-kernel-*`` folders in the temporary folder, each only when the
     process that made it (its id is in the name) is no longer running (:func:`analysis.store.is_stale`).
     Called at the start of every run; returns the folders removed."""
+    reports = Path(out) / "reports"
     return [
         *remove_stale(processed_root(out)),
-        *remove_stale(Path(out) / "reports" / "notebooks"),
+        *remove_stale(reports / "notebooks"),
+        *remove_stale(reports),
         *remove_stale(Path(tempfile.gettempdir()), f"{KERNEL_PREFIX}*"),
+        *(p for root in (processed_root(out), reports, reports / "notebooks") for p in remove_backups(root)),
     ]
 
 
@@ -241,6 +254,72 @@ def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, 
     return survey, waves
 
 
+def check_output_folder(out: Path, survey: Survey, waves: Sequence[Wave]) -> Path:
+    """Refuse an output folder the run cannot or must not write, before anything is written.
+
+    ``out`` is made (with its parents) when missing. Refused, with the path and what to do: an
+    ``out`` that is a file, or that cannot be made or written (read-only, no permission, a name
+    too long: the system's reason is given); an ``out`` inside the project's ``data/raw/`` folder or
+    inside the folder of a raw file (the raw data is only ever read). Returns the resolved folder.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder.", expected="a folder for data/processed and reports")
+    resolved = out.resolve()
+    raw_dirs = {Path(survey.path).resolve().parent.parent / "data" / "raw", *(w.raw.parent for w in waves)}
+    for raw_dir in sorted(raw_dirs):
+        if resolved == raw_dir or resolved.is_relative_to(raw_dir):
+            raise InputError(
+                f"--out {out} is inside the raw data folder {raw_dir}, which csat only ever reads.",
+                expected="an output folder outside data/raw, e.g. the project folder (the default)",
+            )
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".csat-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write to the output folder {out} ({exc.strerror or exc}).",
+            expected="a folder you can write to (check that it exists, is not read-only and has free space), "
+            "or another --out",
+        ) from None
+    return resolved
+
+
+def outside_project(survey: Survey, waves: Sequence[Wave]) -> list[str]:
+    """Warnings for the raw files (and complaint logs) that lie outside the project folder (the folder
+    holding ``params/``), a symbolic link out of ``data/raw/`` included: they are read as they are,
+    but the run then depends on a file the project does not hold."""
+    project = Path(survey.path).resolve().parent.parent
+    notes = []
+    for wave in waves:
+        for path in (wave.raw, wave.operations):
+            if path is not None and not Path(path).resolve().is_relative_to(project):
+                notes.append(
+                    f"warning: {wave.path}: the file {Path(path).resolve()} is outside the project folder "
+                    f"{project}; it is read as it is (copy it into data/raw/ to keep the project whole)."
+                )
+    return notes
+
+
+def preflight(survey: Survey, waves: Sequence[Wave], echo: Callable[[str], None] = print) -> list[object]:
+    """Check every wave of the run (:func:`analysis.wave.check`) before any is published.
+
+    One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
+    says that nothing was published. Returns the checks' results, in the waves' order.
+    """
+    results = []
+    for wave in waves:
+        try:
+            results.append(check(survey, wave))
+        except InputError as exc:
+            raise type(exc)(
+                f"wave {wave.id} ({wave.path}) cannot be run: {exc} Nothing was published: every wave of "
+                "the run is checked before the first one is written."
+            ) from None
+    return results
+
+
 def run(
     survey_path: Path,
     wave_paths: Sequence[Path] | None = None,
@@ -248,18 +327,37 @@ def run(
     force: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    warn: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every wave, then tracking and index. See the module docstring."""
-    from tqdm.auto import tqdm
-
-    from .publish import render_html
-
-    out = Path(out).resolve()
     survey, waves = plan(Path(survey_path), wave_paths)
+    out = check_output_folder(Path(out), survey, waves)
+    for note in outside_project(survey, waves):
+        (warn or (lambda m: print(m, file=sys.stderr)))(note)
     if survey.customer_id:  # a missing or too short hashing key stops the run before anything is written
         from .clean import id_key
 
         id_key(out)
+    try:
+        held = lock(out, wait=float(os.environ.get("CSAT_LOCK_WAIT", "0") or 0))
+        held.__enter__()
+    except OutputLocked as exc:
+        raise InputError(str(exc)) from None
+    try:
+        return _run_locked(survey, waves, out, force, progress, echo)
+    finally:
+        held.__exit__(None, None, None)
+
+
+def _run_locked(
+    survey: Survey, waves: list[Wave], out: Path, force: bool, progress: bool, echo: Callable[[str], None]
+) -> RunResult:
+    """:func:`run` once the output folder's lock is held."""
+    from tqdm.auto import tqdm
+
+    from .publish import inputs_fingerprint, render_html
+
+    recover(out)
     remove_leftovers(out)
     processed = processed_root(out)
     reports = out / "reports"
@@ -267,8 +365,14 @@ def run(
     result = RunResult()
     stamps: dict[str, str] = {}
     done_ids = [w.id for w in waves]
-
     own = user_notebooks(survey)
+    todo = []
+    for wave in waves:
+        stamps[wave.id] = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
+        up_to_date = Store(processed / wave.id).read_stamp() == stamps[wave.id]
+        if force or not up_to_date or not (reports / f"{wave.id}.html").exists():
+            todo.append(wave)
+
     per_wave = len(WAVE_NOTEBOOKS) + len(own)
     steps = len(waves) * per_wave + 1
     bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
@@ -282,21 +386,18 @@ def run(
         return kernels[0]
 
     try:
+        bar.set_postfix_str("checking input")
+        preflight(survey, todo)  # every wave's input, before anything is written
         for wave in waves:
-            target = Store(processed / wave.id)
-            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
-            fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
-            stamps[wave.id] = fingerprint
-            html = reports / f"{wave.id}.html"
-            if not force and target.read_stamp() == fingerprint and html.exists():
+            if wave not in todo:
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
                 continue
-            # pre-flight: raises InputError on bad input before anything is written
-            bar.set_postfix_str(f"{wave.id}: checking input")
-            check(survey, wave)
+            target = Store(processed / wave.id)
+            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
             wave_staging = staging(processed, wave.id)
             nb_staging = staging(reports / "notebooks", wave.id)
+            html_staging = staging(reports, wave.id)
             try:
                 params = {
                     "survey_path": str(Path(survey.path).resolve()),
@@ -321,47 +422,62 @@ def run(
                             f"wave. The failed notebook is kept at {failed / (name + '.ipynb')}."
                         ) from None
                     bar.update(1)
-                Store(wave_staging).write_stamp(fingerprint, {"wave": wave.id})
-                publish(wave_staging, target.folder)
-                publish(nb_staging, reports / "notebooks" / wave.id)
+                # every HTML page is rendered before anything is published
+                pages = [(nb_staging / "05_report.ipynb", f"{wave.id}.html", f"{survey.title_text()} {wave.id}")]
+                pages += [
+                    (nb_staging / nb.name, f"{wave.id}.{nb.stem}.html", f"{survey.title_text()} {wave.id}: {nb.stem}")
+                    for nb in own
+                ]
+                for notebook, page, title in pages:
+                    render_html(notebook, html_staging / page, title=title, language=survey.language)
+                moves = [(wave_staging, target.folder), (nb_staging, reports / "notebooks" / wave.id)]
+                moves += [(html_staging / page, reports / page) for _, page, _ in pages]
+                publish_wave(out, wave.id, moves, stamps[wave.id], {"wave": wave.id})
             finally:
-                shutil.rmtree(wave_staging, ignore_errors=True)
-                shutil.rmtree(nb_staging, ignore_errors=True)
-            report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
-            render_html(
-                report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
-            )
-            for nb in own:  # the analyst's own notebooks: reports/<wave>.<name>.html beside the wave report
-                render_html(
-                    reports / "notebooks" / wave.id / nb.name,
-                    reports / f"{wave.id}.{nb.stem}.html",
-                    title=f"{survey.title_text()} {wave.id}: {nb.stem}",
-                    language=survey.language,
-                )
-                result.reports.append(reports / f"{wave.id}.{nb.stem}.html")
+                for folder in (wave_staging, nb_staging, html_staging):
+                    shutil.rmtree(folder, ignore_errors=True)
             result.ran.append(wave.id)
-            result.reports.append(html)
+            result.reports.extend(reports / page for _, page, _ in pages[1:])
+            result.reports.append(reports / f"{wave.id}.html")
 
         bar.set_postfix_str("tracking")
         tracked = tracked_waves(survey, waves, processed)
         tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
         tracking_html = reports / "tracking.html"
-        if result.ran or force or not tracking_html.exists():
-            execute_notebook(
-                TRACKING_NOTEBOOK,
-                tracking_nb,
-                {
-                    "survey_path": str(Path(survey.path).resolve()),
-                    "processed_root": str(processed),
-                    "waves": [w.id for w in tracked],
-                    "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
-                    "out_root": str(out),
-                },
-                cwd=out,
-                km=kernel(),
-            )
-            title = word("title.tracking", survey.language, survey=survey.title_text())
-            render_html(tracking_nb, tracking_html, title=title, language=survey.language)
+        tracking_stamp = inputs_fingerprint(
+            [], extra=[f"code:{code}", *(f"{w.id}:{Store(processed / w.id).read_stamp()}" for w in tracked)]
+        )
+        if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
+            track_staging = staging(reports, "tracking")
+            try:
+                execute_notebook(
+                    TRACKING_NOTEBOOK,
+                    track_staging / tracking_nb.name,
+                    {
+                        "survey_path": str(Path(survey.path).resolve()),
+                        "processed_root": str(processed),
+                        "waves": [w.id for w in tracked],
+                        "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
+                        "out_root": str(out),
+                    },
+                    cwd=out,
+                    km=kernel(),
+                )
+                title = word("title.tracking", survey.language, survey=survey.title_text())
+                render_html(
+                    track_staging / tracking_nb.name,
+                    track_staging / tracking_html.name,
+                    title=title,
+                    language=survey.language,
+                )
+                moves = [
+                    (track_staging / tracking_nb.name, tracking_nb),
+                    (track_staging / tracking_html.name, tracking_html),
+                ]
+                publish_wave(out, "tracking", moves, tracking_stamp, {"tracking": [w.id for w in tracked]},
+                             stamp_folder=processed)
+            finally:
+                shutil.rmtree(track_staging, ignore_errors=True)
             result.reports.append(tracking_html)
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
