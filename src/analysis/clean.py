@@ -382,6 +382,8 @@ def clean_wave(
     if survey.respondent_id:
         respondents = raw.frame[columns[survey.respondent_id]].astype(str).map(safe_respondent_id)
         log.insert(1, "respondent", respondents.to_numpy())
+    if raw.notes:  # what reading changed in a row: NUL characters removed, an overlong cell cut
+        log["note"] = ["; ".join(raw.notes.get(int(r), [])) for r in index]
     # rule 6: outliers among kept rows (flag only)
     d2 = pd.Series(np.nan, index=index)
     if kept.sum() > len(survey.item_ids) + 1:

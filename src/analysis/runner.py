@@ -29,7 +29,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -47,6 +47,7 @@ from .store import (
     remove_backups,
     remove_stale,
     staging,
+    write_text,
 )
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 from .wave import check
@@ -206,14 +207,22 @@ def _reset_kernel(km: object) -> None:
 
 
 def execute_notebook(
-    name: str, output: Path, parameters: dict, cwd: Path, km: object | None = None, source: Path | None = None
+    name: str,
+    output: Path,
+    parameters: dict,
+    cwd: Path,
+    km: object | None = None,
+    source: Path | None = None,
+    shown: Mapping[str, object] | None = None,
 ) -> None:
     """Execute one notebook with papermill; raise InputError / NotebookError on failure.
 
     ``name`` is a standard notebook (in :func:`notebooks_dir`) unless ``source`` gives the file.
     With ``km`` (see :func:`shared_kernel`) the notebook runs in that kernel after
     its namespace is cleared; otherwise papermill starts a fresh kernel. A NotebookError
-    names the exception, its message and the cell it came from.
+    names the exception, its message and the cell it came from. The executed notebook is then
+    made reproducible (:func:`stabilise_notebook`, showing ``shown`` or the parameters, with paths
+    relative to ``cwd``).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -243,6 +252,47 @@ def execute_notebook(
             raise InputError(str(exc.evalue)) from None
         cell = f" in cell [{exc.exec_count}]" if getattr(exc, "exec_count", None) else ""
         raise NotebookError(f"{exc.ename}{cell}: {exc.evalue}") from None
+    stabilise_notebook(output, shown if shown is not None else parameters, Path(cwd))
+
+
+#: Papermill's notebook-level metadata that records the clock or where the run happened.
+_RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_path")
+
+
+def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> None:
+    """Make an executed notebook the same byte for byte on every run of the same inputs.
+
+    Inputs: the executed notebook, the parameters to show in it (the published folders, not the
+    run's staging folders) and the output folder ``root``. Method: every path parameter is written
+    relative to ``root``; papermill's times, durations and paths and nbclient's per-cell execution
+    times are removed; the parameters cell papermill injected gets that text and the fixed id
+    ``injected-parameters`` (papermill draws a random one); the notebook is written back atomically.
+    """
+    import nbformat
+    from papermill.translators import translate_parameters
+
+    def rel(value: object) -> object:
+        if isinstance(value, str) and value.startswith("/"):
+            return os.path.relpath(value, root)
+        if isinstance(value, list):
+            return [rel(v) for v in value]
+        return value
+
+    params = {k: rel(v) for k, v in shown.items()}
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in _RUN_METADATA:
+        meta.pop(key, None)
+    if "parameters" in meta:
+        meta["parameters"] = params
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for key in ("start_time", "end_time", "duration"):
+            cell.metadata.get("papermill", {}).pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+            cell.source = translate_parameters("python3", "python", params, "Parameters")
+    write_text(path, nbformat.writes(nb) + "\n")
 
 
 def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, list[Wave]]:
@@ -406,11 +456,18 @@ def _run_locked(
                     "baseline_dir": str(baseline_dir) if baseline_dir else "",
                     "out_root": str(out),
                 }
+                shown = {**params, "processed_dir": str(target.folder)}
                 for name, source in [*((n, None) for n in WAVE_NOTEBOOKS), *((p.stem, p) for p in own)]:
                     bar.set_postfix_str(f"{wave.id}: {name}")
                     try:
                         execute_notebook(
-                            name, nb_staging / f"{name}.ipynb", params, cwd=out, km=kernel(), source=source
+                            name,
+                            nb_staging / f"{name}.ipynb",
+                            params,
+                            cwd=out,
+                            km=kernel(),
+                            source=source,
+                            shown=shown,
                         )
                     except NotebookError as exc:
                         # keep the failed notebook for debugging, outside the published reports
