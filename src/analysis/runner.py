@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -255,6 +256,7 @@ def execute_notebook(
     stabilise_notebook(output, shown if shown is not None else parameters, Path(cwd))
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-f]{1,16}>")
 #: Papermill's notebook-level metadata that records the clock or where the run happened.
 _RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_path")
 
@@ -264,8 +266,8 @@ def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> N
 
     Inputs: the executed notebook, the parameters to show in it (the published folders, not the
     run's staging folders) and the output folder ``root``. Method: every path parameter is written
-    relative to ``root``; papermill's times, durations and paths and nbclient's per-cell execution
-    times are removed; the parameters cell papermill injected gets that text and the fixed id
+    relative to ``root``; papermill's times, durations and paths, nbclient's per-cell execution
+    times and the memory addresses in objects' text forms (``<Styler at 0x7f..>``) are removed; the parameters cell papermill injected gets that text and the fixed id
     ``injected-parameters`` (papermill draws a random one); the notebook is written back atomically.
     """
     import nbformat
@@ -286,6 +288,10 @@ def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> N
     if "parameters" in meta:
         meta["parameters"] = params
     for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain")
+            if isinstance(text, str) and " at 0x" in text:  # an object's repr holds its memory address
+                output["data"]["text/plain"] = _ADDRESS.sub(">", text)
         cell.metadata.pop("execution", None)
         for key in ("start_time", "end_time", "duration"):
             cell.metadata.get("papermill", {}).pop(key, None)
@@ -352,7 +358,7 @@ def outside_project(survey: Survey, waves: Sequence[Wave]) -> list[str]:
     return notes
 
 
-def preflight(survey: Survey, waves: Sequence[Wave], echo: Callable[[str], None] = print) -> list[object]:
+def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
     """Check every wave of the run (:func:`analysis.wave.check`) before any is published.
 
     One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
@@ -363,7 +369,7 @@ def preflight(survey: Survey, waves: Sequence[Wave], echo: Callable[[str], None]
         try:
             results.append(check(survey, wave))
         except InputError as exc:
-            raise type(exc)(
+            raise InputError(
                 f"wave {wave.id} ({wave.path}) cannot be run: {exc} Nothing was published: every wave of "
                 "the run is checked before the first one is written."
             ) from None
