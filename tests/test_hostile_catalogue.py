@@ -605,3 +605,161 @@ def test_wave_files_parsed_from_text_never_crash(small_survey: Path) -> None:
         path.write_text(text, encoding="utf-8")
         _refused_or_valid(load_wave, path)
     assert os.path.exists(path)
+
+
+# --------------------------------------------------------------------------- kill-safe publishing
+def _staged(root: Path, name: str, text: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "table.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("killed_after", [0, 1, 2, 3])
+def test_a_publication_stopped_after_any_move_is_recovered_to_the_new_outputs(
+    tmp_path: Path, monkeypatch, killed_after: int
+) -> None:
+    import analysis.store as store
+    from analysis.store import STAMP_FILE, Store, publish_wave, recover
+
+    out = tmp_path / "out"
+    processed, reports = out / "data" / "processed", out / "reports"
+    old = _staged(processed, "w1", "old")
+    Store(old).write_stamp("old-fingerprint")
+    _staged(reports / "notebooks", "w1", "old")
+    (reports / "w1.html").write_text("old", encoding="utf-8")
+    moves = [
+        (_staged(processed, ".staging-w1-1-a", "new"), processed / "w1"),
+        (_staged(reports / "notebooks", ".staging-w1-1-b", "new"), reports / "notebooks" / "w1"),
+        (_staged(reports, ".staging-w1-1-c", "new") / "table.csv", reports / "w1.html"),
+    ]
+    real, done = store.publish, []
+
+    def publish_then_die(src: Path, dst: Path) -> None:
+        if len(done) == killed_after:
+            raise KeyboardInterrupt("killed")
+        real(src, dst)
+        done.append(dst)
+
+    def stamp_then_die(self, *args, **kwargs):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(store, "publish", publish_then_die)
+    if killed_after == len(moves):  # every move done, killed before the stamp
+        monkeypatch.setattr(store.Store, "write_stamp", stamp_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        publish_wave(out, "w1", moves, "new-fingerprint", {"wave": "w1"})
+    monkeypatch.undo()
+    assert Store(processed / "w1").read_stamp() is None  # a mixed state is never taken as up to date
+    assert recover(out) == ["w1"]
+    assert Store(processed / "w1").read_stamp() == "new-fingerprint"
+    assert (processed / "w1" / "table.csv").read_text(encoding="utf-8") == "new"
+    assert (reports / "notebooks" / "w1" / "table.csv").read_text(encoding="utf-8") == "new"
+    assert (reports / "w1.html").read_text(encoding="utf-8") == "new"
+    assert not list(processed.glob(".csat-publish-*"))
+    assert (processed / "w1" / STAMP_FILE).exists()
+
+
+def test_backups_left_inside_a_swap_are_removed(tmp_path: Path) -> None:
+    from analysis.runner import remove_leftovers
+
+    out = tmp_path / "out"
+    for folder in (out / "data" / "processed" / ".w1.old-1a2b3c4d", out / "reports" / "notebooks" / ".w1.old-00ff00ff"):
+        folder.mkdir(parents=True)
+        (folder / "clean.parquet").write_bytes(b"respondent data")
+    (out / "reports" / ".w1.html.old-12345678").write_text("old page", encoding="utf-8")
+    remove_leftovers(out)
+    assert not [p for p in out.rglob("*") if ".old-" in p.name]
+
+
+def _outputs(out: Path) -> dict[str, str]:
+    return {k: v for k, v in snapshot(out).items() if k.startswith(("data/processed/", "reports/"))}
+
+
+def _run_env(tmp_path: Path) -> dict[str, str]:
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    env = {**os.environ, "CSAT_ID_KEY": KEY, "TMPDIR": str(temp), "CSAT_THREADS": "1"}
+    env.pop("CSAT_DEBUG", None)
+    env.pop("SOURCE_DATE_EPOCH", None)
+    return env
+
+
+def _run_command(out: Path, *extra: str) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "analysis.cli", "run", "--out", str(out), "--no-progress", *extra]
+
+
+@pytest.mark.slow
+def test_two_runs_into_two_folders_are_byte_identical(small_survey: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    env = _run_env(tmp_path)
+    for name in ("a", "b"):
+        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=small_survey, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    a, b = _outputs(tmp_path / "runs" / "a"), _outputs(tmp_path / "runs" / "b")
+    assert any(k.endswith(".ipynb") for k in a) and any(k.endswith(".html") for k in a)
+    assert a == b, sorted(k for k in a if a[k] != b.get(k))
+    # SOURCE_DATE_EPOCH puts that time (not the clock) in the provenance
+    env["SOURCE_DATE_EPOCH"] = "1750000000"
+    done = subprocess.run(_run_command(tmp_path / "runs" / "c"), cwd=small_survey, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "runs" / "c" / "reports" / "w1.html").read_text(encoding="utf-8")
+    assert "2025-06-15T15:06:40+00:00" in page
+
+
+@pytest.mark.slow
+def test_a_bad_later_wave_leaves_the_old_outputs_untouched(small_survey: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    env = _run_env(tmp_path)
+    out = small_survey / "out"
+    assert subprocess.run(_run_command(out), cwd=small_survey, env=env, capture_output=True).returncode == 0
+    before = _outputs(out)
+    raw_csv(small_survey).write_text(raw_csv(small_survey).read_text(encoding="utf-8").replace(",5,4,2,4,5,5,", ",4,4,2,4,5,5,", 1), encoding="utf-8")
+    (small_survey / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2").replace("invited: 12", "invited: many"), encoding="utf-8")
+    done = subprocess.run(_run_command(out), cwd=small_survey, env=env, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "w2.yaml" in message and "invited" in message and "Nothing was published" in message
+    assert _outputs(out) == before
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_over_older_outputs_recovers_to_identical_outputs(small_survey: Path, tmp_path: Path) -> None:
+    import random
+    import shutil
+    import signal
+    import subprocess
+
+    env = _run_env(tmp_path)
+    runs = tmp_path / "runs"
+    assert subprocess.run(_run_command(runs / "old"), cwd=small_survey, env=env, capture_output=True).returncode == 0
+    old = _outputs(runs / "old")
+    # new inputs: one answer changed, so every table and page of the wave changes
+    raw_csv(small_survey).write_text(raw_csv(small_survey).read_text(encoding="utf-8").replace(",5,4,2,4,5,5,", ",4,4,2,4,5,5,", 1), encoding="utf-8")
+    started = time.monotonic()
+    assert subprocess.run(_run_command(runs / "new"), cwd=small_survey, env=env, capture_output=True).returncode == 0
+    took = time.monotonic() - started
+    new = _outputs(runs / "new")
+    wave = lambda state: {k: v for k, v in state.items() if "w1" in k}  # noqa: E731
+    assert wave(old) != wave(new)
+    rng = random.Random(16)
+    for i in range(4):
+        out = runs / f"kill{i}"
+        shutil.copytree(runs / "old", out)
+        proc = subprocess.Popen(_run_command(out), cwd=small_survey, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, took))
+        os.killpg(proc.pid, signal.SIGKILL)  # the run and its kernel, at once
+        proc.wait()
+        state = _outputs(out)
+        if not list((out / "data" / "processed").glob(".csat-publish-*")):
+            visible = {k: v for k, v in wave(state).items() if "/." not in k and not k.startswith(".")}
+            assert visible in (wave(old), {k: v for k, v in wave(new).items() if "/." not in k}), i
+        done = subprocess.run(_run_command(out), cwd=small_survey, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert _outputs(out) == new, sorted(set(_outputs(out)) ^ set(new))
+    assert not list((tmp_path / "tmp").glob("csat-kernel-*"))
