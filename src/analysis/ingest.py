@@ -52,6 +52,7 @@ class RawData:
     separator: str | None = None
     value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
     notes: dict[int, list[str]] = field(default_factory=dict)  # row -> what reading changed in it
+    bad_rows: list[int] = field(default_factory=list)  # rows whose field count is wrong (cells emptied)
 
 
 #: The longest cell kept, in characters: a longer cell (a pasted document in a comment box) is cut
@@ -197,6 +198,11 @@ def _read_csv(path: Path) -> RawData:
         header = []
     _check_headers(header, path)
     try:
+        counts = [len(r) for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+    except csv.Error:
+        counts = []
+    too_many = any(c > len(header) for c in counts[1:])
+    try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
@@ -204,7 +210,8 @@ def _read_csv(path: Path) -> RawData:
             keep_default_na=False,
             na_values=[],
             skip_blank_lines=True,
-            on_bad_lines="error",
+            # a line with too many fields is kept (cut), then rejected as a whole below
+            **({"engine": "python", "on_bad_lines": lambda fields: fields[: len(header)]} if too_many else {}),
         )
     except pd.errors.EmptyDataError:
         raise DataError("is empty.", file=str(path)) from None
@@ -219,7 +226,11 @@ def _read_csv(path: Path) -> RawData:
     frame.columns = _check_headers(frame.columns, path)
     frame = frame.fillna("")
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-    return RawData(path=path, frame=frame, encoding=encoding, separator=sep)
+    bad: list[int] = []
+    if len(counts) == len(frame) + 1:  # the csv module saw the same records as pandas
+        bad = [row for row, n in enumerate(counts[1:], start=1) if n != len(header)]
+        frame.loc[bad, :] = ""  # a broken line (semicolons in a comma file) holds whole rows: never used
+    return RawData(path=path, frame=frame, encoding=encoding, separator=sep, bad_rows=bad)
 
 
 def _sep_name(sep: str) -> str:

@@ -934,6 +934,17 @@ def load_wave(path: str | Path) -> Wave:
         raise SurveyDefinitionError(
             "has no 'raw' file.", file=file, expected="raw: ../../data/raw/<wave>.csv"
         )
+    for key in ("raw", "operations", "baseline"):
+        if spec.get(key) is not None and not isinstance(spec[key], (str, int)) or isinstance(spec.get(key), bool):
+            raise SurveyDefinitionError(f"'{key}' is {_shown(spec[key])}.", file=file, expected="a text")
+    try:
+        return _wave_files(path, spec, file, wave_id)
+    except OSError as exc:  # a name too long for the system, a path through a file
+        raise SurveyDefinitionError(f"a file it names cannot be used ({exc.strerror}).", file=file) from None
+
+
+def _wave_files(path: Path, spec: Mapping[str, Any], file: str, wave_id: str) -> Wave:
+    """The rest of :func:`load_wave`: the files a wave names, its numbers and its baseline."""
     raw = (path.parent / str(spec["raw"])).resolve()
     if raw.is_dir():
         raise SurveyDefinitionError(f"the raw file '{spec['raw']}' is a folder ({raw}).", file=file)
