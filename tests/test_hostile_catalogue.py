@@ -796,7 +796,12 @@ def test_sigkill_at_random_moments_over_older_outputs_recovers_to_identical_outp
     assert subprocess.run(_run_command(runs / "new"), cwd=mobi_project, env=env, capture_output=True).returncode == 0
     took = time.monotonic() - started
     new = _outputs(runs / "new")
-    wave = lambda state: {k: v for k, v in state.items() if "w1" in k}  # noqa: E731
+    def wave(state: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in state.items() if "w1" in k}
+
+    def visible(state: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in state.items() if "/." not in k}
+
     assert wave(old) != wave(new)
     rng = random.Random(16)
     for i in range(4):
@@ -809,8 +814,9 @@ def test_sigkill_at_random_moments_over_older_outputs_recovers_to_identical_outp
         proc.wait()
         state = _outputs(out)
         if not list((out / "data" / "processed").glob(".csat-publish-*")):
-            visible = {k: v for k, v in wave(state).items() if "/." not in k and not k.startswith(".")}
-            assert visible in (wave(old), {k: v for k, v in wave(new).items() if "/." not in k}), i
+            # no publication under way: the wave's outputs are wholly old or wholly new (a stamp, a
+            # staging folder or a kernel folder may be missing or left; the next run sees to them)
+            assert visible(wave(state)) in (visible(wave(old)), visible(wave(new))), i
         done = subprocess.run(_run_command(out), cwd=mobi_project, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert _outputs(out) == new, sorted(set(_outputs(out)) ^ set(new))
