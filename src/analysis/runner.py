@@ -316,13 +316,15 @@ def check_output_folder(out: Path, survey: Survey, waves: Sequence[Wave]) -> Pat
     ``out`` is made (with its parents) when missing. Refused, with the path and what to do: an
     ``out`` that is a file, or that cannot be made or written (read-only, no permission, a name
     too long: the system's reason is given); an ``out`` inside the project's ``data/raw/`` folder or
-    inside the folder of a raw file (the raw data is only ever read). Returns the resolved folder.
+    inside a ``raw`` folder holding a raw file (the raw data is only ever read). Returns the resolved
+    folder.
     """
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder.", expected="a folder for data/processed and reports")
     resolved = out.resolve()
-    raw_dirs = {Path(survey.path).resolve().parent.parent / "data" / "raw", *(w.raw.parent for w in waves)}
+    raw_dirs = {Path(survey.path).resolve().parent.parent / "data" / "raw"}
+    raw_dirs |= {w.raw.parent for w in waves if w.raw.parent.name == "raw"}  # another project's data/raw
     for raw_dir in sorted(raw_dirs):
         if resolved == raw_dir or resolved.is_relative_to(raw_dir):
             raise InputError(
