@@ -821,3 +821,56 @@ def test_sigkill_at_random_moments_over_older_outputs_recovers_to_identical_outp
         assert done.returncode == 0, done.stderr
         assert _outputs(out) == new, sorted(set(_outputs(out)) ^ set(new))
     assert not list((tmp_path / "tmp").glob("csat-kernel-*"))
+
+
+# --------------------------------------------------------------------------- reproducible notebooks
+def test_table_ids_come_from_the_content() -> None:
+    import pandas as pd
+
+    from analysis.report import table_uuid
+
+    a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    assert table_uuid(a) == table_uuid(a.copy()) and table_uuid(a) != table_uuid(a.assign(x=[1, 3]))
+    first = a.style.set_uuid(table_uuid(a)).to_html()
+    assert first == a.style.set_uuid(table_uuid(a)).to_html() and f"T_{table_uuid(a)}" in first
+
+
+def test_executed_notebooks_carry_no_times_staging_paths_or_addresses(tmp_path: Path) -> None:
+    import json
+
+    import nbformat
+
+    from analysis.runner import stabilise_notebook
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('processed_dir = "/x/out/data/processed/.staging-w1-123-abc"')
+    params.metadata = {"tags": ["injected-parameters"], "execution": {"iopub.status.busy": "2026-12-01T10:00:00Z"},
+                       "papermill": {"start_time": "2026-12-01T10:00:00", "duration": 0.1, "status": "completed"}}
+    shown = nbformat.v4.new_code_cell("show_table(t)")
+    shown.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "<pandas.io.formats.style.Styler at 0x7f3c2e806c10>"}, execution_count=1)]
+    nb.cells = [params, shown]
+    nb.metadata["papermill"] = {"start_time": "t0", "end_time": "t1", "duration": 1.0, "input_path": "/x/nb.ipynb",
+                                "output_path": "/x/out/reports/notebooks/.staging-w1-123-abc/05_report.ipynb",
+                                "parameters": {"processed_dir": "/x/out/data/processed/.staging-w1-123-abc"}}
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    stabilise_notebook(path, {"processed_dir": "/x/out/data/processed/w1", "waves": ["w1"]}, Path("/x/out"))
+    text = path.read_text(encoding="utf-8")
+    assert "staging" not in text and "0x7f" not in text and "2026-12-01" not in text and "/x/" not in text
+    data = json.loads(text)
+    assert data["cells"][0]["id"] == "injected-parameters"
+    assert 'processed_dir = "data/processed/w1"' in "".join(data["cells"][0]["source"])
+    assert data["metadata"]["papermill"]["parameters"] == {"processed_dir": "data/processed/w1", "waves": ["w1"]}
+
+
+def test_provenance_has_no_clock_unless_source_date_epoch(small_survey: Path, monkeypatch) -> None:
+    from analysis.publish import provenance
+    from analysis.survey import load_survey, load_wave
+
+    survey = load_survey(small_survey / "params" / "survey.yaml")
+    wave = load_wave(small_survey / "params" / "waves" / "w1.yaml")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert "run" not in set(provenance(survey, [wave])["kind"])
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
+    rows = provenance(survey, [wave]).set_index("kind")["value"]
+    assert rows["run"] == "2025-06-15T15:06:40+00:00"

@@ -119,12 +119,13 @@ def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60, lang
 
 def table_uuid(table: pd.DataFrame) -> str:
     """A stable id for a table's HTML (pandas' Styler otherwise draws a random ``T_xxxxx`` on every
-    run): the first 10 hex digits of the SHA-256 of its CSV text. Equal tables share it, and their
-    style rules are equal too."""
+    run): the first 10 hex digits of the SHA-256 of its header and cells as text. Equal tables share
+    it, and their style rules are equal too."""
     import hashlib
 
-    text = table.to_csv(index=False, lineterminator="\n")
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    rows = ["\x1f".join(map(str, table.columns))]
+    rows += ["\x1f".join(map(str, row)) for row in table.itertuples(index=False)]
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def empty_table(language: str) -> pd.DataFrame:
