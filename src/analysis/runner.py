@@ -9,7 +9,8 @@ For each wave, in baseline order:
    staging folder (``DIR/data/processed/.staging-<wave>``) and keep the
    executed notebooks under ``DIR/reports/notebooks/<wave>/``;
 3. on success, swap the staging folder into ``DIR/data/processed/<wave>``
-   and render ``DIR/reports/<wave>.html``.
+   and render ``DIR/reports/<wave>.html``, with ``<wave>.pdf`` and ``<wave>.docx``
+   beside it from the same executed notebook (:func:`analysis.typeset.write_documents`).
 
 Then the cross-wave tracking report and ``reports/index.html``. A run first
 removes what killed runs left (:func:`remove_leftovers`): staging folders and
@@ -135,7 +136,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256(__version__.encode())
     pkg = Path(__file__).resolve().parent
     nb = notebooks_dir().resolve()
-    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml"} and not p.is_relative_to(nb)]
+    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml", ".typ"} and not p.is_relative_to(nb)]
     for path in [*sorted(code), *sorted(nb.glob("*.ipynb"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -385,9 +386,23 @@ def run(
     force: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    engine: str = "typst",
     warn: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run every wave, then tracking and index. See the module docstring."""
+    """Run every wave, then tracking and index. See the module docstring.
+
+    ``engine`` makes the PDF and Word reports: ``"typst"`` (Typst and pandoc from their PyPI wheels) or
+    ``"quarto"`` (the ``quarto`` program, which must be on PATH; checked before anything runs).
+    """
+    from .typeset import ENGINES, quarto_path
+
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine}: expected one of {', '.join(ENGINES)}.")
+    if engine == "quarto" and not quarto_path():
+        raise InputError(
+            "--engine quarto needs the 'quarto' program on PATH; without it, leave --engine out "
+            "(the default renders PDF and Word with Typst and pandoc from PyPI)."
+        )
     survey, waves = plan(Path(survey_path), wave_paths)
     out = check_output_folder(Path(out), survey, waves)
     for note in outside_project(survey, waves):
@@ -402,18 +417,25 @@ def run(
     except OutputLocked as exc:
         raise InputError(str(exc)) from None
     try:
-        return _run_locked(survey, waves, out, force, progress, echo)
+        return _run_locked(survey, waves, out, force, progress, echo, engine)
     finally:
         held.__exit__(None, None, None)
 
 
 def _run_locked(
-    survey: Survey, waves: list[Wave], out: Path, force: bool, progress: bool, echo: Callable[[str], None]
+    survey: Survey,
+    waves: list[Wave],
+    out: Path,
+    force: bool,
+    progress: bool,
+    echo: Callable[[str], None],
+    engine: str = "typst",
 ) -> RunResult:
     """:func:`run` once the output folder's lock is held."""
     from tqdm.auto import tqdm
 
     from .publish import inputs_fingerprint, render_html
+    from .typeset import write_documents
 
     recover(out)
     remove_leftovers(out)
@@ -448,6 +470,11 @@ def _run_locked(
         preflight(survey, todo)  # every wave's input, before anything is written
         for wave in waves:
             if wave not in todo:
+                html = reports / f"{wave.id}.html"
+                report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
+                if not all(html.with_suffix(s).exists() for s in (".pdf", ".docx")) and report_nb.exists():
+                    title = f"{survey.title_text()} {wave.id}"
+                    result.reports += write_documents(report_nb, html, title, survey.language, engine)
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
                 continue
@@ -495,15 +522,20 @@ def _run_locked(
                 ]
                 for notebook, page, title in pages:
                     render_html(notebook, html_staging / page, title=title, language=survey.language)
+                bar.set_postfix_str(f"{wave.id}: PDF and Word")
+                wave_html = html_staging / pages[0][1]
+                documents = write_documents(pages[0][0], wave_html, pages[0][2], survey.language, engine)
+                files = [page for _, page, _ in pages] + [Path(d).name for d in documents]
                 moves = [(wave_staging, target.folder), (nb_staging, reports / "notebooks" / wave.id)]
-                moves += [(html_staging / page, reports / page) for _, page, _ in pages]
+                moves += [(html_staging / name, reports / name) for name in files]
                 publish_wave(out, wave.id, moves, stamps[wave.id], {"wave": wave.id})
             finally:
                 for folder in (wave_staging, nb_staging, html_staging):
                     shutil.rmtree(folder, ignore_errors=True)
             result.ran.append(wave.id)
-            result.reports.extend(reports / page for _, page, _ in pages[1:])
             result.reports.append(reports / f"{wave.id}.html")
+            result.reports += [reports / name for name in files[len(pages):]]
+            result.reports.extend(reports / page for _, page, _ in pages[1:])
 
         bar.set_postfix_str("tracking")
         tracked = tracked_waves(survey, waves, processed)
@@ -535,15 +567,23 @@ def _run_locked(
                     title=title,
                     language=survey.language,
                 )
+                documents = write_documents(
+                    track_staging / tracking_nb.name, track_staging / tracking_html.name, title, survey.language, engine
+                )
                 moves = [
                     (track_staging / tracking_nb.name, tracking_nb),
                     (track_staging / tracking_html.name, tracking_html),
+                    *((Path(d), reports / Path(d).name) for d in documents),
                 ]
                 publish_wave(out, "tracking", moves, tracking_stamp, {"tracking": [w.id for w in tracked]},
                              stamp_folder=processed)
             finally:
                 shutil.rmtree(track_staging, ignore_errors=True)
             result.reports.append(tracking_html)
+            result.reports += [reports / Path(d).name for d in documents]
+        elif tracking_nb.exists() and not all(tracking_html.with_suffix(s).exists() for s in (".pdf", ".docx")):
+            title = word("title.tracking", survey.language, survey=survey.title_text())
+            result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
@@ -586,10 +626,16 @@ def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, r
             continue
         head = store.read("headline").set_index("metric")["value"]
         kpis = store.get("kpis")
+        formats = (("pdf", "index_page.pdf"), ("docx", "index_page.docx"))
         entries.append(
             {
                 "wave": wid,
                 "href": f"{wid}.html",
+                "documents": [
+                    (word(key, survey.language), f"{wid}.{ext}")
+                    for ext, key in formats
+                    if (reports / f"{wid}.{ext}").exists()
+                ],
                 "csi": head.get("csi"),
                 "satisfaction_rate": head.get("satisfaction_rate"),
                 "nps": head.get("nps"),
