@@ -220,3 +220,29 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     warnings_text = report.validity_warnings(wa)
     assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
     assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0
+
+
+def test_ipa_has_bootstrap_intervals_and_stable_priorities(first: WaveAnalysis) -> None:
+    """issue 11, 6d: importance intervals and quadrant stability in ipa.csv; "act first on" only from items
+    stably (>= 90% of resamples) in "Concentrate here"."""
+    from analysis import report
+    from analysis.zones import IPA_STABLE
+
+    ipa = first.store.read("ipa")
+    assert ipa["stability"].between(0, 1).all() and (ipa["n_boot"] > 900).all()
+    assert (ipa["importance_ci_low"] <= ipa["importance"]).all()
+    assert (ipa["importance"] <= ipa["importance_ci_high"]).all()
+    pri = first.store.read("priorities").set_index("item")
+    by_item = ipa.set_index("item")
+    want = (by_item["quadrant"] == "Concentrate here") & (by_item["stability"] >= IPA_STABLE)
+    assert pri["stable"].astype(bool).to_dict() == want.to_dict()
+    named = report.act_first(first)
+    assert set(named) <= set(ipa.loc[ipa["item"].isin(want[want].index), "label"])
+    summary = report.executive_summary(first)
+    if named:
+        assert all(n in summary for n in named)
+    else:
+        assert "没有项目稳定地落在" in summary
+    # outcome items (overall, loyalty, recommend) are never IPA items
+    outcomes = {first.survey.overall_satisfaction, *first.survey.loyalty, first.survey.recommend}
+    assert not outcomes & set(ipa["item"])

@@ -247,13 +247,23 @@ class Survey:
 
     @property
     def outcome_constructs(self) -> list[str]:
-        """Constructs holding the outcome items: overall satisfaction, loyalty and recommendation."""
+        """Outcome constructs, in definition order: those holding the outcome items (overall satisfaction,
+        loyalty and recommendation) and every construct downstream of the satisfaction construct in
+        ``paths`` (an ECSI model's Complaints, an outcome of satisfaction, Fornell et al. 1996)."""
         outcome_items = [
             self.overall_satisfaction,
             *self.loyalty,
             *([self.recommend] if self.recommend else []),
         ]
-        found = [self.item(i).construct for i in outcome_items if i in self.item_ids]
+        found = {self.item(i).construct for i in outcome_items if i in self.item_ids}
+        sat = self.item(self.overall_satisfaction).construct if self.overall_satisfaction in self.item_ids else None
+        frontier = [sat] if sat else []
+        while frontier:  # constructs reachable from satisfaction along the paths
+            source = frontier.pop()
+            for a, b in self.paths:
+                if a == source and b not in found:
+                    found.add(b)
+                    frontier.append(b)
         return [c for c in self.constructs if c in found]
 
     @property

@@ -51,6 +51,7 @@ Tables = dict[str, pd.DataFrame]
 #: Resampling settings of the steps (the CSI model's come from the survey's ``pls:`` block).
 INDEX_BOOT, INDEX_SEED = 1000, 2024
 DRIVERS_BOOT, DRIVERS_SEED = 1000, 20240601
+IPA_BOOT, IPA_SEED = 1000, 20240615
 
 
 # --------------------------------------------------------------------------- survey-level pieces
@@ -521,25 +522,41 @@ class WaveAnalysis:
         )
 
     # ----------------------------------------------------------------------- 04 zones
-    def ipa(self) -> Tables:
+    def ipa(self, n_boot: int = IPA_BOOT, seed: int = IPA_SEED) -> Tables:
         """Importance-performance analysis of the attribute items and the ranked improvement priorities.
 
         Importance is the item's relative weight for overall satisfaction (``drivers_items``); before the
         drivers step has run, its correlation with the overall item. Performance is the item's 0-100 index.
+        With relative weights, ``n_boot`` case resamples (``seed``) give each item's importance and
+        performance intervals and its quadrant ``stability`` (:func:`analysis.zones.ipa_stability`);
+        ``priorities`` marks as ``stable`` the items in "Concentrate here" in at least
+        :data:`analysis.zones.IPA_STABLE` of them: only those are named "act first on".
         """
         from . import zones
 
         s = self.survey
         stats = self.read("item_stats").set_index("item")
-        if self.has("drivers_items"):
+        clean = self.read("clean")
+        by_weights = self.has("drivers_items")
+        if by_weights:
             importance = self.read("drivers_items").set_index("predictor")["rescaled"]
         else:
-            clean = self.read("clean")
             importance = clean[attribute_items(s)].corrwith(clean[s.overall_satisfaction])
         labels = {i: s.item_label(i) for i in s.rated_items}
         ipa_table = zones.ipa(importance, stats.loc[importance.index, "index"])
+        if by_weights:
+            boot = zones.ipa_stability(ipa_table, clean, s.overall_satisfaction, s.ranges, n_boot, seed)
+            ipa_table = ipa_table.merge(boot, on="item", how="left")
+        else:
+            for col in zones.IPA_BOOT_COLUMNS:
+                ipa_table[col] = float("nan")
         ipa_table.insert(1, "label", ipa_table["item"].map(labels))
         priorities = zones.improvement_priorities(ipa_table)
+        stable = ipa_table.set_index("item")
+        priorities["stability"] = priorities["item"].map(stable["stability"])
+        priorities["stable"] = priorities["item"].map(
+            (stable["quadrant"] == "Concentrate here") & (stable["stability"] >= zones.IPA_STABLE)
+        ).astype(bool)
         priorities.insert(1, "label", priorities["item"].map(labels))
         return self._keep({"ipa": ipa_table, "priorities": priorities})
 
