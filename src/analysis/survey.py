@@ -896,6 +896,12 @@ def order_waves(waves: Sequence[Wave]) -> list[Wave]:
     return ordered
 
 
+def survey_waves(survey_path: str | Path) -> list[Wave]:
+    """The wave files beside a survey definition (``<its folder>/waves/*.yaml``), loaded and in baseline
+    order: what ``csat run`` runs without ``--wave``, and the notebooks' default waves."""
+    return order_waves([load_wave(p) for p in discover_waves(Path(survey_path).parent / "waves")])
+
+
 def discover_waves(directory: str | Path) -> list[Path]:
     """All wave files (``*.yaml`` / ``*.yml``) in ``directory``, sorted by name."""
     directory = Path(directory)

@@ -40,7 +40,7 @@ import pandas as pd
 from .clean import CleanResult, clean_wave
 from .privacy import MIN_CELL
 from .store import Store, processed_root
-from .survey import Survey, Wave, load_survey, load_wave
+from .survey import Survey, Wave, load_survey, load_wave, survey_waves
 
 if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
     from .pls import PLSModel
@@ -229,10 +229,12 @@ class WaveAnalysis:
         baseline_dir: str | Path = "",
         out_root: str | Path = ".",
     ) -> WaveAnalysis:
-        """From the notebook parameters: an empty ``processed_dir`` is ``DIR/data/processed/<wave>``; an empty
-        ``baseline_dir`` is the baseline wave's folder there, when it has results."""
+        """From the notebook parameters: an empty ``wave_path`` is the first wave file (in baseline order) beside
+        the survey definition (``<its folder>/waves/``); an empty ``processed_dir`` is
+        ``DIR/data/processed/<wave>``; an empty ``baseline_dir`` is the baseline wave's folder there, when it
+        has results."""
         survey = load_survey(survey_path)
-        wave = load_wave(wave_path)
+        wave = load_wave(wave_path) if str(wave_path) else survey_waves(survey_path)[0]
         out = Path(out_root).resolve()
         store = Store(processed_dir) if processed_dir else Store.for_wave(out, wave.id)
         store.folder.mkdir(parents=True, exist_ok=True)
