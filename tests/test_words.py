@@ -349,7 +349,12 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     ctx = _fake_ctx(
         tmp_path,
         survey,
-        {"index_weights": weights, "pls_summary": summary, "ipa": pd.DataFrame({"x": [1]})},
+        {
+            "index_weights": weights,
+            "pls_summary": summary,
+            "ipa": pd.DataFrame({"x": [1]}),
+            "zones": pd.DataFrame({"type": ["apostle"], "n": [1], "share": [1.0]}),
+        },
         baseline="w1",
     )
     assert ctx.survey.pls.bootstrap == 200

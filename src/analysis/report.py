@@ -200,6 +200,18 @@ def index_chart(ctx: WaveContext) -> Figure:
 
 
 # ----------------------------------------------------------------------------- inferential
+def groups_ran(ctx: WaveContext) -> list[str]:
+    """The segments whose groups were compared (a test with a p-value); none when every segment had fewer
+    than two groups of 5 or more answers, so the report leaves the section out."""
+    if not ctx.has("group_tests"):
+        return []
+    g = ctx.read("group_tests")
+    if not len(g) or "p" not in g.columns:
+        return []
+    tested = g[g["p"].notna()]
+    return [s for s in ctx.survey.segments if s in set(tested["segment"])]
+
+
 def group_summary(ctx: WaveContext) -> pd.DataFrame:
     """Omnibus group tests, one line per measure and segment, with the plain-language verdict."""
     lang = ctx.language
@@ -381,7 +393,7 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
 
     th_sat, _ = zone_thresholds(ctx.survey)
-    bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict()
+    bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict() if ctx.has("loyalty_breakpoint") else None
     lang = ctx.language
     xlabel, ylabel = word("axis.overall_satisfaction", lang), word("axis.mean_loyalty", lang)
     legend = {
@@ -408,8 +420,10 @@ def loyalty_text(ctx: WaveContext) -> str:
     the slopes either side. Without: the curve shows no clear break, a straight relation, with p
     and the straight line's slope (``slope_linear``).
     """
-    bp = ctx.read("loyalty_breakpoint").iloc[0]
     lang = ctx.language
+    if not ctx.has("loyalty_breakpoint"):  # too few satisfaction levels to test a break
+        return word("text.loyalty_not_tested", lang)
+    bp = ctx.read("loyalty_breakpoint").iloc[0]
     detected = str(bp["detected"]).strip().lower() in ("true", "1")
     p = words.p_text(bp["p"], missing="p –")
     if detected:
@@ -476,7 +490,9 @@ def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
 
 def act_first(ctx: WaveContext, top: int = 3) -> list[str]:
     """Labels of the items to act on first: the top-ranked priorities that are stably in "Concentrate
-    here" (``priorities.stable``; tables without the column: the top-ranked items)."""
+    here" (``priorities.stable``; tables without the column: the top-ranked items); none without an IPA."""
+    if not ctx.has("priorities"):
+        return []
     p = ctx.read("priorities")
     if "stable" in p.columns:
         p = p[p["stable"].astype(str).str.lower().isin(["true", "1"])]
@@ -712,7 +728,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_method=method,
         index_weights=weights,
         nps=bool(s.recommend),
-        segments=tuple(s.segments),
+        segments=tuple(groups_ran(ctx)),
         min_cell=MIN_CELL,
         baseline=ctx.wave.baseline if changed else None,
         drivers=ctx.has("drivers"),
@@ -720,7 +736,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         model_n=n_model,
         model_boot=n_boot,
         model_scheme=scheme,
-        loyalty=bool(s.loyalty),
+        loyalty=ctx.has("zones"),
         ipa=ctx.has("ipa"),
         ipa_boot=_ipa_boot(ctx),
         ipa_stable=IPA_STABLE,
