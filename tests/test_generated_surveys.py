@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from analysis import report, words
 from analysis.errors import InputError
@@ -69,7 +69,7 @@ def check_log(wa: WaveAnalysis, n_raw: int) -> None:
     log = wa.read("cleaning_log")
     assert log["row"].tolist() == list(range(1, n_raw + 1))
     kept = log["kept"].astype(bool)
-    assert (kept == (log["reason"].fillna("") == "")).all()
+    assert (kept == (log["reason"].astype(object).fillna("") == "")).all()
     assert sorted(wa.read("clean")["row"]) == log.loc[kept, "row"].tolist()
 
 
@@ -84,7 +84,7 @@ def check_distribution(wa: WaveAnalysis, case: Case, k: int) -> None:
             continue
         picks = [case.chosen[k][r - 1][item] for r in rows]
         want = Counter(case.label_of(item, c) for c in picks if c is not None)
-        got = {lab: int(n) for lab, n in zip(d["label"], d["n"], strict=True) if n}
+        got = {str(lab): int(n) for lab, n in zip(d["label"], d["n"], strict=True) if n}  # CSV: codes read as numbers
         assert got == dict(want), (item, case.survey["scales"][case.item_scale(item)])
 
 
@@ -238,3 +238,57 @@ def test_methods_text_names_group_differences_only_when_groups_were_compared(tmp
     (wa,) = _run(_case(survey, [rows]), tmp_path)
     assert wa is not None and report.groups_ran(wa) == []
     assert _lead("groups", "en") not in report.methods_text(wa)
+
+
+# --------------------------------------------------------------------------- end to end (slow)
+def _sections(html: str) -> dict[str, str]:
+    """Report section id -> its HTML, from one ``<h2 id=...>`` to the next."""
+    parts = re.split(r'<h2 id="([^"]+)"[^>]*>.*?</h2>', html, flags=re.S)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _has_content(part: str) -> bool:
+    body = part.split("</main>")[0]
+    for empty in (words.word("text.no_rows", "en"), words.word("text.no_rows", "zh")):
+        body = body.replace(re.sub(r"[*]", "", empty), "")
+    if re.search(r"<(img|table|svg)\b", body):
+        return True
+    return bool(re.sub(r"<[^>]+>|\s|[()（）]", "", body))
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: one run is a minute
+    suppress_health_check=list(HealthCheck),
+)
+@given(case=survey_cases(max_rows=40))
+def test_generated_surveys_end_to_end(case: Case) -> None:
+    """``csat check`` then ``csat run`` on generated surveys: both agree, every wave report has no empty
+    section, and its methods section names only analyses whose tables were written."""
+    from analysis.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        survey_path, _ = case.write(root)
+        checked = main(["check", "--survey", str(survey_path)])
+        status = main(["run", "--survey", str(survey_path), "--out", str(root), "--no-progress"])
+        assert checked in (0, 2) and status == checked, (checked, status)
+        if status:
+            assert not any((root / "data" / "processed").glob("*/headline.csv"))
+            return
+        for k, wave in enumerate(case.waves):
+            html = (root / "reports" / f"{wave['wave']}.html").read_text(encoding="utf-8")
+            sections = _sections(html)
+            assert {"summary", "methods"} <= set(sections)
+            for name, part in sections.items():
+                assert _has_content(part), (wave["wave"], name)
+            wa = WaveAnalysis.load(survey_path, root / "params" / "waves" / f"w{k + 1}.yaml", out_root=root)
+            check_log(wa, len(case.rows[k]))
+            check_distribution(wa, case, k)
+            check_methods(wa)
+            assert ("zones" in sections) == wa.has("zones") and ("groups" in sections) == bool(
+                report.groups_ran(wa)
+            )
