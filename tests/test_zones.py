@@ -465,7 +465,7 @@ def _report_ctx(tmp_path: Path, res, language: str):
     store = Store(tmp_path)
     path = store.write("loyalty_breakpoint", res.to_frame())
     assert path.read_text(encoding="utf-8").splitlines()[1].split(",")[2] in ("true", "false")  # CONTRACT
-    return SimpleNamespace(read=store.read, language=language)
+    return SimpleNamespace(read=store.read, has=store.exists, language=language)
 
 
 def test_report_loyalty_text_with_and_without_a_break(tmp_path: Path):
