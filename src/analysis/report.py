@@ -473,7 +473,7 @@ def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
     if "importance_ci_low" in ipa.columns:
         lo, hi = p["item"].map(ipa["importance_ci_low"]), p["item"].map(ipa["importance_ci_high"])
         ci = [words.interval(a, b, 3) for a, b in zip(lo, hi, strict=True)]
-        importance = [f"{x} {c}" if c else x for x, c in zip(importance, ci, strict=True)]
+        importance = [f"{x} ({c})" if c else x for x, c in zip(importance, ci, strict=True)]
     stability = p["stability"] if "stability" in p.columns else pd.Series(np.nan, index=p.index)
     return pd.DataFrame(
         {
