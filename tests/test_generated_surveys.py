@@ -37,6 +37,7 @@ FAST = settings(
     max_examples=25,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -261,6 +262,7 @@ def _has_content(part: str) -> bool:
     max_examples=3,
     deadline=None,
     derandomize=True,
+    database=None,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: one run is a minute
     suppress_health_check=list(HealthCheck),
 )
