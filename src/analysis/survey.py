@@ -403,13 +403,23 @@ class Survey:
 
     @property
     def outcome_constructs(self) -> list[str]:
-        """Constructs holding the outcome items: overall satisfaction, loyalty and recommendation."""
+        """Outcome constructs, in definition order: those holding the outcome items (overall satisfaction,
+        loyalty and recommendation) and every construct downstream of the satisfaction construct in
+        ``paths`` (an ECSI model's Complaints, an outcome of satisfaction, Fornell et al. 1996)."""
         outcome_items = [
             self.overall_satisfaction,
             *self.loyalty,
             *([self.recommend] if self.recommend else []),
         ]
-        found = [self.item(i).construct for i in outcome_items if i in self.item_ids]
+        found = {self.item(i).construct for i in outcome_items if i in self.item_ids}
+        sat = self.item(self.overall_satisfaction).construct if self.overall_satisfaction in self.item_ids else None
+        frontier = [sat] if sat else []
+        while frontier:  # constructs reachable from satisfaction along the paths
+            source = frontier.pop()
+            for a, b in self.paths:
+                if a == source and b not in found:
+                    found.add(b)
+                    frontier.append(b)
         return [c for c in self.constructs if c in found]
 
     @property
@@ -1185,6 +1195,12 @@ def order_waves(waves: Sequence[Wave]) -> list[Wave]:
     for w in waves:
         visit(w)
     return ordered
+
+
+def survey_waves(survey_path: str | Path) -> list[Wave]:
+    """The wave files beside a survey definition (``<its folder>/waves/*.yaml``), loaded and in baseline
+    order: what ``csat run`` runs without ``--wave``, and the notebooks' default waves."""
+    return order_waves([load_wave(p) for p in discover_waves(Path(survey_path).parent / "waves")])
 
 
 def discover_waves(directory: str | Path) -> list[Path]:
