@@ -111,9 +111,22 @@ def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60, lang
         display(Markdown(words.word("text.no_rows", lang)))
         return
     shown = table.head(max_rows)
-    styler = shown.style.hide(axis="index").format(precision=precision, escape="html", na_rep="")
+    styler = shown.style
+    styler.set_uuid(table_uuid(shown))  # the same table gives the same ids on every run (issue 16)
+    styler = styler.hide(axis="index").format(precision=precision, escape="html", na_rep="")
     styler = styler.format_index(escape="html", axis=1)
     display(styler)
+
+
+def table_uuid(table: pd.DataFrame) -> str:
+    """A stable id for a table's HTML (pandas' Styler otherwise draws a random ``T_xxxxx`` on every
+    run): the first 10 hex digits of the SHA-256 of its header and cells as text. Equal tables share
+    it, and their style rules are equal too."""
+    import hashlib
+
+    rows = ["\x1f".join(map(str, table.columns))]
+    rows += ["\x1f".join(map(str, row)) for row in table.itertuples(index=False)]
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def empty_table(language: str) -> pd.DataFrame:

@@ -720,6 +720,24 @@ def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str,
 
 
 # --------------------------------------------------------------------------- pre-flight
+def _check_model_items(survey: Survey, wave: Wave, result: CleanResult) -> None:
+    """An item of the CSI model with fewer than 3 answers among the kept rows is the export's fault
+    (an empty column), not the survey definition's: refused naming the raw file and the item."""
+    from .errors import DataError
+
+    for construct in survey.model_constructs:
+        for item in survey.blocks[construct]:
+            n = int(result.clean[item].notna().sum())
+            if n < 3:
+                raise DataError(
+                    f"item '{item}' has {n} answer(s) among the {result.n_kept} kept rows; the CSI model "
+                    f"(construct {construct}) needs at least 3.",
+                    file=str(wave.raw),
+                    column=item,
+                    expected="answers in this column of the export",
+                )
+
+
 def check_segment_groups(survey: Survey, clean: pd.DataFrame) -> None:
     """Refuse a segment with more groups than its limit (``max_groups``, default
     :data:`analysis.survey.MAX_GROUPS`), counted in the cleaned data after the codebook's bins and labels.
@@ -785,6 +803,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
                 raise SurveyDefinitionError(f"index.ahp.matrix: {exc}", file=file) from None
             check_ahp(ahp, name=f"index.ahp.matrix in {file}")
         if survey.paths:
+            _check_model_items(survey, wave, result)
             fit_csi_model(survey, result.clean)
         if zones_defined(survey):
             zone_thresholds(survey)
