@@ -140,3 +140,15 @@ def test_top_three_actions_follow_the_priority_ranking():
 def test_notes_name_the_sample_and_the_segments_that_moved():
     text = summary.notes_text(Stub(tables()))
     assert "2360" in text and "2455" in text and "华北" in text
+
+
+def test_actions_name_only_items_stably_in_concentrate_here():
+    """issue 11, 6d: with priorities.stable, only those items are actions; none stable is said."""
+    t = tables()
+    t["priorities"]["stable"] = [False, True, False, False]
+    assert [a[0] for a in summary.top_actions(Stub(t))] == ["On-time delivery"]
+    t["priorities"]["stable"] = False
+    text = summary.actions_text(Stub(t))
+    assert "no item is stably in “Concentrate here” (in at least 90%" in text
+    del t["priorities"]
+    assert summary.top_actions(Stub(t)) == []

@@ -110,8 +110,15 @@ def targets_text(wa: WaveAnalysis) -> str:
 
 
 def top_actions(wa: WaveAnalysis, top: int = 3) -> list[tuple[str, str, float]]:
-    """The ``top`` items of highest priority: (label, ipa quadrant, performance 0-100)."""
-    p = wa.read("priorities").head(top)
+    """The ``top`` items of highest priority that are stably in "Concentrate here" (``priorities.stable``,
+    issue 11 6d; tables without the column: the top-ranked items): (label, ipa quadrant, performance 0-100).
+    None without an IPA."""
+    if not wa.has("priorities"):
+        return []
+    p = wa.read("priorities")
+    if "stable" in p.columns:
+        p = p[p["stable"].astype(str).str.lower().isin(["true", "1"])]
+    p = p.head(top)
     quadrant = wa.read("ipa").set_index("item")["quadrant"] if wa.has("ipa") else pd.Series(dtype=object)
     return [
         (str(r.label), str(quadrant.get(r.item, "")), float(r.performance))
@@ -125,6 +132,10 @@ def actions_text(wa: WaveAnalysis, top: int = 3) -> str:
     lines = [f"**{word('summary_page.actions_title', lang)}**", ""]
     actions = top_actions(wa, top)
     if not actions:
+        if wa.has("priorities") and len(wa.read("priorities")):  # an IPA, but no item stably to act on
+            from .zones import IPA_STABLE
+
+            return "\n".join([*lines, word("summary.act_first_none", lang, stable=words.percent(IPA_STABLE, 0))])
         return "\n".join([*lines, word("summary_page.no_actions", lang)])
     for k, (item, quadrant, performance) in enumerate(actions, start=1):
         advice = word(f"summary_page.{ADVICE.get(quadrant, 'advice_low')}", lang)
