@@ -286,8 +286,16 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
+#: The date pandoc writes into a Word file's properties when ``SOURCE_DATE_EPOCH`` is unset: a fixed
+#: one (1980-01-01, the earliest a zip entry holds), never the clock, so reruns are byte-identical.
+FIXED_DATE_EPOCH = "315532800"
+
+
 def _pandoc(args: list[str], cwd: Path, stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run([pandoc_path(), *args], cwd=cwd, input=stdin, capture_output=True, timeout=300, check=False)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH") or FIXED_DATE_EPOCH}
+    proc = subprocess.run(
+        [pandoc_path(), *args], cwd=cwd, input=stdin, capture_output=True, timeout=300, check=False, env=env
+    )
     if proc.returncode != 0:
         raise RenderError(f"pandoc failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
     return proc.stdout
