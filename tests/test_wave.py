@@ -220,3 +220,56 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     warnings_text = report.validity_warnings(wa)
     assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
     assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0
+
+
+def test_a_weighted_wave_writes_its_weights_and_weights_its_estimates(small_survey: Path) -> None:
+    """Wave margins (no weighting: block) rake the 4 kept rows (华东 x2, 华南, 西部) to 40/30/30: by hand the
+    weights are 0.4/0.5, 0.3/0.25 and 0.3/0.25, and the weighted mean is np.average with them."""
+    import numpy as np
+
+    wave_file = small_survey / "params" / "waves" / "w1.yaml"
+    wave_file.write_text(
+        wave_file.read_text(encoding="utf-8") + "margins: {region: {华东: 0.4, 华南: 0.3, 西部: 0.3}}\n",
+        encoding="utf-8",
+    )
+    wa = WaveAnalysis.load(small_survey / "params" / "survey.yaml", wave_file, out_root=small_survey)
+    wa.clean()
+    wa.describe()
+    wa.headline()
+    clean = wa.read("clean")
+    by_hand = clean["region"].map({"华东": 0.8, "华南": 1.2, "西部": 1.2}).to_numpy()
+    weights = wa.read("weights")
+    assert list(weights["row"]) == list(clean["row"])
+    np.testing.assert_allclose(weights["weight"], by_hand, atol=1e-10)
+    shares = wa.read("weighting").set_index("group")
+    np.testing.assert_allclose(shares["weighted_share"], shares["target"], atol=1e-10)
+    assert shares.loc["华东", "sample_share"] == pytest.approx(0.5)
+    stats = wa.read("item_stats").set_index("item")
+    q6 = clean["q6"].to_numpy(dtype=float)
+    assert stats.loc["q6", "mean"] == pytest.approx(np.average(q6, weights=by_hand), abs=1e-12)
+    assert stats.loc["q6", "n"] == 4 and stats.loc["q6", "n_eff"] == pytest.approx(by_hand.sum() ** 2 / (by_hand**2).sum())
+    sat = wa.read("headline").set_index("metric").loc["satisfaction_rate"]
+    assert sat["value"] == pytest.approx(np.average(np.isin(q6, [4, 5]), weights=by_hand), abs=1e-12)
+    assert wa.read("summary")["weighting"]["converged"] is True
+    wa.save()
+    assert Store.for_wave(small_survey, "w1").read("weights")["weight"].tolist() == pytest.approx(list(by_hand))
+
+
+def test_margins_the_sample_cannot_meet_are_refused_naming_the_wave_file(small_survey: Path) -> None:
+    from analysis.errors import DataError
+
+    wave_file = small_survey / "params" / "waves" / "w1.yaml"
+    wave_file.write_text(
+        wave_file.read_text(encoding="utf-8") + "margins: {region: {华东: 0.3, 华北: 0.2, 华南: 0.3, 西部: 0.2}}\n",
+        encoding="utf-8",
+    )
+    survey, wave = load_survey(small_survey / "params" / "survey.yaml"), load_wave(wave_file)
+    with pytest.raises(DataError, match="margin group 'region = 华北' has no respondent") as err:
+        check(survey, wave)
+    assert str(wave_file) in str(err.value)
+
+
+def test_an_unweighted_wave_writes_weights_of_one(first: WaveAnalysis) -> None:
+    weights = first.read("weights")
+    assert len(weights) == len(first.read("clean")) and (weights["weight"] == 1).all()
+    assert not first.has("weighting") or not first.weighted

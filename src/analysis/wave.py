@@ -17,7 +17,8 @@ charts are in :mod:`analysis.plotting`, words in :mod:`analysis.words`.
 =========  ==========================================  =====================================
 notebook   steps                                       tables (see :data:`analysis.store.TABLES`)
 =========  ==========================================  =====================================
-01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, summary
+01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, weights,
+                                                       weighting, summary
 02         ``describe reliability index headline``     item_stats, distribution, profile, reliability,
                                                        screening, csi_index, index_weights, respondent_scores,
                                                        headline, ahp
@@ -40,10 +41,11 @@ import pandas as pd
 from .clean import CleanResult, clean_wave
 from .privacy import MIN_CELL
 from .store import Store, processed_root
-from .survey import Survey, Wave, load_survey, load_wave
+from .survey import Survey, Wave, load_survey, load_wave, wave_weighting
 
 if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
     from .pls import PLSModel
+    from .weighting import Weights
     from .zones import ZoneThresholds
 
 Tables = dict[str, pd.DataFrame]
@@ -75,6 +77,18 @@ def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
     return pls.estimate_pls(
         clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
     )
+
+
+def case_weights(survey: Survey, wave: Wave, clean: pd.DataFrame) -> Weights:
+    """The respondent weights of a wave (:func:`analysis.weighting.make_weights` on the cleaned rows, to
+    :func:`analysis.survey.wave_weighting`'s margins); all-1 :func:`analysis.weighting.uniform` weights
+    without weighting. Refusals (a margin group with no respondent, ...) name the wave file."""
+    from .weighting import make_weights, uniform
+
+    cfg = wave_weighting(survey, wave)
+    if cfg is None:
+        return uniform(clean.index)
+    return make_weights(clean, cfg.margins, method=cfg.method, bounds=cfg.bounds, source=str(wave.path))
 
 
 def attribute_items(survey: Survey) -> list[str]:
@@ -280,6 +294,21 @@ class WaveAnalysis:
             self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
         return self._cache["csi_model"]
 
+    def case_weights(self) -> Weights:
+        """The respondent weights (computed once per session from the cleaned rows; see :func:`case_weights`)."""
+        if "case_weights" not in self._cache:
+            self._cache["case_weights"] = case_weights(self.survey, self.wave, self.read("clean"))
+        return self._cache["case_weights"]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether this wave is weighted (the survey's ``weighting:`` or the wave's ``margins:``)."""
+        return wave_weighting(self.survey, self.wave) is not None
+
+    def _w(self) -> Weights | None:
+        """The weights the statistics functions take: None unweighted (exactly the unweighted results)."""
+        return self.case_weights() if self.weighted else None
+
     def weights(self) -> tuple[pd.Series, dict[str, float] | None]:
         """Construct weights of the overall index and item weights within constructs (see :func:`index_weights`)."""
         weights, items, _ = self._weighting()
@@ -305,7 +334,15 @@ class WaveAnalysis:
         attrition and the summary facts.
         """
         result = clean_wave(self.survey, self.wave, key_root=self.key_root)
-        self._keep({**result.tables(), "summary": self._summary(result)})
+        self._keep(result.tables())
+        weights = case_weights(self.survey, self.wave, result.clean)
+        self._cache["case_weights"] = weights
+        tables: dict[str, Any] = {"weights": weights.to_frame(result.clean["row"])}
+        if weights.weighted:
+            tables["weighting"] = weights.margin_table()
+        summary = self._summary(result)
+        summary["weighting"] = _json_safe(weights.diagnostics()) if weights.weighted else None
+        self._keep({**tables, "summary": summary})
         self._cache["clean_result"] = result
         return result
 
@@ -334,7 +371,7 @@ class WaveAnalysis:
         from . import describe
 
         s, clean = self.survey, self.read("clean")
-        stats = describe.item_stats(clean, s.ranges)
+        stats = describe.item_stats(clean, s.ranges, weights=self._w())
         stats.insert(1, "label", stats["item"].map({i: s.item_label(i) for i in s.rated_items}))
         stats.insert(
             2, "construct", stats["item"].map(lambda i: s.item(i).construct if i in s.item_ids else None)
@@ -395,10 +432,11 @@ class WaveAnalysis:
         table = self.read("csi_index")
         overall = table[table["construct"] == "CSI"].iloc[0]
         rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
-        sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied)
-        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n))
+        w = self._w()
+        sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied, weights=w)
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, sat.parts))
         if s.recommend:
-            n = describe.nps(clean[s.recommend])
+            n = describe.nps(clean[s.recommend], weights=w)
             rows.append(
                 {
                     **_row("nps", n.value, n.ci_low, n.ci_high, n.n),
@@ -410,8 +448,8 @@ class WaveAnalysis:
             rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
-            rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])
-            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n))
+            rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max], weights=w)
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, rep.parts))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
     # ----------------------------------------------------------------------- 03 inferential
@@ -641,8 +679,26 @@ class WaveAnalysis:
         return facts
 
 
-def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str, Any]:
-    return {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
+def _row(
+    metric: str, value: float, lo: float, hi: float, n: float, parts: Any = None
+) -> dict[str, Any]:
+    """A headline row; under weighting ``parts`` carries ``n_eff`` (beside the unweighted ``n``)."""
+    row = {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
+    if parts and "n_eff" in parts:
+        row["n_eff"] = parts["n_eff"]
+    return row
+
+
+def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
+    """NaN -> None, numpy scalars -> Python, for the summary JSON."""
+    import math
+
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[key] = value.item() if hasattr(value, "item") else value
+    return out
 
 
 # --------------------------------------------------------------------------- pre-flight
@@ -662,6 +718,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
     from .errors import DataError, InputError, SurveyDefinitionError
 
     result = clean_wave(survey, wave, key=secrets.token_bytes(32))
+    case_weights(survey, wave, result.clean)  # refuses margins the sample cannot meet, naming the wave file
     file = str(survey.path)
     if wave.invited is not None and result.n_kept > wave.invited:
         raise SurveyDefinitionError(
@@ -704,6 +761,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
 __all__ = [
     "WaveAnalysis",
     "attribute_items",
+    "case_weights",
     "check",
     "customer_types",
     "fit_csi_model",
