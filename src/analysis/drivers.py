@@ -20,11 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from typing import Any
-
 from statsmodels.regression.linear_model import OLS, WLS
 from statsmodels.tools.tools import add_constant
 

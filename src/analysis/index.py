@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,6 +287,7 @@ def csi(
     n_boot: int = 1000,
     seed: int = 2024,
     conf: float = 0.95,
+    weights: Any = None,
 ) -> pd.DataFrame:
     """Customer satisfaction index (0-100) per construct and overall, with bootstrap intervals.
 
@@ -300,6 +302,12 @@ def csi(
     respondents' construct scores (over those with a score); the CSI is
     ``sum_c w_c * index_c``; intervals are percentile bootstrap intervals
     (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
+
+    With case ``weights`` (an :class:`analysis.weighting.Weights`, rows matched by index):
+    the indices are weighted means, each resample carries the drawn rows' weights (the
+    multinomial counts times the weights; the same draws as unweighted), ``n`` stays the
+    unweighted count and ``n_eff`` (Kish, of the rows with a score) is added.
+    ``weights=None`` gives exactly the unweighted table.
     """
     scores = respondent_index(data, blocks, ranges, item_weights)
     constructs = list(blocks)
@@ -308,7 +316,12 @@ def csi(
     has = ~np.isnan(s)
     filled = np.where(has, s, 0.0)
     counts = has.sum(axis=0)
-    means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs), np.nan), where=counts > 0)
+    case_w = None if weights is None else weights.values_for(data.index)
+    if case_w is None:
+        means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs), np.nan), where=counts > 0)
+    else:
+        den0 = case_w @ has.astype(float)
+        means = np.divide(case_w @ filled, den0, out=np.full(len(constructs), np.nan), where=den0 > 0)
     overall = float(np.nansum(means * w.to_numpy())) if counts[w.to_numpy() > 0].all() else math.nan
     low = np.full(len(constructs) + 1, np.nan)
     high = np.full(len(constructs) + 1, np.nan)
@@ -320,6 +333,8 @@ def csi(
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
             freq = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+            if case_w is not None:
+                freq = freq * case_w
             num = freq @ filled
             den = freq @ has.astype(float)
             m = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
@@ -349,7 +364,15 @@ def csi(
             "n": int(has.any(axis=1).sum()),
         }
     )
-    return pd.DataFrame(rows, columns=["construct", "weight", "index", "ci_low", "ci_high", "n"])
+    columns = ["construct", "weight", "index", "ci_low", "ci_high", "n"]
+    if case_w is not None:
+        from .weighting import kish
+
+        masks = [*(has[:, j] for j in range(len(constructs))), has.any(axis=1)]
+        for row, mask in zip(rows, masks, strict=True):
+            row["n_eff"] = kish(case_w[mask])["n_eff"]
+        columns.append("n_eff")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def weights_for(

@@ -66,16 +66,17 @@ def model_blocks(survey: Survey) -> dict[str, list[str]]:
     return {c: survey.blocks[c] for c in survey.model_constructs}
 
 
-def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
-    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings);
-    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`."""
+def fit_csi_model(survey: Survey, clean: pd.DataFrame, weights: Weights | None = None) -> PLSModel | None:
+    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings;
+    weighted PLS with ``weights``); None without paths. It keeps its data (and weights): bootstrap it with
+    :func:`analysis.pls.bootstrap_model`."""
     from . import pls
 
     if not survey.paths:
         return None
     cfg = survey.pls
     return pls.estimate_pls(
-        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing
+        clean, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing, weights=weights
     )
 
 
@@ -291,7 +292,7 @@ class WaveAnalysis:
     def csi_model(self) -> PLSModel | None:
         """The CSI model's point estimate on this wave (fitted once per session); None without paths."""
         if "csi_model" not in self._cache:
-            self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
+            self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"), self._w())
         return self._cache["csi_model"]
 
     def case_weights(self) -> Weights:
@@ -409,7 +410,9 @@ class WaveAnalysis:
         weights, item_weights, weight_table = self._weighting()
         blocks = {c: s.blocks[c] for c in s.index_constructs}
         tables: dict[str, Any] = {
-            "csi_index": csi(clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed),
+            "csi_index": csi(
+                clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed, weights=self._w()
+            ),
             "index_weights": weight_table.copy(),
             "respondent_scores": respondent_scores(s, clean, weights, item_weights),
         }
@@ -470,16 +473,16 @@ class WaveAnalysis:
         intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs."""
         from . import drivers
 
-        s, scores = self.survey, self.scores()
+        s, scores, w = self.survey, self.scores(), self._w()
         overall, idx = s.overall_satisfaction, list(s.index_constructs)
-        rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)
+        rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed, weights=w)
         tables = {"drivers": rw.to_frame()}
         if s.loyalty:
-            loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed)
+            loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed, weights=w)
             tables["drivers_loyalty"] = loyal.to_frame()
-        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
+        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s), weights=w)
         tables["drivers_items"] = items.to_frame()
-        tables["regression"] = drivers.regression_drivers(scores, overall, idx).to_frame()
+        tables["regression"] = drivers.regression_drivers(scores, overall, idx, weights=w).to_frame()
         return self._keep(tables)
 
     def change(self) -> pd.DataFrame | None:
