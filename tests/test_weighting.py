@@ -159,3 +159,42 @@ def test_survey_refuses_bad_margins(tmp_path: Path) -> None:
         path.write_text(base + extra, encoding="utf-8")
         with pytest.raises(SurveyDefinitionError, match=needle):
             load_survey(path)
+
+
+@pytest.mark.parametrize("v", ["api00", "y"])
+@pytest.mark.parametrize("g", ["stype", "awards"])
+def test_design_wald_equals_r_regtermtest(r_reference, v: str, g: str) -> None:
+    from analysis.weighting import design_group_tests
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    w = make_weights(data, CASES["A"][0])
+    table = design_group_tests(data, [v], [g], w, suppress_below=1).to_frame()
+    omni = table[table["test"] == "design_wald"].iloc[0]
+    assert omni["statistic"] == pytest.approx(ref[f"waldF_{v}_{g}"], rel=1e-6)
+    assert omni["p"] == pytest.approx(ref[f"waldp_{v}_{g}"], rel=1e-6)
+    assert omni["df2"] == ref[f"waldddf_{v}_{g}"]
+    if g == "stype":
+        pair = table[(table["test"] == "design_t") & (table["group"] == "E vs H")].iloc[0]
+        assert pair["statistic"] == pytest.approx(ref[f"t_EvsH_{v}"], rel=1e-6)
+        assert pair["p"] == pytest.approx(ref[f"p_EvsH_{v}"], rel=1e-6)
+        assert pair["p_adj"] >= pair["p"]
+
+
+def test_design_change_combines_two_independent_design_ses(r_reference) -> None:
+    """Baseline: unweighted (fixed weights 1: its SE is the textbook sd / sqrt(n)); current: the raked case A
+    (R svymean). The change's SE is sqrt(se0^2 + se1^2), z interval."""
+    from scipy import stats
+
+    from analysis.weighting import design_change, fixed
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    base = pd.Series(np.random.default_rng(3).normal(640, 90, 150))
+    ch = design_change(base, fixed(pd.Series(1.0, index=base.index)), data["api00"], make_weights(data, CASES["A"][0]),
+                       "api00")
+    se = np.sqrt(ref["se_api00"] ** 2 + base.var(ddof=1) / len(base))
+    assert ch.diff == pytest.approx(ref["mean_api00"] - base.mean(), abs=1e-8)
+    assert ch.ci_high - ch.diff == pytest.approx(stats.norm.ppf(0.975) * se, abs=1e-6)
+    assert ch.p == pytest.approx(2 * stats.norm.sf(abs(ch.diff) / se), rel=1e-6)
+    assert ch.method == "design_z" and ch.n_baseline == 150

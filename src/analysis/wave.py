@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .clean import CleanResult, clean_wave
@@ -464,6 +465,12 @@ class WaveAnalysis:
         overall = s.overall_satisfaction
         variables = [overall, "CSI", *s.index_constructs]
         top = s.scale_of(overall).max - 1
+        if self.weighted:  # design-based: Wald F of weighted means, pairs by design t (analysis.weighting)
+            from .weighting import design_group_tests
+
+            tests = design_group_tests(self.scores(), variables, list(s.segments), self.case_weights(),
+                                       top2={overall: top})
+            return self._keep({"group_tests": tests.to_frame()})["group_tests"]
         tests = compare.group_tests(self.scores(), variables, list(s.segments), top2={overall: top})
         table = tests.to_frame()
         return self._keep({"group_tests": table})["group_tests"]
@@ -498,6 +505,10 @@ class WaveAnalysis:
         weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
         _, item_weights = self.weights()
         base = respondent_scores(s, self.baseline.read("clean"), weights, item_weights)
+        if self.weighted:
+            table = compare.wave_change_table(self._design_change_rows(base, scores))
+            table.insert(1, "baseline_wave", self.wave.baseline)
+            return self._keep({"wave_change": table})["wave_change"]
         rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
         b, c = base[s.overall_satisfaction].dropna(), scores[s.overall_satisfaction].dropna()
         rows.append(
@@ -519,6 +530,38 @@ class WaveAnalysis:
         table = compare.wave_change_table(rows)
         table.insert(1, "baseline_wave", self.wave.baseline)
         return self._keep({"wave_change": table})["wave_change"]
+
+    def _design_change_rows(self, base: pd.DataFrame, scores: pd.DataFrame) -> list[Any]:
+        """Wave change under weighting (:func:`analysis.weighting.design_change`): the current wave's
+        calibration-aware SEs, the baseline's from its ``weights.csv`` as fixed weights (all 1 when it was
+        not weighted); the same metrics and small-cell rule as unweighted."""
+        from .weighting import design_change, fixed
+
+        s, w = self.survey, self.case_weights()
+        saved = self.read_baseline("weights")
+        bw = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0, index=base.index))
+        rows = [design_change(base["CSI"], bw, scores["CSI"], w, "CSI")]
+
+        def flag(frame: pd.DataFrame) -> pd.Series:
+            x = frame[s.overall_satisfaction]
+            return x.isin(s.satisfied).astype(float).where(x.notna())
+
+        rows.append(design_change(flag(base), bw, flag(scores), w, "satisfaction_rate"))
+        if s.recommend:
+            def score(frame: pd.DataFrame) -> pd.Series:
+                x = frame[s.recommend]
+                return pd.Series(np.select([x >= 9, x <= 6], [1.0, -1.0], 0.0), index=x.index).where(x.notna())
+
+            rows.append(design_change(score(base), bw, score(scores), w, "NPS", scale=100.0))
+        for construct in s.index_constructs:
+            rows.append(design_change(base[construct], bw, scores[construct], w, construct))
+        for seg in s.segments:
+            for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+                bg, cg = base["CSI"].where(base[seg] == group), scores["CSI"].where(scores[seg] == group)
+                if bg.notna().sum() < MIN_CELL or cg.notna().sum() < MIN_CELL:  # small cells are never shown
+                    continue
+                rows.append(design_change(bg, bw, cg, w, f"CSI | {seg} = {group}"))
+        return rows
 
     def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:
         """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT

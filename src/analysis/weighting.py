@@ -45,7 +45,10 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["Weights", "make_weights", "kish", "design_means", "uniform", "LOW_EFFICIENCY", "TOL", "MAX_ITER"]
+__all__ = [
+    "Weights", "make_weights", "kish", "design_means", "uniform", "fixed", "domain_means", "design_wald",
+    "design_group_tests", "design_change", "LOW_EFFICIENCY", "TOL", "MAX_ITER",
+]
 
 #: Raking stops when every margin share is within TOL of its target, after at most MAX_ITER sweeps.
 TOL, MAX_ITER = 1e-10, 1000
@@ -330,6 +333,49 @@ def _cycles(sample: Any, margins: Mapping[str, Mapping[str, float]], bounds: tup
 
 
 # --------------------------------------------------------------------------- design-based means
+def _design(weights: Weights, frame: pd.DataFrame) -> Any:
+    """The svy design of ``frame`` (rows = the weighted rows): raked again to the margins from the base
+    weights (calibration-aware variances), or, for weights without margins, fixed weights."""
+    if weights.margins:
+        base = np.ones(len(frame)) if weights.base is None else weights.base
+        return _rake_svy(_sample(pd.concat([weights.groups, frame], axis=1), base), weights.margins,
+                         weights.bounds, MAX_ITER, on_fail="error")
+    return _sample(frame, weights.weight.to_numpy(dtype=float))
+
+
+def fixed(weight: pd.Series) -> Weights:
+    """Weights known only as numbers (e.g. a baseline wave's ``weights.csv``): design-based SEs treat
+    them as fixed (no calibration residuals), as R ``svydesign(ids = ~1, weights = ~w)``."""
+    return Weights(weight=weight.astype(float), groups=pd.DataFrame(index=weight.index), method="fixed")
+
+
+def design_change(
+    baseline: pd.Series, base_weights: Weights, current: pd.Series, weights: Weights, metric: str,
+    conf: float = 0.95, scale: float = 1.0,
+) -> Any:
+    """Change of a weighted mean between two independent waves, design-based.
+
+    ``baseline`` / ``current`` the values of each wave's rows (NaN = outside, e.g. another group),
+    indexed like their weights. ``diff`` = current - baseline, ``se = sqrt(se_0^2 + se_1^2)`` from
+    :func:`design_means` (independent samples), normal interval and two-sided z p; ``scale``
+    multiplies the means (100 for NPS). Returns an :class:`analysis.compare.Change`, method
+    ``design_z``. Reference: Lumley (2010), *Complex Surveys*, 2.5 (domain means, linearisation).
+    """
+    from scipy import stats
+
+    from .compare import Change
+
+    b = design_means(baseline.rename("v").to_frame(), ["v"], base_weights, conf=conf).iloc[0]
+    c = design_means(current.rename("v").to_frame(), ["v"], weights, conf=conf).iloc[0]
+    if b["n"] < 2 or c["n"] < 2:
+        raise ValueError(f"{metric}: need at least 2 answers in each wave")
+    diff = float(c["mean"] - b["mean"])
+    se = math.sqrt(float(b["se"]) ** 2 + float(c["se"]) ** 2)
+    z = float(stats.norm.ppf(0.5 + conf / 2))
+    p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return Change(metric, scale * float(b["mean"]), scale * float(c["mean"]), scale * diff,
+                  scale * (diff - z * se), scale * (diff + z * se), p, "design_z", int(b["n"]), int(c["n"]))
+
 def design_means(
     data: pd.DataFrame,
     columns: Sequence[str],
@@ -355,12 +401,7 @@ def design_means(
     cols = list(columns)
     if isinstance(weights, Weights):
         frame = data[cols].apply(pd.to_numeric).reindex(weights.weight.index)
-        base = np.ones(len(frame)) if weights.base is None else weights.base
-        if weights.weighted:
-            sample = _rake_svy(_sample(pd.concat([weights.groups, frame], axis=1), base),
-                               weights.margins, weights.bounds, MAX_ITER, on_fail="error")
-        else:
-            sample = _sample(frame, np.ones(len(frame)))
+        sample = _design(weights, frame)
         w = weights.weight.to_numpy(dtype=float)
     else:
         frame = data[cols].apply(pd.to_numeric)
@@ -380,3 +421,146 @@ def design_means(
             row.update(mean=mean, se=se, ci_low=mean - t * se, ci_high=mean + t * se)
         rows.append(row)
     return pd.DataFrame(rows, columns=["column", "mean", "se", "ci_low", "ci_high", "n", "n_eff"])
+
+
+# --------------------------------------------------------------------------- design-based group tests
+_OTHER = "\u241f(outside)"
+
+
+def domain_means(
+    data: pd.DataFrame, y: str, by: str, weights: Weights, levels: Sequence[Any] | None = None
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Design-based means of ``y`` in the groups of ``by`` and their covariance matrix.
+
+    Rows whose group is not in ``levels`` (default: every group present) or whose ``y`` is
+    missing are outside the domains but still calibrate the design. Returns ``(levels, means,
+    cov, n)``; the covariance is the linearisation allowing for the raking (svy
+    ``estimation.mean(by=)``, its ``covariance``), ``n`` the unweighted answered rows per group.
+    """
+    frame = pd.DataFrame({"y": pd.to_numeric(data[y]).astype(float), "g": data[by]}).reindex(weights.weight.index)
+    present = [g for g in pd.unique(frame["g"].dropna())]
+    keep = list(present if levels is None else [g for g in levels if g in present])
+    inside = frame["g"].isin(keep)
+    frame["y"] = frame["y"].where(inside)
+    frame["g"] = frame["g"].astype(object).where(inside, _OTHER).map(str)
+    est = _design(weights, frame).estimation.mean("y", by="g", drop_nulls=True)
+    table = est.to_polars()
+    names = [str(v) for v in table["g"].to_list()]
+    order = [names.index(str(g)) for g in keep if str(g) in names]
+    means = table["est"].to_numpy()[order]
+    cov = np.asarray(est.covariance)[np.ix_(order, order)]
+    n = np.array([int(((frame["g"] == str(g)) & frame["y"].notna()).sum()) for g in keep])
+    return keep, means, cov, n
+
+
+def design_wald(means: np.ndarray, cov: np.ndarray, n: int) -> tuple[float, float, float, float]:
+    """Wald F test that k domain means are equal: ``F = d' (C V C')^-1 d / (k - 1)``, ``d = C m`` the
+    differences from the last group, on (k - 1, n - k) degrees of freedom.
+
+    As R ``regTermTest(svyglm(y ~ group, design), ~group)`` (Wald F, denominator df the model's
+    residual df; Lumley 2010, *Complex Surveys*, 5.2). Returns ``(F, df1, df2, p)``.
+    """
+    from scipy import stats
+
+    k = len(means)
+    c = np.hstack([np.eye(k - 1), -np.ones((k - 1, 1))])
+    d = c @ means
+    w = float(d @ np.linalg.solve(c @ cov @ c.T, d))
+    f, df1, df2 = w / (k - 1), k - 1, n - k
+    return f, float(df1), float(df2), float(stats.f.sf(f, df1, df2))
+
+
+def design_group_tests(
+    data: pd.DataFrame,
+    variables: Sequence[str],
+    segments: Sequence[str],
+    weights: Weights,
+    top2: Mapping[str, float] | None = None,
+    min_n: int = 30,
+    suppress_below: int | None = None,
+    alpha: float = 0.05,
+) -> Any:
+    """Design-based group comparisons under weighting: the weighted counterpart of
+    :func:`analysis.compare.group_tests`, same table (``group_tests.csv``) and notes.
+
+    Per variable x segment, with k >= 2 groups left after the privacy suppression:
+    ``design_wald`` (Wald F of equal weighted means, :func:`design_wald`; ``diff`` = A - B
+    when k = 2), for k >= 3 ``design_t`` pairs (t = difference / its design SE, n - k df,
+    Holm-adjusted within variable x segment), and with ``top2`` ``design_wald_top2`` (the same
+    Wald F on the weighted top-2-box shares). The variances are linearisations allowing for
+    the raking (:func:`domain_means`). Omnibus p-values are Holm-adjusted across the segments
+    of a variable (means and top-2-box separately), as the unweighted tests. svy has no
+    domain Wald test, hence this code; checked against R ``regTermTest`` and ``svyglm``.
+    """
+    from .compare import GROUP_TEST_COLUMNS, GroupTests, _levels, _row, holm
+    from .privacy import MIN_CELL
+
+    suppress_below = MIN_CELL if suppress_below is None else suppress_below
+    top2 = dict(top2 or {})
+    rows: list[dict] = []
+    for var in variables:
+        for seg in segments:
+            sub = data[[var, seg]].dropna()
+            counts = sub[seg].value_counts()
+            suppressed = [g for g in _levels(sub[seg]) if counts[g] < suppress_below]
+            kept = [g for g in _levels(sub[seg]) if g not in suppressed]
+            notes = []
+            if suppressed:
+                notes.append("suppressed:" + "|".join(map(str, suppressed)))
+            small = [g for g in kept if counts[g] < min_n]
+            if small:
+                notes.append("small:" + "|".join(map(str, small)))
+            note = "; ".join(notes)
+            n_all = int(sub[seg].isin(kept).sum())
+            if len(kept) < 2:
+                rows.append(_row(var, seg, seg, "none", n=n_all, note="; ".join([*notes, "not_tested"])))
+                continue
+            rows += _design_rows(data, var, seg, kept, weights, note, n_all, "design_wald")
+            if var in top2:
+                flag = (pd.to_numeric(data[var]) >= top2[var]).astype(float).where(data[var].notna())
+                rows += _design_rows(data.assign(_top2=flag), "_top2", seg, kept, weights, note, n_all,
+                                     "design_wald_top2", label=var)
+    out = pd.DataFrame(rows, columns=GROUP_TEST_COLUMNS)
+    if out.empty:
+        out["significant"] = pd.Series(dtype=bool)
+        return GroupTests(out, alpha, suppress_below)
+    omni = out["test"].isin(("design_wald", "design_wald_top2"))
+    for _, idx in out[omni].groupby([out.loc[omni, "variable"], out.loc[omni, "test"]]).groups.items():
+        out.loc[idx, "p_adj"] = holm(out.loc[idx, "p"].to_numpy())
+    out["p_adj"] = np.fmax(out["p_adj"], out["p"])
+    out["significant"] = out["p_adj"] < alpha
+    out["n"] = out["n"].astype("Int64")
+    return GroupTests(out, alpha, suppress_below)
+
+
+def _design_rows(
+    data: pd.DataFrame, var: str, seg: str, kept: list, weights: Weights, note: str, n_all: int, test: str,
+    label: str | None = None,
+) -> list[dict]:
+    from scipy import stats
+
+    from .compare import _row, holm
+
+    name = label or var
+    try:
+        levels, means, cov, n = domain_means(data, var, seg, weights, kept)
+        f, df1, df2, p = design_wald(means, cov, int(n.sum()))
+    except (ValueError, np.linalg.LinAlgError):
+        return [_row(name, seg, seg, test, n=n_all, note="; ".join(s for s in (note, "undefined") if s))]
+    diff = float(means[0] - means[1]) if len(levels) == 2 else math.nan
+    rows = [_row(name, seg, seg, test, statistic=f, df=df1, df2=df2, p=p, effect_size=math.nan,
+                 effect_size_name="", diff=diff, n=int(n.sum()), note=note)]
+    if len(levels) > 2 and test == "design_wald":
+        pairs = []
+        for a in range(len(levels)):
+            for b in range(a + 1, len(levels)):
+                d = float(means[a] - means[b])
+                se = math.sqrt(cov[a, a] + cov[b, b] - 2 * cov[a, b])
+                t = d / se
+                pairs.append((a, b, d, t, float(2 * stats.t.sf(abs(t), df2))))
+        adj = holm(np.array([q[4] for q in pairs]))
+        for (a, b, d, t, p_pair), p_adj in zip(pairs, adj, strict=True):
+            rows.append(_row(name, seg, f"{levels[a]} vs {levels[b]}", "design_t", statistic=t, df=df2, p=p_pair,
+                             p_adj=p_adj, effect_size=math.nan, effect_size_name="", diff=d,
+                             n=int(n[a] + n[b]), note=note))
+    return rows

@@ -36,6 +36,18 @@ rA <- rake(dA, list(~stype, ~schwide),
            list(data.frame(stype = c("E", "H", "M"), Freq = N * c(0.70, 0.12, 0.18)),
                 data.frame(schwide = c("No", "Yes"), Freq = N * c(0.2, 0.8))), control = ctl)
 report("A", rA)
+# A, design-based group tests: Wald F of svyglm(y ~ group) (regTermTest) and the pairwise t of a coefficient
+for (v in c("api00", "y")) {
+  for (g in c("stype", "awards")) {
+    m <- svyglm(as.formula(paste0(v, " ~ ", g)), rA)
+    tt <- regTermTest(m, as.formula(paste0("~", g)))
+    add("A", paste0("waldF_", v, "_", g), tt$Ftest); add("A", paste0("waldp_", v, "_", g), tt$p)
+    add("A", paste0("waldddf_", v, "_", g), tt$ddf)
+  }
+  m <- svyglm(as.formula(paste0(v, " ~ stype")), rA)
+  add("A", paste0("t_EvsH_", v), -coef(summary(m))["stypeH", "t value"])
+  add("A", paste0("p_EvsH_", v), coef(summary(m))["stypeH", "Pr(>|t|)"])
+}
 # B: design weights pw, shares sch.wide 0.25/0.75, awards 0.4/0.6
 NB <- sum(d0$pw)
 dB <- svydesign(ids = ~1, weights = ~pw, data = d0)
