@@ -638,12 +638,12 @@ class WaveAnalysis:
     def _customer_zones(self) -> Tables:
         from . import zones
 
-        s, scores = self.survey, self.scores()
+        s, scores, w = self.survey, self.scores(), self._w()
         types = customer_types(s, scores)
-        tables: dict[str, Any] = {"zones": zones.zone_table(types["type"])}
+        tables: dict[str, Any] = {"zones": zones.zone_table(types["type"], weights=w)}
         by_seg = []
         for seg in s.segments:
-            t = zones.zone_table(types["type"], by=types[seg])
+            t = zones.zone_table(types["type"], by=types[seg], weights=w)
             t = t.rename(columns={seg: "group"}) if seg in t.columns else t
             t.insert(0, "segment", seg)
             by_seg.append(t)
@@ -663,7 +663,7 @@ class WaveAnalysis:
         if s.recommend:
             promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
-        tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
+        tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter, weights=w)
         tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()  # Davies test: no resampling
         tables["types"] = types
         return self._keep(tables)
