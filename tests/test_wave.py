@@ -248,6 +248,8 @@ def test_a_weighted_wave_writes_its_weights_and_weights_its_estimates(small_surv
     q6 = clean["q6"].to_numpy(dtype=float)
     assert stats.loc["q6", "mean"] == pytest.approx(np.average(q6, weights=by_hand), abs=1e-12)
     assert stats.loc["q6", "n"] == 4 and stats.loc["q6", "n_eff"] == pytest.approx(by_hand.sum() ** 2 / (by_hand**2).sum())
+    dist = wa.read("distribution").set_index(["item", "level"])
+    assert dist.loc[("q6", 4), "share"] == pytest.approx(by_hand[q6 == 4].sum() / by_hand.sum(), abs=1e-12)
     sat = wa.read("headline").set_index("metric").loc["satisfaction_rate"]
     assert sat["value"] == pytest.approx(np.average(np.isin(q6, [4, 5]), weights=by_hand), abs=1e-12)
     assert wa.read("summary")["weighting"]["converged"] is True

@@ -273,6 +273,7 @@ def distribution(
     data: pd.DataFrame,
     ranges: Mapping[str, tuple[int, int]],
     labels: Mapping[str, Mapping[int, str]] | None = None,
+    weights: Weights | None = None,
 ) -> pd.DataFrame:
     """Answer distribution of each item, every scale level listed (zero counts included).
 
@@ -281,23 +282,31 @@ def distribution(
     labelled by its code.
 
     Returns a long DataFrame with columns ``item, level, label, n, share``
-    where ``share`` is n over the item's answered count (0-1).
+    where ``share`` is n over the item's answered count (0-1). With ``weights`` (rows matched
+    by index) ``share`` is the weighted share of the answered rows; ``n`` stays the count.
     """
     rows = []
     labels = labels or {}
+    w_all = None if weights is None or not weights.weighted else weights.values_for(data.index)
     for item, (lo, hi) in ranges.items():
         x = _values(data, item, lo, hi)
         answered = x.size
         names = labels.get(item, {})
+        if w_all is not None:
+            raw = pd.to_numeric(data[item]).to_numpy(dtype=float, na_value=np.nan)
+            wx = w_all[~np.isnan(raw)]
         for level in range(int(lo), int(hi) + 1):
             count = int(np.sum(x == level))
+            share = count / answered if answered else math.nan
+            if w_all is not None and answered:
+                share = float(wx[x == level].sum() / wx.sum())
             rows.append(
                 {
                     "item": item,
                     "level": level,
                     "label": str(names.get(level, level)),
                     "n": count,
-                    "share": count / answered if answered else math.nan,
+                    "share": share,
                 }
             )
     return pd.DataFrame(rows, columns=["item", "level", "label", "n", "share"])

@@ -382,7 +382,7 @@ class WaveAnalysis:
         return self._keep(
             {
                 "item_stats": stats,
-                "distribution": describe.distribution(clean, s.ranges, labels),
+                "distribution": describe.distribution(clean, s.ranges, labels, weights=self._w()),
                 "profile": describe.sample_profile(clean, list(s.segments)),
             }
         )
