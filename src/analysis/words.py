@@ -297,6 +297,8 @@ class MethodSettings:
     outer weight); index_zero_effect : dimensions given weight 0 (a negative total effect);
     index_no_positive : no positive total effect, equal dimension weights
     validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
+    weighting : rake / poststratify when the estimates are weighted (None: unweighted);
+    weighting_segments : the segments weighted to
     """
 
     min_answered: float = 0.5
@@ -323,6 +325,8 @@ class MethodSettings:
     index_zero_effect: tuple[str, ...] = ()
     index_no_positive: bool = False
     validity: bool = False
+    weighting: str | None = None
+    weighting_segments: tuple[str, ...] = ()
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -347,6 +351,9 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     rules.append(w("rule_straightline", n=s.straightline_min_items))
     out = [w("cleaning", rules=join(rules, lang, last=True), outlier_alpha=f"{s.outlier_alpha:g}")]
     levels = join(s.satisfied_levels, lang, True, "format.number_list_last") if s.satisfied_levels else "–"
+    if s.weighting:
+        method = word("weighting.poststratified" if s.weighting == "poststratify" else "weighting.raked", lang)
+        out.append(w("weighting", method=method, segments=join(list(s.weighting_segments), lang)))
     out.append(w("top2box", levels=levels))
     shown = join([f"{name} {x:.2f}" for name, x in s.index_weights.items()], lang)
     method = (
@@ -364,8 +371,11 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         out.append(w("nps"))
     out.append(w("reliability_model") if s.model else w("reliability"))
     if s.segments:
-        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
-    if s.baseline:
+        key = "groups_weighted" if s.weighting else "groups"
+        out.append(w(key, segments=join(list(s.segments), lang), min_cell=s.min_cell))
+    if s.baseline and s.weighting:
+        out.append(w("change_weighted", baseline=s.baseline))
+    elif s.baseline:
         out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else ""))
     if s.drivers:
         out.append(w("drivers"))
