@@ -45,9 +45,25 @@ def run_all(wa: WaveAnalysis) -> None:
 
 
 @pytest.fixture(scope="module")
-def first(demo: Path) -> WaveAnalysis:
-    """The demo's first wave, every step in one session, saved."""
-    wa = load(demo, "2025H1")
+def unweighted(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> Path:
+    """The demo's inputs without its ``weighting:`` block: the unweighted check (issue 13)."""
+    root = tmp_path_factory.mktemp("demo_unweighted")
+    shutil.copytree(demo / "params", root / "params")
+    shutil.copytree(demo / "data" / "raw", root / "data" / "raw")
+    text = (root / "params" / "survey.yaml").read_text(encoding="utf-8")
+    assert "\nweighting:" in text
+    head, _, tail = text.partition("\nweighting:")
+    rest = tail.split("\n")
+    kept = [line for line in rest[1:] if line and not line.startswith(" ")]
+    (root / "params" / "survey.yaml").write_text(head + "\n" + "\n".join(kept) + ("\n" if kept else ""), encoding="utf-8")
+    assert load_survey(root / "params" / "survey.yaml").weighting is None
+    return root
+
+
+@pytest.fixture(scope="module")
+def first(unweighted: Path) -> WaveAnalysis:
+    """The demo's first wave without weighting, every step in one session, saved."""
+    wa = load(unweighted, "2025H1")
     run_all(wa)
     wa.save()
     return wa
@@ -63,8 +79,8 @@ def test_every_table_is_registered_and_saved(first: WaveAnalysis) -> None:
     assert expected <= set(first.results)
 
 
-def test_a_new_session_reads_what_the_last_one_saved(first: WaveAnalysis, demo: Path) -> None:
-    again = load(demo, "2025H1")
+def test_a_new_session_reads_what_the_last_one_saved(first: WaveAnalysis, unweighted: Path) -> None:
+    again = load(unweighted, "2025H1")
     assert again.results == {}
     for name in ("item_stats", "group_tests", "csi_paths", "kpis", "cleaning_log"):
         pd.testing.assert_frame_equal(again.read(name), first.store.read(name))
@@ -105,8 +121,8 @@ def test_model_is_fitted_once_per_session(demo: Path, monkeypatch: pytest.Monkey
     assert set(wa.results["csi_paths"]["source"]) <= set(wa.survey.constructs)
 
 
-def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, demo: Path) -> None:
-    wa = load(demo, "2025H2")
+def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, unweighted: Path) -> None:
+    wa = load(unweighted, "2025H2")
     assert wa.baseline is not None and wa.baseline.folder == first.store.folder
     run_all(wa)
     change = wa.results["wave_change"].set_index("metric")
@@ -131,13 +147,13 @@ def test_store_round_trip_for_a_folder_given_as_a_path(tmp_path: Path, first: Wa
     pd.testing.assert_frame_equal(store.read("item_stats"), first.store.read("item_stats"))
 
 
-def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, demo: Path) -> None:
+def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, unweighted: Path) -> None:
     """Issue 11: the demo's reverse item "Packaging damage happens often" showed the raw share of
     "strongly disagree" under "strongly agree". Checked against the raw export, read by hand."""
     item = "q_pack_damage"
     survey = first.survey
     assert survey.is_reverse(item)
-    raw = pd.read_csv(demo / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
+    raw = pd.read_csv(unweighted / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
     log = first.read("cleaning_log")
     kept = raw.iloc[log.loc[log["kept"], "row"].to_numpy() - 1]
     answers = pd.to_numeric(kept[item], errors="coerce")
@@ -274,4 +290,27 @@ def test_margins_the_sample_cannot_meet_are_refused_naming_the_wave_file(small_s
 def test_an_unweighted_wave_writes_weights_of_one(first: WaveAnalysis) -> None:
     weights = first.read("weights")
     assert len(weights) == len(first.read("clean")) and (weights["weight"] == 1).all()
-    assert not first.has("weighting") or not first.weighted
+    assert not first.weighted and not first.has("weighting") and first.read("summary")["weighting"] is None
+    assert "n_eff" not in first.read("item_stats").columns
+
+
+def test_the_demo_is_weighted_to_its_customer_base(demo: Path) -> None:
+    """The demo's margins are the simulated customer pool's shares; its estimates are weighted (by hand
+    from weights.csv) and its weighted shares hit the targets."""
+    import numpy as np
+
+    wa = load(demo, "2025H1")
+    wa.clean()
+    wa.index(n_boot=20)
+    wa.headline()
+    shares = wa.read("weighting")
+    np.testing.assert_allclose(shares["weighted_share"], shares["target"], atol=1e-10)
+    w = wa.read("weights")["weight"].to_numpy()
+    clean = wa.read("clean")
+    sat = clean[wa.survey.overall_satisfaction]
+    ok = sat.notna().to_numpy()
+    head = wa.read("headline").set_index("metric")
+    assert head.loc["satisfaction_rate", "value"] == pytest.approx(
+        np.average(sat[ok].isin(wa.survey.satisfied), weights=w[ok]), abs=1e-12
+    )
+    assert head.loc["satisfaction_rate", "n"] == ok.sum() and head.loc["satisfaction_rate", "n_eff"] < ok.sum()

@@ -688,6 +688,7 @@ SECTIONS: tuple[str, ...] = (
     "summary",
     "kpis",
     "sample",
+    "weighting",
     "results",
     "reliability",
     "groups",
