@@ -200,12 +200,13 @@ def _rake_svy(sample: Any, margins: Mapping[str, Mapping[str, float]], bounds: t
 
 
 def _max_error(w: np.ndarray, groups: pd.DataFrame, margins: Mapping[str, Mapping[str, float]]) -> float:
+    """The largest |weighted share - target| over every margin group."""
     total = w.sum()
     err = 0.0
     for seg, targets in margins.items():
-        g = groups[seg].to_numpy()
-        for group, target in targets.items():
-            err = max(err, abs(w[g == group].sum() / total - target))
+        codes = pd.Categorical(groups[seg], categories=list(targets)).codes
+        sums = np.bincount(codes[codes >= 0], weights=w[codes >= 0], minlength=len(targets))
+        err = max(err, float(np.max(np.abs(sums / total - np.array(list(targets.values()))))))
     return float(err)
 
 
@@ -227,7 +228,7 @@ def _check_groups(groups: pd.DataFrame, margins: Mapping[str, Mapping[str, float
                 f"{missing} respondent(s) have no '{seg}', so they cannot be weighted to its margins.",
                 file=source, column=seg, expected=f"every respondent in one of {', '.join(targets)}",
             )
-        present = set(values.astype(str))
+        present = {str(v) for v in pd.unique(values)}
         absent = [g for g in targets if g not in present]
         if absent:
             raise DataError(
@@ -306,9 +307,12 @@ def _within(w: np.ndarray, bounds: tuple[float, float]) -> bool:
 
 
 def _iterations(run: Any, groups: pd.DataFrame, margins: Mapping[str, Mapping[str, float]]) -> int:
-    """The fewest IPF sweeps svy needs to reach ``TOL`` (svy does not report its count): bisection on
-    ``max_iter``, each trial a full svy rake."""
-    lo, hi = 1, MAX_ITER
+    """The fewest IPF sweeps svy needs to reach ``TOL`` (svy does not report its count): galloping
+    (1, 2, 4, ...) then bisection on ``max_iter``, each trial a full svy rake (about 2 log2(k) trials)."""
+    hi = 1
+    while hi < MAX_ITER and _max_error(run(hi), groups, margins) > TOL * 1.0001:
+        hi = min(2 * hi, MAX_ITER)
+    lo = max(1, hi // 2 + 1) if hi > 1 else 1
     while lo < hi:
         mid = (lo + hi) // 2
         if _max_error(run(mid), groups, margins) <= TOL * 1.0001:
