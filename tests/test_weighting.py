@@ -139,8 +139,11 @@ def test_bounds_that_cannot_hold_are_refused() -> None:
 
 
 def test_low_efficiency_is_flagged() -> None:
+    from analysis.weighting import WeightingWarning
+
     data = pd.DataFrame({"r": ["a"] * 95 + ["b"] * 5})
-    d = make_weights(data, {"r": {"a": 0.2, "b": 0.8}}).diagnostics()
+    with pytest.warns(WeightingWarning, match="efficiency is [0-9]+% \\(below 40%\\)"):
+        d = make_weights(data, {"r": {"a": 0.2, "b": 0.8}}).diagnostics()
     assert d["efficiency"] < 0.4 and d["low_efficiency"]
 
 

@@ -312,15 +312,39 @@ def note_text(note: Any, language: str) -> str:
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     s = ctx.survey
-    xlabel = f"CSI: {word('column.mean', ctx.language)}, {word('column.ci', ctx.language)}"
+    weighted = is_weighted(ctx)
+    mean_word = word("column.mean_weighted" if weighted else "column.mean", ctx.language)
+    xlabel = f"CSI: {mean_word}, {word('column.ci', ctx.language)}"
     scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
         data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
-        ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=f"CSI × {seg}")
+        extra: dict[str, Any] = {}
+        title = f"CSI × {seg}"
+        if weighted:  # weighted means, design-based intervals (n unweighted)
+            extra = _weighted_group_means(ctx, scores, seg, sorted(data[seg].dropna().unique(), key=str))
+            title += f" ({word('weighting.label', ctx.language)})"
+        ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=title, **extra)
         figs.append(figure_of(ax))
     return figs
+
+
+def _weighted_group_means(ctx: WaveContext, scores: pd.DataFrame, seg: str, levels: list) -> dict[str, Any]:
+    """``summary`` and ``overall`` of :func:`analysis.plotting.plot_group_means` under weighting: domain means
+    with design-based 95% half-widths (:func:`analysis.weighting.domain_means`, t with n - 1 df)."""
+    from scipy import stats
+
+    from .weighting import design_means, domain_means
+
+    weights = ctx.case_weights()
+    kept, means, cov, n = domain_means(scores, "CSI", seg, weights, levels)
+    half = [float(stats.t.ppf(0.975, k - 1) * np.sqrt(v)) if k > 1 else np.nan for k, v in zip(n, np.diag(cov),
+                                                                                               strict=True)]
+    summary = pd.DataFrame({"group": kept, "n": n, "mean": means, "half": half})
+    inside = scores["CSI"].where(scores[seg].isin(kept))
+    overall = float(design_means(inside.rename("CSI").to_frame(), ["CSI"], weights).iloc[0]["mean"])
+    return {"summary": summary, "overall": overall}
 
 
 def change_table(ctx: WaveContext) -> pd.DataFrame:

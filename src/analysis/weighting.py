@@ -36,6 +36,7 @@ Shares that do not sum to 1 and undeclared segments are refused when the survey 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,7 @@ from .errors import DataError
 
 __all__ = [
     "Weights", "make_weights", "kish", "design_means", "uniform", "fixed", "domain_means", "design_wald",
-    "design_group_tests", "design_change", "LOW_EFFICIENCY", "TOL", "MAX_ITER",
+    "design_group_tests", "design_change", "WeightingWarning", "LOW_EFFICIENCY", "TOL", "MAX_ITER",
 ]
 
 #: Raking stops when every margin share is within TOL of its target, after at most MAX_ITER sweeps.
@@ -55,6 +56,10 @@ TOL, MAX_ITER = 1e-10, 1000
 #: Below this Kish efficiency the weighting is warned about (the report says so).
 LOW_EFFICIENCY = 0.40
 _WEIGHT = "__w"
+
+
+class WeightingWarning(UserWarning):
+    """Weights that work but cost much precision (Kish efficiency below ``LOW_EFFICIENCY``)."""
 
 
 def kish(weights: np.ndarray | Sequence[float]) -> dict[str, float]:
@@ -294,6 +299,14 @@ def make_weights(
             file=source, expected="margins the sample can meet (wider bounds, or merge small groups)",
         )
     w = w / w.mean()
+    efficiency = kish(w)["efficiency"]
+    if efficiency < LOW_EFFICIENCY:
+        warnings.warn(
+            f"{source + ': ' if source else ''}the weighting efficiency is {efficiency:.0%} (below "
+            f"{LOW_EFFICIENCY:.0%}): a few respondents carry much weight; check the margins or merge small groups.",
+            WeightingWarning,
+            stacklevel=2,
+        )
     return Weights(
         weight=pd.Series(w, index=data.index), groups=groups, margins={k: dict(v) for k, v in margins.items()},
         method=method, bounds=bounds, iterations=iterations, converged=converged, max_error=err,
