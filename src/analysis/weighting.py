@@ -506,7 +506,8 @@ def design_group_tests(
     Holm-adjusted within variable x segment), and with ``top2`` ``design_wald_top2`` (the same
     Wald F on the weighted top-2-box shares). The variances are linearisations allowing for
     the raking (:func:`domain_means`). Omnibus p-values are Holm-adjusted across the segments
-    of a variable (means and top-2-box separately), as the unweighted tests. svy has no
+    of a variable (means and top-2-box separately), as the unweighted tests; ``n_eff`` (Kish) is
+    added beside ``n`` of the omnibus rows. svy has no
     domain Wald test, hence this code; checked against R ``regTermTest`` and ``svyglm``.
     """
     from .compare import GROUP_TEST_COLUMNS, GroupTests, _levels, _row, holm
@@ -537,7 +538,7 @@ def design_group_tests(
                 flag = (pd.to_numeric(data[var]) >= top2[var]).astype(float).where(data[var].notna())
                 rows += _design_rows(data.assign(_top2=flag), "_top2", seg, kept, weights, note, n_all,
                                      "design_wald_top2", label=var)
-    out = pd.DataFrame(rows, columns=GROUP_TEST_COLUMNS)
+    out = pd.DataFrame(rows, columns=[*GROUP_TEST_COLUMNS, "n_eff"])
     if out.empty:
         out["significant"] = pd.Series(dtype=bool)
         return GroupTests(out, alpha, suppress_below)
@@ -565,8 +566,10 @@ def _design_rows(
     except (ValueError, np.linalg.LinAlgError):
         return [_row(name, seg, seg, test, n=n_all, note="; ".join(s for s in (note, "undefined") if s))]
     diff = float(means[0] - means[1]) if len(levels) == 2 else math.nan
+    answered = data[var].notna() & data[seg].isin(levels)
+    n_eff = kish(weights.values_for(data.index[answered.to_numpy()]))["n_eff"]
     rows = [_row(name, seg, seg, test, statistic=f, df=df1, df2=df2, p=p, effect_size=math.nan,
-                 effect_size_name="", diff=diff, n=int(n.sum()), note=note)]
+                 effect_size_name="", diff=diff, n=int(n.sum()), n_eff=n_eff, note=note)]
     if len(levels) > 2 and test == "design_wald":
         pairs = []
         for a in range(len(levels)):

@@ -445,7 +445,8 @@ def zone_table(types: pd.Series, by: pd.Series | None = None, weights: Any = Non
 
     With case ``weights`` (an :class:`analysis.weighting.Weights`, rows matched by index) the
     shares are weighted (sum of the weights of a type over the classified rows' weights); ``n``
-    stays the unweighted count. ``weights=None`` gives exactly the unweighted table.
+    stays the unweighted count and ``n_eff`` (Kish, of the type's rows) is added.
+    ``weights=None`` gives exactly the unweighted table.
     """
     t = pd.Series(types, copy=False)
     wt = None if weights is None else pd.Series(weights.values_for(t.index), index=t.index)
@@ -459,10 +460,14 @@ def zone_table(types: pd.Series, by: pd.Series | None = None, weights: Any = Non
         total = n.sum()
         share = n / total if total > 0 else np.full(len(TYPES), np.nan)
         if wt is not None:
+            from analysis.weighting import kish
+
             classified = values.dropna().astype(str)
             mass = wt.loc[classified.index].groupby(classified).sum()
             amount = np.array([float(mass.get(name, 0.0)) for name in TYPES])
             share = amount / amount.sum() if amount.sum() > 0 else np.full(len(TYPES), np.nan)
+            n_eff = [kish(wt.loc[classified.index][classified == name])["n_eff"] for name in TYPES]
+            return pd.DataFrame({"type": list(TYPES), "n": n, "share": share, "n_eff": n_eff})
         return pd.DataFrame({"type": list(TYPES), "n": n, "share": share})
 
     if by is None:
