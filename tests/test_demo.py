@@ -456,3 +456,17 @@ def test_planted_delivery_drop_in_south_china(program, decoded):
     first = kept_codes(program, decoded, "2025H1")
     gain = before[items].stack().mean() - first[items].stack().mean()
     assert 0.05 < gain < 0.3
+
+
+def test_the_demo_is_weighted_to_its_customer_pool(survey, program):
+    """Issue 13: the simulator knows its customer base, so the demo's margins are the pool's shares."""
+    from analysis.demo.latent import _customer_pool
+
+    pool = _customer_pool(program.seed)
+    margins = survey["weighting"]["margins"]
+    assert survey["weighting"]["method"] == "rake" and set(margins) == {"region", "channel"}
+    for seg, shares in margins.items():
+        assert sum(shares.values()) == pytest.approx(1, abs=1e-12)
+        actual = pool[seg].value_counts(normalize=True)
+        for group, share in shares.items():
+            assert share == pytest.approx(actual[group], abs=2e-4), (seg, group)

@@ -128,3 +128,27 @@ def test_collinear_and_missing_columns_raise():
     with pytest.raises(KeyError):
         drivers.relative_weights(df, "y", ["a", "zz"])
 
+
+
+def test_weighted_drivers_equal_repeated_rows() -> None:
+    """Issue 13: relative weights and the regression from weighted correlations; integer weights are
+    repeated rows (the independent reference), to 1e-10."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis import drivers
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(120, 3))
+    data = pd.DataFrame({"y": x @ [0.5, 0.3, 0.1] + rng.normal(size=120), "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+    counts = pd.Series(rng.integers(1, 4, 120), index=data.index).astype(float)
+    repeated = data.loc[np.repeat(data.index, counts.astype(int))].reset_index(drop=True)
+    rw = drivers.relative_weights(data, "y", ["a", "b", "c"], weights=counts).table
+    ref = drivers.relative_weights(repeated, "y", ["a", "b", "c"]).table
+    np.testing.assert_allclose(rw[["raw_weight", "rescaled"]], ref[["raw_weight", "rescaled"]], atol=1e-10)
+    reg = drivers.regression_drivers(data, "y", ["a", "b", "c"], weights=counts).table
+    ref = drivers.regression_drivers(repeated, "y", ["a", "b", "c"]).table
+    np.testing.assert_allclose(reg[["beta", "vif", "r"]], ref[["beta", "vif", "r"]], atol=1e-10)
+    boot = drivers.relative_weights_boot(data, "y", ["a", "b", "c"], n_boot=50, seed=1, weights=counts)
+    np.testing.assert_allclose(boot.table["raw_weight"], rw["raw_weight"], atol=1e-12)
+    assert (boot.table["ci_low"] <= boot.table["raw_weight"]).all()

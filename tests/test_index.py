@@ -251,3 +251,21 @@ def test_csi_is_the_mean_of_respondent_csis_with_missing_constructs():
     row = table.set_index("construct").loc["CSI"]
     assert row["index"] == pytest.approx((50 + 100 + 50) / 3)
     assert row["n"] == 3
+
+
+def test_weighted_csi_equals_repeated_rows() -> None:
+    """Issue 13: with integer case weights the index equals that of the rows repeated (1e-10)."""
+    from analysis.weighting import Weights
+
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame(rng.integers(1, 8, size=(80, 4)).astype(float), columns=["a", "b", "c", "d"])
+    data.loc[[3, 9], "c"] = np.nan
+    counts = pd.Series(rng.integers(1, 4, 80).astype(float))
+    blocks, ranges = {"X": ["a", "b"], "Y": ["c", "d"]}, dict.fromkeys("abcd", (1, 7))
+    w = Weights(weight=counts, groups=pd.DataFrame(index=data.index), method="frequency")
+    weighted = index.csi(data, blocks, ranges, {"X": 0.6, "Y": 0.4}, n_boot=50, weights=w)
+    repeated = data.loc[np.repeat(data.index, counts.astype(int))].reset_index(drop=True)
+    ref = index.csi(repeated, blocks, ranges, {"X": 0.6, "Y": 0.4}, n_boot=0)
+    np.testing.assert_allclose(weighted["index"], ref["index"], atol=1e-10)
+    assert list(weighted["n"]) == [80, 80, 80] and "n_eff" in weighted.columns
+    assert (weighted["ci_low"] < weighted["index"]).all() and (weighted["index"] < weighted["ci_high"]).all()

@@ -28,6 +28,8 @@ CONTRACT_COLUMNS = {
     "cleaning_log.csv": ["row", "kept", "reason"],
     "value_issues.csv": ["row", "column", "value"],
     "item_stats.csv": ["item", "n", "mean", "sd", "top2box", "index"],
+    "weights.csv": ["row", "weight"],
+    "weighting.csv": ["variable", "group", "target", "sample_share", "weighted_share"],
     "reliability.csv": ["construct", "n_items", "alpha", "rho_c", "ave"],
     "csi_paths.csv": ["source", "target", "estimate", "se", "ci_low", "ci_high"],
     "group_tests.csv": [
@@ -79,7 +81,8 @@ def test_contract_outputs(demo_run: Path, wave: str) -> None:
     assert set(kpis["status"]) <= {"met", "not met", "no target"}
     gt = pd.read_csv(folder / "group_tests.csv")
     assert (gt["p_adj"].dropna() >= gt["p"].dropna().reindex(gt["p_adj"].dropna().index) - 1e-12).all()
-    assert gt["test"].str.contains("welch").any()
+    assert gt["test"].eq("design_wald").any()  # the demo is weighted: design-based tests (issue 13)
+    assert "se" in pd.read_csv(folder / "item_stats.csv").columns
     for report in (f"{wave}.html", "tracking.html", "index.html"):
         assert (demo_run / "reports" / report).exists()
     assert (demo_run / "reports" / "notebooks" / wave / "01_clean.ipynb").exists()

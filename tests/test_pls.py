@@ -736,3 +736,53 @@ def test_pls_index_weights_and_change_reuse_the_model(small_survey, monkeypatch)
     assert wa.change() is not None
     wa.model(n_boot=20)
     assert calls == [len(wa.read("clean"))]
+
+
+# --------------------------------------------------------------------------- weighted PLS (issue 13)
+def _weighted_vs_repeated(mobi: pd.DataFrame, missing: str) -> tuple[pls.PLSModel, pls.PLSModel]:
+    rng = np.random.default_rng(13)
+    data = mobi.copy()
+    if missing == "mean":
+        data = data.astype(float)
+        for col in ("CUEX2", "PERQ3", "CUSA1"):
+            data.loc[rng.choice(len(data), 15, replace=False), col] = np.nan
+    counts = rng.integers(1, 4, len(data))
+    weighted = estimate_pls(data, ECSI_BLOCKS, ECSI_PATHS, missing=missing, weights=counts.astype(float))
+    repeated = estimate_pls(data.loc[np.repeat(data.index, counts)], ECSI_BLOCKS, ECSI_PATHS, missing=missing)
+    return weighted, repeated
+
+
+@pytest.mark.parametrize("missing", ["listwise", "mean"])
+def test_integer_weights_equal_repeated_rows(mobi: pd.DataFrame, missing: str) -> None:
+    """The independent reference of weighted PLS: frequency weights are repeated rows (issue 13, to 1e-10)."""
+    weighted, repeated = _weighted_vs_repeated(mobi, missing)
+    for name in ("paths", "r2", "loadings", "weights", "unstd_weights", "reliability", "total_effects"):
+        a, b = getattr(weighted, name), getattr(repeated, name)
+        num = a.select_dtypes("number").columns.drop("n_items", errors="ignore")
+        np.testing.assert_allclose(a[num].to_numpy(), b[num].to_numpy(), rtol=0, atol=1e-10, err_msg=name)
+    np.testing.assert_allclose(weighted.htmt.to_numpy(), repeated.htmt.to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(weighted.item_mean, repeated.item_mean, atol=1e-10)
+    np.testing.assert_allclose(weighted.item_sd, repeated.item_sd, atol=1e-10)
+    # the scores of a row equal those of its copies
+    first = repeated.scores.groupby(level=0).first().reindex(weighted.scores.index)
+    np.testing.assert_allclose(weighted.scores.to_numpy(), first.to_numpy(), atol=1e-10)
+
+
+def test_unit_weights_give_the_unweighted_model_and_bootstrap(mobi: pd.DataFrame) -> None:
+    plain = estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS)
+    ones = estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS, weights=np.ones(len(mobi)))
+    np.testing.assert_allclose(ones.paths["estimate"], plain.paths["estimate"], atol=1e-12)
+    a = bootstrap_model(plain, n_boot=40, seed=5).paths
+    b = bootstrap_model(ones, n_boot=40, seed=5).paths
+    np.testing.assert_allclose(b[["estimate", "se", "ci_low", "ci_high"]], a[["estimate", "se", "ci_low", "ci_high"]],
+                               atol=1e-12)
+
+
+def test_the_bootstrap_carries_the_weights_of_the_drawn_rows(mobi: pd.DataFrame) -> None:
+    """Replicate b of a weighted model = the weighted model of the rows drawn, with their weights."""
+    w = np.random.default_rng(2).uniform(0.3, 3.0, len(mobi))
+    model = estimate_pls(mobi, ECSI_BLOCKS, ECSI_PATHS, weights=w)
+    boot = bootstrap_model(model, n_boot=3, seed=11)
+    for b, rows in enumerate(boot.indices):
+        again = estimate_pls(mobi.iloc[rows].reset_index(drop=True), ECSI_BLOCKS, ECSI_PATHS, weights=w[rows])
+        np.testing.assert_allclose(boot.replicates_paths.iloc[b].to_numpy(), again.paths["estimate"], atol=1e-8)

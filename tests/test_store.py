@@ -14,12 +14,14 @@ from analysis.store import STAMP_FILE, TABLES, Store, atomic_write, publish, sta
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "analysis"
 
-# CONTRACT section 4, the required columns of the files this version writes (weights, weighting and
-# comments come with the weighting and comments issues).
+# CONTRACT section 4, the required columns of the files this version writes (comments come with the
+# comments issue).
 CONTRACT_COLUMNS = {
     "cleaning_log": "row kept reason",
     "value_issues": "row column value",
-    "item_stats": "item n mean sd top2box index",
+    "item_stats": "item n mean sd top2box index se",
+    "weights": "row weight",
+    "weighting": "variable group target sample_share weighted_share",
     "reliability": "construct n_items alpha rho_c ave",
     "csi_paths": "source target estimate se ci_low ci_high",
     "wave_change": "metric baseline current diff ci_low ci_high p",

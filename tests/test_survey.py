@@ -168,8 +168,8 @@ def test_wave_file_keys_are_strict(tmp_path: Path) -> None:
 
 
 def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) -> None:
-    path = _write(tmp_path, BASE + "weighting: {method: rake, margins: {}}\n")
-    with pytest.warns(UserWarning, match="'weighting' is read but not applied"):
+    path = _write(tmp_path, BASE + "units: region\n")
+    with pytest.warns(UserWarning, match="'units' is read but not applied"):
         load_survey(path)
 
 

@@ -45,9 +45,25 @@ def run_all(wa: WaveAnalysis) -> None:
 
 
 @pytest.fixture(scope="module")
-def first(demo: Path) -> WaveAnalysis:
-    """The demo's first wave, every step in one session, saved."""
-    wa = load(demo, "2025H1")
+def unweighted(tmp_path_factory: pytest.TempPathFactory, demo: Path) -> Path:
+    """The demo's inputs without its ``weighting:`` block: the unweighted check (issue 13)."""
+    root = tmp_path_factory.mktemp("demo_unweighted")
+    shutil.copytree(demo / "params", root / "params")
+    shutil.copytree(demo / "data" / "raw", root / "data" / "raw")
+    text = (root / "params" / "survey.yaml").read_text(encoding="utf-8")
+    assert "\nweighting:" in text
+    head, _, tail = text.partition("\nweighting:")
+    rest = tail.split("\n")
+    kept = [line for line in rest[1:] if line and not line.startswith(" ")]
+    (root / "params" / "survey.yaml").write_text(head + "\n" + "\n".join(kept) + ("\n" if kept else ""), encoding="utf-8")
+    assert load_survey(root / "params" / "survey.yaml").weighting is None
+    return root
+
+
+@pytest.fixture(scope="module")
+def first(unweighted: Path) -> WaveAnalysis:
+    """The demo's first wave without weighting, every step in one session, saved."""
+    wa = load(unweighted, "2025H1")
     run_all(wa)
     wa.save()
     return wa
@@ -63,8 +79,8 @@ def test_every_table_is_registered_and_saved(first: WaveAnalysis) -> None:
     assert expected <= set(first.results)
 
 
-def test_a_new_session_reads_what_the_last_one_saved(first: WaveAnalysis, demo: Path) -> None:
-    again = load(demo, "2025H1")
+def test_a_new_session_reads_what_the_last_one_saved(first: WaveAnalysis, unweighted: Path) -> None:
+    again = load(unweighted, "2025H1")
     assert again.results == {}
     for name in ("item_stats", "group_tests", "csi_paths", "kpis", "cleaning_log"):
         pd.testing.assert_frame_equal(again.read(name), first.store.read(name))
@@ -105,8 +121,8 @@ def test_model_is_fitted_once_per_session(demo: Path, monkeypatch: pytest.Monkey
     assert set(wa.results["csi_paths"]["source"]) <= set(wa.survey.constructs)
 
 
-def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, demo: Path) -> None:
-    wa = load(demo, "2025H2")
+def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, unweighted: Path) -> None:
+    wa = load(unweighted, "2025H2")
     assert wa.baseline is not None and wa.baseline.folder == first.store.folder
     run_all(wa)
     change = wa.results["wave_change"].set_index("metric")
@@ -146,13 +162,13 @@ def test_store_round_trip_for_a_folder_given_as_a_path(tmp_path: Path, first: Wa
     pd.testing.assert_frame_equal(store.read("item_stats"), first.store.read("item_stats"))
 
 
-def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, demo: Path) -> None:
+def test_reverse_item_answers_are_labelled_by_what_the_respondent_chose(first: WaveAnalysis, unweighted: Path) -> None:
     """Issue 11: the demo's reverse item "Packaging damage happens often" showed the raw share of
     "strongly disagree" under "strongly agree". Checked against the raw export, read by hand."""
     item = "q_pack_damage"
     survey = first.survey
     assert survey.is_reverse(item)
-    raw = pd.read_csv(demo / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
+    raw = pd.read_csv(unweighted / "data" / "raw" / "2025H1.csv", encoding="utf-8-sig", dtype=str)
     log = first.read("cleaning_log")
     kept = raw.iloc[log.loc[log["kept"], "row"].to_numpy() - 1]
     answers = pd.to_numeric(kept[item], errors="coerce")
@@ -372,6 +388,84 @@ def test_pls_weighted_change_rescores_the_baseline_with_this_waves_weights(tmp_p
     assert change.loc["CSI", "current"] == pytest.approx(head, abs=1e-9)
     kpi = wa.read("kpis").set_index("kpi")["value"]
     assert kpi["index_change"] == pytest.approx(change.loc["CSI", "diff"], abs=1e-9)
+
+
+def test_a_weighted_wave_writes_its_weights_and_weights_its_estimates(small_survey: Path) -> None:
+    """Wave margins (no weighting: block) rake the 4 kept rows (华东 x2, 华南, 西部) to 40/30/30: by hand the
+    weights are 0.4/0.5, 0.3/0.25 and 0.3/0.25, and the weighted mean is np.average with them."""
+    import numpy as np
+
+    wave_file = small_survey / "params" / "waves" / "w1.yaml"
+    wave_file.write_text(
+        wave_file.read_text(encoding="utf-8") + "margins: {region: {华东: 0.4, 华南: 0.3, 西部: 0.3}}\n",
+        encoding="utf-8",
+    )
+    wa = WaveAnalysis.load(small_survey / "params" / "survey.yaml", wave_file, out_root=small_survey)
+    wa.clean()
+    wa.describe()
+    wa.headline()
+    clean = wa.read("clean")
+    by_hand = clean["region"].map({"华东": 0.8, "华南": 1.2, "西部": 1.2}).to_numpy()
+    weights = wa.read("weights")
+    assert list(weights["row"]) == list(clean["row"])
+    np.testing.assert_allclose(weights["weight"], by_hand, atol=1e-10)
+    shares = wa.read("weighting").set_index("group")
+    np.testing.assert_allclose(shares["weighted_share"], shares["target"], atol=1e-10)
+    assert shares.loc["华东", "sample_share"] == pytest.approx(0.5)
+    stats = wa.read("item_stats").set_index("item")
+    q6 = clean["q6"].to_numpy(dtype=float)
+    assert stats.loc["q6", "mean"] == pytest.approx(np.average(q6, weights=by_hand), abs=1e-12)
+    assert stats.loc["q6", "n"] == 4 and stats.loc["q6", "n_eff"] == pytest.approx(by_hand.sum() ** 2 / (by_hand**2).sum())
+    dist = wa.read("distribution").set_index(["item", "level"])
+    assert dist.loc[("q6", 4), "share"] == pytest.approx(by_hand[q6 == 4].sum() / by_hand.sum(), abs=1e-12)
+    sat = wa.read("headline").set_index("metric").loc["satisfaction_rate"]
+    assert sat["value"] == pytest.approx(np.average(np.isin(q6, [4, 5]), weights=by_hand), abs=1e-12)
+    assert wa.read("summary")["weighting"]["converged"] is True
+    wa.save()
+    assert Store.for_wave(small_survey, "w1").read("weights")["weight"].tolist() == pytest.approx(list(by_hand))
+
+
+def test_margins_the_sample_cannot_meet_are_refused_naming_the_wave_file(small_survey: Path) -> None:
+    from analysis.errors import DataError
+
+    wave_file = small_survey / "params" / "waves" / "w1.yaml"
+    wave_file.write_text(
+        wave_file.read_text(encoding="utf-8") + "margins: {region: {华东: 0.3, 华北: 0.2, 华南: 0.3, 西部: 0.2}}\n",
+        encoding="utf-8",
+    )
+    survey, wave = load_survey(small_survey / "params" / "survey.yaml"), load_wave(wave_file)
+    with pytest.raises(DataError, match="margin group 'region = 华北' has no respondent") as err:
+        check(survey, wave)
+    assert str(wave_file) in str(err.value)
+
+
+def test_an_unweighted_wave_writes_weights_of_one(first: WaveAnalysis) -> None:
+    weights = first.read("weights")
+    assert len(weights) == len(first.read("clean")) and (weights["weight"] == 1).all()
+    assert not first.weighted and not first.has("weighting") and first.read("summary")["weighting"] is None
+    assert "n_eff" not in first.read("item_stats").columns
+
+
+def test_the_demo_is_weighted_to_its_customer_base(demo: Path) -> None:
+    """The demo's margins are the simulated customer pool's shares; its estimates are weighted (by hand
+    from weights.csv) and its weighted shares hit the targets."""
+    import numpy as np
+
+    wa = load(demo, "2025H1")
+    wa.clean()
+    wa.index(n_boot=20)
+    wa.headline()
+    shares = wa.read("weighting")
+    np.testing.assert_allclose(shares["weighted_share"], shares["target"], atol=1e-10)
+    w = wa.read("weights")["weight"].to_numpy()
+    clean = wa.read("clean")
+    sat = clean[wa.survey.overall_satisfaction]
+    ok = sat.notna().to_numpy()
+    head = wa.read("headline").set_index("metric")
+    assert head.loc["satisfaction_rate", "value"] == pytest.approx(
+        np.average(sat[ok].isin(wa.survey.satisfied), weights=w[ok]), abs=1e-12
+    )
+    assert head.loc["satisfaction_rate", "n"] == ok.sum() and head.loc["satisfaction_rate", "n_eff"] < ok.sum()
 
 
 def test_ipa_has_bootstrap_intervals_and_stable_priorities(first: WaveAnalysis) -> None:

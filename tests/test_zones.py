@@ -593,6 +593,33 @@ def test_methods_text_states_the_break_test():
     assert "Davies" not in words.methods_text(words.MethodSettings(loyalty=False), "en")
 
 
+def test_weighted_zone_shares_and_loyalty_curve_by_hand() -> None:
+    """Issue 13: weighted shares = shares of the rows repeated by integer weights; weighted mean loyalty per
+    level = np.average; n stays the unweighted count."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.weighting import Weights
+    from analysis.zones import loyalty_curve, zone_table
+
+    rng = np.random.default_rng(6)
+    types = pd.Series(rng.choice(["apostle", "loyalist", "defector", "hostage"], 60))
+    counts = pd.Series(rng.integers(1, 4, 60).astype(float))
+    w = Weights(weight=counts, groups=pd.DataFrame(index=types.index), method="frequency")
+    weighted = zone_table(types, weights=w)
+    repeated = zone_table(types.loc[np.repeat(types.index, counts.astype(int))].reset_index(drop=True))
+    np.testing.assert_allclose(weighted["share"], repeated["share"], atol=1e-12)
+    assert weighted["n"].sum() == 60
+    sat = pd.Series(rng.integers(1, 4, 60).astype(float))
+    loy = pd.Series(rng.integers(1, 8, 60).astype(float))
+    curve = loyalty_curve(sat, loy, weights=w).set_index("level")
+    for level in (1.0, 2.0, 3.0):
+        at = sat == level
+        assert curve.loc[level, "loyalty_mean"] == pytest.approx(np.average(loy[at], weights=counts[at]), abs=1e-12)
+        assert curve.loc[level, "n"] == at.sum()
+        assert curve.loc[level, "ci_low"] < curve.loc[level, "loyalty_mean"] < curve.loc[level, "ci_high"]
+
+
 # --------------------------------------------------------------------------- IPA bootstrap (issue 11, 6d)
 def _ipa_data(n: int = 80, seed: int = 3) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
     """Ratings on 1-7 of an outcome y and four items, some answers missing."""

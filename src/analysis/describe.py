@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.order import levels
 from analysis.privacy import MIN_CELL
+
+if TYPE_CHECKING:
+    from analysis.weighting import Weights
 
 __all__ = [
     "Estimate",
@@ -129,6 +133,7 @@ def item_stats(
     ranges: Mapping[str, tuple[int, int]],
     top: int = 2,
     conf: float = 0.95,
+    weights: Weights | None = None,
 ) -> pd.DataFrame:
     """Summary statistics of each rated item.
 
@@ -147,7 +152,13 @@ def item_stats(
     Top-2-box: share answering in the two best categories, the usual
     headline of satisfaction surveys (e.g. Hayes 2008, *Measuring Customer
     Satisfaction and Loyalty*, 3rd ed.).
+
+    ``se`` is the standard error of the mean (sd / sqrt(n)). With ``weights`` (from
+    :func:`analysis.weighting.make_weights`, rows matched by index) every estimate is
+    weighted: :func:`_weighted_item_stats`. ``weights=None`` gives exactly the unweighted table.
     """
+    if weights is not None and weights.weighted:
+        return _weighted_item_stats(data, ranges, top, conf, weights)
     rows = []
     for item, (lo, hi) in ranges.items():
         if hi <= lo:
@@ -181,6 +192,79 @@ def item_stats(
                 "index": (mean - lo) * scale,
                 "index_low": (mean - half - lo) * scale,
                 "index_high": (mean + half - lo) * scale,
+                "se": sd / math.sqrt(n) if n > 1 else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def logit_interval(p: float, se: float, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Interval of a design-based proportion on the logit scale: ``expit(logit p +- t se / (p (1 - p)))``,
+    t with n - 1 degrees of freedom (``n`` answered rows).
+
+    As R ``survey::svyciprop(method = "logit")`` (Korn & Graubard 1999, *Analysis of Health
+    Surveys*, 2.3): stays within 0-1 and is not symmetric near the edges. NaN when p is 0 or 1,
+    se is NaN or n < 2.
+    """
+    if not 0 < p < 1 or not math.isfinite(se) or n < 2:
+        return (math.nan, math.nan)
+    z = float(stats.t.ppf(1 - (1 - conf) / 2, n - 1))
+    centre, half = math.log(p / (1 - p)), z * se / (p * (1 - p))
+    return (1 / (1 + math.exp(-(centre - half))), 1 / (1 + math.exp(-(centre + half))))
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(x[order][np.searchsorted(cum, q - 1e-12)])
+
+
+def _weighted_item_stats(
+    data: pd.DataFrame, ranges: Mapping[str, tuple[int, int]], top: int, conf: float, weights: Weights
+) -> pd.DataFrame:
+    """:func:`item_stats` under weighting: weighted mean, sd, median and box shares; design-based SEs.
+
+    The mean and its ``se`` come from :func:`analysis.weighting.design_means` (linearisation
+    allowing for the raking, = R ``svymean`` on a raked design); the interval of the mean and the
+    index is mean +- t se, t with n - 1 degrees of freedom (as svy; R ``confint(svymean)`` uses z). ``sd`` is the weighted sd with divisor
+    ``sum w (n - 1) / n`` (R ``svyvar``). Box shares are design-based means of 0/1 indicators
+    with the logit interval (:func:`logit_interval`, R ``svyciprop``). ``n`` stays the
+    unweighted count; ``n_eff`` (Kish) is added. min and max are the answered range.
+    """
+    from analysis.weighting import design_means
+
+    derived: dict[str, pd.Series] = {}
+    for item, (lo, hi) in ranges.items():
+        if hi <= lo:
+            raise ValueError(f"item '{item}': scale max {hi} must exceed scale min {lo}")
+        _values(data, item, lo, hi)
+        x = pd.to_numeric(data[item]).astype(float)
+        derived[f"{item}\u241fmean"] = x
+        derived[f"{item}\u241ftop"] = (x >= hi - top + 1).astype(float).where(x.notna())
+        derived[f"{item}\u241fbot"] = (x <= lo + top - 1).astype(float).where(x.notna())
+    frame = pd.DataFrame(derived, index=data.index)
+    est = design_means(frame, list(frame.columns), weights, conf=conf).set_index("column")
+    rows = []
+    for item, (lo, hi) in ranges.items():
+        m, t, b = (est.loc[f"{item}\u241f{k}"] for k in ("mean", "top", "bot"))
+        x = frame[f"{item}\u241fmean"]
+        answered = x.notna().to_numpy()
+        xv, wv = x.to_numpy()[answered], weights.values_for(data.index)[answered]
+        n = int(answered.sum())
+        mean, se = float(m["mean"]), float(m["se"])
+        var = float(np.sum(wv * (xv - mean) ** 2) / wv.sum() * n / (n - 1)) if n > 1 else math.nan
+        scale = 100.0 / (hi - lo)
+        t_low, t_high = logit_interval(float(t["mean"]), float(t["se"]), n, conf)
+        b_low, b_high = logit_interval(float(b["mean"]), float(b["se"]), n, conf)
+        rows.append(
+            {
+                "item": item, "n": n, "mean": mean, "sd": math.sqrt(var) if n > 1 else math.nan,
+                "median": _weighted_quantile(xv, wv, 0.5) if n else math.nan,
+                "min": float(xv.min()) if n else math.nan, "max": float(xv.max()) if n else math.nan,
+                "top2box": float(t["mean"]), "top2box_low": t_low, "top2box_high": t_high,
+                "bottom2box": float(b["mean"]), "bottom2box_low": b_low, "bottom2box_high": b_high,
+                "index": (mean - lo) * scale, "index_low": (float(m["ci_low"]) - lo) * scale,
+                "index_high": (float(m["ci_high"]) - lo) * scale, "se": se, "n_eff": float(m["n_eff"]),
             }
         )
     return pd.DataFrame(rows)
@@ -190,6 +274,7 @@ def distribution(
     data: pd.DataFrame,
     ranges: Mapping[str, tuple[int, int]],
     labels: Mapping[str, Mapping[int, str]] | None = None,
+    weights: Weights | None = None,
 ) -> pd.DataFrame:
     """Answer distribution of each item, every scale level listed (zero counts included).
 
@@ -198,30 +283,42 @@ def distribution(
     labelled by its code.
 
     Returns a long DataFrame with columns ``item, level, label, n, share``
-    where ``share`` is n over the item's answered count (0-1).
+    where ``share`` is n over the item's answered count (0-1). With ``weights`` (rows matched
+    by index) ``share`` is the weighted share of the answered rows; ``n`` stays the count.
     """
     rows = []
     labels = labels or {}
+    w_all = None if weights is None or not weights.weighted else weights.values_for(data.index)
     for item, (lo, hi) in ranges.items():
         x = _values(data, item, lo, hi)
         answered = x.size
         names = labels.get(item, {})
+        if w_all is not None:
+            raw = pd.to_numeric(data[item]).to_numpy(dtype=float, na_value=np.nan)
+            wx = w_all[~np.isnan(raw)]
         for level in range(int(lo), int(hi) + 1):
             count = int(np.sum(x == level))
+            share = count / answered if answered else math.nan
+            if w_all is not None and answered:
+                share = float(wx[x == level].sum() / wx.sum())
             rows.append(
                 {
                     "item": item,
                     "level": level,
                     "label": str(names.get(level, level)),
                     "n": count,
-                    "share": count / answered if answered else math.nan,
+                    "share": share,
                 }
             )
     return pd.DataFrame(rows, columns=["item", "level", "label", "n", "share"])
 
 
 def satisfaction_rate(
-    values: pd.Series, satisfied_levels: Sequence[int], conf: float = 0.95, metric: str = "satisfaction_rate"
+    values: pd.Series,
+    satisfied_levels: Sequence[int],
+    conf: float = 0.95,
+    metric: str = "satisfaction_rate",
+    weights: Weights | None = None,
 ) -> Estimate:
     """Share of answers in the satisfied levels (e.g. 5-7 on the 7-level scale).
 
@@ -231,7 +328,23 @@ def satisfaction_rate(
 
     Returns an :class:`Estimate`: ``n`` answered, ``k`` satisfied, ``value`` k/n and its
     Wilson (1927) interval (:func:`wilson_interval`).
+
+    With ``weights`` (rows matched by index): the design-based share (calibration-aware SE,
+    :func:`analysis.weighting.design_means`) with the logit interval of R ``svyciprop``
+    (:func:`logit_interval`); ``n`` and ``k`` stay unweighted counts, ``se`` the design SE,
+    ``parts`` holds ``n_eff``; ``method`` "design_logit".
     """
+    if weights is not None and weights.weighted:
+        from analysis.weighting import design_means
+
+        x = pd.to_numeric(values).astype(float)
+        flag = x.isin(list(satisfied_levels)).astype(float).where(x.notna()).rename("flag")
+        est = design_means(flag.to_frame(), ["flag"], weights, conf=conf).iloc[0]
+        low, high = logit_interval(float(est["mean"]), float(est["se"]), int(est["n"]), conf)
+        return Estimate(
+            metric, float(est["mean"]), low, high, int(est["n"]), k=int(flag.sum()), se=float(est["se"]),
+            parts={"n_eff": float(est["n_eff"])}, method="design_logit",
+        )
     x = pd.to_numeric(values).dropna()
     n = int(x.size)
     k = int(x.isin(list(satisfied_levels)).sum())
@@ -255,7 +368,7 @@ def nps_shares(values: np.ndarray | pd.Series) -> tuple[float, float]:
     return (int(np.sum(x >= 9)) / x.size, int(np.sum(x <= 6)) / x.size)
 
 
-def nps(values: pd.Series, conf: float = 0.95) -> Estimate:
+def nps(values: pd.Series, conf: float = 0.95, weights: Weights | None = None) -> Estimate:
     """Net Promoter Score of a 0-10 likelihood-to-recommend item.
 
     Parameters: ``values`` codes 0-10 (NaN = no answer, excluded).
@@ -271,7 +384,14 @@ def nps(values: pd.Series, conf: float = 0.95) -> Estimate:
     The American Statistician 70:365-372; Sauro & Lewis 2016, *Quantifying the
     User Experience*, 2nd ed.). No library computes it (own code, 6 lines).
     Score defined by Reichheld (2003), HBR 81(12).
+
+    With ``weights`` (rows matched by index): NPS is the design-based mean of the score
+    +1 (promoter) / 0 / -1 (detractor) x 100, its ``se`` calibration-aware
+    (:func:`analysis.weighting.design_means`), the interval NPS +- t se (n - 1 df) clipped to -100..100
+    (``method`` "design_wald"); the parts are weighted shares, with ``n_eff``.
     """
+    if weights is not None and weights.weighted:
+        return _weighted_nps(values, conf, weights)
     x = pd.to_numeric(values).dropna().to_numpy(dtype=float)
     p, q = nps_shares(x)
     n = x.size
@@ -295,6 +415,31 @@ def nps(values: pd.Series, conf: float = 0.95) -> Estimate:
         se=se * 100,
         parts={"promoters": p, "passives": 1 - p - q, "detractors": q},
         method="adjusted_wald",
+    )
+
+
+def _weighted_nps(values: pd.Series, conf: float, weights: Weights) -> Estimate:
+    from analysis.weighting import design_means
+
+    x = pd.to_numeric(values).astype(float)
+    nps_shares(x.dropna().to_numpy())  # refuses codes outside 0-10
+    frame = pd.DataFrame(
+        {
+            "score": np.select([x >= 9, x <= 6], [1.0, -1.0], 0.0),
+            "pro": (x >= 9).astype(float),
+            "det": (x <= 6).astype(float),
+        },
+        index=x.index,
+    ).where(x.notna(), axis=0)
+    est = design_means(frame, ["score", "pro", "det"], weights, conf=conf).set_index("column")
+    value, se = float(est.loc["score", "mean"]), float(est.loc["score", "se"])
+    low, high = float(est.loc["score", "ci_low"]), float(est.loc["score", "ci_high"])
+    p, q = float(est.loc["pro", "mean"]), float(est.loc["det", "mean"])
+    return Estimate(
+        "nps", value * 100, max(-1.0, low) * 100, min(1.0, high) * 100,
+        int(est.loc["score", "n"]), se=se * 100,
+        parts={"promoters": p, "passives": 1 - p - q, "detractors": q, "n_eff": float(est.loc["score", "n_eff"])},
+        method="design_wald",
     )
 
 

@@ -8,7 +8,11 @@
 
 All functions use complete cases of ``y`` and ``predictors`` (listwise deletion) and
 return a :class:`Drivers` result; its ``to_frame()`` is the table written to
-``drivers.csv`` / ``regression.csv``.
+``drivers.csv`` / ``regression.csv``. Each takes optional case (survey) ``weights``
+(an :class:`analysis.weighting.Weights` or a Series matched by index): correlations,
+z-scores and the least-squares fit are then weighted (frequency-weight reading: integer
+weights give the results of repeated rows); the bootstrap resamples rows with their weights.
+``weights=None`` gives exactly the unweighted results.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS
+from statsmodels.regression.linear_model import OLS, WLS
 from statsmodels.tools.tools import add_constant
 
 __all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_batch", "relative_weights_boot"]
@@ -72,6 +77,24 @@ def _complete(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataF
     return sub
 
 
+def _weights_of(sub: pd.DataFrame, weights: Any) -> np.ndarray:
+    """Case weights of the complete cases ``sub`` (matched by index)."""
+    if hasattr(weights, "values_for"):
+        wt = weights.values_for(sub.index)
+    else:
+        wt = pd.Series(weights).reindex(sub.index).to_numpy(dtype=float)
+    if not np.all(np.isfinite(wt)) or np.any(wt < 0):
+        raise ValueError("weights must give a finite, non-negative weight to every complete case")
+    return wt
+
+
+def _wcorr(arr: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Weighted correlation matrix of the columns of ``arr`` (numpy ``cov`` with ``aweights``)."""
+    cov = np.cov(arr, rowvar=False, aweights=wt)
+    d = np.sqrt(np.diag(cov))
+    return cov / np.outer(d, d)
+
+
 def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
     """Johnson's raw relative weights from the full correlation matrix (y first)."""
     rxx, rxy = corr[1:, 1:], corr[1:, 0]
@@ -83,7 +106,7 @@ def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
     return (lam**2) @ (beta**2)
 
 
-def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> Drivers:
+def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str], weights: Any = None) -> Drivers:
     """Standardised multiple regression of ``y`` on ``predictors`` (key-driver betas).
 
     Input: ``data``, outcome column ``y``, predictor columns; complete cases only.
@@ -95,7 +118,11 @@ def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str]) ->
     Method: ``statsmodels`` OLS on z-scores; VIF as in Marquardt (1970), Technometrics 12
     (the same number as statsmodels' ``variance_inflation_factor``, which refits one
     regression per predictor).  VIF above 5-10 means the betas should not be ranked.
+    With ``weights``: weighted z-scores (frequency divisor ``sum w - 1``), statsmodels WLS,
+    weighted correlations (model-based SEs of the weighted fit, not design-based).
     """
+    if weights is not None:
+        return _weighted_regression(data, y, predictors, weights)
     sub = _complete(data, y, predictors)
     z = (sub - sub.mean()) / sub.std(ddof=1)
     n, k = len(z), len(predictors)
@@ -116,7 +143,33 @@ def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str]) ->
     return Drivers(out, "regression", y, n, float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
 
 
-def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> Drivers:
+def _weighted_regression(data: pd.DataFrame, y: str, predictors: Sequence[str], weights: Any) -> Drivers:
+    sub = _complete(data, y, predictors)
+    wt = _weights_of(sub, weights)
+    arr = sub[[y, *predictors]].to_numpy()
+    total = wt.sum()
+    mean = wt @ arr / total
+    sd = np.sqrt(wt @ (arr - mean) ** 2 / (total - 1))
+    z = (arr - mean) / sd
+    k = len(predictors)
+    fit = WLS(z[:, 0], add_constant(z[:, 1:], has_constant="add"), weights=wt).fit()
+    corr = _wcorr(arr, wt)
+    vif = np.diag(np.linalg.inv(corr[1:, 1:])) if k > 1 else np.ones(1)
+    out = pd.DataFrame(
+        {
+            "predictor": list(predictors),
+            "beta": fit.params[1:],
+            "se": fit.bse[1:],
+            "t": fit.tvalues[1:],
+            "p": fit.pvalues[1:],
+            "vif": vif,
+            "r": corr[0, 1:],
+        }
+    )
+    return Drivers(out, "regression", y, len(sub), float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
+
+
+def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str], weights: Any = None) -> Drivers:
     """Johnson's (2000) relative weights: each driver's share of the model R^2.
 
     Input: ``data``, outcome column ``y``, predictor columns; complete cases only.
@@ -131,7 +184,8 @@ def relative_weights(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> D
     squared correlations.  Johnson (2000), Multivariate Behavioral Research 35(1), 1-19.
     """
     sub = _complete(data, y, predictors)
-    corr = np.corrcoef(sub[[y, *predictors]].to_numpy(), rowvar=False)
+    arr = sub[[y, *predictors]].to_numpy()
+    corr = np.corrcoef(arr, rowvar=False) if weights is None else _wcorr(arr, _weights_of(sub, weights))
     raw = _rw_from_corr(corr)
     r2 = float(raw.sum())
     out = pd.DataFrame({"predictor": list(predictors), "raw_weight": raw, "rescaled": raw / r2})
@@ -146,6 +200,7 @@ def relative_weights_boot(
     n_boot: int = 1000,
     seed: int = 20240601,
     conf: float = 0.95,
+    weights: Any = None,
 ) -> Drivers:
     """Relative weights with percentile bootstrap confidence intervals.
 
@@ -159,18 +214,22 @@ def relative_weights_boot(
     bootstrap intervals for relative weights follows Tonidandel, LeBreton & Johnson
     (2009), Psychological Methods 14(4).
     """
-    point = relative_weights(data, y, predictors)
+    point = relative_weights(data, y, predictors, weights=weights)
     out = point.to_frame()
-    arr = _complete(data, y, predictors)[[y, *predictors]].to_numpy()
+    sub = _complete(data, y, predictors)
+    arr = sub[[y, *predictors]].to_numpy()
+    wt = None if weights is None else _weights_of(sub, weights)
     rng = np.random.default_rng(seed)
     n = len(arr)
     draws = []
     for _ in range(n_boot):
-        sample = arr[rng.integers(0, n, n)]
+        rows = rng.integers(0, n, n)
+        sample = arr[rows]
         if np.any(sample.std(axis=0) == 0):
             continue
         try:
-            draws.append(_rw_from_corr(np.corrcoef(sample, rowvar=False)))
+            corr = np.corrcoef(sample, rowvar=False) if wt is None else _wcorr(sample, wt[rows])
+            draws.append(_rw_from_corr(corr))
         except (ValueError, np.linalg.LinAlgError):
             continue
     if not draws:

@@ -23,6 +23,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -286,6 +287,7 @@ def csi(
     n_boot: int = 1000,
     seed: int = 2024,
     conf: float = 0.95,
+    weights: Any = None,
 ) -> pd.DataFrame:
     """Customer satisfaction index (0-100) per construct and overall, with bootstrap intervals.
 
@@ -303,6 +305,12 @@ def csi(
     scores they have (:func:`overall_scores`); with every construct answered it
     equals ``sum_c w_c * index_c``. Intervals are percentile bootstrap intervals
     (Efron & Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 13).
+
+    With case ``weights`` (an :class:`analysis.weighting.Weights`, rows matched by index):
+    the indices are weighted means, each resample carries the drawn rows' weights (the
+    multinomial counts times the weights; the same draws as unweighted), ``n`` stays the
+    unweighted count and ``n_eff`` (Kish, of the rows with a score) is added.
+    ``weights=None`` gives exactly the unweighted table.
     """
     scores = respondent_index(data, blocks, ranges, item_weights)
     constructs = list(blocks)
@@ -313,7 +321,12 @@ def csi(
     has = ~np.isnan(s)
     filled = np.where(has, s, 0.0)
     counts = has.sum(axis=0)
-    means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs) + 1, np.nan), where=counts > 0)
+    case_w = None if weights is None else weights.values_for(data.index)
+    if case_w is None:
+        means = np.divide(filled.sum(axis=0), counts, out=np.full(len(constructs) + 1, np.nan), where=counts > 0)
+    else:
+        den0 = case_w @ has.astype(float)
+        means = np.divide(case_w @ filled, den0, out=np.full(len(constructs) + 1, np.nan), where=den0 > 0)
     overall = float(means[-1]) if scored.any() else math.nan
     means = means[:-1]
     low = np.full(len(constructs) + 1, np.nan)
@@ -326,6 +339,8 @@ def csi(
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
             freq = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+            if case_w is not None:
+                freq = freq * case_w
             num = freq @ filled
             den = freq @ has.astype(float)
             boot[start : start + size] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
@@ -353,7 +368,15 @@ def csi(
             "n": int(scored.sum()),
         }
     )
-    return pd.DataFrame(rows, columns=["construct", "weight", "index", "ci_low", "ci_high", "n"])
+    columns = ["construct", "weight", "index", "ci_low", "ci_high", "n"]
+    if case_w is not None:
+        from .weighting import kish
+
+        masks = [*(has[:, j] for j in range(len(constructs))), scored]
+        for row, mask in zip(rows, masks, strict=True):
+            row["n_eff"] = kish(case_w[mask])["n_eff"]
+        columns.append("n_eff")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def weights_for(

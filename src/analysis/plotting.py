@@ -555,6 +555,8 @@ def plot_group_means(
     labels: Mapping[Any, str] | None = None,
     title: str | None = None,
     ax: Axes | None = None,
+    summary: pd.DataFrame | None = None,
+    overall: float | None = None,
 ) -> Axes:
     """Group means with t-based confidence intervals, one horizontal line per group.
 
@@ -571,8 +573,11 @@ def plot_group_means(
     in category order for a categorical column, else natural order, first on top. The mean
     and ``(n=<n>)`` are printed beside each interval; a dashed line marks the mean
     of all rows. Returns the Axes.
+
+    ``summary`` (``group, n, mean, half``) and ``overall`` draw means computed elsewhere
+    instead, e.g. weighted means with design-based half-widths (``n`` unweighted).
     """
-    g = _group_means(data, dv, between, conf)
+    g = _group_means(data, dv, between, conf) if summary is None else summary
     ax = _axes(ax, (7, 0.5 * len(g) + 1.6))
     ypos = np.arange(len(g))[::-1]
     means, half = g["mean"].to_numpy(float), g["half"].to_numpy(float)
@@ -587,7 +592,8 @@ def plot_group_means(
             fontsize=8,
         )
     if len(g):
-        overall = pd.to_numeric(data[[dv, between]].dropna()[dv]).mean()
+        if overall is None:
+            overall = pd.to_numeric(data[[dv, between]].dropna()[dv]).mean()
         ax.axvline(float(overall), color=MUTED, ls="--", lw=0.8)
     ax.set_yticks(ypos, [_lab(labels, lev) for lev in g["group"]])
     ax.margins(x=0.2)

@@ -251,6 +251,54 @@ def _corr_stack(x: np.ndarray) -> np.ndarray:
         return cov / (d[:, :, None] * d[:, None, :])
 
 
+def _wcorr_stack(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Weighted correlation matrices of a stack ``x`` (B, n, p) with case weights ``wt`` (B, n) -> (B, p, p).
+
+    Weighted means and cross-products, ``sum w (x - m)(x - m)'``; a correlation does not depend on
+    the scale of the weights, and with integer weights it equals the correlation of the data with
+    each row repeated that many times (the frequency-weight reading of survey weights).
+    """
+    total = wt.sum(axis=1)
+    m = np.einsum("bn,bnp->bp", wt, x) / total[:, None]
+    xc = x - m[:, None, :]
+    cov = np.matmul((xc * wt[:, :, None]).transpose(0, 2, 1), xc)
+    d = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cov / (d[:, :, None] * d[:, None, :])
+
+
+def _wmoments(x: np.ndarray, wt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted mean, sd and covariance of ``x`` (n, p) with frequency-weight divisor ``sum w - 1``
+    (equal to ``ddof=1`` on the rows repeated by integer weights)."""
+    total = wt.sum()
+    m = wt @ x / total
+    xc = x - m
+    cov = (xc * wt[:, None]).T @ xc / (total - 1)
+    return m, np.sqrt(np.diagonal(cov)), cov
+
+
+def _wnanmean(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Weighted column means of ``x`` over the answered values (x (..., n, p), wt (..., n))."""
+    observed = ~np.isnan(x)
+    w3 = wt[..., :, None] * observed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nansum(np.where(observed, x, 0.0) * w3, axis=-2) / w3.sum(axis=-2)
+
+
+def _case_weights(data: pd.DataFrame, weights: Any) -> np.ndarray:
+    """Case weights aligned with the rows of ``data``: a :class:`analysis.weighting.Weights` or a Series
+    (matched by index) or an array (by position). Raises on a missing, negative or non-finite weight."""
+    if hasattr(weights, "values_for"):
+        wt = weights.values_for(data.index)
+    elif isinstance(weights, pd.Series):
+        wt = weights.reindex(data.index).to_numpy(dtype=float)
+    else:
+        wt = np.asarray(weights, dtype=float)
+    if wt.shape != (len(data),) or not np.all(np.isfinite(wt)) or np.any(wt < 0):
+        raise ValueError("weights must give one finite, non-negative weight per row of the data.")
+    return wt
+
+
 def _normalise(w: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Rescale outer weights so that every composite ``Z w`` has unit variance (w' R w = 1)."""
     var = np.einsum("bpk,bpk->bk", w, np.matmul(r, w))
@@ -422,6 +470,7 @@ class PLSModel:
     outer_weights: np.ndarray | None = field(default=None, repr=False, compare=False)
     spec: _Spec | None = field(default=None, repr=False, compare=False)
     resample_data: np.ndarray | None = field(default=None, repr=False, compare=False)
+    case_weights: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def items(self) -> list[str]:
@@ -510,6 +559,7 @@ def estimate_pls(
     missing: str = "listwise",
     max_iter: int = 300,
     tol: float = 1e-7,
+    weights: Any = None,
 ) -> PLSModel:
     """Estimate a PLS path model (Mode A, reflective blocks) such as the ECSI model.
 
@@ -526,6 +576,9 @@ def estimate_pls(
     max_iter, tol : the iteration stops when the sum of absolute changes of the
         outer weights is below ``tol``; a RuntimeWarning is issued if it does not
         within ``max_iter`` iterations.
+    weights : optional case (survey) weights, one per row of ``data`` (an
+        :class:`analysis.weighting.Weights`, a Series matched by index or an array):
+        weighted PLS (WPLS). None gives exactly the unweighted model.
 
     Returns
     -------
@@ -551,6 +604,17 @@ def estimate_pls(
     negatively related pair would get a negative HTMT and always pass the 0.85 / 0.90
     thresholds, and a weak item's negative correlations would lower it.
 
+    Weighted PLS (``weights``): every moment is weighted. Since Mode A PLS-PM depends
+    on the data only through the item correlations, they are the weighted correlations;
+    item means and sds (standardisation, unstandardised weights, scores), the mean
+    replacement, the covariances of alpha and the n of adjusted R² (``sum w``) are
+    weighted with the frequency-weight divisor ``sum w - 1``. So integer weights give
+    exactly the model of the data with each row repeated that many times (tested to
+    1e-10), and the path OLS is weighted least squares on the scores. No open-source PLS
+    tool carries survey weights (seminr #320/#326, cSEM #496), hence our own code; the
+    commercial SmartPLS WPLS does the same (Becker & Ismail 2016, "Accounting for
+    sampling weights in PLS path modeling", European Management Journal 34:606-617).
+
     Examples
     --------
     >>> model = estimate_pls(mobi, {"Image": ["IMAG1", "IMAG2"], "Satisfaction": ["CUSA1", "CUSA2"]},
@@ -560,6 +624,8 @@ def estimate_pls(
     """
     _check_options(scheme, max_iter, tol)
     spec = _compile(list(data.columns), blocks, paths)
+    if weights is not None:
+        return _estimate_weighted(data, spec, blocks, scheme, missing, max_iter, tol, weights)
     x, index, source = _prepare(data, spec.items, missing)
     n = x.shape[0]
     r = _corr_stack(x[None])
@@ -570,14 +636,65 @@ def estimate_pls(
             RuntimeWarning,
             stacklevel=2,
         )
+    mean = x.mean(axis=0)
+    sd = x.std(axis=0, ddof=1)
+    cov = np.cov(x, rowvar=False, ddof=1)
+    return _assemble(
+        spec, blocks, x, index, source, r, w, iterations, converged, scheme, missing, max_iter, tol,
+        mean, sd, cov, float(n), None,
+    )
+
+
+def _estimate_weighted(
+    data: pd.DataFrame, spec: _Spec, blocks: Mapping[str, Sequence[str]], scheme: str, missing: str,
+    max_iter: int, tol: float, weights: Any,
+) -> PLSModel:
+    """:func:`estimate_pls` with case weights (weighted PLS; see its docstring)."""
+    wt_all = _case_weights(data, weights)
+    frame = data.loc[:, list(spec.items)]
+    _prepare(data, spec.items, missing)  # the same checks and refusals as unweighted
+    x = frame.to_numpy(dtype=float, na_value=np.nan)
+    index = frame.index
+    if missing == "listwise":
+        keep = ~np.isnan(x).any(axis=1)
+        x, index, wt = x[keep], index[keep], wt_all[keep]
+        source = x
+    else:
+        wt, source = wt_all, x
+        x = np.where(np.isnan(x), _wnanmean(x, wt), x)
+    positive = wt > 0
+    if positive.sum() < 3:
+        raise ValueError(f"PLS-PM needs at least 3 rows with positive weight, got {int(positive.sum())}.")
+    r = _wcorr_stack(x[None], wt[None])
+    w, iterations, converged = _iterate(r, spec.mask, spec, scheme, max_iter, tol)
+    if not converged[0]:
+        warnings.warn(
+            f"PLS-PM did not converge in {max_iter} iterations; results may be unreliable.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    mean, sd, cov = _wmoments(x, wt)
+    return _assemble(
+        spec, blocks, x, index, source, r, w, iterations, converged, scheme, missing, max_iter, tol,
+        mean, sd, cov, float(wt.sum()), wt,
+    )
+
+
+def _assemble(
+    spec: _Spec, blocks: Mapping[str, Sequence[str]], x: np.ndarray, index: pd.Index, source: np.ndarray,
+    r: np.ndarray, w: np.ndarray, iterations: np.ndarray, converged: np.ndarray, scheme: str, missing: str,
+    max_iter: int, tol: float, mean: np.ndarray, sd: np.ndarray, cov: np.ndarray, n_eff: float,
+    case_weights: np.ndarray | None,
+) -> PLSModel:
+    """The :class:`PLSModel` tables from the converged weights (``n_eff`` the n of adjusted R²)."""
+    n = n_eff
+    n_rows = x.shape[0]
     beta, r2, load = _structural(r, w, spec)
     beta, r2, load, w, r = beta[0], r2[0], load[0], w[0], r[0]
 
     names = list(spec.constructs)
     items = list(spec.items)
     item_construct = [names[b] for b in spec.item_block]
-    mean = x.mean(axis=0)
-    sd = x.std(axis=0, ddof=1)
     z = (x - mean) / sd
 
     path_df = pd.DataFrame(
@@ -618,7 +735,6 @@ def estimate_pls(
     ]
     te_df = pd.DataFrame(te_rows, columns=["source", "target", "direct", "indirect", "total"])
 
-    cov = np.cov(x, rowvar=False, ddof=1)
     reliability = _reliability(spec, r, cov, w, load)
     htmt = _htmt(spec, r)
     # the warm start of the bootstrap: the item weights placed in a fresh zero matrix (exact zeros)
@@ -635,7 +751,7 @@ def estimate_pls(
         reliability=reliability,
         htmt=htmt,
         total_effects=te_df,
-        n=int(n),
+        n=int(n_rows),
         iterations=int(iterations[0]),
         converged=bool(converged[0]),
         scheme=scheme,
@@ -649,6 +765,7 @@ def estimate_pls(
         outer_weights=outer,
         spec=spec,
         resample_data=source,
+        case_weights=case_weights,
     )
 
 
@@ -797,6 +914,18 @@ def _resampled_corr(x: np.ndarray, idx: np.ndarray, has_nan: bool) -> np.ndarray
             xb = np.where(np.isnan(xb), np.nanmean(xb, axis=1, keepdims=True), xb)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _corr_stack(xb)
+
+
+def _resampled_wcorr(x: np.ndarray, wt: np.ndarray, idx: np.ndarray, has_nan: bool) -> np.ndarray:
+    """Weighted item correlations of the resamples ``x[idx]`` carrying their weights ``wt[idx]``
+    (weighted mean replacement within a resample)."""
+    xb, wb = x[idx], wt[idx]
+    if has_nan:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            xb = np.where(np.isnan(xb), _wnanmean(xb, wb)[:, None, :], xb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _wcorr_stack(xb, wb)
 
 
 class _CountMoments:
@@ -1017,7 +1146,9 @@ def bootstrap_model(
     seminr / SmartPLS: each resample draws ``n`` rows with replacement from the
     rows the model used (with ``missing="listwise"``, the complete cases; with
     ``missing="mean"``, all rows, mean-replaced within the resample) and
-    re-estimates the whole model, items re-standardised. The row positions are
+    re-estimates the whole model, items re-standardised. A weighted model's resamples
+    carry the drawn rows' weights (weighted correlations of each resample; a weighted
+    model always resamples rows, whatever ``method``). The row positions are
     those of one ``integers(0, n, size=(n_boot, n))`` draw, produced chunk by
     chunk without the whole array (see ``_IndexStream``). Each resample's
     iteration is warm-started from the full-sample weights (the fixed point is the
@@ -1063,7 +1194,10 @@ def bootstrap_model(
     for start in range(0, n_boot, chunk_size):
         stop = min(start + chunk_size, n_boot)
         idx = stream.take(stop - start)
-        r = _resampled_corr(x, idx, has_nan) if moments is None else moments.corr(idx)
+        if model.case_weights is not None:
+            r = _resampled_wcorr(x, model.case_weights, idx, has_nan)
+        else:
+            r = _resampled_corr(x, idx, has_nan) if moments is None else moments.corr(idx)
         del idx
         ok = np.isfinite(r).all(axis=(1, 2))
         if ok.any():

@@ -59,6 +59,7 @@ INDEX_SECTIONS = ("reports",)
 #: Recommended (not required) further section ids of a wave report, in reading order.
 WAVE_REPORT_OPTIONAL_SECTIONS = (
     "sample",
+    "weighting",
     "results",
     "reliability",
     "drivers",

@@ -12,6 +12,7 @@ label, a segment group) that goes into a Markdown string (:func:`title_markdown`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -150,20 +151,79 @@ def headline_table(ctx: WaveContext) -> pd.DataFrame:
     """The headline measures with their intervals, formatted for reading."""
     lang = ctx.language
     h = ctx.read("headline")
+    weighted = is_weighted(ctx)
     rows = []
     for r in h.itertuples(index=False):
         share = r.metric in SHARE_METRICS
         value = words.percent(r.value) if share else words.number(r.value, 1)
         ci = words.interval(r.ci_low, r.ci_high, 1, as_percent=share)
-        rows.append(
-            {
-                word("column.metric", lang): label(ctx, r.metric),
-                word("column.value", lang): value,
-                word("column.ci", lang): ci,
-                word("column.n", lang): int(r.n) if pd.notna(r.n) else "",
-            }
-        )
+        row = {
+            word("column.metric", lang): label(ctx, r.metric),
+            word("column.value_weighted" if weighted else "column.value", lang): value,
+            word("column.ci", lang): ci,
+            word("column.n_unweighted" if weighted else "column.n", lang): int(r.n) if pd.notna(r.n) else "",
+        }
+        if weighted:
+            n_eff = getattr(r, "n_eff", math.nan)
+            row[word("column.n_eff", lang)] = words.number(n_eff, 0) if pd.notna(n_eff) else ""
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def is_weighted(ctx: WaveContext) -> bool:
+    """Whether the wave's estimates are weighted (its ``weighting.csv`` exists)."""
+    return bool(ctx.has("weighting"))
+
+
+def weighting_text(ctx: WaveContext) -> str:
+    """The weighting section's words (markdown): what was weighted to what, Kish efficiency, effective n,
+    design effect, the weights' range, bounds, whether the margins match; "" for an unweighted wave."""
+    if not is_weighted(ctx):
+        return ""
+    lang = ctx.language
+    d = ctx.read("summary").get("weighting") or {}
+    table = ctx.read("weighting")
+    segments = [words.escape_markdown(str(v)) for v in dict.fromkeys(table["variable"])]
+    method = word("weighting.poststratified" if d.get("method") == "poststratify" else "weighting.raked", lang)
+
+    def num(key: str, digits: int) -> str:
+        value = d.get(key)
+        return words.number(float(value), digits) if value is not None else "–"
+
+    text = word(
+        "weighting.intro", lang, method=method, segments=words.join(segments, lang),
+        efficiency=words.percent(d.get("efficiency", math.nan)), n=words.integer(d.get("n"), lang, missing="–"),
+        n_eff=num("n_eff", 0), deff=num("deff", 2), min=num("min", 2), max=num("max", 2), ratio=num("ratio", 1),
+    )
+    if d.get("bound_low") is not None:
+        text += word("weighting.bounds", lang, low=num("bound_low", 2), high=num("bound_high", 2),
+                     n_at_bound=words.integer(d.get("n_at_bound"), lang, missing="0"))
+    error = float((table["weighted_share"] - table["target"]).abs().max())
+    key = "weighting.matched" if error <= 1e-6 else "weighting.not_matched"
+    text += word(key, lang, error=f"{error:.1e}")
+    if d.get("low_efficiency"):
+        text += "\n\n" + word("weighting.low_efficiency", lang)
+    return text
+
+
+def weighting_table(ctx: WaveContext) -> pd.DataFrame:
+    """Targets, sample shares and weighted shares per margin group (``weighting.csv``), in percent. The
+    sample share of a group under the privacy minimum is not shown (it would give its count)."""
+    lang = ctx.language
+    if not is_weighted(ctx):
+        return empty_table(lang)
+    t = ctx.read("weighting")
+    small = t["n"] < MIN_CELL if "n" in t.columns else pd.Series(False, index=t.index)
+    return pd.DataFrame(
+        {
+            word("column.segment", lang): t["variable"],
+            word("column.group", lang): t["group"],
+            word("column.target_share", lang): t["target"].map(pct),
+            word("column.sample_share", lang): [("" if hide else pct(x)) for x, hide in zip(t["sample_share"], small,
+                                                                                               strict=True)],
+            word("column.weighted_share", lang): t["weighted_share"].map(pct),
+        }
+    )
 
 
 def item_table(ctx: WaveContext) -> pd.DataFrame:
@@ -172,18 +232,22 @@ def item_table(ctx: WaveContext) -> pd.DataFrame:
     lang = ctx.language
     t = ctx.read("item_stats")
     t = t[~t["item"].isin(ctx.survey.filter_items)].reset_index(drop=True)
-    return pd.DataFrame(
+    wtd = "_weighted" if is_weighted(ctx) else ""
+    table = pd.DataFrame(
         {
             word("column.item", lang): t["label"],
             word("column.construct", lang): t["construct"].map(
                 lambda c: label(ctx, c) if isinstance(c, str) else ""
             ),
-            word("column.n", lang): t["n"],
-            word("column.mean", lang): t["mean"].map(lambda x: words.number(x, 2)),
-            word("column.top2box", lang): t["top2box"].map(words.percent),
-            word("column.index", lang): t["index"].map(lambda x: words.number(x, 1)),
+            word("column.n_unweighted" if wtd else "column.n", lang): t["n"],
+            word(f"column.mean{wtd}", lang): t["mean"].map(lambda x: words.number(x, 2)),
+            word(f"column.top2box{wtd}", lang): t["top2box"].map(words.percent),
+            word(f"column.index{wtd}", lang): t["index"].map(lambda x: words.number(x, 1)),
         }
     )
+    if wtd and "n_eff" in t.columns:
+        table[word("column.n_eff", lang)] = t["n_eff"].map(lambda x: words.number(x, 0))
+    return table
 
 
 def item_charts(ctx: WaveContext) -> list[Figure]:
@@ -231,7 +295,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
     """Omnibus group tests, one line per measure and segment, with the plain-language verdict."""
     lang = ctx.language
     g = ctx.read("group_tests")
-    omni = g[g["test"].isin(["welch_anova", "welch_t"])].copy()
+    omni = g[g["test"].isin(["welch_anova", "welch_t", "design_wald"])].copy()
     return pd.DataFrame(
         {
             word("column.metric", lang): omni["variable"].map(lambda v: label(ctx, v)),
@@ -245,6 +309,8 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
                     value=words.number(v, 3),
                     name=words.label_of("effect_size", n, lang),
                 )
+                if isinstance(n, str) and n
+                else ""  # design-based tests (weighting) report no effect size
                 for v, n in zip(omni["effect_size"], omni["effect_size_name"], strict=True)
             ],
             word("column.groups_differ", lang): np.where(
@@ -284,15 +350,39 @@ def note_text(note: Any, language: str) -> str:
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     s = ctx.survey
-    xlabel = f"CSI: {word('column.mean', ctx.language)}, {word('column.ci', ctx.language)}"
+    weighted = is_weighted(ctx)
+    mean_word = word("column.mean_weighted" if weighted else "column.mean", ctx.language)
+    xlabel = f"CSI: {mean_word}, {word('column.ci', ctx.language)}"
     scores = ctx.read("respondent_scores")
     figs = []
     for seg in s.segments:
         counts = scores[seg].value_counts()
         data = scores[scores[seg].isin(counts[counts >= MIN_CELL].index)]
-        ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=f"CSI × {seg}")
+        extra: dict[str, Any] = {}
+        title = f"CSI × {seg}"
+        if weighted:  # weighted means, design-based intervals (n unweighted)
+            extra = _weighted_group_means(ctx, scores, seg, sorted(data[seg].dropna().unique(), key=str))
+            title += f" ({word('weighting.label', ctx.language)})"
+        ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=title, **extra)
         figs.append(figure_of(ax))
     return figs
+
+
+def _weighted_group_means(ctx: WaveContext, scores: pd.DataFrame, seg: str, levels: list) -> dict[str, Any]:
+    """``summary`` and ``overall`` of :func:`analysis.plotting.plot_group_means` under weighting: domain means
+    with design-based 95% half-widths (:func:`analysis.weighting.domain_means`, t with n - 1 df)."""
+    from scipy import stats
+
+    from .weighting import design_means, domain_means
+
+    weights = ctx.case_weights()
+    kept, means, cov, n = domain_means(scores, "CSI", seg, weights, levels)
+    half = [float(stats.t.ppf(0.975, k - 1) * np.sqrt(v)) if k > 1 else np.nan for k, v in zip(n, np.diag(cov),
+                                                                                               strict=True)]
+    summary = pd.DataFrame({"group": kept, "n": n, "mean": means, "half": half})
+    inside = scores["CSI"].where(scores[seg].isin(kept))
+    overall = float(design_means(inside.rename("CSI").to_frame(), ["CSI"], weights).iloc[0]["mean"])
+    return {"summary": summary, "overall": overall}
 
 
 def change_table(ctx: WaveContext) -> pd.DataFrame:
@@ -711,6 +801,7 @@ SECTIONS: tuple[str, ...] = (
     "summary",
     "kpis",
     "sample",
+    "weighting",
     "results",
     "reliability",
     "groups",
@@ -796,6 +887,8 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         if model
         else tuple(label(ctx, c) for c in s.conditional_constructs if c in s.index_constructs),
         model_n_asked=_first_int(ctx.read("pls_summary"), "n_asked") if model else None,
+        weighting=_weighting_method(ctx),
+        weighting_segments=tuple(dict.fromkeys(ctx.read("weighting")["variable"])) if is_weighted(ctx) else (),
         n_tests=_n_omnibus(ctx),
         n_changes=len(ctx.read("wave_change")) if changed else None,
     )
@@ -806,6 +899,13 @@ def _first_int(table: pd.DataFrame, column: str) -> int | None:
     if column not in table.columns or not len(table) or pd.isna(table[column].iloc[0]):
         return None
     return int(table[column].iloc[0])
+
+
+def _weighting_method(ctx: WaveContext) -> str | None:
+    if not is_weighted(ctx):
+        return None
+    d = ctx.read("summary").get("weighting") or {}
+    return str(d.get("method") or "rake")
 
 
 def _n_omnibus(ctx: WaveContext) -> int | None:
@@ -973,7 +1073,7 @@ def profile_table(ctx: WaveContext) -> pd.DataFrame:
         {
             word("column.segment", lang): p["segment"],
             word("column.group", lang): p["group"],
-            word("column.n", lang): p["n"],
+            word("column.n_unweighted" if is_weighted(ctx) else "column.n", lang): p["n"],
             word("column.share", lang): p["share"].map(pct),
         }
     )

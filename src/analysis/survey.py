@@ -35,7 +35,11 @@ SURVEY_KEYS = (
     "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
 )
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
-NOT_YET_APPLIED = ("weighting", "comments", "units")
+NOT_YET_APPLIED = ("comments", "units")
+WEIGHTING_KEYS = ("method", "margins", "bounds")
+WEIGHTING_METHODS = ("rake", "poststratify")
+#: How far a segment's shares may be from summing to 1 before the margins are refused.
+SHARE_SUM_TOL = 1e-6
 SCALE_KEYS = ("min", "max", "labels", "missing")
 ITEM_KEYS = ("id", "scale", "construct", "text", "reverse", "asked_if")
 ASKED_IF_KEYS = ("item", "in")
@@ -149,6 +153,20 @@ class IndexConfig:
 
 
 INDEX_METHODS = ("equal", "ahp", "entropy", "pls")
+
+
+@dataclass(frozen=True)
+class WeightingConfig:
+    """How respondents are weighted to the customer base (``weighting:``, a wave's ``margins:``).
+
+    method   rake (iterative proportional fitting, default) or poststratify (one segment)
+    margins  segment -> group -> population share (each segment's shares sum to 1)
+    bounds   (low, high): weights kept within these multiples of the mean weight, or None
+    """
+
+    method: str = "rake"
+    margins: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    bounds: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +354,7 @@ class Survey:
     zones: Mapping[str, Any] = field(default_factory=dict)
     satisfied_levels: tuple[int, ...] = ()
     repurchase: str | None = None
+    weighting: WeightingConfig | None = None
     sha256: str = ""
 
     # ---- lookups
@@ -541,6 +560,7 @@ class Wave:
     operations: Path | None = None
     customers: int | None = None
     fieldwork: Mapping[str, str] = field(default_factory=dict)
+    margins: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def inputs(self) -> list[Path]:
         """Every input file of the wave (for hashing and provenance)."""
@@ -976,6 +996,106 @@ def _ahp_number(value: Any, row: int, file: str) -> float:
         ) from None
 
 
+def parse_margins(spec: Any, key: str, file: str) -> dict[str, dict[str, float]]:
+    """Segment -> group -> share from ``weighting.margins`` or a wave's ``margins``.
+
+    Refuses, naming the file and key: a margin that is not a mapping, a share that is not a
+    number in (0, 1], and a segment whose shares do not sum to 1 (within ``SHARE_SUM_TOL``).
+    """
+    if not isinstance(spec, Mapping) or not spec:
+        raise SurveyDefinitionError(
+            f"'{key}' must map a segment to its groups' population shares.",
+            file=file,
+            expected=f"{key}: {{region: {{East: 0.6, West: 0.4}}}}",
+        )
+    out: dict[str, dict[str, float]] = {}
+    for segment, groups in spec.items():
+        where = f"{key}.{segment}"
+        if not isinstance(groups, Mapping) or not groups:
+            raise SurveyDefinitionError(f"'{where}' must map each group to its share.", file=file)
+        shares: dict[str, float] = {}
+        for group, share in groups.items():
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+                raise SurveyDefinitionError(
+                    f"'{where}.{group}' is {share!r}.", file=file, expected="a population share above 0, at most 1"
+                )
+            shares[str(group)] = float(share)
+        total = sum(shares.values())
+        if abs(total - 1) > SHARE_SUM_TOL:
+            raise SurveyDefinitionError(
+                f"the shares of '{where}' sum to {total:.6g}, not 1.", file=file, expected="shares summing to 1"
+            )
+        out[str(segment)] = shares
+    return out
+
+
+def _check_margin_segments(margins: Mapping[str, Any], segments: Sequence[str], key: str, file: str) -> None:
+    for segment in margins:
+        if segment not in segments:
+            raise SurveyDefinitionError(
+                f"'{key}' names segment '{segment}', which is not declared under 'segments'.",
+                file=file,
+                expected=f"one of {', '.join(segments) or '(no segments declared)'}",
+            )
+
+
+def _parse_weighting(spec: Any, segments: Sequence[str], file: str) -> WeightingConfig | None:
+    """The ``weighting:`` block (see :class:`WeightingConfig`); None when absent."""
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(
+            "'weighting' must be a mapping.", file=file, expected="weighting: {method: rake, margins: {...}}"
+        )
+    check_keys(spec, WEIGHTING_KEYS, "weighting.", file)
+    method = str(spec.get("method", "rake")).lower()
+    if method not in WEIGHTING_METHODS:
+        raise SurveyDefinitionError(
+            f"weighting.method is '{method}'.", file=file, expected=" | ".join(WEIGHTING_METHODS)
+        )
+    if "margins" not in spec:
+        raise SurveyDefinitionError("'weighting' has no 'margins'.", file=file, expected="segment -> group -> share")
+    margins = parse_margins(spec["margins"], "weighting.margins", file)
+    _check_margin_segments(margins, segments, "weighting.margins", file)
+    if method == "poststratify" and len(margins) != 1:
+        raise SurveyDefinitionError(
+            f"weighting.method is 'poststratify' with {len(margins)} segments.",
+            file=file,
+            expected="one segment (or method: rake for several)",
+        )
+    bounds = None
+    if spec.get("bounds") is not None:
+        raw = spec["bounds"]
+        ok = isinstance(raw, Sequence) and not isinstance(raw, str) and len(raw) == 2
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)
+        if not ok or not 0 < raw[0] < 1 < raw[1]:
+            raise SurveyDefinitionError(
+                f"weighting.bounds is {raw!r}.", file=file, expected="[low, high] with 0 < low < 1 < high, e.g. [0.3, 3.0]"
+            )
+        bounds = (float(raw[0]), float(raw[1]))
+    return WeightingConfig(method=method, margins=margins, bounds=bounds)
+
+
+def wave_weighting(survey: Survey, wave: Wave) -> WeightingConfig | None:
+    """The weighting of one wave: the survey's ``weighting:`` with the wave's ``margins:`` replacing the
+    margins of the segments it names (raking by default when only the wave has margins); None unweighted.
+
+    Raises :class:`SurveyDefinitionError` naming the wave file when its margins name an undeclared segment.
+    """
+    if not wave.margins:
+        return survey.weighting
+    _check_margin_segments(wave.margins, survey.segments, "margins", str(wave.path))
+    base = survey.weighting or WeightingConfig()
+    margins = {**base.margins, **wave.margins}
+    if base.method == "poststratify" and len(margins) != 1:
+        raise SurveyDefinitionError(
+            f"'margins' gives {len(margins)} segments but the survey's weighting.method is 'poststratify'.",
+            file=str(wave.path),
+            expected="one segment",
+        )
+    return WeightingConfig(method=base.method, margins=margins, bounds=base.bounds)
+
+
 def _parse_pls(spec: Any, file: str) -> PLSConfig:
     if spec is None:
         return PLSConfig()
@@ -1041,8 +1161,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     for key in NOT_YET_APPLIED:
         if key in spec:
             warnings.warn(
-                f"{file}: '{key}' is read but not applied by this version of csat-lab; results are not "
-                f"{'weighted' if key == 'weighting' else 'affected'}.",
+                f"{file}: '{key}' is read but not applied by this version of csat-lab; results are not affected.",
                 stacklevel=2,
             )
 
@@ -1187,6 +1306,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         zones=dict(zones),
         satisfied_levels=satisfied,
         repurchase=repurchase,
+        weighting=_parse_weighting(spec.get("weighting"), segments, file),
         sha256=sha256_file(path),
     )
 
@@ -1202,8 +1322,6 @@ def load_wave(path: str | Path) -> Wave:
     file = str(path)
     spec = _read_yaml(path, "Wave file")
     check_keys(spec, WAVE_KEYS, "", file)
-    if "margins" in spec:
-        warnings.warn(f"{file}: 'margins' is read but not applied by this version (no weighting yet).", stacklevel=2)
     if "wave" not in spec:
         raise SurveyDefinitionError("has no 'wave' id.", file=file, expected="wave: 2025H1")
     wave_id = str(spec["wave"]).strip()
@@ -1277,6 +1395,7 @@ def _wave_files(path: Path, spec: Mapping[str, Any], file: str, wave_id: str) ->
         operations=operations,
         customers=customers,
         fieldwork=fieldwork,
+        margins=parse_margins(spec["margins"], "margins", file) if spec.get("margins") is not None else {},
     )
 
 

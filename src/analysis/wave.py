@@ -17,7 +17,8 @@ charts are in :mod:`analysis.plotting`, words in :mod:`analysis.words`.
 =========  ==========================================  =====================================
 notebook   steps                                       tables (see :data:`analysis.store.TABLES`)
 =========  ==========================================  =====================================
-01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, summary
+01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, weights,
+                                                       weighting, summary
 02         ``describe reliability index headline``     item_stats, distribution, profile, reliability,
                                                        screening, csi_index, index_weights, respondent_scores,
                                                        headline, ahp
@@ -43,10 +44,11 @@ import pandas as pd
 from .clean import CleanResult, clean_wave
 from .privacy import MIN_CELL
 from .store import Store, processed_root
-from .survey import Survey, Wave, load_survey, load_wave, survey_waves
+from .survey import Survey, Wave, load_survey, load_wave, survey_waves, wave_weighting
 
 if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
     from .pls import PLSModel
+    from .weighting import Weights
     from .zones import ZoneThresholds
 
 Tables = dict[str, pd.DataFrame]
@@ -81,9 +83,10 @@ def asked_rows(survey: Survey, clean: pd.DataFrame, constructs: Sequence[str]) -
     return survey.asked(clean)[items].all(axis=1)
 
 
-def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
-    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings);
-    None without paths. It keeps its data: bootstrap it with :func:`analysis.pls.bootstrap_model`.
+def fit_csi_model(survey: Survey, clean: pd.DataFrame, weights: Weights | None = None) -> PLSModel | None:
+    """The estimated CSI structural model (:func:`analysis.pls.estimate_pls`, the survey's ``pls:`` settings;
+    weighted PLS with ``weights``); None without paths. It keeps its data (and weights): bootstrap it with
+    :func:`analysis.pls.bootstrap_model`.
 
     Missing by design (issue 11): constructs asked only of some respondents (``asked_if``) are left out
     of this model, which is estimated on every respondent; their paths come from
@@ -96,13 +99,15 @@ def fit_csi_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
     skip = set(conditional_model_constructs(survey))
     paths = [p for p in survey.paths if not (set(p) & skip)]
     if not paths:  # every path touches a conditional construct: the asked model is the only model
-        return fit_asked_model(survey, clean)
-    return pls.estimate_pls(clean, model_blocks(survey, skip), paths, scheme=cfg.scheme, missing=cfg.missing)
+        return fit_asked_model(survey, clean, weights)
+    return pls.estimate_pls(
+        clean, model_blocks(survey, skip), paths, scheme=cfg.scheme, missing=cfg.missing, weights=weights
+    )
 
 
-def fit_asked_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
+def fit_asked_model(survey: Survey, clean: pd.DataFrame, weights: Weights | None = None) -> PLSModel | None:
     """The whole CSI model on the respondents asked every conditional construct (None when the model has
-    none, or without paths)."""
+    none, or without paths); weighted PLS with ``weights`` (matched by row index)."""
     from . import pls
 
     cond = conditional_model_constructs(survey)
@@ -110,7 +115,22 @@ def fit_asked_model(survey: Survey, clean: pd.DataFrame) -> PLSModel | None:
         return None
     cfg = survey.pls
     rows = clean.loc[asked_rows(survey, clean, cond)]
-    return pls.estimate_pls(rows, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing)
+    return pls.estimate_pls(
+        rows, model_blocks(survey), list(survey.paths), scheme=cfg.scheme, missing=cfg.missing,
+        weights=None if weights is None else weights.values_for(rows.index),
+    )
+
+
+def case_weights(survey: Survey, wave: Wave, clean: pd.DataFrame) -> Weights:
+    """The respondent weights of a wave (:func:`analysis.weighting.make_weights` on the cleaned rows, to
+    :func:`analysis.survey.wave_weighting`'s margins); all-1 :func:`analysis.weighting.uniform` weights
+    without weighting. Refusals (a margin group with no respondent, ...) name the wave file."""
+    from .weighting import make_weights, uniform
+
+    cfg = wave_weighting(survey, wave)
+    if cfg is None:
+        return uniform(clean.index)
+    return make_weights(clean, cfg.margins, method=cfg.method, bounds=cfg.bounds, source=str(wave.path))
 
 
 def attribute_items(survey: Survey) -> list[str]:
@@ -350,15 +370,30 @@ class WaveAnalysis:
     def csi_model(self) -> PLSModel | None:
         """The CSI model's point estimate on this wave (fitted once per session); None without paths."""
         if "csi_model" not in self._cache:
-            self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"))
+            self._cache["csi_model"] = fit_csi_model(self.survey, self.read("clean"), self._w())
         return self._cache["csi_model"]
 
     def asked_model(self) -> PLSModel | None:
         """The whole CSI model on the respondents asked its conditional constructs (:func:`fit_asked_model`),
         fitted once per session; None when the model has no construct asked only of some."""
         if "asked_model" not in self._cache:
-            self._cache["asked_model"] = fit_asked_model(self.survey, self.read("clean"))
+            self._cache["asked_model"] = fit_asked_model(self.survey, self.read("clean"), self._w())
         return self._cache["asked_model"]
+
+    def case_weights(self) -> Weights:
+        """The respondent weights (computed once per session from the cleaned rows; see :func:`case_weights`)."""
+        if "case_weights" not in self._cache:
+            self._cache["case_weights"] = case_weights(self.survey, self.wave, self.read("clean"))
+        return self._cache["case_weights"]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether this wave is weighted (the survey's ``weighting:`` or the wave's ``margins:``)."""
+        return wave_weighting(self.survey, self.wave) is not None
+
+    def _w(self) -> Weights | None:
+        """The weights the statistics functions take: None unweighted (exactly the unweighted results)."""
+        return self.case_weights() if self.weighted else None
 
     def weights(self) -> tuple[pd.Series, dict[str, float] | None]:
         """Construct weights of the overall index and item weights within constructs (see :func:`index_weights`)."""
@@ -387,7 +422,15 @@ class WaveAnalysis:
         attrition and the summary facts.
         """
         result = clean_wave(self.survey, self.wave, key_root=self.key_root)
-        self._keep({**result.tables(), "summary": self._summary(result)})
+        self._keep(result.tables())
+        weights = case_weights(self.survey, self.wave, result.clean)
+        self._cache["case_weights"] = weights
+        tables: dict[str, Any] = {"weights": weights.to_frame(result.clean["row"])}
+        if weights.weighted:
+            tables["weighting"] = weights.margin_table()
+        summary = self._summary(result)
+        summary["weighting"] = _json_safe(weights.diagnostics()) if weights.weighted else None
+        self._keep({**tables, "summary": summary})
         self._cache["clean_result"] = result
         return result
 
@@ -416,7 +459,7 @@ class WaveAnalysis:
         from . import describe
 
         s, clean = self.survey, self.read("clean")
-        stats = describe.item_stats(clean, s.ranges)
+        stats = describe.item_stats(clean, s.ranges, weights=self._w())
         stats.insert(1, "label", stats["item"].map({i: s.item_label(i) for i in s.rated_items}))
         stats.insert(
             2, "construct", stats["item"].map(lambda i: s.item(i).construct if i in s.item_ids else None)
@@ -425,7 +468,7 @@ class WaveAnalysis:
         return self._keep(
             {
                 "item_stats": stats,
-                "distribution": describe.distribution(clean, s.ranges, labels),
+                "distribution": describe.distribution(clean, s.ranges, labels, weights=self._w()),
                 "profile": describe.sample_profile(clean, list(s.segments)),
             }
         )
@@ -458,7 +501,9 @@ class WaveAnalysis:
         weights, item_weights, weight_table = self._weighting()
         blocks = {c: s.blocks[c] for c in s.index_constructs}
         tables: dict[str, Any] = {
-            "csi_index": csi(clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed),
+            "csi_index": csi(
+                clean, blocks, s.ranges, weights.to_dict(), item_weights, n_boot=n_boot, seed=seed, weights=self._w()
+            ),
             "index_weights": weight_table.copy(),
             "respondent_scores": respondent_scores(s, clean, weights, item_weights),
         }
@@ -481,10 +526,11 @@ class WaveAnalysis:
         table = self.read("csi_index")
         overall = table[table["construct"] == "CSI"].iloc[0]
         rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
-        sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied)
-        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n))
+        w = self._w()
+        sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied, weights=w)
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, sat.parts))
         if s.recommend:
-            n = describe.nps(clean[s.recommend])
+            n = describe.nps(clean[s.recommend], weights=w)
             rows.append(
                 {
                     **_row("nps", n.value, n.ci_low, n.ci_high, n.n),
@@ -496,8 +542,8 @@ class WaveAnalysis:
             rows.append(_row("response_rate", rr.value, rr.ci_low, rr.ci_high, len(clean)))
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
-            rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max])
-            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n))
+            rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max], weights=w)
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, rep.parts))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
     # ----------------------------------------------------------------------- 03 inferential
@@ -509,6 +555,12 @@ class WaveAnalysis:
         overall = s.overall_satisfaction
         variables = [overall, "CSI", *s.index_constructs]
         top = s.scale_of(overall).max - 1
+        if self.weighted:  # design-based: Wald F of weighted means, pairs by design t (analysis.weighting)
+            from .weighting import design_group_tests
+
+            tests = design_group_tests(self.scores(), variables, list(s.segments), self.case_weights(),
+                                       top2={overall: top})
+            return self._keep({"group_tests": tests.to_frame()})["group_tests"]
         tests = compare.group_tests(self.scores(), variables, list(s.segments), top2={overall: top})
         table = tests.to_frame()
         return self._keep({"group_tests": table})["group_tests"]
@@ -525,16 +577,16 @@ class WaveAnalysis:
         :mod:`analysis.drivers`) is left out, and the report leaves out what it would show."""
         from . import drivers
 
-        s, scores = self.survey, self.scores()
+        s, scores, w = self.survey, self.scores(), self._w()
         overall, idx = s.overall_satisfaction, [c for c in s.index_constructs if c not in s.conditional_constructs]
         attributes = [i for i in attribute_items(s) if i not in s.conditional_items]
         boot = {"n_boot": n_boot, "seed": seed}
         tables: dict[str, pd.DataFrame] = {}
         for name, run in (
-            ("drivers", lambda: drivers.relative_weights_boot(scores, overall, idx, **boot)),
-            ("drivers_loyalty", lambda: drivers.relative_weights_boot(scores, "loyalty_score", idx, **boot)),
-            ("drivers_items", lambda: drivers.relative_weights(self.read("clean"), overall, attributes)),
-            ("regression", lambda: drivers.regression_drivers(scores, overall, idx)),
+            ("drivers", lambda: drivers.relative_weights_boot(scores, overall, idx, **boot, weights=w)),
+            ("drivers_loyalty", lambda: drivers.relative_weights_boot(scores, "loyalty_score", idx, **boot, weights=w)),
+            ("drivers_items", lambda: drivers.relative_weights(self.read("clean"), overall, attributes, weights=w)),
+            ("regression", lambda: drivers.regression_drivers(scores, overall, idx, weights=w)),
         ):
             if name == "drivers_loyalty" and not s.loyalty:
                 continue
@@ -562,6 +614,10 @@ class WaveAnalysis:
         s, scores = self.survey, self.scores()
         weights, item_weights = self.weights()
         base = respondent_scores(s, self.baseline.read("clean"), weights, item_weights)
+        if self.weighted:
+            table = compare.wave_change_table(self._design_change_rows(base, scores))
+            table.insert(1, "baseline_wave", self.wave.baseline)
+            return self._keep({"wave_change": table})["wave_change"]
         cid, overall = s.customer_id, s.overall_satisfaction
         rows: list[Any] = []
 
@@ -595,6 +651,38 @@ class WaveAnalysis:
         table = compare.wave_change_table(rows)
         table.insert(1, "baseline_wave", self.wave.baseline)
         return self._keep({"wave_change": table})["wave_change"]
+
+    def _design_change_rows(self, base: pd.DataFrame, scores: pd.DataFrame) -> list[Any]:
+        """Wave change under weighting (:func:`analysis.weighting.design_change`): the current wave's
+        calibration-aware SEs, the baseline's from its ``weights.csv`` as fixed weights (all 1 when it was
+        not weighted); the same metrics and small-cell rule as unweighted."""
+        from .weighting import design_change, fixed
+
+        s, w = self.survey, self.case_weights()
+        saved = self.read_baseline("weights")
+        bw = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0, index=base.index))
+        rows = [design_change(base["CSI"], bw, scores["CSI"], w, "CSI")]
+
+        def flag(frame: pd.DataFrame) -> pd.Series:
+            x = frame[s.overall_satisfaction]
+            return x.isin(s.satisfied).astype(float).where(x.notna())
+
+        rows.append(design_change(flag(base), bw, flag(scores), w, "satisfaction_rate"))
+        if s.recommend:
+            def score(frame: pd.DataFrame) -> pd.Series:
+                x = frame[s.recommend]
+                return pd.Series(np.select([x >= 9, x <= 6], [1.0, -1.0], 0.0), index=x.index).where(x.notna())
+
+            rows.append(design_change(score(base), bw, score(scores), w, "NPS", scale=100.0))
+        for construct in s.index_constructs:
+            rows.append(design_change(base[construct], bw, scores[construct], w, construct))
+        for seg in s.segments:
+            for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+                bg, cg = base["CSI"].where(base[seg] == group), scores["CSI"].where(scores[seg] == group)
+                if bg.notna().sum() < MIN_CELL or cg.notna().sum() < MIN_CELL:  # small cells are never shown
+                    continue
+                rows.append(design_change(bg, bw, cg, w, f"CSI | {seg} = {group}"))
+        return rows
 
     def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:
         """The CSI structural model (no tables without ``paths``): bootstrapped paths, R², loadings, HTMT
@@ -715,12 +803,12 @@ class WaveAnalysis:
     def _customer_zones(self) -> Tables:
         from . import zones
 
-        s, scores = self.survey, self.scores()
+        s, scores, w = self.survey, self.scores(), self._w()
         types = customer_types(s, scores)
-        tables: dict[str, Any] = {"zones": zones.zone_table(types["type"])}
+        tables: dict[str, Any] = {"zones": zones.zone_table(types["type"], weights=w)}
         by_seg = []
         for seg in s.segments:
-            t = zones.zone_table(types["type"], by=types[seg])
+            t = zones.zone_table(types["type"], by=types[seg], weights=w)
             t = t.rename(columns={seg: "group"}) if seg in t.columns else t
             t.insert(0, "segment", seg)
             by_seg.append(t)
@@ -740,7 +828,7 @@ class WaveAnalysis:
         if s.recommend:
             promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
-        tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
+        tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter, weights=w)
         with suppress(ValueError):  # Davies test; too few satisfaction levels to test a break: the report says so
             tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()
         tables["types"] = types
@@ -810,6 +898,28 @@ class WaveAnalysis:
         return facts
 
 
+def _row(
+    metric: str, value: float, lo: float, hi: float, n: float, parts: Any = None
+) -> dict[str, Any]:
+    """A headline row; under weighting ``parts`` carries ``n_eff`` (beside the unweighted ``n``)."""
+    row = {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
+    if parts and "n_eff" in parts:
+        row["n_eff"] = parts["n_eff"]
+    return row
+
+
+def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
+    """NaN -> None, numpy scalars -> Python, for the summary JSON."""
+    import math
+
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[key] = value.item() if hasattr(value, "item") else value
+    return out
+
+
 def _groups_of(current: pd.Series, baseline: pd.Series) -> list:
     """The groups of a segment in either wave: this wave's order (the codebook's, else natural), then the
     baseline's other groups in natural order."""
@@ -817,10 +927,6 @@ def _groups_of(current: pd.Series, baseline: pd.Series) -> list:
 
     first = levels(current)
     return first + natural_sorted(set(baseline.dropna().astype(object)) - set(first))
-
-
-def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str, Any]:
-    return {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
 
 
 # --------------------------------------------------------------------------- pre-flight
@@ -882,6 +988,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
     from .errors import DataError, InputError, SurveyDefinitionError
 
     result = clean_wave(survey, wave, key=secrets.token_bytes(32))
+    case_weights(survey, wave, result.clean)  # refuses margins the sample cannot meet, naming the wave file
     file = str(survey.path)
     if wave.invited is not None and result.n_kept > wave.invited:
         raise SurveyDefinitionError(
@@ -927,6 +1034,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
 __all__ = [
     "WaveAnalysis",
     "attribute_items",
+    "case_weights",
     "check",
     "check_segment_groups",
     "customer_types",

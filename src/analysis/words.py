@@ -302,6 +302,8 @@ class MethodSettings:
     asked_constructs : dimensions (labels) asked only of some respondents (``asked_if``), left out of
     the drivers and of the main model; model_n_asked : respondents asked, on whom their paths were estimated
     n_tests : omnibus group tests in the Holm family; n_changes : rows of the wave-change Holm family
+    weighting : rake / poststratify when the estimates are weighted (None: unweighted);
+    weighting_segments : the segments weighted to
     """
 
     min_answered: float = 0.5
@@ -336,6 +338,8 @@ class MethodSettings:
     model_n_asked: int | None = None
     n_tests: int | None = None
     n_changes: int | None = None
+    weighting: str | None = None
+    weighting_segments: tuple[str, ...] = ()
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -360,6 +364,9 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     rules.append(w("rule_straightline", n=s.straightline_min_items))
     out = [w("cleaning", rules=join(rules, lang, last=True), outlier_alpha=f"{s.outlier_alpha:g}")]
     levels = join(s.satisfied_levels, lang, True, "format.number_list_last") if s.satisfied_levels else "–"
+    if s.weighting:
+        method = word("weighting.poststratified" if s.weighting == "poststratify" else "weighting.raked", lang)
+        out.append(w("weighting", method=method, segments=join(list(s.weighting_segments), lang)))
     out.append(w("top2box", levels=levels))
     shown = join([f"{name} {x:.2f}" for name, x in s.index_weights.items()], lang)
     method = (
@@ -378,8 +385,11 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     out.append(w("reliability_model") if s.model else w("reliability"))
     if s.segments:
         n_tests = integer(s.n_tests, lang, missing="–")
-        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell, n_tests=n_tests))
-    if s.baseline:
+        key = "groups_weighted" if s.weighting else "groups"
+        out.append(w(key, segments=join(list(s.segments), lang), min_cell=s.min_cell, n_tests=n_tests))
+    if s.baseline and s.weighting:
+        out.append(w("change_weighted", baseline=s.baseline))
+    elif s.baseline:
         nps_change = w("change_nps") if s.nps else ""
         n_changes = integer(s.n_changes, lang, missing="–")
         if s.change_paired:

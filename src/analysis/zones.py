@@ -443,7 +443,7 @@ def type_of(
     return _labelled(codes, TYPES, sat.index, "type")
 
 
-def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
+def zone_table(types: pd.Series, by: pd.Series | None = None, weights: Any = None) -> pd.DataFrame:
     """Counts and shares of the six customer types, optionally per group.
 
     Parameters
@@ -456,8 +456,14 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
     ``by`` column (named after ``by.name``, else ``group``). All six types are
     listed, n=0 included, in the order apostle, loyalist, mercenary, hostage,
     defector, terrorist; groups in categorical (else natural) order.
+
+    With case ``weights`` (an :class:`analysis.weighting.Weights`, rows matched by index) the
+    shares are weighted (sum of the weights of a type over the classified rows' weights); ``n``
+    stays the unweighted count and ``n_eff`` (Kish, of the type's rows) is added.
+    ``weights=None`` gives exactly the unweighted table.
     """
     t = pd.Series(types, copy=False)
+    wt = None if weights is None else pd.Series(weights.values_for(t.index), index=t.index)
     unknown = set(t.dropna().unique()) - set(TYPES)
     if unknown:
         raise ValueError(f"unknown customer type(s): {sorted(map(str, unknown))}")
@@ -467,6 +473,15 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
         n = np.array([int(counts.get(name, 0)) for name in TYPES], dtype="int64")
         total = n.sum()
         share = n / total if total > 0 else np.full(len(TYPES), np.nan)
+        if wt is not None:
+            from analysis.weighting import kish
+
+            classified = values.dropna().astype(str)
+            mass = wt.loc[classified.index].groupby(classified).sum()
+            amount = np.array([float(mass.get(name, 0.0)) for name in TYPES])
+            share = amount / amount.sum() if amount.sum() > 0 else np.full(len(TYPES), np.nan)
+            n_eff = [kish(wt.loc[classified.index][classified == name])["n_eff"] for name in TYPES]
+            return pd.DataFrame({"type": list(TYPES), "n": n, "share": share, "n_eff": n_eff})
         return pd.DataFrame({"type": list(TYPES), "n": n, "share": share})
 
     if by is None:
@@ -526,6 +541,30 @@ def transition_table(types_from: pd.Series, types_to: pd.Series) -> pd.DataFrame
 
 
 # --------------------------------------------------------------------------- quality-insensitive zone
+def _weighted_loyalty_curve(
+    s: np.ndarray, y: np.ndarray, flag: np.ndarray, index: pd.Index, conf: float, weights: Any
+) -> pd.DataFrame:
+    """:func:`loyalty_curve` under weighting (see there)."""
+    from analysis.describe import logit_interval
+    from analysis.weighting import design_means
+
+    levels = np.unique(s[~np.isnan(s)])
+    cols: dict[str, np.ndarray] = {}
+    for j, level in enumerate(levels):
+        at = s == level
+        cols[f"y{j}"] = np.where(at, y, np.nan)
+        cols[f"p{j}"] = np.where(at, flag, np.nan)
+    est = design_means(pd.DataFrame(cols, index=index), list(cols), weights, conf=conf).set_index("column")
+    rows = []
+    for j, level in enumerate(levels):
+        m, p = est.loc[f"y{j}"], est.loc[f"p{j}"]
+        p_lo, p_hi = logit_interval(float(p["mean"]), float(p["se"]), int(p["n"]), conf)
+        rows.append((level, int(m["n"]), float(m["mean"]), float(m["ci_low"]), float(m["ci_high"]), int(p["n"]),
+                     float(p["mean"]), p_lo, p_hi, float(m["n_eff"])))
+    cols_out = ["level", "n", "loyalty_mean", "ci_low", "ci_high", "n_promoter", "promoter_share",
+                "promoter_ci_low", "promoter_ci_high", "n_eff"]
+    return pd.DataFrame(rows, columns=cols_out).astype({"n": "int64", "n_promoter": "int64"})
+
 
 
 def loyalty_curve(
@@ -533,6 +572,7 @@ def loyalty_curve(
     loyalty: pd.Series,
     promoter: pd.Series | None = None,
     conf: float = 0.95,
+    weights: Any = None,
 ) -> pd.DataFrame:
     """Mean loyalty (and promoter share) at each satisfaction level.
 
@@ -552,6 +592,10 @@ def loyalty_curve(
     ``n_promoter`` (respondents with a promoter answer), ``promoter_share``,
     ``promoter_ci_low``, ``promoter_ci_high`` (Wilson score interval, Wilson 1927;
     NaN when ``promoter`` is not given).
+
+    With case ``weights`` (rows matched by index): weighted means and promoter shares, with
+    design-based intervals (domain means of :func:`analysis.weighting.design_means`, mean +- t se;
+    the logit interval for the share); ``n`` stays unweighted, ``n_eff`` is added.
     """
     if not 0 < conf < 1:
         raise ValueError(f"conf must be in (0, 1), got {conf}")
@@ -561,6 +605,8 @@ def loyalty_curve(
         raise ValueError("satisfaction and loyalty must have the same index")
     flag = np.full(len(sat), np.nan) if promoter is None else _as_flag(promoter, sat.index)
     s, y = sat.to_numpy(), loy.to_numpy()
+    if weights is not None:
+        return _weighted_loyalty_curve(s, y, flag, sat.index, conf, weights)
     rows = []
     for level in np.unique(s[~np.isnan(s)]):
         at = s == level

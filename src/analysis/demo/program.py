@@ -39,4 +39,18 @@ def simulate_program(seed: int = DEFAULT_SEED) -> DemoProgram:
             for w, r, c, s in PLANTED_EFFECTS
         ]
     )
-    return DemoProgram(seed=seed, survey=survey_definition(), waves=waves, effects=effects)
+    survey = {**survey_definition(), "weighting": customer_base_margins(pool)}
+    return DemoProgram(seed=seed, survey=survey, waves=waves, effects=effects)
+
+
+def customer_base_margins(pool: pd.DataFrame, segments: tuple[str, ...] = ("region", "channel")) -> dict:
+    """The ``weighting:`` block of the demo: the customer base's (the simulated pool's) shares of each
+    segment, rounded to 4 decimals with the largest group taking the rounding so each sums to 1."""
+    margins = {}
+    for seg in segments:
+        shares = pool[seg].value_counts(normalize=True).sort_index()
+        rounded = {str(g): round(float(x), 4) for g, x in shares.items()}
+        largest = max(rounded, key=rounded.get)
+        rounded[largest] = round(1 - sum(v for g, v in rounded.items() if g != largest), 4)
+        margins[seg] = rounded
+    return {"method": "rake", "margins": margins}
