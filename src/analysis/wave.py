@@ -492,7 +492,9 @@ class WaveAnalysis:
             return {}
         clean, blocks, cfg = self.read("clean"), model_blocks(s), s.pls
         b = cfg.bootstrap if n_boot is None else n_boot
-        boot = bootstrap_model(model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress)
+        boot = bootstrap_model(
+            model, n_boot=b, seed=cfg.seed if seed is None else seed, progress=progress, method="auto"
+        )
         ranges = {i: s.ranges[i] for c in blocks for i in blocks[c]}
         impact = acsi_impact(model, construct_index_scores(clean.loc[model.scores.index], model, ranges))
         htmt = model.htmt.copy()
