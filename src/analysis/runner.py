@@ -105,11 +105,9 @@ def kernel_env() -> dict[str, str]:
     run, so the tables are the same byte for byte whatever the load (the thread count changes the
     last digit of bootstrap bounds).
     """
-    threads = os.environ.get("CSAT_THREADS", "1")
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        env[var] = threads
-    return env
+    from .threads import env
+
+    return env()
 
 
 def code_fingerprint() -> str:
@@ -253,7 +251,9 @@ def run(
     from tqdm.auto import tqdm
 
     from .publish import render_html
+    from .threads import limit
 
+    limit()  # the pre-flight cleans in this process: its pools too
     out = Path(out).resolve()
     survey, waves = plan(Path(survey_path), wave_paths)
     if survey.customer_id:  # a missing or too short hashing key stops the run before anything is written

@@ -229,7 +229,11 @@ class WaveAnalysis:
         out_root: str | Path = ".",
     ) -> WaveAnalysis:
         """From the notebook parameters: an empty ``processed_dir`` is ``DIR/data/processed/<wave>``; an empty
-        ``baseline_dir`` is the baseline wave's folder there, when it has results."""
+        ``baseline_dir`` is the baseline wave's folder there, when it has results. The maths libraries'
+        thread pools are limited here (:func:`analysis.threads.limit`, ``CSAT_THREADS``, default 1)."""
+        from .threads import limit
+
+        limit()
         survey = load_survey(survey_path)
         wave = load_wave(wave_path)
         out = Path(out_root).resolve()
