@@ -373,6 +373,10 @@ def zone_chart(ctx: WaveContext) -> Figure:
         loyalty_thresholds=th_loy,
         **kwargs,
     )
+    drawn, total = getattr(ax, "csat_points", (0, 0))
+    if drawn < total:  # a sample of the points (plotting.MAX_POINTS): say so under the chart
+        note = word("chart.points_sampled", lang, shown=words.integer(drawn, lang), n=words.integer(total, lang))
+        ax.figure.text(0.01, 0.005, note, fontsize=8, color=plotting.MUTED, ha="left", va="bottom")
     return figure_of(ax)
 
 
