@@ -246,8 +246,15 @@ def run(
     force: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    units: str | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
-    """Run every wave, then tracking and index. See the module docstring."""
+    """Run every wave, then tracking and index. See the module docstring.
+
+    ``units`` (default: the survey's ``units:``) also writes one report per group of that segment
+    and wave (:func:`analysis.units.write_unit_reports`), fanned out on the Dask cluster at
+    ``scheduler`` (default ``CSAT_SCHEDULER``, else a local cluster of 2 workers).
+    """
     from tqdm.auto import tqdm
 
     from .publish import render_html
@@ -366,6 +373,15 @@ def run(
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
+        segment = units or survey.units
+        if segment:
+            from .units import write_unit_reports
+
+            bar.set_postfix_str(f"unit reports by {segment}")
+            done = write_unit_reports(survey, waves, segment, out, scheduler=scheduler)
+            result.reports += [p for pages in done.pages.values() for p in pages.values()]
+            if done.index is not None:
+                result.reports.append(done.index)
     finally:
         stack.close()
         bar.close()

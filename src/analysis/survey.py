@@ -32,7 +32,7 @@ SURVEY_KEYS = (
     "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
 )
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
-NOT_YET_APPLIED = ("weighting", "comments", "units")
+NOT_YET_APPLIED = ("weighting", "comments")
 SCALE_KEYS = ("min", "max", "labels", "missing")
 ITEM_KEYS = ("id", "scale", "construct", "text", "reverse")
 INDEX_KEYS = ("weights", "constructs", "ahp")
@@ -173,6 +173,7 @@ class Survey:
     zones: Mapping[str, Any] = field(default_factory=dict)
     satisfied_levels: tuple[int, ...] = ()
     repurchase: str | None = None
+    units: str | None = None
     sha256: str = ""
 
     # ---- lookups
@@ -624,6 +625,19 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _units(value: Any, segments: tuple[str, ...], file: str) -> str | None:
+    """The ``units:`` key: one of the survey's segments (one report per group of it), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in segments:
+        raise SurveyDefinitionError(
+            f"'units' is {value!r}, which is not one of the segments.",
+            file=file,
+            expected=f"one of the segments: {', '.join(segments) or '(none defined)'}",
+        )
+    return value
+
+
 def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     """Read and validate a survey definition (CONTRACT section 1).
 
@@ -769,6 +783,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         customer_id=cid,
         pii=pii,
         segments=segments,
+        units=_units(spec.get("units"), segments, file),
         duration=duration,
         recommend=recommend,
         open_ended=open_ended,
