@@ -246,18 +246,19 @@ def fan_out(
         return [fn(t) for t in tasks]
     from distributed import Client, LocalCluster
 
-    from .threads import env, limit
+    from .threads import THREAD_VARS, env, limit
 
     limit()  # LocalCluster worker processes inherit the thread variables
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     cluster = None
     if address is None:
+        extra = {"env": {k: v for k, v in env().items() if k in THREAD_VARS}} if processes else {}
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
-            env=env({}) if processes else None,
+            dashboard_address=":0",  # any free port: never a clash with another cluster on the machine
+            **extra,
         )
         client = Client(cluster)
     else:
