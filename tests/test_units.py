@@ -106,7 +106,7 @@ def test_small_groups_skipped_and_listed_escaped(processed, tmp_path):
     assert "<i>x</i>" not in page and "&lt;i&gt;x&lt;/i&gt;" in page
     index = done.index.read_text(encoding="utf-8")
     assert "&lt;b&gt;tiny&lt;/b&gt;" in index and "<b>tiny" not in index
-    for group, path in pages.items():
+    for path in pages.values():
         assert html.escape(f"2025H1/{path.name}", quote=True) in index
     assert len(pages) == clean["region"].nunique() - 1
 
