@@ -14,15 +14,17 @@ Then, per wave size:
 * ``run``: the whole ``csat run --force`` (notebooks, HTML, tracking, index): wall time,
   peak resident memory of the largest process (``ru_maxrss`` of the children), and the
   size of the wave's HTML report;
-* ``units`` (with ``--units N``): ``csat run --units unit`` on a segment of N groups
-  (``unit`` = the respondent's customer number modulo N, added to the raw file) on a
-  2-worker LocalCluster.
+* ``hogs``: the demo wave's inferential steps alone and beside two ``while 1: pass`` processes;
+* ``units`` (``--units N``, default 100): after a run of the wave, N unit reports on a
+  2-worker LocalCluster (:func:`analysis.units.write_unit_reports`), the units a segment
+  ``unit`` added to the processed wave (the hashed customer id modulo N).
 
 Nothing is asserted; the figures are printed (compare them with the targets of issue 12)::
 
     .venv/bin/python scripts/bench_scale.py --rows 100000
     .venv/bin/python scripts/bench_scale.py --rows 1000000 --what run
     .venv/bin/python scripts/bench_scale.py --rows 1000000 --what units --units 100
+    .venv/bin/python scripts/bench_scale.py --what hogs     # beside two CPU-bound processes
 
 Note the machine's load (printed) when reading the figures.
 """
@@ -159,6 +161,11 @@ def run_whole(root: Path, survey_path: Path, extra: list[str] | None = None) -> 
         return
     html = root / "reports" / "BIG.html"
     print(f"  csat run {' '.join(extra or [])}: {wall:.1f} s wall, peak RSS {rss:.0f} MB (largest process)")
+    for name in STAGES:  # papermill records each notebook's duration
+        nb = root / "reports" / "notebooks" / "BIG" / f"{name}.ipynb"
+        if nb.exists():
+            meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+            print(f"    {name:16s} {meta.get('duration', float('nan')):7.1f} s")
     print(f"  reports/BIG.html: {html.stat().st_size / 1e6:.2f} MB")
     units = root / "reports" / "units" / "BIG"
     if units.is_dir():
@@ -166,18 +173,95 @@ def run_whole(root: Path, survey_path: Path, extra: list[str] | None = None) -> 
         print(f"  unit reports: {len(pages)} in {units}")
 
 
+INFERENTIAL = """
+import sys, time, tempfile
+from analysis import WaveAnalysis
+out = tempfile.mkdtemp()
+wa = WaveAnalysis.load(sys.argv[1], sys.argv[2], out_root=out)
+wa.clean(); wa.index(); wa.headline()
+t0 = time.perf_counter()
+wa.groups(); wa.drivers(); wa.model()
+print(time.perf_counter() - t0)
+"""
+
+
+def run_hogs(repeats: int = 2) -> None:
+    """The inferential steps of the demo's first wave, alone and beside two CPU hogs
+    (``python -c "while 1: pass"``, started here and stopped by their process ids)."""
+    env = {**os.environ, "CSAT_ID_KEY": KEY}
+    env.pop("OPENBLAS_NUM_THREADS", None)  # the code itself must limit the pools
+    env.pop("OMP_NUM_THREADS", None)
+    args = [sys.executable, "-c", INFERENTIAL, str(DEMO / "survey.yaml"), str(DEMO / "waves" / "2025H1.yaml")]
+
+    def once() -> float:
+        out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    for _ in range(repeats):
+        alone = once()
+        hogs = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2)]
+        try:
+            busy = once()
+        finally:
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
+        print(f"  demo 2025H1 groups+drivers+model: {alone:.1f} s alone, {busy:.1f} s beside two hogs "
+              f"({busy / alone:.2f}x); load average {os.getloadavg()[0]:.1f}")
+
+
+UNITS = """
+import sys, time
+from pathlib import Path
+import pandas as pd, yaml
+from analysis.survey import load_survey, load_wave
+from analysis.units import write_unit_reports
+root, n_units = Path(sys.argv[1]), int(sys.argv[2])
+clean_path = root / "data" / "processed" / "BIG" / "clean.parquet"
+clean = pd.read_parquet(clean_path)
+if "unit" not in clean.columns:  # a unit segment of n_units groups (from the hashed customer id)
+    clean["unit"] = ["U%03d" % (int(h[1:9], 16) % n_units) if isinstance(h, str) else None for h in clean["cust_no"]]
+    clean.to_parquet(clean_path)
+spec = yaml.safe_load((root / "params" / "survey.yaml").read_text(encoding="utf-8"))
+spec["segments"] = [*spec["segments"], "unit"]
+(root / "params" / "survey_units.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+survey = load_survey(root / "params" / "survey_units.yaml")
+wave = load_wave(root / "params" / "waves" / "BIG.yaml")
+t0 = time.perf_counter()
+done = write_unit_reports(survey, [wave], "unit", root, workers=2)
+print(time.perf_counter() - t0, len(done.pages["BIG"]), len(done.skipped["BIG"]))
+"""
+
+
+def run_units(root: Path, n_units: int) -> None:
+    """``n_units`` unit reports of the processed wave under ``root`` on a 2-worker LocalCluster."""
+    env = {**os.environ, "CSAT_ID_KEY": KEY}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", UNITS, str(root), str(n_units)], env=env, capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        print(f"  units FAILED:\n{proc.stderr[-3000:]}")
+        return
+    seconds, pages, skipped = proc.stdout.strip().splitlines()[-1].split()
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  {pages} unit reports ({skipped} skipped) on a 2-worker LocalCluster: {float(seconds):.1f} s "
+          f"({time.perf_counter() - t0:.1f} s with start-up), peak RSS {rss:.0f} MB (largest process)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="wave size(s); default 100000 and 1000000")
-    parser.add_argument("--what", choices=["build", "stages", "run", "both", "units"], default="both")
+    parser.add_argument("--what", choices=["build", "stages", "run", "both", "units", "hogs"], default="both")
     parser.add_argument("--units", type=int, default=100, help="groups of the unit segment (--what units)")
     parser.add_argument("--root", type=Path, default=Path("/tmp/csat-bench-scale"))
     args = parser.parse_args()
+    if args.what == "hogs":
+        run_hogs()
+        return
     for rows in args.rows or [100_000, 1_000_000]:
-        units = args.units if args.what == "units" else 0
-        root = args.root / f"{rows}{'-units' if units else ''}"
+        root = args.root / f"{rows}"
         t0 = time.perf_counter()
-        survey_path = build(root, rows, units)
+        survey_path = build(root, rows)
         size = (root / "data" / "raw" / "big.csv").stat().st_size / 1e6
         print(f"wave of {rows:,} responses ({size:.0f} MB CSV) ready in {time.perf_counter() - t0:.0f} s; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -186,7 +270,9 @@ def main() -> None:
         if args.what in ("run", "both"):
             run_whole(root, survey_path)
         if args.what == "units":
-            run_whole(root, survey_path, ["--units", "unit"])
+            if not (root / "data" / "processed" / "BIG" / "headline.csv").exists():
+                run_whole(root, survey_path)
+            run_units(root, args.units)
 
 
 if __name__ == "__main__":
