@@ -54,9 +54,9 @@ def test_file_stem_is_safe_and_unique():
 def test_unit_numbers_are_the_groups_own(processed):
     """The unit's n, satisfaction rate and the whole wave's rate are those counted by hand on the rows."""
     survey, wave = load_survey(SURVEY), load_wave(WAVES[1])
-    tasks, skipped = units.unit_tasks(survey, wave, "region", processed / "data" / "processed")
+    tasks, left_out = units.unit_tasks(survey, wave, "region", processed / "data" / "processed")
     clean = pd.read_parquet(processed / "data" / "processed" / "2025H2" / "clean.parquet")
-    assert [t.group for t in tasks] == sorted(clean["region"].dropna().unique()) and not skipped
+    assert [t.group for t in tasks] == sorted(clean["region"].dropna().unique()) and not left_out
     task = tasks[0]
     wa = units.unit_analysis(task)
     rows = clean[clean["region"] == task.group]
