@@ -155,12 +155,14 @@ def run_whole(root: Path, survey_path: Path, extra: list[str] | None = None) -> 
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
     if proc.returncode != 0:
         print(f"  csat run FAILED ({wall:.0f} s):\n{proc.stderr[-3000:]}")
         return
     html = root / "reports" / "BIG.html"
-    print(f"  csat run {' '.join(extra or [])}: {wall:.1f} s wall, peak RSS {rss:.0f} MB (largest process)")
+    print(f"  csat run {' '.join(extra or [])}: {wall:.1f} s wall, {cpu:.1f} s CPU (all processes so far), "
+          f"peak RSS {rss:.0f} MB (largest process)")
     for name in STAGES:  # papermill records each notebook's duration
         nb = root / "reports" / "notebooks" / "BIG" / f"{name}.ipynb"
         if nb.exists():
@@ -243,9 +245,11 @@ def run_units(root: Path, n_units: int) -> None:
         print(f"  units FAILED:\n{proc.stderr[-3000:]}")
         return
     seconds, pages, skipped = proc.stdout.strip().splitlines()[-1].split()
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
     print(f"  {pages} unit reports ({skipped} skipped) on a 2-worker LocalCluster: {float(seconds):.1f} s "
-          f"({time.perf_counter() - t0:.1f} s with start-up), peak RSS {rss:.0f} MB (largest process)")
+          f"({time.perf_counter() - t0:.1f} s with start-up; {cpu:.1f} s CPU of all processes so far), "
+          f"peak RSS {rss:.0f} MB (largest process)")
 
 
 def main() -> None:
