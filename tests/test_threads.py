@@ -57,3 +57,6 @@ def test_wave_load_limits_the_pools(tmp_path, monkeypatch):
 
         WaveAnalysis.load(root / "params" / "survey.yaml", root / "params" / "waves" / "2025H1.yaml", out_root=tmp_path)
         assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
+    import pyarrow
+
+    assert pyarrow.cpu_count() == 1

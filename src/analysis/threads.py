@@ -4,7 +4,7 @@ OpenBLAS, MKL and OpenMP start one thread per core by default. Beside other CPU-
 these threads oversubscribe the cores and a run slows down many times over (issue 12 measured
 8.8x on a busy 2-core machine), and a matrix product's sums are added in an order that depends
 on the thread count (the last digit of a bootstrap bound with it). :func:`limit` fixes every
-pool already loaded in this process with :mod:`threadpoolctl`; :func:`env` gives the
+pool already loaded in this process with :mod:`threadpoolctl` (and pyarrow's CPU pool); :func:`env` gives the
 environment variables for a child process (the notebook kernel, Dask workers), which applies
 to pools loaded later too.
 """
@@ -44,6 +44,9 @@ def limit() -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=n)
+    import pyarrow  # its own C++ pool (parquet and CSV reading): one per core by default
+
+    pyarrow.set_cpu_count(n)
     return n
 
 
