@@ -14,7 +14,10 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 5. ``straightliner``  the same answer on every answered item of a question grid, with at least
                       ``cleaning.straightline_min_items`` (5) answered items; a grid is all items
                       sharing a scale (raw answers, before reverse-coding, so a reversed item
-                      answered like the others counts). Single constructs are deliberately not
+                      answered like the others counts). An answer at the top or bottom of the
+                      scale counts only when the row gave a reverse-keyed item the raw answer at
+                      the same end (a contradiction); otherwise an all-top row may be a delighted
+                      customer (``cleaning.straightline_extremes: true`` restores the old rule). Single constructs are deliberately not
                       used: a delighted customer may honestly give the top level to all five
                       items of one dimension (on the real ECSI mobi data that rule would drop 10%
                       of respondents). Longstring and IRV (Curran 2016; R ``careless``) are
@@ -51,7 +54,7 @@ from scipy import stats
 
 from .errors import InputError
 from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
-from .survey import Survey, Wave
+from .survey import Survey, Wave, segment_groups
 from .words import word
 
 RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
@@ -113,19 +116,46 @@ def irv(codes: pd.DataFrame) -> pd.Series:
     return codes.std(axis=1, ddof=1).rename("irv")
 
 
-def straightliners(codes: pd.DataFrame, blocks: Mapping[str, Sequence[str]], min_items: int) -> pd.Series:
+def straightliners(
+    codes: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    min_items: int,
+    ends: Mapping[str, tuple[float, float]] | None = None,
+    reverse: Mapping[str, tuple[float, float]] | None = None,
+) -> pd.Series:
     """True where every answered item of some block is identical, with at least ``min_items`` answered.
 
-    ``codes`` are raw answers (before reverse-coding). Returns a boolean Series.
+    Input: ``codes`` raw answers (before reverse-coding), ``blocks`` name -> items,
+    ``min_items``; ``ends`` block name -> (scale min, scale max); ``reverse`` the
+    reverse-keyed items -> their (scale min, scale max). Output: a boolean Series.
+    Rule: with ``ends`` given, a uniform answer at an end of a block's scale (all top or all
+    bottom) counts only when the row contradicts it: it gave a reverse-keyed item (in any
+    grid) the raw answer at the same end ("everything is excellent" and "damage happens
+    very often"). Otherwise an all-top row may be the most delighted customer and an
+    all-bottom row the angriest (issue 11: on the real ECSI mobi survey the only uniform
+    row is all 10s). A uniform answer inside the scale always counts. Without ``ends``
+    every uniform answer counts (the rule before issue 11).
     """
     flags = pd.Series(False, index=codes.index)
-    for items in blocks.values():
+    rev = dict(reverse or {})
+    at_top = pd.Series(False, index=codes.index)  # a reverse item answered at its scale's top / bottom
+    at_bottom = pd.Series(False, index=codes.index)
+    for item, (lo_r, hi_r) in rev.items():
+        if item in codes.columns:
+            at_top |= codes[item] == hi_r
+            at_bottom |= codes[item] == lo_r
+    for name, items in blocks.items():
         if len(items) < min_items:
             continue
         block = codes[list(items)]
         answered = block.notna().sum(axis=1)
-        same = block.max(axis=1) == block.min(axis=1)
-        flags |= same & (answered >= min_items)
+        hi, lo = block.max(axis=1), block.min(axis=1)
+        same = (hi == lo) & (answered >= min_items)
+        if ends is not None and name in ends:
+            low, high = ends[name]
+            contradicted = ((lo == high) & at_top) | ((lo == low) & at_bottom)
+            same &= ~lo.isin([low, high]) | contradicted
+        flags |= same
     return flags
 
 
@@ -367,7 +397,11 @@ def clean_wave(
     grids: dict[str, list[str]] = {}
     for item in survey.items:
         grids.setdefault(item.scale, []).append(item.id)
-    straight = straightliners(codes, grids, rules.straightline_min_items)
+    ends = None if rules.straightline_extremes else {
+        g: (survey.scales[g].min, survey.scales[g].max) for g in grids
+    }
+    reverse_ends = {i.id: (survey.scales[i.scale].min, survey.scales[i.scale].max) for i in survey.items if i.reverse}
+    straight = straightliners(codes, grids, rules.straightline_min_items, ends, reverse_ends)
     reason[(reason == "") & straight] = "straightliner"
     kept = reason == ""
 
@@ -408,8 +442,8 @@ def clean_wave(
     if survey.customer_id:
         key = key if key is not None else id_key(key_root or Path.cwd())
         parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
-    for seg in survey.segments:
-        parts[seg] = text_column(raw, columns[seg])
+    for seg in survey.segments:  # groups by the segment codebook: labels, bins, order (an ordered Categorical)
+        parts[seg] = segment_groups(text_column(raw, columns[seg]), survey.segment(seg), survey.language)
     if duration is not None and survey.duration:
         parts[survey.duration] = duration
     for item_id in survey.rated_items:

@@ -1,7 +1,7 @@
 """The ``csat`` command (CONTRACT section 3).
 
 ``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force]
-[--units SEGMENT] [--scheduler ADDRESS]``
+[--engine typst|quarto] [--units SEGMENT] [--scheduler ADDRESS]``
 ``csat check [--survey ...] [--wave ...]``   validate the definition and read every raw file, write nothing
 ``csat demo [--root DIR]``                   regenerate the demo survey program's inputs
 
@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="Dask scheduler for the unit reports (tcp://host:8786; default CSAT_SCHEDULER, else a local cluster)",
+    )
+    run.add_argument(
+        "--engine",
+        choices=("typst", "quarto"),
+        default="typst",
+        help="how the PDF and Word reports are made: typst (Typst + pandoc, default) or quarto (needs quarto on PATH)",
     )
 
     check = sub.add_parser("check", help="validate the survey definition and read every wave; write nothing")
@@ -120,6 +126,7 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
                 progress=not args.no_progress,
                 units=args.units,
                 scheduler=args.scheduler,
+                engine=args.engine,
             )
             for path in result.reports:
                 print(f"wrote {path}")

@@ -46,8 +46,12 @@ class Drivers:
     conf: float = math.nan
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-predictor table (a copy)."""
-        return self.table.copy()
+        """The per-predictor table (a copy) with the model's ``r2`` and ``n`` on every row (issue 11: the
+        explained variance the shares are shares of)."""
+        out = self.table.copy()
+        out["r2"] = self.r2
+        out["n"] = self.n
+        return out
 
 
 def _complete(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:

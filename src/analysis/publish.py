@@ -604,7 +604,8 @@ def write_index(
     Inputs: the reports folder; one entry per wave (in the order to show) with
     keys ``wave``, ``href`` (relative link, e.g. ``2025H1.html``), ``csi``
     (0-100), ``satisfaction_rate`` (0-1), ``nps`` (-100..100), ``n`` (valid
-    responses) and ``kpis_met`` (text such as ``"3/5"``); the page title; the
+    responses) and ``kpis_met`` (text such as ``"3/5"``), optionally ``documents``: (label, link) pairs
+    of the same report in other formats (``("PDF", "2025H1.pdf")``), linked beside the wave; the page title; the
     language (``"en"`` or ``"zh"``) of the fixed texts; the link of the
     tracking report (None: no link).
 
@@ -619,6 +620,9 @@ def write_index(
     for e in entries:
         wave = escape_text(e.get("wave", ""))
         link = f'<a href="{_href(e["href"])}">{wave}</a>' if e.get("href") else wave
+        link += "".join(  # the same report as PDF and Word, when given
+            f' · <a class="format" href="{_href(href)}">{escape_text(name)}</a>' for name, href in e.get("documents", ())
+        )
         rows.append(
             "<tr>"
             f"<td>{link}</td>"

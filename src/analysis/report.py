@@ -209,7 +209,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             word("column.metric", lang): omni["variable"].map(lambda v: label(ctx, v)),
             word("column.segment", lang): omni["group"],
             word("column.test", lang): omni["test"].map(lambda t: words.label_of("test", t, lang)),
-            word("column.p", lang): omni["p_adj"].map(words.p_value),
+            word("column.p_adj", lang): omni["p_adj"].map(words.p_value),
             word("column.effect", lang): [
                 word(
                     "effect_size.with_name",
@@ -220,11 +220,21 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
                 for v, n in zip(omni["effect_size"], omni["effect_size_name"], strict=True)
             ],
             word("column.groups_differ", lang): np.where(
-                omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+                _differ(omni), word("answer.yes", lang), word("answer.no", lang)
             ),
             word("column.note", lang): omni["note"].map(lambda n: note_text(n, lang)),
         }
     )
+
+
+def _differ(tests: pd.DataFrame) -> np.ndarray:
+    """"Groups differ?": Holm-adjusted p below 0.05 and a practically meaningful effect (the ``differ``
+    column of group_tests.csv, :data:`analysis.compare.MEANINGFUL`)."""
+    if "differ" in tests.columns:
+        return tests["differ"].astype(bool).to_numpy()
+    from .compare import meaningful
+
+    return ((tests["p_adj"] < 0.05) & meaningful(tests["effect_size"], tests["effect_size_name"])).to_numpy()
 
 
 def note_text(note: Any, language: str) -> str:
@@ -276,11 +286,17 @@ def change_table(ctx: WaveContext) -> pd.DataFrame:
                 for lo, hi, k in zip(c["ci_low"], c["ci_high"], scale, strict=True)
             ],
             word("column.p", lang): c["p"].map(words.p_value),
+            word("column.p_adj", lang): _p_adj(c).map(words.p_value),
             word("column.significant", lang): np.where(
-                c["p"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+                _p_adj(c) < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
         }
     )
+
+
+def _p_adj(change: pd.DataFrame) -> pd.Series:
+    """The Holm-adjusted p of wave_change.csv (the raw p for a table written before it had one)."""
+    return change["p_adj"] if "p_adj" in change.columns else change["p"]
 
 
 def driver_chart(ctx: WaveContext) -> Figure:
@@ -288,7 +304,15 @@ def driver_chart(ctx: WaveContext) -> Figure:
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = word("axis.explained_variance", ctx.language)
-    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
+    r2 = float(table["r2"].iloc[0]) if "r2" in table.columns and len(table) else None
+    ax = plotting.plot_drivers(
+        table,
+        xlabel=xlabel,
+        labels=names,
+        title=word("title.drivers", ctx.language),
+        r2=r2,
+        r2_label=word("axis.model_r2", ctx.language),
+    )
     return figure_of(ax)
 
 
@@ -523,7 +547,7 @@ def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     if not ctx.has("wave_change"):
         return []
     c = ctx.read("wave_change")
-    seg = c[c["metric"].str.startswith("CSI | ") & (c["p"] < alpha)].copy()
+    seg = c[c["metric"].str.startswith("CSI | ") & (_p_adj(c) < alpha)].copy()
     if seg.empty:
         return []
     overall = c.loc[c["metric"] == "CSI", "diff"]
@@ -708,7 +732,19 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_zero_effect=tuple(label(ctx, c) for c in notes if "negative_total_effect" in notes[c]),
         index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
         validity=model and ctx.has("htmt_intervals"),
+        n_tests=_n_omnibus(ctx),
+        n_changes=len(ctx.read("wave_change")) if changed else None,
     )
+
+
+def _n_omnibus(ctx: WaveContext) -> int | None:
+    """The omnibus tests in group_tests.csv that have a p (the Holm family), None without the table."""
+    if not ctx.has("group_tests"):
+        return None
+    from .compare import OMNIBUS_TESTS
+
+    g = ctx.read("group_tests")
+    return int((g["test"].isin(OMNIBUS_TESTS) & g["p"].notna()).sum())
 
 
 def _text(x: Any) -> str:

@@ -9,7 +9,8 @@ For each wave, in baseline order:
    staging folder (``DIR/data/processed/.staging-<wave>``) and keep the
    executed notebooks under ``DIR/reports/notebooks/<wave>/``;
 3. on success, swap the staging folder into ``DIR/data/processed/<wave>``
-   and render ``DIR/reports/<wave>.html``.
+   and render ``DIR/reports/<wave>.html``, with ``<wave>.pdf`` and ``<wave>.docx``
+   beside it from the same executed notebook (:func:`analysis.typeset.write_documents`).
 
 Then the cross-wave tracking report and ``reports/index.html``. A run first
 removes what killed runs left (:func:`remove_leftovers`): staging folders and
@@ -118,7 +119,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256(__version__.encode())
     pkg = Path(__file__).resolve().parent
     nb = notebooks_dir().resolve()
-    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml"} and not p.is_relative_to(nb)]
+    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml", ".typ"} and not p.is_relative_to(nb)]
     for path in [*sorted(code), *sorted(nb.glob("*.ipynb"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -248,9 +249,12 @@ def run(
     echo: Callable[[str], None] = print,
     units: str | None = None,
     scheduler: str | None = None,
+    engine: str = "typst",
 ) -> RunResult:
     """Run every wave, then tracking and index. See the module docstring.
 
+    ``engine`` makes the PDF and Word reports: ``"typst"`` (Typst and pandoc from their PyPI wheels) or
+    ``"quarto"`` (the ``quarto`` program, which must be on PATH; checked before anything runs).
     ``units`` (default: the survey's ``units:``) also writes one report per group of that segment
     and wave (:func:`analysis.units.write_unit_reports`), fanned out on the Dask cluster at
     ``scheduler`` (default ``CSAT_SCHEDULER``, else a local cluster of 2 workers).
@@ -258,6 +262,15 @@ def run(
     from tqdm.auto import tqdm
 
     from .publish import render_html
+    from .typeset import ENGINES, quarto_path, write_documents
+
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine}: expected one of {', '.join(ENGINES)}.")
+    if engine == "quarto" and not quarto_path():
+        raise InputError(
+            "--engine quarto needs the 'quarto' program on PATH; without it, leave --engine out "
+            "(the default renders PDF and Word with Typst and pandoc from PyPI)."
+        )
     from .threads import limit
 
     limit()  # the pre-flight cleans in this process: its pools too
@@ -295,7 +308,11 @@ def run(
             fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
             stamps[wave.id] = fingerprint
             html = reports / f"{wave.id}.html"
+            title = f"{survey.title_text()} {wave.id}"
+            report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
             if not force and target.read_stamp() == fingerprint and html.exists():
+                if not all(html.with_suffix(s).exists() for s in (".pdf", ".docx")) and report_nb.exists():
+                    result.reports += write_documents(report_nb, html, title, survey.language, engine)
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
                 continue
@@ -334,10 +351,9 @@ def run(
             finally:
                 shutil.rmtree(wave_staging, ignore_errors=True)
                 shutil.rmtree(nb_staging, ignore_errors=True)
-            report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
-            render_html(
-                report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
-            )
+            render_html(report_nb, html, title=title, language=survey.language)
+            bar.set_postfix_str(f"{wave.id}: PDF and Word")
+            result.reports += write_documents(report_nb, html, title, survey.language, engine)
             for nb in own:  # the analyst's own notebooks: reports/<wave>.<name>.html beside the wave report
                 render_html(
                     reports / "notebooks" / wave.id / nb.name,
@@ -369,7 +385,11 @@ def run(
             )
             title = word("title.tracking", survey.language, survey=survey.title_text())
             render_html(tracking_nb, tracking_html, title=title, language=survey.language)
+            result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
             result.reports.append(tracking_html)
+        elif tracking_nb.exists() and not all(tracking_html.with_suffix(s).exists() for s in (".pdf", ".docx")):
+            title = word("title.tracking", survey.language, survey=survey.title_text())
+            result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
@@ -421,10 +441,16 @@ def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, r
             continue
         head = store.read("headline").set_index("metric")["value"]
         kpis = store.get("kpis")
+        formats = (("pdf", "index_page.pdf"), ("docx", "index_page.docx"))
         entries.append(
             {
                 "wave": wid,
                 "href": f"{wid}.html",
+                "documents": [
+                    (word(key, survey.language), f"{wid}.{ext}")
+                    for ext, key in formats
+                    if (reports / f"{wid}.{ext}").exists()
+                ],
                 "csi": head.get("csi"),
                 "satisfaction_rate": head.get("satisfaction_rate"),
                 "nps": head.get("nps"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from .errors import SurveyDefinitionError
@@ -39,6 +40,11 @@ INDEX_KEYS = ("weights", "constructs", "ahp")
 AHP_KEYS = ("labels", "matrix")
 ZONE_KEYS = ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
 WAVE_KEYS = ("wave", "raw", "invited", "baseline", "operations", "margins", "customers", "fieldwork")
+SEGMENT_KEYS = ("column", "labels", "order", "bins", "max_groups")
+#: A segment with more groups than this (after its codebook's bins and labels) is refused by ``csat check``
+#: and ``csat run``: group tests, charts and tables of 60 age values say nothing. Raise it per segment
+#: with ``max_groups``.
+MAX_GROUPS = 30
 
 
 # --------------------------------------------------------------------------- scales and items
@@ -105,6 +111,8 @@ class CleaningRules:
     min_answered        a row must answer at least this share of the rated items (0.5)
     speeder_fraction    a row faster than this fraction of the wave's median duration is a speeder (1/3)
     straightline_min_items  a block must have at least this many answered items to judge straight-lining (5)
+    straightline_extremes   also judge a uniform answer at the top or bottom of the scale when no reverse-keyed
+                        item contradicts it (False: such a row may be a delighted or an angry customer)
     max_unreadable      stop when more than this share of a column is unreadable (0.20)
     outlier_alpha       Mahalanobis D^2 outlier flag at this chi-square tail probability (0.001)
     """
@@ -112,6 +120,7 @@ class CleaningRules:
     min_answered: float = 0.5
     speeder_fraction: float = 1 / 3
     straightline_min_items: int = 5
+    straightline_extremes: bool = False
     max_unreadable: float = 0.20
     outlier_alpha: float = 0.001
 
@@ -147,6 +156,146 @@ class PLSConfig:
 
 # --------------------------------------------------------------------------- the survey
 @dataclass(frozen=True)
+class Segment:
+    """One segment column and its codebook (an entry of ``segments:``).
+
+    column      the column of the export
+    labels      code (as text) -> label per language (``{"": text}`` or ``{"en": ..., "zh": ...}``);
+                with ``bins``: one label per interval, keyed "0", "1", ... in interval order
+    order       group order (labels as written, or codes that have labels), first in this order
+    bins        interval edges e0 < e1 < ... : groups [e0, e1), [e1, e2), ...; the last interval is
+                closed [e_{m-1}, e_m]; values outside the edges or not numbers are missing
+    max_groups  the most groups this segment may have (:data:`MAX_GROUPS`)
+    """
+
+    column: str
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    bins: tuple[float, ...] = ()
+    max_groups: int = MAX_GROUPS
+
+    def label(self, code: str, language: str = "en") -> str:
+        """The label of a code (or interval number with ``bins``) in ``language``; the code without one."""
+        texts = self.labels.get(code)
+        if not texts:
+            return code
+        return texts.get(language) or texts.get("") or texts.get("en") or next(iter(texts.values()))
+
+    def declared_groups(self, language: str = "en") -> list[str]:
+        """The groups the codebook names, in its order: the bins' labels, else ``order`` then ``labels``."""
+        if self.bins:
+            return self.bin_labels(language)
+        wanted = [self.label(_code_text(o), language) if _code_text(o) in self.labels else o for o in self.order]
+        return list(dict.fromkeys([*wanted, *(self.label(c, language) for c in self.labels)]))
+
+    def sort_groups(self, groups: Any, language: str = "en") -> list:
+        """``groups`` in this segment's order: the codebook's groups first, then the others in natural order."""
+        from .order import natural_sorted
+
+        present = list(dict.fromkeys(groups))
+        declared = [g for g in self.declared_groups(language) if g in present]
+        return declared + natural_sorted(g for g in present if g not in declared)
+
+    def bin_labels(self, language: str = "en") -> list[str]:
+        """One label per interval: from ``labels`` or ``[a, b)`` (``[a, b]`` for the last, ``≥ a`` up to inf)."""
+        out = []
+        for i, (a, b) in enumerate(zip(self.bins[:-1], self.bins[1:], strict=True)):
+            if str(i) in self.labels:
+                out.append(self.label(str(i), language))
+            elif b == float("inf"):
+                out.append(f"≥ {a:g}")
+            else:
+                out.append(f"[{a:g}, {b:g}{']' if i == len(self.bins) - 2 else ')'}")
+        return out
+
+
+def _code_text(value: Any) -> str:
+    """A segment code as text: ``1``, ``1.0`` and ``" 1 "`` are all ``"1"``."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def segment_groups(values: pd.Series, segment: Segment, language: str = "en") -> pd.Series:
+    """A segment column as its groups: an ordered Categorical in the codebook's order.
+
+    Input: the raw column (text or numbers, missing as NaN), its :class:`Segment`, the
+    report language. Output: a Categorical Series (same index) whose categories are the
+    groups in their order: with ``bins``, the interval labels in interval order (values
+    outside the edges or not numbers become missing); else each code's label, in ``order``
+    first, then the order of ``labels``, then other values in natural order
+    (:func:`analysis.order.natural_sorted`). A plain segment (no codebook) keeps its
+    values, in natural order.
+    """
+    from .order import natural_sorted
+
+    if segment.bins:
+        numbers = pd.to_numeric(values, errors="coerce")
+        names = segment.bin_labels(language)
+        cut = pd.cut(numbers, list(segment.bins), right=False, labels=False, include_lowest=True)
+        last = numbers == segment.bins[-1]  # the last interval is closed
+        codes = cut.where(~last, len(names) - 1)
+        groups = codes.map(lambda c: names[int(c)] if pd.notna(c) else None)
+        return pd.Series(pd.Categorical(groups, categories=names, ordered=True), index=values.index)
+    text = values.map(lambda v: None if pd.isna(v) else _code_text(v))
+    named = text.map(lambda c: None if c is None else segment.label(c, language))
+    first = segment.declared_groups(language)
+    rest = natural_sorted(set(named.dropna()) - set(first))
+    return pd.Series(pd.Categorical(named, categories=[*first, *rest], ordered=True), index=values.index)
+
+
+def _parse_segment(spec: Any, position: int, file: str) -> Segment:
+    """One entry of ``segments:``: a column name, or a mapping with the codebook keys (:data:`SEGMENT_KEYS`)."""
+    where = f"segments[{position}]"
+    if isinstance(spec, str):
+        return Segment(column=spec.strip())
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(
+            f"{where} must be a column name or a mapping.", file=file, expected="region, or {column: age, bins: [...]}"
+        )
+    check_keys(spec, SEGMENT_KEYS, f"{where}.", file)
+    if not spec.get("column"):
+        raise SurveyDefinitionError(f"{where} has no 'column'.", file=file, expected="{column: <export column>, ...}")
+    column = str(spec["column"]).strip()
+    bins: tuple[float, ...] = ()
+    if spec.get("bins") is not None:
+        raw_bins = _as_list(spec["bins"], f"{where}.bins", file)
+        try:
+            bins = tuple(float(b) for b in raw_bins)
+        except (TypeError, ValueError):
+            raise SurveyDefinitionError(f"{where}.bins is {raw_bins!r}.", file=file, expected="a list of numbers") from None
+        if len(bins) < 2 or any(b >= c for b, c in zip(bins[:-1], bins[1:], strict=True)):
+            raise SurveyDefinitionError(
+                f"{where}.bins is {raw_bins!r}.", file=file, expected="at least 2 increasing edges, e.g. [18, 30, 45, 60, .inf]"
+            )
+    raw_labels = spec.get("labels")
+    labels: dict[str, dict[str, str]] = {}
+    if bins:
+        names = _as_list(raw_labels, f"{where}.labels", file) if raw_labels is not None else []
+        if names and len(names) != len(bins) - 1:
+            raise SurveyDefinitionError(
+                f"{where}.labels has {len(names)} labels for {len(bins) - 1} bins.",
+                file=file,
+                expected="one label per interval between the bins' edges",
+            )
+        labels = {str(i): _texts(n, f"{where}.labels", file) for i, n in enumerate(names)}
+    elif raw_labels is not None:
+        if not isinstance(raw_labels, Mapping):
+            raise SurveyDefinitionError(f"{where}.labels must map codes to labels.", file=file, expected="{1: Gold, 2: Silver}")
+        labels = {_code_text(k): _texts(v, f"{where}.labels.{k}", file) for k, v in raw_labels.items()}
+    order = tuple(str(o) for o in _as_list(spec.get("order"), f"{where}.order", file))
+    if bins and order:
+        raise SurveyDefinitionError(f"{where} has both 'bins' and 'order'.", file=file, expected="bins are in their own order")
+    max_groups = MAX_GROUPS if spec.get("max_groups") is None else _int(spec["max_groups"], f"{where}.max_groups", file)
+    if max_groups < 2:
+        raise SurveyDefinitionError(f"{where}.max_groups is {max_groups}.", file=file, expected="at least 2")
+    return Segment(column=column, labels=labels, order=order, bins=bins, max_groups=max_groups)
+
+
+@dataclass(frozen=True)
 class Survey:
     """A validated survey definition. Build it with :func:`load_survey`."""
 
@@ -161,6 +310,7 @@ class Survey:
     customer_id: str | None = None
     pii: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
+    segment_codebook: Mapping[str, Segment] = field(default_factory=dict)
     duration: str | None = None
     recommend: str | None = None
     open_ended: tuple[str, ...] = ()
@@ -186,6 +336,10 @@ class Survey:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def segment(self, column: str) -> Segment:
+        """The codebook entry of a segment column (a plain :class:`Segment` when it has none)."""
+        return self.segment_codebook.get(column) or Segment(column=column)
 
     def is_reverse(self, item_id: str) -> bool:
         """Whether ``item_id`` is a reverse-keyed item (scored max + min - answer)."""
@@ -493,6 +647,11 @@ def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
     check_keys(spec, list(CleaningRules.__dataclass_fields__), "cleaning.", file)
     values = {}
     for key, value in spec.items():
+        if key == "straightline_extremes":
+            if not isinstance(value, bool):
+                raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="true or false")
+            values[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="a number")
         values[key] = int(value) if key == "straightline_min_items" else float(value)
@@ -726,7 +885,10 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         raise SurveyDefinitionError(f"language is '{language}'.", file=file, expected="en or zh")
 
     pii = tuple(str(c) for c in _as_list(spec.get("pii"), "pii", file))
-    segments = tuple(str(c) for c in _as_list(spec.get("segments"), "segments", file))
+    codebook = [_parse_segment(x, i, file) for i, x in enumerate(_as_list(spec.get("segments"), "segments", file))]
+    segments = tuple(seg.column for seg in codebook)
+    if len(set(segments)) != len(segments):
+        raise SurveyDefinitionError("a column is listed twice under 'segments'.", file=file)
     open_ended = tuple(str(c) for c in _as_list(spec.get("open_ended"), "open_ended", file))
     rid = str(spec["respondent_id"]) if spec.get("respondent_id") else None
     cid = str(spec["customer_id"]) if spec.get("customer_id") else None
@@ -784,6 +946,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         pii=pii,
         segments=segments,
         units=_units(spec.get("units"), segments, file),
+        segment_codebook={seg.column: seg for seg in codebook},
         duration=duration,
         recommend=recommend,
         open_ended=open_ended,

@@ -72,7 +72,8 @@ class Tracking:
             pmap = {}
             if change is not None:
                 names = {"CSI": "csi", "satisfaction_rate": "satisfaction_rate", "NPS": "nps"}
-                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change["p"], strict=True)}
+                p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the wave's change table
+                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change[p_col], strict=True)}
             for r in head.itertuples(index=False):
                 p = pmap.get(r.metric, np.nan)
                 rows.append(
@@ -144,7 +145,7 @@ class Tracking:
             if scores is None:
                 continue
             for seg in self.survey.segments:
-                g = scores.groupby(seg)["CSI"].agg(["mean", "count"])
+                g = scores.groupby(seg, observed=True, sort=True)["CSI"].agg(["mean", "count"])
                 for group, r in g.iterrows():
                     if r["count"] >= min_n:
                         rows.append(
@@ -159,10 +160,14 @@ class Tracking:
         long = pd.DataFrame(rows)
         if long.empty:
             return long
-        wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi").reindex(
-            columns=self.waves
-        )
-        return wide.reset_index()
+        wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi", sort=False)
+        wide = wide.reindex(columns=self.waves).reset_index()
+        order = []  # segments as in the survey, groups in the codebook's (else natural) order
+        for seg in self.survey.segments:
+            groups = wide.loc[wide["segment"] == seg, "group"]
+            order += [(seg, g) for g in self.survey.segment(seg).sort_groups(groups, self.language)]
+        keys = list(zip(wide["segment"], wide["group"], strict=True))
+        return wide.iloc[[keys.index(k) for k in order]].reset_index(drop=True)
 
     def type_shares(self) -> pd.DataFrame:
         """Share of each customer type per wave."""

@@ -473,7 +473,7 @@ class WaveAnalysis:
         for construct in s.index_constructs:
             rows.append(compare.mean_change(base[construct].dropna(), scores[construct].dropna(), construct))
         for seg in s.segments:
-            for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+            for group in _groups_of(scores[seg], base[seg]):
                 bg = base.loc[base[seg] == group, "CSI"].dropna()
                 cg = scores.loc[scores[seg] == group, "CSI"].dropna()
                 if len(bg) < MIN_CELL or len(cg) < MIN_CELL:  # small cells are never shown
@@ -643,8 +643,18 @@ class WaveAnalysis:
             for metric, key in (("CSI", "csi"), ("satisfaction_rate", "satisfaction_rate"), ("NPS", "nps")):
                 if metric in change.index:
                     facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
-                    facts[f"{key}_p"] = float(change.loc[metric, "p"])
+                    p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the change table
+                    facts[f"{key}_p"] = float(change.loc[metric, p_col])
         return facts
+
+
+def _groups_of(current: pd.Series, baseline: pd.Series) -> list:
+    """The groups of a segment in either wave: this wave's order (the codebook's, else natural), then the
+    baseline's other groups in natural order."""
+    from .order import levels, natural_sorted
+
+    first = levels(current)
+    return first + natural_sorted(set(baseline.dropna().astype(object)) - set(first))
 
 
 def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str, Any]:
@@ -652,6 +662,30 @@ def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str,
 
 
 # --------------------------------------------------------------------------- pre-flight
+def check_segment_groups(survey: Survey, clean: pd.DataFrame) -> None:
+    """Refuse a segment with more groups than its limit (``max_groups``, default
+    :data:`analysis.survey.MAX_GROUPS`), counted in the cleaned data after the codebook's bins and labels.
+
+    Raises :class:`~analysis.errors.SurveyDefinitionError` naming the survey file, the segment, its
+    number of groups and the advice: bin it, merge its codes, or raise the limit.
+    """
+    from .errors import SurveyDefinitionError
+
+    for col in survey.segments:
+        seg = survey.segment(col)
+        n = int(clean[col].nunique(dropna=True)) if col in clean.columns else 0
+        if n > seg.max_groups:
+            raise SurveyDefinitionError(
+                f"segment '{col}' has {n} groups, more than the limit of {seg.max_groups}; group "
+                "comparisons, charts and tables of that many groups cannot be read.",
+                file=str(survey.path),
+                expected=(
+                    f"bins for a numeric column (segments: [{{column: {col}, bins: [0, 30, 45, 60, .inf]}}]), "
+                    f"labels that merge codes, or a higher limit ({{column: {col}, max_groups: {n}}})"
+                ),
+            )
+
+
 def check(survey: Survey, wave: Wave) -> CleanResult:
     """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
 
@@ -675,6 +709,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
             file=str(wave.path),
             expected="the number of customers invited, at least the number of responses",
         )
+    check_segment_groups(survey, result.clean)
     if result.n_kept < 2:
         raise DataError(
             f"only {result.n_kept} row(s) are left after cleaning.",
@@ -711,6 +746,7 @@ __all__ = [
     "WaveAnalysis",
     "attribute_items",
     "check",
+    "check_segment_groups",
     "customer_types",
     "fit_csi_model",
     "index_weights",

@@ -297,6 +297,7 @@ class MethodSettings:
     outer weight); index_zero_effect : dimensions given weight 0 (a negative total effect);
     index_no_positive : no positive total effect, equal dimension weights
     validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
+    n_tests : omnibus group tests in the Holm family; n_changes : rows of the wave-change Holm family
     """
 
     min_answered: float = 0.5
@@ -323,6 +324,8 @@ class MethodSettings:
     index_zero_effect: tuple[str, ...] = ()
     index_no_positive: bool = False
     validity: bool = False
+    n_tests: int | None = None
+    n_changes: int | None = None
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -364,9 +367,11 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         out.append(w("nps"))
     out.append(w("reliability_model") if s.model else w("reliability"))
     if s.segments:
-        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
+        n_tests = integer(s.n_tests, lang, missing="–")
+        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell, n_tests=n_tests))
     if s.baseline:
-        out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else ""))
+        n_changes = integer(s.n_changes, lang, missing="–")
+        out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else "", n_changes=n_changes))
     if s.drivers:
         out.append(w("drivers"))
     if s.model:

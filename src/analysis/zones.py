@@ -441,7 +441,7 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
     classified respondents, in the group when ``by`` is given), preceded by the
     ``by`` column (named after ``by.name``, else ``group``). All six types are
     listed, n=0 included, in the order apostle, loyalist, mercenary, hostage,
-    defector, terrorist; groups in sorted (or categorical) order.
+    defector, terrorist; groups in categorical (else natural) order.
     """
     t = pd.Series(types, copy=False)
     unknown = set(t.dropna().unique()) - set(TYPES)
@@ -462,10 +462,9 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
     if not t.index.equals(by.index):
         raise ValueError("types and by must have the same index")
     col = by.name if by.name is not None else "group"
-    if isinstance(by.dtype, pd.CategoricalDtype):
-        groups = [g for g in by.cat.categories if (by == g).any()]
-    else:
-        groups = sorted(by.dropna().unique().tolist())
+    from .order import levels
+
+    groups = levels(by)
     frames = []
     for g in groups:
         part = _one(t[(by == g).to_numpy()])
