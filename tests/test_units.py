@@ -93,6 +93,7 @@ def test_small_groups_skipped_and_listed_escaped(processed, tmp_path):
     shutil.copytree(processed / "data", out / "data")
     clean_path = out / "data" / "processed" / "2025H1" / "clean.parquet"
     clean = pd.read_parquet(clean_path)
+    clean["region"] = clean["region"].astype(object)  # a categorical segment takes no new names
     clean.loc[clean.index[: MIN_CELL - 1], "region"] = "<b>tiny</b>"
     clean.loc[clean.index[MIN_CELL : MIN_CELL + 150], "region"] = "<i>x</i>/../evil"
     clean.to_parquet(clean_path)

@@ -295,6 +295,7 @@ def unit_tasks(survey: Survey, wave: Wave, segment: str, processed_root: Path) -
         base_clean = Store(processed_root / wave.baseline).read("clean")
     unit_wave = replace(wave, invited=None, operations=None, customers=None)
     counts = clean[segment].value_counts()
+    counts = counts[counts > 0]  # a category of the segment's codebook with no response is no group here
     tasks, skipped = [], []
     for group in sorted(counts.index, key=str):
         if counts[group] < MIN_CELL:
