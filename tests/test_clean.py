@@ -10,6 +10,7 @@ import pytest
 from scipy.spatial.distance import mahalanobis
 
 from analysis.clean import (
+    INVALID_ID,
     clean_wave,
     hash_ids,
     irv,
@@ -292,8 +293,16 @@ def test_broken_row_never_lands_in_the_outputs(small_survey: Path, monkeypatch, 
     for pii in ("马小明", "13911112222", "ma@example.com", "C77"):
         assert pii not in everything
     log = result.log.set_index("row")
-    assert log.loc[10, "respondent"] == "[invalid id]"
+    assert log.loc[10, "reason"] == "field_count"  # a line with the wrong field count: rejected, emptied
+    assert log.loc[10, "respondent"] in ("", INVALID_ID)
     assert log.loc[1, "respondent"] == "1"  # ordinary ids unchanged
+
+
+def test_implausible_respondent_ids_are_not_written() -> None:
+    from analysis.clean import safe_respondent_id
+
+    assert safe_respondent_id("11;C77;马小明;13911112222;ma@example.com") == INVALID_ID
+    assert safe_respondent_id("a" * 65) == INVALID_ID and safe_respondent_id("R-001") == "R-001"
 
 
 def test_rejected_rating_values_show_no_contact_details(small_survey: Path, monkeypatch) -> None:

@@ -389,5 +389,7 @@ def test_default_index_runs_every_stage(program):
     from analysis.survey import load_survey
 
     survey = load_survey(program["default_index_survey"])
-    assert survey.index_constructs == ["Image", "Expectation", "Quality", "Value", "Complaints"]
+    # Complaints is downstream of Satisfaction in the ECSI paths: an outcome, never a driver (issue 11, 6d)
+    assert survey.index_constructs == ["Image", "Expectation", "Quality", "Value"]
+    assert "Complaints" in survey.outcome_constructs
     run_stages(program["root"], program["default_index_survey"], program["codes"], "default_index")

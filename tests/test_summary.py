@@ -75,6 +75,7 @@ def tables(with_baseline: bool = True) -> dict[str, pd.DataFrame]:
                 "ci_low": [2.0, 0.058, 1.5, 1.0],
                 "ci_high": [3.2, 0.115, 10.6, 5.0],
                 "p": [1e-9, 2e-8, 0.0093, 0.0004],
+                "p_adj": [4e-9, 6e-8, 0.0093, 0.0008],  # R: p.adjust(p, "holm")
             }
         )
     return t
@@ -82,12 +83,22 @@ def tables(with_baseline: bool = True) -> dict[str, pd.DataFrame]:
 
 def test_headline_table_with_change_and_significance():
     t = summary.headline_table(Stub(tables()))
-    assert list(t.columns) == ["Measure", "Value", "Change vs 2025H1", "95% interval", "p", "Significant"]
+    assert list(t.columns) == ["Measure", "Value", "Change vs 2025H1", "95% interval", "p", "p (Holm)", "Significant"]
     assert t.iloc[:, 1].tolist() == ["73.6", "58.9%", "17.6"]
     assert t.iloc[:, 2].tolist() == ["+2.6", "+8.7", "+6.1"]  # satisfaction rate in percentage points
     assert t.iloc[1, 3] == "5.8 – 11.5"
     assert t["p"].tolist() == ["< 0.001", "< 0.001", "0.009"]
+    assert t["p (Holm)"].tolist() == ["< 0.001", "< 0.001", "0.009"]
     assert t["Significant"].tolist() == ["yes", "yes", "yes"]
+
+
+def test_headline_significance_follows_the_holm_p():
+    """Issue 11, 6g: the summary page marks a change by its Holm-adjusted p (p 0.02, p_adj 0.08: not)."""
+    tabs = tables()
+    tabs["wave_change"]["p"] = [0.02, 0.5, 0.01, 0.03]
+    tabs["wave_change"]["p_adj"] = [0.08, 0.5, 0.04, 0.08]
+    t = summary.headline_table(Stub(tabs))
+    assert t["Significant"].tolist() == ["no", "no", "yes"]
 
 
 def test_headline_table_without_baseline_shows_the_interval():

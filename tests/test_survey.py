@@ -173,6 +173,21 @@ def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) ->
         load_survey(path)
 
 
+def test_constructs_downstream_of_satisfaction_are_outcomes(tmp_path: Path) -> None:
+    """ECSI: Satisfaction -> Complaints -> Loyalty. Complaints is an outcome of satisfaction (Fornell et al.
+    1996), so by default it is neither a driver nor in the CSI (issue 11, 6d)."""
+    text = BASE.replace("overall_satisfaction: b", "overall_satisfaction: b\nloyalty: [d]")
+    text = text.replace(
+        "  - {id: b, scale: s7, construct: Y}",
+        "  - {id: b, scale: s7, construct: Y}\n  - {id: c, scale: s7, construct: Complaints}\n"
+        "  - {id: d, scale: s7, construct: Loyalty}",
+    )
+    text += "paths: [[X, Y], [Y, Complaints], [Complaints, Loyalty]]\n"
+    s = load_survey(_write(tmp_path, text))
+    assert s.outcome_constructs == ["Y", "Complaints", "Loyalty"]
+    assert s.index_constructs == ["X"]
+
+
 # --------------------------------------------------------------------------- segment codebook (issue 11, point 4)
 CODEBOOK = """\
 segments:

@@ -222,6 +222,32 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0
 
 
+def test_ipa_has_bootstrap_intervals_and_stable_priorities(first: WaveAnalysis) -> None:
+    """issue 11, 6d: importance intervals and quadrant stability in ipa.csv; "act first on" only from items
+    stably (>= 90% of resamples) in "Concentrate here"."""
+    from analysis import report
+    from analysis.zones import IPA_STABLE
+
+    ipa = first.store.read("ipa")
+    assert ipa["stability"].between(0, 1).all() and (ipa["n_boot"] > 900).all()
+    assert (ipa["importance_ci_low"] <= ipa["importance"]).all()
+    assert (ipa["importance"] <= ipa["importance_ci_high"]).all()
+    pri = first.store.read("priorities").set_index("item")
+    by_item = ipa.set_index("item")
+    want = (by_item["quadrant"] == "Concentrate here") & (by_item["stability"] >= IPA_STABLE)
+    assert pri["stable"].astype(bool).to_dict() == want.to_dict()
+    named = report.act_first(first)
+    assert set(named) <= set(ipa.loc[ipa["item"].isin(want[want].index), "label"])
+    summary = report.executive_summary(first)
+    if named:
+        assert all(n in summary for n in named)
+    else:
+        assert "没有项目稳定地落在" in summary
+    # outcome items (overall, loyalty, recommend) are never IPA items
+    outcomes = {first.survey.overall_satisfaction, *first.survey.loyalty, first.survey.recommend}
+    assert not outcomes & set(ipa["item"])
+
+
 def test_segment_codebook_flows_into_group_tests_and_profile(tmp_path: Path) -> None:
     """Issue 11, point 4: a numeric age binned and a coded tier labelled by the codebook reach group_tests.csv
     and profile.csv by their labels, in the codebook's order; a plain age segment (60+ ages) is refused."""

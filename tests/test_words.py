@@ -349,7 +349,12 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     ctx = _fake_ctx(
         tmp_path,
         survey,
-        {"index_weights": weights, "pls_summary": summary, "ipa": pd.DataFrame({"x": [1]})},
+        {
+            "index_weights": weights,
+            "pls_summary": summary,
+            "ipa": pd.DataFrame({"x": [1]}),
+            "zones": pd.DataFrame({"type": ["apostle"], "n": [1], "share": [1.0]}),
+        },
         baseline="w1",
     )
     assert ctx.survey.pls.bootstrap == 200
@@ -491,3 +496,48 @@ def test_tracking_segment_table_in_the_report_language(tmp_path: Path) -> None:
     shown = track.segment_trends()
     assert list(shown.columns) == ["分组变量", "群体", "w1", "w2"]
     assert shown.iloc[0].tolist() == ["region", "east", "70.0", "71.2"]
+
+
+# --------------------------------------------------------------------------- IPA priorities (issue 11, 6d)
+def _ipa_ctx(tmp_path: Path, stability: list[float]):
+    ipa = pd.DataFrame(
+        {
+            "item": ["q1", "q2", "q3"],
+            "label": ["Quality", "Price", "Delivery"],
+            "importance": [0.5, 0.3, 0.2],
+            "performance": [40.0, 45.0, 90.0],
+            "quadrant": ["Concentrate here", "Concentrate here", "Possible overkill"],
+            "importance_ci_low": [0.4, 0.1, 0.1],
+            "importance_ci_high": [0.6, 0.5, 0.3],
+            "stability": stability,
+            "n_boot": 1000,
+        }
+    )
+    pri = ipa[["item", "label", "importance", "performance"]].assign(
+        priority=[25.0, 13.5, 0.0], rank=[1, 2, 3], stability=stability
+    )
+    pri["stable"] = (ipa["quadrant"] == "Concentrate here") & (ipa["stability"] >= 0.9)
+    weights = pd.DataFrame({"construct": ["Quality", "Service"], "weight": [0.5, 0.5], "method": "equal"})
+    return _fake_ctx(tmp_path, BARE_SURVEY, {"ipa": ipa, "priorities": pri, "index_weights": weights})
+
+
+def test_act_first_names_only_items_stably_in_concentrate_here(tmp_path: Path) -> None:
+    ctx = _ipa_ctx(tmp_path, [0.95, 0.6, 0.99])
+    assert report.act_first(ctx) == ["Quality"]
+    actions = report.recommended_actions(ctx)
+    assert "**Concentrate here**: Quality. They weigh" in actions
+    assert "Price fall in this quadrant, but not stably (in under 90%" in actions
+    table = report.priority_table(ctx)
+    assert table["Quadrant stability"].tolist() == ["95%", "60%", "99%"]
+    assert table["Importance"].iloc[0].startswith("0.500") and "0.400" in table["Importance"].iloc[0]
+    text = report.methods_text(ctx)
+    assert "1,000 bootstrap resamples" in text or "1000 bootstrap resamples" in text
+    assert "at least 90% of the resamples" in text
+
+
+def test_act_first_says_when_no_item_is_stable(tmp_path: Path) -> None:
+    ctx = _ipa_ctx(tmp_path, [0.7, 0.6, 0.99])
+    assert report.act_first(ctx) == []
+    actions = report.recommended_actions(ctx)
+    assert "**Concentrate here**: Quality, Price fall in this quadrant, but not stably" in actions
+    assert actions.count("Concentrate here") == 1

@@ -3,6 +3,9 @@
 Rules run in a fixed order and a row's ``reason`` is the first rule that
 removes it, so every raw data row gets exactly one line in the cleaning log:
 
+0. ``field_count``    a CSV line with more or fewer fields than the header (semicolons in a comma
+                      file): every cell of it is emptied on reading, so no part of the line (names,
+                      phone numbers) reaches an output; the log keeps its row number
 1. ``duplicate_id``   the respondent id appeared in an earlier row (the first is kept)
 2. ``duplicate_row``  the same answers as an earlier row: every rated item (as coded, so ``7`` and
                       its scale label agree), open-ended answer, segment and customer id; the
@@ -57,11 +60,8 @@ from .ingest import RawData, code_items, numeric_column, read_raw, resolve_colum
 from .survey import Survey, Wave, segment_groups
 from .words import word
 
-RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
-RULE_TEXT = {
-    rule: word(f"cleaning_rule.{rule}", "en")
-    for rule in ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
-}
+RULES = ("field_count", "duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
+RULE_TEXT = {rule: word(f"cleaning_rule.{rule}", "en") for rule in RULES}
 KEY_ENV = "CSAT_ID_KEY"
 KEY_FILE_ENV = "CSAT_KEY_FILE"
 
@@ -369,11 +369,13 @@ def clean_wave(
     issues = [coded.issues]
     index = raw.frame.index
 
-    # rule 1: duplicate respondent ids
+    # rule 0: a CSV line with the wrong number of fields (its cells were emptied on reading)
     reason = pd.Series("", index=index, dtype=object)
+    reason[index.isin(raw.bad_rows)] = "field_count"
+    # rule 1: duplicate respondent ids
     if survey.respondent_id:
         ids = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
-        reason[duplicate_ids(ids)] = "duplicate_id"
+        reason[(reason == "") & duplicate_ids(ids)] = "duplicate_id"
     # rule 2: the same answers as an earlier row (a re-submission): coded items, open-ended answers,
     # segments and customer id; submission time, duration, PII and undeclared columns may differ
     same_person = [columns[c] for c in (*survey.segments, *survey.open_ended, survey.customer_id) if c]
@@ -420,6 +422,8 @@ def clean_wave(
     if survey.respondent_id:
         respondents = raw.frame[columns[survey.respondent_id]].astype(str).map(safe_respondent_id)
         log.insert(1, "respondent", respondents.to_numpy())
+    if raw.notes:  # what reading changed in a row: NUL characters removed, an overlong cell cut
+        log["note"] = ["; ".join(raw.notes.get(int(r), [])) for r in index]
     # rule 6: outliers among kept rows (flag only)
     d2 = pd.Series(np.nan, index=index)
     if kept.sum() > len(survey.item_ids) + 1:
@@ -457,6 +461,8 @@ def clean_wave(
     remaining = len(index)
     for rule in RULES:
         n = int((reason == rule).sum())
+        if rule == "field_count" and n == 0:  # shown only when the export had broken lines
+            continue
         remaining -= n
         steps.append((rule, n, remaining))
     attrition = pd.DataFrame(steps, columns=["step", "removed", "remaining"])

@@ -46,7 +46,8 @@ def _value(metric: str, x: float, signed: bool = False) -> str:
 
 
 def headline_table(wa: WaveAnalysis) -> pd.DataFrame:
-    """CSI, satisfaction rate and NPS: value, change against the baseline, its interval, p, significant.
+    """CSI, satisfaction rate and NPS: value, change against the baseline, its interval, p, p (Holm), significant
+    (by the Holm-adjusted p of wave_change.csv).
 
     Input: the wave (``headline``, ``wave_change`` when the wave has a baseline). Output: a table of text,
     one row per headline metric present; without a baseline the columns are metric, value, 95% interval.
@@ -71,9 +72,11 @@ def headline_table(wa: WaveAnalysis) -> pd.DataFrame:
             k = 100.0 if share else 1.0
             row[word("summary_page.change", lang, baseline=wa.wave.baseline)] = _value(metric, c["diff"], True)
             row[word("column.ci", lang)] = words.interval(c["ci_low"] * k, c["ci_high"] * k, 1)
+            p_adj = c["p_adj"] if "p_adj" in c.index else c["p"]  # Holm over the change table (issue 11)
             row[word("column.p", lang)] = words.p_value(c["p"])
+            row[word("column.p_adj", lang)] = words.p_value(p_adj)
             row[word("column.significant", lang)] = (
-                "" if pd.isna(c["p"]) else word("answer.yes" if c["p"] < 0.05 else "answer.no", lang)
+                "" if pd.isna(p_adj) else word("answer.yes" if p_adj < 0.05 else "answer.no", lang)
             )
         rows.append(row)
     return pd.DataFrame(rows)

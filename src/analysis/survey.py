@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import hashlib
+import math
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -402,13 +404,23 @@ class Survey:
 
     @property
     def outcome_constructs(self) -> list[str]:
-        """Constructs holding the outcome items: overall satisfaction, loyalty and recommendation."""
+        """Outcome constructs, in definition order: those holding the outcome items (overall satisfaction,
+        loyalty and recommendation) and every construct downstream of the satisfaction construct in
+        ``paths`` (an ECSI model's Complaints, an outcome of satisfaction, Fornell et al. 1996)."""
         outcome_items = [
             self.overall_satisfaction,
             *self.loyalty,
             *([self.recommend] if self.recommend else []),
         ]
-        found = [self.item(i).construct for i in outcome_items if i in self.item_ids]
+        found = {self.item(i).construct for i in outcome_items if i in self.item_ids}
+        sat = self.item(self.overall_satisfaction).construct if self.overall_satisfaction in self.item_ids else None
+        frontier = [sat] if sat else []
+        while frontier:  # constructs reachable from satisfaction along the paths
+            source = frontier.pop()
+            for a, b in self.paths:
+                if a == source and b not in found:
+                    found.add(b)
+                    frontier.append(b)
         return [c for c in self.constructs if c in found]
 
     @property
@@ -502,13 +514,70 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+#: The largest survey definition or wave file read, in bytes (1 MiB; the demo's is 5 KiB).
+MAX_YAML_BYTES = 1 << 20
+#: The most YAML nodes a file may hold once its aliases are expanded: an "alias bomb" (a few lines
+#: whose nested aliases expand to billions of values) is refused at once, before it is built.
+MAX_YAML_NODES = 100_000
+#: The widest rating scale, in points (max - min + 1): a 0-100 slider has 101.
+MAX_SCALE_POINTS = 101
+#: The longest wave id, in characters (it names folders and files).
+MAX_WAVE_ID = 64
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """The number of nodes ``node`` stands for with every alias expanded (each shared node counted as
+    often as it is referred to); linear in the file, memoised by node."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a recursive alias counts nothing more on the way round
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        else:
+            size = 1
+        memo[key] = min(size, 1 << 62)
+    return memo[key]
+
+
+def _load_yaml_text(text: str, file: str) -> Any:
+    """Parse YAML with PyYAML's safe loader, refusing a document larger than :data:`MAX_YAML_NODES`
+    nodes once expanded (checked on the composed node graph, before any value is built)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            size = _expanded_size(node, {})
+        except RecursionError:
+            size = MAX_YAML_NODES + 1
+        if size > MAX_YAML_NODES:
+            raise SurveyDefinitionError(
+                f"expands to more than {MAX_YAML_NODES:,} values (aliases that refer to aliases, or nesting "
+                "too deep); it is refused before it is read.",
+                file=file,
+                expected="a plain definition without nested aliases",
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise SurveyDefinitionError(f"{what} not found.", file=str(path))
+    if path.is_dir():
+        raise SurveyDefinitionError(f"is a folder; the {what.lower()} is a YAML file.", file=str(path))
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            data = yaml.safe_load(fh)
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise SurveyDefinitionError(
+                f"has {size:,} bytes; a {what.lower()} may have at most {MAX_YAML_BYTES:,}.", file=str(path)
+            )
+        data = _load_yaml_text(path.read_bytes().decode("utf-8-sig"), str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
@@ -516,6 +585,10 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
         raise SurveyDefinitionError(f"is not valid YAML ({problem}).", file=str(path), row=row) from None
     except UnicodeDecodeError:
         raise SurveyDefinitionError("is not UTF-8 text.", file=str(path)) from None
+    except RecursionError:
+        raise SurveyDefinitionError("is nested too deeply to be a definition.", file=str(path)) from None
+    except OSError as exc:
+        raise SurveyDefinitionError(f"cannot be read ({exc.strerror or exc}).", file=str(path)) from None
     if not isinstance(data, dict):
         raise SurveyDefinitionError(
             f"{what} must be a YAML mapping of keys.",
@@ -563,9 +636,43 @@ def _as_list(value: Any, key: str, file: str) -> list[Any]:
 
 
 def _int(value: Any, key: str, file: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise SurveyDefinitionError(f"'{key}' is {value!r}.", file=file, expected="a whole number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or int(value) != value:
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="a whole number")
     return int(value)
+
+
+def _float(value: Any, key: str, file: str) -> float:
+    """A number (int or float, finite; never a boolean or a text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="a number")
+    return float(value)
+
+
+def _bool(value: Any, key: str, file: str) -> bool:
+    """A YAML boolean: ``true`` or ``false`` unquoted; a text such as ``"false"`` is refused (it would
+    read as true)."""
+    if not isinstance(value, bool):
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="true or false, unquoted")
+    return value
+
+
+def _yaml_number(value: Any) -> float | None:
+    """A missing code as a number (``-99``, ``"99"``, ``"７"``), or None for a text code."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        number = float(unicodedata.normalize("NFKC", str(value)).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: its repr, cut at 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _parse_scale(name: str, spec: Any, file: str) -> Scale:
@@ -580,6 +687,12 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
     if lo >= hi:
         raise SurveyDefinitionError(
             f"scale '{name}' has min {lo} >= max {hi}.", file=file, expected="min smaller than max"
+        )
+    if hi - lo + 1 > MAX_SCALE_POINTS:
+        raise SurveyDefinitionError(
+            f"scale '{name}' has {hi - lo + 1:,} points ({lo}-{hi}).",
+            file=file,
+            expected=f"at most {MAX_SCALE_POINTS} points (a 0-100 slider)",
         )
     labels: dict[int, dict[str, str]] = {}
     raw_labels = spec.get("labels") or {}
@@ -605,6 +718,19 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
         else:
             labels[icode] = _texts(text, f"scales.{name}.labels.{code}", file)
     missing = tuple(_as_list(spec.get("missing"), f"scales.{name}.missing", file))
+    for code in missing:
+        if isinstance(code, (Mapping, list)):
+            raise SurveyDefinitionError(
+                f"scales.{name}.missing has {_shown(code)}.", file=file, expected="codes such as -99 or N/A"
+            )
+        number = _yaml_number(code)
+        if number is not None and number.is_integer() and lo <= number <= hi:
+            raise SurveyDefinitionError(
+                f"scales.{name}.missing has {_shown(code)}, a real answer on the scale {lo}-{hi}: every {int(number)} "
+                "would be deleted.",
+                file=file,
+                expected=f"missing codes outside {lo}-{hi}, such as -99 or 99",
+            )
     return Scale(name=name, min=lo, max=hi, labels=labels, missing=missing)
 
 
@@ -635,7 +761,7 @@ def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str
         scale=str(scale),
         construct=str(construct).strip() if construct is not None else None,
         text=_texts(spec.get("text"), f"items.{item_id}.text", file),
-        reverse=bool(spec.get("reverse", False)),
+        reverse=_bool(spec.get("reverse", False), f"items[{position}] ({item_id}).reverse", file),
     )
 
 
@@ -780,7 +906,7 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
             raise SurveyDefinitionError(
                 f"targets.{kpi} is {bound!r}.", file=file, expected="{min: 0.9} or {max: 0.05}"
             )
-        out[str(kpi)] = {k: float(v) for k, v in bound.items()}
+        out[str(kpi)] = {k: _float(v, f"targets.{kpi}.{k}", file) for k, v in bound.items()}
     return out
 
 
@@ -979,15 +1105,37 @@ def load_wave(path: str | Path) -> Wave:
     if "wave" not in spec:
         raise SurveyDefinitionError("has no 'wave' id.", file=file, expected="wave: 2025H1")
     wave_id = str(spec["wave"]).strip()
-    if not wave_id or any(ch in wave_id for ch in "/\\:") or wave_id.startswith("."):
-        raise SurveyDefinitionError(f"wave id {wave_id!r} cannot be used in file names.", file=file)
+    if len(wave_id) > MAX_WAVE_ID:
+        raise SurveyDefinitionError(
+            f"wave id {_shown(wave_id)} has {len(wave_id)} characters.", file=file, expected=f"at most {MAX_WAVE_ID}"
+        )
+    bad = not wave_id or any(ch in wave_id for ch in "/\\:") or wave_id.startswith(".")
+    if bad or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in wave_id):
+        raise SurveyDefinitionError(
+            f"wave id {_shown(wave_id)} cannot be used in file names.",
+            file=file,
+            expected="letters, digits and - _ (no /, \\, :, control characters, nor a leading dot)",
+        )
     if wave_id in ("tracking", "index"):
         raise SurveyDefinitionError(f"wave id '{wave_id}' is reserved for a report name.", file=file)
     if not spec.get("raw"):
         raise SurveyDefinitionError(
             "has no 'raw' file.", file=file, expected="raw: ../../data/raw/<wave>.csv"
         )
+    for key in ("raw", "operations", "baseline"):
+        if spec.get(key) is not None and not isinstance(spec[key], (str, int)) or isinstance(spec.get(key), bool):
+            raise SurveyDefinitionError(f"'{key}' is {_shown(spec[key])}.", file=file, expected="a text")
+    try:
+        return _wave_files(path, spec, file, wave_id)
+    except OSError as exc:  # a name too long for the system, a path through a file
+        raise SurveyDefinitionError(f"a file it names cannot be used ({exc.strerror}).", file=file) from None
+
+
+def _wave_files(path: Path, spec: Mapping[str, Any], file: str, wave_id: str) -> Wave:
+    """The rest of :func:`load_wave`: the files a wave names, its numbers and its baseline."""
     raw = (path.parent / str(spec["raw"])).resolve()
+    if raw.is_dir():
+        raise SurveyDefinitionError(f"the raw file '{spec['raw']}' is a folder ({raw}).", file=file)
     if not raw.exists():
         raise SurveyDefinitionError(
             f"the raw file '{spec['raw']}' does not exist (looked for {raw}).", file=file
@@ -999,7 +1147,7 @@ def load_wave(path: str | Path) -> Wave:
     operations = None
     if spec.get("operations"):
         operations = (path.parent / str(spec["operations"])).resolve()
-        if not operations.exists():
+        if not operations.is_file():
             raise SurveyDefinitionError(
                 f"the operations file '{spec['operations']}' does not exist (looked for {operations}).",
                 file=file,
@@ -1062,6 +1210,12 @@ def order_waves(waves: Sequence[Wave]) -> list[Wave]:
     for w in waves:
         visit(w)
     return ordered
+
+
+def survey_waves(survey_path: str | Path) -> list[Wave]:
+    """The wave files beside a survey definition (``<its folder>/waves/*.yaml``), loaded and in baseline
+    order: what ``csat run`` runs without ``--wave``, and the notebooks' default waves."""
+    return order_waves([load_wave(p) for p in discover_waves(Path(survey_path).parent / "waves")])
 
 
 def discover_waves(directory: str | Path) -> list[Path]:

@@ -20,7 +20,7 @@ from . import plotting, words
 from .privacy import MIN_CELL
 from .report import SHARE_METRICS, category_labels, empty_table, pct, provenance_display, type_name, word
 from .store import Store
-from .survey import Survey, Wave, load_survey, load_wave
+from .survey import Survey, Wave, load_survey, load_wave, order_waves, survey_waves
 
 
 @dataclass
@@ -37,13 +37,19 @@ class Tracking:
         cls,
         survey_path: str | Path,
         processed_root: str | Path,
-        waves: Sequence[str],
+        waves: Sequence[str] = (),
         wave_paths: Sequence = (),
     ) -> Tracking:
+        """The waves ``waves`` (ids, in order) that have results under ``processed_root``. Empty ``waves``: the
+        waves of ``wave_paths``, or without those every wave file beside the survey definition
+        (``<its folder>/waves/``), in baseline order; the wave files give the provenance."""
         survey = load_survey(survey_path)
         root = Path(processed_root)
-        present = [w for w in waves if Store(root / w).exists("headline")]
         files = [load_wave(p) for p in wave_paths] if wave_paths else []
+        if not waves:
+            files = order_waves(files) if files else survey_waves(survey_path)
+            waves = [w.id for w in files]
+        present = [w for w in waves if Store(root / w).exists("headline")]
         return cls(survey=survey, root=root, waves=present, wave_files=files)
 
     @property
@@ -92,6 +98,8 @@ class Tracking:
     def headline_trends(self) -> pd.DataFrame:
         """Headline measures by wave with 95% intervals; ▲/▼ marks a significant change against the baseline."""
         h = self.headline()
+        if h.empty:
+            return empty_table(self.language)
         out = {}
         for metric, grp in h.groupby("metric", sort=False):
             share = metric in SHARE_METRICS

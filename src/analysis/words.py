@@ -320,6 +320,8 @@ class MethodSettings:
     model_scheme: str = "path"
     loyalty: bool = False
     ipa: bool = True
+    ipa_boot: int | None = None
+    ipa_stable: float = 0.9
     index_equal_items: tuple[str, ...] = ()
     index_zero_effect: tuple[str, ...] = ()
     index_no_positive: bool = False
@@ -390,7 +392,8 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     if s.loyalty:
         out.append(w("zones"))
     if s.ipa:
-        out.append(w("ipa"))
+        boot = w("ipa_boot", n_boot=integer(s.ipa_boot, lang), stable=percent(s.ipa_stable, 0))
+        out.append(boot if s.ipa_boot else w("ipa"))
     return out
 
 
