@@ -138,3 +138,47 @@ def test_too_many_unreadable_values_stop(small_survey: Path, tmp_path: Path) -> 
         code_items(survey, raw, resolve_columns(survey, raw))
     msg = str(err.value)
     assert "column 'q6'" in msg and "scale 'sat5'" in msg and "'great'" in msg
+
+
+# --------------------------------------------------------------------------- large exports (pyarrow)
+@pytest.mark.parametrize(
+    "content",
+    [
+        "id,q1,comment\n1,5,\"a, quoted\ncomment\"\n\n2,,plain\n3,7,\n",
+        "id;q1;comment\r\n1;5;x\r\n2;6;\"\"\r\n",
+        "id,q1\n1,5\n2\n3,7\n",  # a short row: pandas fills it
+        "id,id\n1,2\n",  # duplicate headers: pandas renames
+    ],
+)
+def test_arrow_reader_gives_the_pandas_frame(tmp_path, monkeypatch, content):
+    """Large files go through pyarrow; the frame is the one pandas gives (or pandas reads it)."""
+    from analysis import ingest
+
+    path = tmp_path / "wave.csv"
+    path.write_text(content, encoding="utf-8")
+    expected = ingest.read_raw(path).frame
+    monkeypatch.setattr(ingest, "ARROW_ABOVE", 0)
+    got = ingest.read_raw(path).frame
+    pd.testing.assert_frame_equal(got.astype(object), expected.astype(object))
+
+
+@pytest.mark.parametrize("name", ["2025H1.csv", "2025H2.csv"])
+def test_arrow_reader_on_the_demo_exports(monkeypatch, name):
+    """The demo's UTF-8 (BOM, comma) and GBK (semicolon) exports read the same by both parsers."""
+    from analysis import ingest
+
+    path = Path(__file__).resolve().parent.parent / "data" / "raw" / name
+    expected = ingest.read_raw(path)
+    calls = []
+    original = ingest._read_csv_arrow
+    monkeypatch.setattr(ingest, "ARROW_ABOVE", 0)
+
+    def spy(*args):
+        calls.append(original(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(ingest, "_read_csv_arrow", spy)
+    got = ingest.read_raw(path)
+    assert calls and calls[0] is not None and got.encoding == expected.encoding and got.separator == expected.separator
+    pd.testing.assert_frame_equal(got.frame.astype(object), expected.frame.astype(object))
+    assert original(path.read_bytes(), "", "utf-8", ",") is None  # no header: pandas reads it

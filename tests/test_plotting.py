@@ -323,6 +323,32 @@ def test_plot_zones_points_shares_and_zones(sat_loy):
         assert {"背叛区", "质量不敏感区", "情感区"} <= set(legend)
 
 
+def test_plot_zones_samples_many_points_and_keeps_the_shares():
+    """Past plotting.MAX_POINTS respondents a sample of that many is drawn; the legend's shares are those
+    of all respondents (counted by hand), and the image does not grow with the respondents."""
+    rng = np.random.default_rng(3)
+    n = 60_000
+    sat = pd.Series(rng.integers(1, 8, n).astype(float))
+    loy = pd.Series(rng.integers(1, 8, n).astype(float))
+    th = zones.default_thresholds(1, 7)
+    types = zones.type_of(sat, loy, th, th)
+    sizes = []
+    for size in (n, 6_000):
+        ax = plotting.plot_zones(sat[:size], loy[:size], types[:size], thresholds=th, labels=zones.ZH_LABELS)
+        points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+        assert points <= plotting.MAX_POINTS and ax.csat_points == (plotting.MAX_POINTS, size)
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png")
+        sizes.append(buf.tell())
+        plt.close(ax.figure)
+    shares = types.value_counts(normalize=True)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]  # the last chart: 6,000 respondents
+    first = types[:6_000].value_counts(normalize=True)
+    for name in zones.TYPES:
+        assert f"{zones.ZH_LABELS[name]} {first.get(name, 0):.0%}" in legend
+    assert abs(sizes[0] - sizes[1]) < 0.2 * sizes[1] and shares.sum() == pytest.approx(1)
+
+
 def _kinked() -> tuple[pd.Series, pd.Series]:
     """Flat loyalty up to satisfaction 4, then steep: a clear break (Davies p < 1e-10)."""
     rng = np.random.default_rng(1)

@@ -140,15 +140,16 @@ def longstring(codes: pd.DataFrame) -> pd.Series:
     As ``careless::longstring`` (Johnson 2005; Curran 2016).
     """
     arr = codes.to_numpy(dtype=float)
-    out = np.zeros(len(arr), dtype=int)
-    for i, row in enumerate(arr):
-        vals = row[~np.isnan(row)]
-        if len(vals) == 0:
-            continue
-        change = np.flatnonzero(np.diff(vals) != 0)
-        bounds = np.concatenate(([-1], change, [len(vals) - 1]))
-        out[i] = int(np.diff(bounds).max())
-    return pd.Series(out, index=codes.index, name="longstring")
+    n = len(arr)
+    best = np.zeros(n, dtype=int)
+    run = np.zeros(n, dtype=int)
+    last = np.full(n, np.nan)  # the last answered value of each row so far
+    for col in arr.T:  # a loop over the items, vectorised over the rows
+        answered = ~np.isnan(col)
+        run = np.where(answered, np.where(col == last, run + 1, 1), run)
+        last = np.where(answered, col, last)
+        best = np.maximum(best, run)
+    return pd.Series(best, index=codes.index, name="longstring")
 
 
 def irv(codes: pd.DataFrame) -> pd.Series:
@@ -269,7 +270,10 @@ def hash_ids(ids: pd.Series, key: bytes) -> pd.Series:
             return None
         return "h" + hmac.new(key, str(v).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
-    return ids.map(one).astype(object)
+    position, uniques = pd.factorize(ids, use_na_sentinel=False)  # one hash per distinct id
+    hashed = np.empty(len(uniques), dtype=object)
+    hashed[:] = [one(u) for u in uniques]
+    return pd.Series(hashed[position], index=ids.index, name=ids.name)
 
 
 #: An e-mail address: a run of local-part characters, ``@``, a domain of dot-separated labels. Linear

@@ -1,6 +1,7 @@
 """The ``csat`` command (CONTRACT section 3).
 
-``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force] [--engine typst|quarto]``
+``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force]
+[--engine typst|quarto] [--units SEGMENT] [--scheduler ADDRESS]``
 ``csat check [--survey ...] [--wave ...]``   validate the definition and read every raw file, write nothing
 ``csat demo [--root DIR]``                   regenerate the demo survey program's inputs
 
@@ -35,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=Path("."), type=Path, help="where data/processed and reports go")
     run.add_argument("--force", action="store_true", help="re-run waves whose inputs did not change")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--units", metavar="SEGMENT", help="also one report per group of this segment and wave (reports/units/)"
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler for the unit reports (tcp://host:8786; default CSAT_SCHEDULER, else a local cluster)",
+    )
     run.add_argument(
         "--engine",
         choices=("typst", "quarto"),
@@ -143,6 +152,8 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
                 out=args.out,
                 force=args.force,
                 progress=not args.no_progress,
+                units=args.units,
+                scheduler=args.scheduler,
                 engine=args.engine,
             )
             for path in result.reports:

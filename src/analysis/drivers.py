@@ -106,6 +106,55 @@ def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
     return (lam**2) @ (beta**2)
 
 
+#: Working memory (bytes) of one chunk of bootstrap count weights (resamples x rows, float64).
+_CHUNK_BYTES = 64 * 2**20
+
+
+def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
+    """Correlation matrices of ``n_boot`` case resamples of ``arr`` (n x q), chunk by chunk.
+
+    Input: complete cases (y first), resamples, seed. Output: yields (c, q, q) stacks of
+    correlation matrices (NaN where a column is constant in the resample), in resample order.
+    Method: resample b draws its rows with ``rng.integers(0, n, n)`` (one call per resample,
+    the stream of the former loop that indexed the rows), the draws become multinomial count
+    weights and the correlations come from count-weighted cross-products of the centred data
+    (:class:`analysis.pls._CountMoments`): no resampled copy of the rows. Cost O(B n q^2) in a few
+    matrix products per chunk, memory bounded by :data:`_CHUNK_BYTES` whatever B and n.
+    Equal to correlating the resampled rows up to rounding (about 1e-13). Above
+    :data:`analysis.pls.BOOT_GROUPS` rows the units resampled are random groups of rows, by
+    their sufficient statistics (the grouped bootstrap of :func:`analysis.pls.bootstrap_model`).
+    """
+    from .pls import BOOT_GROUPS, _CountMoments
+
+    rng = np.random.default_rng(seed)
+    moments = _CountMoments(arr, groups=BOOT_GROUPS, seed=seed)
+    n = moments.units
+    chunk = max(1, min(n_boot, _CHUNK_BYTES // (8 * n)))
+    for start in range(0, n_boot, chunk):
+        c = min(chunk, n_boot - start)
+        idx = np.empty((c, n), dtype=np.intp)
+        for b in range(c):  # one draw call per resample: the seeded stream of a row-indexing loop
+            idx[b] = rng.integers(0, n, n)
+        yield moments.corr(idx)
+
+
+def _boot_weights(arr: np.ndarray, n_boot: int, seed: int):
+    """Raw relative weights of each resample (None for a resample whose predictors are constant or
+    collinear), from :func:`_boot_corr`; the eigen-decompositions of a chunk in one batched call."""
+    for stack in _boot_corr(arr, n_boot, seed):
+        finite = np.isfinite(stack).all(axis=(1, 2))
+        rxx, rxy = np.where(finite[:, None, None], stack, np.eye(stack.shape[1]))[:, 1:, 1:], stack[:, 1:, 0]
+        evals, evecs = np.linalg.eigh(rxx)
+        good = finite & (evals.min(axis=1) > 1e-12)
+        lam = (evecs * np.sqrt(np.clip(evals, 0, None))[:, None, :]) @ evecs.transpose(0, 2, 1)
+        raw = np.full(rxy.shape, np.nan)
+        if good.any():
+            beta = np.linalg.solve(lam[good], rxy[good][:, :, None])[:, :, 0]
+            raw[good] = np.einsum("bjk,bk->bj", lam[good] ** 2, beta**2)
+        for ok, rw in zip(good, raw, strict=True):
+            yield rw if ok else None
+
+
 def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str], weights: Any = None) -> Drivers:
     """Standardised multiple regression of ``y`` on ``predictors`` (key-driver betas).
 
@@ -210,7 +259,8 @@ def relative_weights_boot(
     ``ci_low, ci_high`` (for ``raw_weight``), ``rescaled_ci_low, rescaled_ci_high`` (for
     ``rescaled``) and ``se`` (bootstrap SD of ``raw_weight``) added.  Resamples whose
     predictors are collinear are skipped; ``n_boot`` counts the ones used.
-    Method: case resampling, percentile intervals (Efron & Tibshirani 1993); the use of
+    Method: case resampling, percentile intervals (Efron & Tibshirani 1993), the resamples'
+    correlation matrices from count weights (:func:`_boot_corr`: linear in n, memory bounded); the use of
     bootstrap intervals for relative weights follows Tonidandel, LeBreton & Johnson
     (2009), Psychological Methods 14(4).
     """
@@ -218,20 +268,22 @@ def relative_weights_boot(
     out = point.to_frame()
     sub = _complete(data, y, predictors)
     arr = sub[[y, *predictors]].to_numpy()
-    wt = None if weights is None else _weights_of(sub, weights)
-    rng = np.random.default_rng(seed)
-    n = len(arr)
-    draws = []
-    for _ in range(n_boot):
-        rows = rng.integers(0, n, n)
-        sample = arr[rows]
-        if np.any(sample.std(axis=0) == 0):
-            continue
-        try:
-            corr = np.corrcoef(sample, rowvar=False) if wt is None else _wcorr(sample, wt[rows])
-            draws.append(_rw_from_corr(corr))
-        except (ValueError, np.linalg.LinAlgError):
-            continue
+    if weights is None:  # count weights, batched (no resampled copies)
+        draws = [rw for rw in _boot_weights(arr, n_boot, seed) if rw is not None]
+    else:  # weighted: resampled rows carry their case weights
+        wt = _weights_of(sub, weights)
+        rng = np.random.default_rng(seed)
+        n = len(arr)
+        draws = []
+        for _ in range(n_boot):
+            rows = rng.integers(0, n, n)
+            sample = arr[rows]
+            if np.any(sample.std(axis=0) == 0):
+                continue
+            try:
+                draws.append(_rw_from_corr(_wcorr(sample, wt[rows])))
+            except (ValueError, np.linalg.LinAlgError):
+                continue
     if not draws:
         raise ValueError("no usable bootstrap resample")
     boot = np.array(draws)

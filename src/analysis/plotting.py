@@ -777,6 +777,12 @@ def _shade_zones(ax: Axes, th: ZoneThresholds, labels: Mapping[str, str] | None)
     return handles
 
 
+#: Past this many respondents the zone scatter draws a seeded random sample of this many points
+#: (the shares in the legend still count everyone): a chart of a million points takes long to
+#: draw and its image grows with the points drawn, while 5,000 show the same shape.
+MAX_POINTS = 5_000
+
+
 def plot_zones(
     satisfaction: pd.Series,
     loyalty: pd.Series,
@@ -790,6 +796,7 @@ def plot_zones(
     ylabel: str | None = None,
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
+    max_points: int = MAX_POINTS,
     ax: Axes | None = None,
 ) -> Axes:
     """Jittered satisfaction-loyalty scatter with the zones shaded and each type's share.
@@ -804,6 +811,9 @@ def plot_zones(
         rating scale would otherwise sit on top of each other).
     xlabel, ylabel : texts of the satisfaction and loyalty axes.
     labels : customer type and zone -> display name.
+    max_points : past this many respondents (default :data:`MAX_POINTS`) a seeded random
+        sample of ``max_points`` respondents is drawn; the legend's shares count everyone.
+        ``ax.csat_points`` is ``(drawn, total)``.
     title, ax : see the module docstring.
 
     The three zones are shaded along satisfaction, dashed and dotted lines mark the
@@ -817,10 +827,14 @@ def plot_zones(
     typ = pd.Series(types).astype(object).to_numpy()
     if not len(sat) == len(loy) == len(typ):
         raise ValueError("satisfaction, loyalty and types must have the same length")
+    classified = pd.Series(typ).dropna().astype(str)
+    total = len(sat)
+    if total > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(total, max_points, replace=False))
+        sat, loy, typ = sat[keep], loy[keep], typ[keep]
     rng = np.random.default_rng(seed)
     jx = rng.uniform(-jitter, jitter, len(sat))
     jy = rng.uniform(-jitter, jitter, len(sat))
-    classified = pd.Series(typ).dropna().astype(str)
     ax = _axes(ax, (8, 5.5))
     zone_handles = _shade_zones(ax, thresholds, labels)
     ax.axhline(th_loy.loyalty_high_min, color=MUTED, ls="--", lw=0.8)
@@ -843,6 +857,7 @@ def plot_zones(
         frameon=False,
         markerscale=1.5,
     )
+    ax.csat_points = (len(sat), total)
     return _finish(ax, title, xlabel, ylabel)
 
 

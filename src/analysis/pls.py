@@ -854,7 +854,12 @@ def _htmt_stack(r: np.ndarray, spec: _Spec) -> np.ndarray:
 
 # --------------------------------------------------------------------------- bootstrap
 
-_BOOT_METHODS = ("resample", "counts")
+_BOOT_METHODS = ("resample", "counts", "auto")
+#: ``method="auto"``: count weights above this many rows (the resampled copies cost B x n x p).
+COUNTS_ABOVE = 20_000
+#: With count weights, above this many rows the rows are resampled in this many random groups
+#: (a grouped bootstrap of sufficient statistics: cost B x groups x p^2 instead of B x n x p^2).
+BOOT_GROUPS = 20_000
 _MAX_CHUNK = 500  # resamples estimated together, at most
 _CHUNK_BYTES = 256 * 2**20  # about the working memory one chunk of resamples may take
 
@@ -942,7 +947,7 @@ class _CountMoments:
     observed x observed).
     """
 
-    def __init__(self, x: np.ndarray, block_rows: int = 4096) -> None:
+    def __init__(self, x: np.ndarray, block_rows: int = 4096, groups: int | None = None, seed: int = 0) -> None:
         observed = ~np.isnan(x)
         self.has_nan = not bool(observed.all())
         self.p = x.shape[1]
@@ -954,26 +959,61 @@ class _CountMoments:
         self.v = np.hstack([xz, observed.astype(float)]) if self.has_nan else xz
         self.upper = np.triu_indices(self.v.shape[1])
         self.block_rows = block_rows
+        self.size = np.ones(len(x))
+        self.products = None
+        if groups is not None and groups < len(x):
+            self._group(groups, seed)
+        self.units = len(self.v)
+
+    def _group(self, groups: int, seed: int) -> None:
+        """Replace the rows by ``groups`` random groups of rows (sizes differ by at most one): their
+        sums of ``v``, of the products ``v v'`` (upper triangle) and their sizes (see :func:`bootstrap_model`)."""
+        n = len(self.v)
+        member = np.random.default_rng(seed).permutation(n) % groups  # a seeded, balanced assignment
+        order = np.argsort(member, kind="stable")
+        iu, ju = self.upper
+        sums = np.zeros((groups, self.v.shape[1]))
+        products = np.zeros((groups, iu.size))
+        step = self.block_rows * 16
+        for lo in range(0, n, step):  # sorted rows in blocks: no (n x q^2) array
+            rows = order[lo : lo + step]
+            g = member[rows]
+            first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+            vb = self.v[rows]
+            sums[g[first]] += np.add.reduceat(vb, first, axis=0)
+            products[g[first]] += np.add.reduceat(vb[:, iu] * vb[:, ju], first, axis=0)
+        self.size = np.bincount(member, minlength=groups).astype(float)
+        self.v, self.products = sums, products
 
     def corr(self, idx: np.ndarray) -> np.ndarray:
+        """Correlation matrices (c, p, p) of the resamples ``idx`` (c, units) of positions of units."""
         c, n = idx.shape
+        counts = np.bincount((idx + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n)
+        return self.corr_counts(counts.reshape(c, n).astype(float))
+
+    def corr_counts(self, counts: np.ndarray) -> np.ndarray:
+        """Correlation matrices (c, p, p) of the resamples with these counts (c, units) of each unit."""
+        c, n = counts.shape
         p, v = self.p, self.v
         q = v.shape[1]
-        counts = np.bincount((idx + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n)
-        counts = counts.reshape(c, n).astype(float)
         s = counts @ v
         iu, ju = self.upper
-        g = np.zeros((c, iu.size))
-        for start in range(0, n, self.block_rows):
-            vb = v[start : start + self.block_rows]
-            g += counts[:, start : start + self.block_rows] @ (vb[:, iu] * vb[:, ju])
+        if self.products is not None:
+            g = counts @ self.products
+        else:
+            g = np.zeros((c, iu.size))
+            for start in range(0, n, self.block_rows):
+                vb = v[start : start + self.block_rows]
+                g += counts[:, start : start + self.block_rows] @ (vb[:, iu] * vb[:, ju])
+        total = counts @ self.size
+        n = total[:, None] if self.products is not None else n
         gram = np.empty((c, q, q))
         gram[:, iu, ju] = g
         gram[:, ju, iu] = g
         with np.errstate(invalid="ignore", divide="ignore"):
             if not self.has_nan:
                 m = s / n
-                cov = gram / n - m[:, :, None] * m[:, None, :]
+                cov = gram / (n[:, :, None] if self.products is not None else n) - m[:, :, None] * m[:, None, :]
                 var = np.diagonal(cov, axis1=1, axis2=2)
             else:
                 a, b, cc = gram[:, :p, :p], gram[:, :p, p:], gram[:, p:, p:]
@@ -1132,7 +1172,8 @@ def bootstrap_model(
         correlates them; ``"counts"`` turns the same resamples into multinomial count
         weights and weighted cross-products, never copying resampled rows (less memory
         and time at large n; equal to ``"resample"`` up to rounding, about 1e-13, so not
-        byte-identical).
+        byte-identical); above :data:`BOOT_GROUPS` rows it resamples random groups of rows
+        (below); ``"auto"``: ``"resample"`` up to :data:`COUNTS_ABOVE` rows, ``"counts"`` above.
     chunk_size : resamples estimated together; by default as many as fit in about 256 MiB
         of working memory (at most 500), so memory does not grow with ``n_boot``.
 
@@ -1156,8 +1197,20 @@ def bootstrap_model(
     interval the 2.5 / 97.5 percentiles, ``t = estimate / se`` and ``p``
     two-sided from Student's t with ``n - 1`` df.
 
+    Large n (``"counts"`` with more than :data:`BOOT_GROUPS` rows): the rows are dealt into
+    :data:`BOOT_GROUPS` random groups (a seeded permutation, sizes differing by at most one) and
+    the bootstrap resamples groups: each resample draws :data:`BOOT_GROUPS` groups with
+    replacement and its correlations come from the drawn groups' sums of the centred items and
+    of their cross-products (sufficient statistics). For independent rows the groups are
+    independent and identically distributed, so this is the cluster bootstrap of Davison &
+    Hinkley (1997, section 3.8) over iid clusters: the moments' bootstrap covariance is that of
+    the row bootstrap times ``(G - 1) / G`` vs ``(n - 1) / n``, and the correlations are smooth
+    functions of the moments. Cost B x groups x p^2 and memory independent of n and B;
+    ``tests/test_pls.py`` checks its standard errors against the row bootstrap.
+
     Reference: Ray, Danks & Calero Valdez, seminr ``bootstrap_model``; Efron, B. &
-    Tibshirani, R. (1993). *An Introduction to the Bootstrap*. Chapman & Hall.
+    Tibshirani, R. (1993). *An Introduction to the Bootstrap*. Chapman & Hall; Davison, A. C. &
+    Hinkley, D. V. (1997). *Bootstrap Methods and their Application*. Cambridge University Press.
     """
     if n_boot < 2:
         raise ValueError("n_boot must be at least 2.")
@@ -1169,8 +1222,10 @@ def bootstrap_model(
     x = model.resample_data
     n, p = x.shape
     k = len(spec.constructs)
+    if method == "auto":
+        method = "counts" if n > COUNTS_ABOVE else "resample"
     if chunk_size is None:
-        per_resample = n * 8 * (2 * p + 2) if method == "resample" else n * 8 * 3
+        per_resample = n * 8 * (2 * p + 2) if method == "resample" else min(n, BOOT_GROUPS) * 8 * 3
         chunk_size = max(1, min(_MAX_CHUNK, _CHUNK_BYTES // per_resample))
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1.")
@@ -1182,8 +1237,10 @@ def bootstrap_model(
     rep_htmt = np.full((n_boot, pair_a.size), np.nan)
     not_conv = 0
     has_nan = bool(np.isnan(x).any())
-    moments = _CountMoments(x) if method == "counts" else None
-    stream = _IndexStream(seed, n)
+    moments = None
+    if method == "counts":
+        moments = _CountMoments(x, groups=BOOT_GROUPS, seed=0 if seed is None else seed)
+    stream = _IndexStream(seed, n if moments is None else moments.units)
     item_pos = np.arange(p)
 
     bar = None

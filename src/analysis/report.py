@@ -516,6 +516,10 @@ def zone_chart(ctx: WaveContext) -> Figure:
         loyalty_thresholds=th_loy,
         **kwargs,
     )
+    drawn, total = getattr(ax, "csat_points", (0, 0))
+    if drawn < total:  # a sample of the points (plotting.MAX_POINTS): say so under the chart
+        note = word("chart.points_sampled", lang, shown=words.integer(drawn, lang), n=words.integer(total, lang))
+        ax.figure.text(0.01, 0.005, note, fontsize=8, color=plotting.MUTED, ha="left", va="bottom")
     return figure_of(ax)
 
 
@@ -754,9 +758,15 @@ def sample_table(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
+#: The collapsed list of all comments holds at most this many; past it, a seeded random sample of this many
+#: (a million-response wave's comments would make the report hundreds of MB; all stay in the clean data).
+MAX_COMMENTS_LISTED = 5_000
+
+
 def verbatims(ctx: WaveContext, limit: int = 12) -> str:
     """Open-ended answers as escaped HTML: the least satisfied customers' comments first, then all of them
-    in a collapsed list (``<details>``), so nothing a customer wrote is hidden and no markup can run."""
+    in a collapsed list (``<details>``), so nothing a customer wrote is hidden and no markup can run; past
+    :data:`MAX_COMMENTS_LISTED` comments the list is a seeded random sample of that many, and says so."""
     from .publish import escape_text, verbatims_html
 
     s = ctx.survey
@@ -768,8 +778,13 @@ def verbatims(ctx: WaveContext, limit: int = 12) -> str:
         data = clean[[s.overall_satisfaction, col]].dropna(subset=[col])
         data = data.sort_values(s.overall_satisfaction, kind="stable")
         parts.append(verbatims_html(list(data[col]), limit=limit, language=ctx.language))
+        listed = clean[col].dropna()
         summary = word("text.all_comments", ctx.language, n=len(data))
-        items = "".join(f"<li>{escape_text(t)}</li>" for t in clean[col].dropna())
+        if len(listed) > MAX_COMMENTS_LISTED:
+            keep = np.sort(np.random.default_rng(0).choice(len(listed), MAX_COMMENTS_LISTED, replace=False))
+            listed = listed.iloc[keep]
+            summary = word("text.some_comments", ctx.language, shown=MAX_COMMENTS_LISTED, n=len(data))
+        items = "".join(f"<li>{escape_text(t)}</li>" for t in listed)
         parts.append(
             f'<details class="verbatims-all"><summary>{escape_text(summary)}</summary><ul>{items}</ul>'
             "</details>"

@@ -121,11 +121,9 @@ def kernel_env() -> dict[str, str]:
     run, so the tables are the same byte for byte whatever the load (the thread count changes the
     last digit of bootstrap bounds).
     """
-    threads = os.environ.get("CSAT_THREADS", "1")
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        env[var] = threads
-    return env
+    from .threads import env
+
+    return env()
 
 
 def code_fingerprint() -> str:
@@ -386,6 +384,8 @@ def run(
     force: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    units: str | None = None,
+    scheduler: str | None = None,
     engine: str = "typst",
     warn: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -393,6 +393,9 @@ def run(
 
     ``engine`` makes the PDF and Word reports: ``"typst"`` (Typst and pandoc from their PyPI wheels) or
     ``"quarto"`` (the ``quarto`` program, which must be on PATH; checked before anything runs).
+    ``units`` (default: the survey's ``units:``) also writes one report per group of that segment
+    and wave (:func:`analysis.units.write_unit_reports`), fanned out on the Dask cluster at
+    ``scheduler`` (default ``CSAT_SCHEDULER``, else a local cluster of 2 workers).
     """
     from .typeset import ENGINES, quarto_path
 
@@ -403,6 +406,9 @@ def run(
             "--engine quarto needs the 'quarto' program on PATH; without it, leave --engine out "
             "(the default renders PDF and Word with Typst and pandoc from PyPI)."
         )
+    from .threads import limit
+
+    limit()  # the pre-flight cleans in this process: its pools too
     survey, waves = plan(Path(survey_path), wave_paths)
     out = check_output_folder(Path(out), survey, waves)
     for note in outside_project(survey, waves):
@@ -417,7 +423,7 @@ def run(
     except OutputLocked as exc:
         raise InputError(str(exc)) from None
     try:
-        return _run_locked(survey, waves, out, force, progress, echo, engine)
+        return _run_locked(survey, waves, out, force, progress, echo, engine, units=units, scheduler=scheduler)
     finally:
         held.__exit__(None, None, None)
 
@@ -430,6 +436,8 @@ def _run_locked(
     progress: bool,
     echo: Callable[[str], None],
     engine: str = "typst",
+    units: str | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """:func:`run` once the output folder's lock is held."""
     from tqdm.auto import tqdm
@@ -587,6 +595,15 @@ def _run_locked(
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
+        segment = units or survey.units
+        if segment:
+            from .units import write_unit_reports
+
+            bar.set_postfix_str(f"unit reports by {segment}")
+            done = write_unit_reports(survey, waves, segment, out, scheduler=scheduler)
+            result.reports += [p for pages in done.pages.values() for p in pages.values()]
+            if done.index is not None:
+                result.reports.append(done.index)
     finally:
         stack.close()
         bar.close()

@@ -35,7 +35,7 @@ SURVEY_KEYS = (
     "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
 )
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
-NOT_YET_APPLIED = ("comments", "units")
+NOT_YET_APPLIED = ("comments",)
 WEIGHTING_KEYS = ("method", "margins", "bounds")
 WEIGHTING_METHODS = ("rake", "poststratify")
 #: How far a segment's shares may be from summing to 1 before the margins are refused.
@@ -355,6 +355,7 @@ class Survey:
     satisfied_levels: tuple[int, ...] = ()
     repurchase: str | None = None
     weighting: WeightingConfig | None = None
+    units: str | None = None
     sha256: str = ""
 
     # ---- lookups
@@ -1145,6 +1146,19 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _units(value: Any, segments: tuple[str, ...], file: str) -> str | None:
+    """The ``units:`` key: one of the survey's segments (one report per group of it), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in segments:
+        raise SurveyDefinitionError(
+            f"'units' is {value!r}, which is not one of the segments.",
+            file=file,
+            expected=f"one of the segments: {', '.join(segments) or '(none defined)'}",
+        )
+    return value
+
+
 def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     """Read and validate a survey definition (CONTRACT section 1).
 
@@ -1293,6 +1307,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         customer_id=cid,
         pii=pii,
         segments=segments,
+        units=_units(spec.get("units"), segments, file),
         segment_codebook={seg.column: seg for seg in codebook},
         duration=duration,
         recommend=recommend,

@@ -322,7 +322,11 @@ class WaveAnalysis:
         """From the notebook parameters: an empty ``wave_path`` is the first wave file (in baseline order) beside
         the survey definition (``<its folder>/waves/``); an empty ``processed_dir`` is
         ``DIR/data/processed/<wave>``; an empty ``baseline_dir`` is the baseline wave's folder there, when it
-        has results."""
+        has results. The maths libraries' thread pools are limited here (:func:`analysis.threads.limit`,
+        ``CSAT_THREADS``, default 1)."""
+        from .threads import limit
+
+        limit()
         survey = load_survey(survey_path)
         wave = load_wave(wave_path) if str(wave_path) else survey_waves(survey_path)[0]
         out = Path(out_root).resolve()
@@ -701,7 +705,7 @@ class WaveAnalysis:
         ranges = {i: s.ranges[i] for c in blocks for i in blocks[c]}
 
         def estimates(m: PLSModel, sample: str, keep: set[str] | None) -> dict[str, Any]:
-            boot = bootstrap_model(m, n_boot=b, seed=seed, progress=progress)
+            boot = bootstrap_model(m, n_boot=b, seed=seed, progress=progress, method="auto")
             impact = acsi_impact(m, construct_index_scores(clean.loc[m.scores.index], m, ranges))
             out = {
                 "csi_paths": boot.paths.copy(),
