@@ -32,7 +32,9 @@ SURVEY_KEYS = (
     "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
 )
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
-NOT_YET_APPLIED = ("weighting", "comments", "units")
+NOT_YET_APPLIED = ("weighting", "units")
+COMMENTS_KEYS = ("codebook",)
+CODE_KEYS = ("zh", "en", "about")
 SCALE_KEYS = ("min", "max", "labels", "missing")
 ITEM_KEYS = ("id", "scale", "construct", "text", "reverse")
 INDEX_KEYS = ("weights", "constructs", "ahp")
@@ -173,6 +175,8 @@ class Survey:
     zones: Mapping[str, Any] = field(default_factory=dict)
     satisfied_levels: tuple[int, ...] = ()
     repurchase: str | None = None
+    #: ``comments.codebook``: code -> {"zh": (...), "en": (...), "about": item or construct or None}
+    codebook: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sha256: str = ""
 
     # ---- lookups
@@ -624,6 +628,42 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _parse_comments(spec: Any, about_names: Sequence[str], file: str) -> dict[str, dict[str, Any]]:
+    """``comments: {codebook: {code: {zh: [...], en: [...], about: item-or-construct}}}`` checked and compiled
+    once (:func:`analysis.comments.compile_codebook`, so a bad pattern is refused here, naming the code)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError("'comments' must be a mapping.", file=file, expected="comments: {codebook: ...}")
+    check_keys(spec, COMMENTS_KEYS, "comments.", file)
+    book = spec.get("codebook") or {}
+    if not isinstance(book, Mapping):
+        raise SurveyDefinitionError(
+            "'comments.codebook' must map a code to its words.", file=file, expected="code: {zh: [...], en: [...]}"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for code, entry in book.items():
+        where = f"comments.codebook.{code}"
+        if not isinstance(entry, Mapping):
+            raise SurveyDefinitionError(f"'{where}' must be a mapping.", file=file, expected="{zh: [...], en: [...]}")
+        check_keys(entry, CODE_KEYS, f"{where}.", file)
+        about = entry.get("about")
+        if about is not None and str(about) not in about_names:
+            raise SurveyDefinitionError(
+                f"'{where}.about' names '{about}', which is no item or construct.", file=file,
+                expected="an item id or a construct",
+            )
+        words = {lang: tuple(str(w) for w in _as_list(entry.get(lang), f"{where}.{lang}", file)) for lang in ("zh", "en")}
+        out[str(code)] = {**{k: v for k, v in words.items() if v}, "about": str(about) if about is not None else None}
+    from .comments import CodebookError, compile_codebook
+
+    try:
+        compile_codebook(out)
+    except CodebookError as e:
+        raise SurveyDefinitionError(f"comments.codebook: {e}.", file=file, expected="words, or re: patterns (RE2)") from e
+    return out
+
+
 def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     """Read and validate a survey definition (CONTRACT section 1).
 
@@ -781,6 +821,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         zones=dict(zones),
         satisfied_levels=satisfied,
         repurchase=repurchase,
+        codebook=_parse_comments(spec.get("comments"), [*ids, *constructs], file),
         sha256=sha256_file(path),
     )
 

@@ -56,6 +56,10 @@ def _survey_yaml(survey: dict) -> str:
         "open_ended",
     ]:
         out.append(f"{key}: {_flow(s[key])}")
+    out.append("comments:             # coding of the open-ended answers: code -> words (or re: patterns)")
+    out.append("  codebook:")
+    for code, entry in s["comments"]["codebook"].items():
+        out.append(f"    {code}: {_flow(entry)}")
     out.append("paths:                # ECSI-style structural model: [source, target]")
     for p in s["paths"]:
         out.append(f"  - {_flow(p)}")
