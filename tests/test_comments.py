@@ -332,3 +332,30 @@ def test_comments_table_has_no_text_and_one_line_per_comment(demo_wave) -> None:
     assert list(table.columns[:4]) == ["row", "language", "codes", "sentiment"]
     assert table["sentiment"].between(-1, 1).all()
     assert not any(table[c].dtype == object and table[c].astype(str).str.len().max() > 60 for c in table.columns)
+
+
+def test_example_quotes_are_the_most_negative_first_and_masked() -> None:
+    texts = pd.Series({1: "交期太慢，电话13912345678", 2: "交期很准时，很满意", 3: "交期一般"})
+    coded = pd.DataFrame({"codes": ["d", "d", "d"], "sentiment": [-0.9, 0.8, 0.0]}, index=[1, 2, 3])
+    assert cm.example_quotes(texts, coded, "d", n=2) == ["交期太慢，电话[phone]", "交期一般"]
+    assert cm.example_quotes(texts, coded, "d", n=1, tone="positive") == ["交期很准时，很满意"]
+
+
+def test_report_comment_section_escapes_masks_and_suppresses(demo_wave) -> None:
+    from analysis import report
+
+    wave, wa = demo_wave
+    quotes = report.comment_quotes(wa, per_code=50)
+    assert "<b>" not in quotes and "<script" not in quotes
+    assert "&lt;b&gt;" in quotes  # the planted markup comment is quoted as text
+    for text in wave.truth_comments.loc[wave.truth_comments["pii"] == "phone", "text"]:
+        assert text not in quotes
+    table = report.comment_code_table(wa)
+    assert len(table) == 6 and table.iloc[:, 2].str.match(r"^\d+$").all()
+    small = report.comment_code_table(wa, min_cell=10_000)
+    assert (small.iloc[:, 3] == "").all() and (small.iloc[:, 2] == "<5").all()
+    assert "Wilson" in report.comment_methods_text(wa) or "Wilson" in report.word("comments.methods", "en")
+    summary = report.comment_summary_text(wa)
+    assert str(len(wa.read("comments"))) in summary.replace(",", "")
+    segments = report.comment_segment_table(wa)
+    assert len(segments) >= 4

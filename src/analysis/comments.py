@@ -557,7 +557,7 @@ def example_quotes(
     most positive, ties by index; distinct texts only."""
     m = code_matrix(coded, [code])[code]
     s = coded.loc[m, "sentiment"]
-    order = s.sort_values(ascending=tone != "negative", kind="stable").index
+    order = s.sort_values(ascending=tone == "negative", kind="stable").index
     out: list[str] = []
     for idx in order:
         q = mask_quote(str(texts.loc[idx]))

@@ -104,7 +104,7 @@ _EN_SUGGEST = ["Please send the monthly statement earlier", "An online ordering 
                "Please visit us more often to discuss our needs"]
 _ZH_OPEN = ["", "", "", "总的来说，", "说实话，", "合作多年，"]
 _ZH_CLOSE = ["。", "。", "！", "，希望改进。", "，请重视。"]
-_ZH_CLOSE_POS = ["。", "！", "，谢谢！", "，继续保持。"]
+_ZH_CLOSE_POS = ["。", "！", "，谢谢！", "，辛苦了！"]
 _EN_CLOSE = [".", ".", "!", ". Please fix this."]
 _EN_CLOSE_POS = [".", "!", ". Thanks!"]
 _ZH_BUT = ["，但是", "，不过", "；可惜"]
