@@ -359,3 +359,19 @@ def test_report_comment_section_escapes_masks_and_suppresses(demo_wave) -> None:
     assert str(len(wa.read("comments"))) in summary.replace(",", "")
     segments = report.comment_segment_table(wa)
     assert len(segments) >= 4
+
+
+def test_share_change_equals_r_newcombe_and_prop_test() -> None:
+    ref = pd.read_csv(REF / "change_reference.csv")
+    for r in ref.itertuples(index=False):
+        got = cm.share_change(int(r.k1), int(r.n1), int(r.k0), int(r.n0))
+        assert got["diff"] == pytest.approx(r.diff, abs=1e-12)
+        assert (got["ci_low"], got["ci_high"]) == pytest.approx((r.ci_low, r.ci_high), abs=1e-9)
+        assert got["p"] == pytest.approx(r.p, rel=1e-8)
+
+
+def test_mean_ci_equals_r_t_test() -> None:
+    data = pd.read_csv(REF / "welch_data.csv")
+    ref = pd.read_csv(REF / "mean_ci_reference.csv").iloc[0]
+    m, lo, hi = cm.mean_ci(data.loc[data["group"] == "a", "rating"])
+    assert (m, lo, hi) == pytest.approx((ref["mean"], ref["ci_low"], ref["ci_high"]), rel=1e-10)

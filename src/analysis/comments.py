@@ -341,6 +341,39 @@ def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def mean_ci(values: pd.Series, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its t interval (scipy ``t.interval``; as R's ``t.test``): (mean, low, high); the interval is
+    (nan, nan) under two values, everything nan without values."""
+    from scipy import stats
+
+    v = pd.Series(values, dtype=float).dropna()
+    if len(v) == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(v.mean())
+    if len(v) < 2 or v.std(ddof=1) == 0:
+        return (m, math.nan, math.nan) if len(v) < 2 else (m, m, m)
+    lo, hi = stats.t.interval(level, len(v) - 1, loc=m, scale=float(v.std(ddof=1)) / math.sqrt(len(v)))
+    return m, float(lo), float(hi)
+
+
+def share_change(k1: int, n1: int, k0: int, n0: int, level: float = 0.95) -> dict[str, float]:
+    """Difference of two shares k1/n1 - k0/n0 (this wave minus the baseline) with Newcombe's hybrid score
+    interval (method 10, from the two Wilson intervals; statsmodels ``confint_proportions_2indep``,
+    ``newcomb``) and the pooled two-proportion z-test (statsmodels ``proportions_ztest``; = R's
+    ``prop.test(correct = FALSE)``). Keys ``diff``, ``ci_low``, ``ci_high``, ``p``; nan when a wave has
+    no comments."""
+    if n1 == 0 or n0 == 0:
+        return {"diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    lo, hi = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff", alpha=1 - level)
+    if k1 + k0 in (0, n1 + n0):
+        p = 1.0
+    else:
+        p = float(proportions_ztest([k1, k0], [n1, n0])[1])
+    return {"diff": k1 / n1 - k0 / n0, "ci_low": float(lo), "ci_high": float(hi), "p": p}
+
+
 def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     """Welch's two-sample t-test (scipy, unequal variances): (t, p); (nan, nan) with under two values a side."""
     from scipy import stats
@@ -360,7 +393,8 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
     with the code), ``n_comments``, ``share`` = n / n_comments with its Wilson 95% interval (``ci_low``,
     ``ci_high``), ``sentiment`` (mean), ``mean_satisfaction`` of the mentioners,
     ``mean_satisfaction_others`` (every other respondent with a rating), ``diff`` and Welch's test of it
-    (``t``, ``p``).
+    (``t``, ``p``); the same for the mentioners whose comment is negative (sentiment < 0) against
+    everyone else: ``n_negative``, ``mean_satisfaction_negative``, ``p_negative``.
     """
     m = code_matrix(coded, names)
     n_comments = len(coded)
@@ -372,6 +406,9 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
         mention = satisfaction.reindex(who)
         others = satisfaction.drop(index=who, errors="ignore")
         t, p = welch(mention, others)
+        neg = coded.loc[who].index[coded.loc[who, "sentiment"] < 0]
+        neg_sat = satisfaction.reindex(neg)
+        _, p_neg = welch(neg_sat, satisfaction.drop(index=neg, errors="ignore"))
         rows.append(
             {
                 "code": name,
@@ -386,10 +423,13 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
                 "diff": float(mention.mean() - others.mean()) if k else math.nan,
                 "t": t,
                 "p": p,
+                "n_negative": len(neg),
+                "mean_satisfaction_negative": float(neg_sat.mean()) if len(neg) else math.nan,
+                "p_negative": p_neg,
             }
         )
     cols = ["code", "n", "n_comments", "share", "ci_low", "ci_high", "sentiment", "mean_satisfaction",
-            "mean_satisfaction_others", "diff", "t", "p"]
+            "mean_satisfaction_others", "diff", "t", "p", "n_negative", "mean_satisfaction_negative", "p_negative"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -399,7 +439,8 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
     Inputs: :func:`code_comments`' frame, the code names, a frame of grouping columns (segments, or a
     constant ``wave`` column) on the same index. Output: ``segment``, ``group``, ``code``,
     ``n_comments`` (of the group), ``n``, ``share`` with its Wilson interval (``ci_low``, ``ci_high``),
-    ``sentiment`` (mean of the group's comments with the code). Groups in sorted order.
+    ``sentiment`` (mean of the group's comments with the code) with its t interval
+    (``sentiment_ci_low``, ``sentiment_ci_high``, :func:`mean_ci`). Groups in sorted order.
     """
     m = code_matrix(coded, names)
     rows = []
@@ -412,6 +453,7 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
                 has = inside & m[name]
                 k = int(has.sum())
                 lo, hi = wilson(k, n_group)
+                tone, tone_lo, tone_hi = mean_ci(coded.loc[has, "sentiment"])
                 rows.append(
                     {
                         "segment": seg,
@@ -422,10 +464,13 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
                         "share": k / n_group if n_group else math.nan,
                         "ci_low": lo,
                         "ci_high": hi,
-                        "sentiment": float(coded.loc[has, "sentiment"].mean()) if k else math.nan,
+                        "sentiment": tone,
+                        "sentiment_ci_low": tone_lo,
+                        "sentiment_ci_high": tone_hi,
                     }
                 )
-    cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment"]
+    cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment",
+            "sentiment_ci_low", "sentiment_ci_high"]
     return pd.DataFrame(rows, columns=cols)
 
 

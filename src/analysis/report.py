@@ -971,8 +971,9 @@ def comment_summary_text(ctx: WaveContext) -> str:
 
 def comment_code_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """Per theme: what it is about, comments, share with its Wilson interval, mean tone, the mentioners'
-    satisfaction against the others' with Welch's p. Themes under ``min_cell`` comments show ``<5`` and
-    nothing else."""
+    satisfaction against the others' with Welch's p, and with a baseline the change of the share in
+    percentage points (Newcombe interval, two-proportion test). Themes under ``min_cell`` comments show
+    ``<5`` and nothing else."""
     lang = ctx.language
     t = ctx.read("comment_codes")
     small = t["n"] < min_cell
@@ -981,6 +982,14 @@ def comment_code_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFra
         return values.where(~small, "")
 
     share = [f"{words.percent(s)} ({words.interval(lo, hi, as_percent=True)})" for s, lo, hi in zip(t["share"], t["ci_low"], t["ci_high"], strict=True)]
+    extra = {}
+    if "change_diff" in t.columns and ctx.wave.baseline:
+        change = [
+            f"{words.signed(d * 100, 1)} ({words.signed(lo * 100, 1)}, {words.signed(hi * 100, 1)}; {words.p_text(p)})"
+            for d, lo, hi, p in zip(t["change_diff"], t["change_ci_low"], t["change_ci_high"], t["change_p"], strict=True)
+        ]
+        small = small | (t["baseline_n"] < min_cell)
+        extra[_cword("change", lang, wave=ctx.wave.baseline)] = pd.Series(change, index=t.index).where(~small, "")
     return pd.DataFrame(
         {
             _cword("code", lang): t["code"],
@@ -991,6 +1000,11 @@ def comment_code_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFra
             _cword("sat_mentioners", lang): shown(t["mean_satisfaction"].map(lambda x: words.number(x, 2))),
             _cword("sat_others", lang): shown(t["mean_satisfaction_others"].map(lambda x: words.number(x, 2))),
             _cword("p", lang): shown(t["p"].map(words.p_value)),
+            _cword("sat_negative", lang): [
+                "" if small[i] or n < min_cell else f"{words.number(m, 2)} ({words.p_text(pn)})"
+                for i, n, m, pn in zip(t.index, t["n_negative"], t["mean_satisfaction_negative"], t["p_negative"], strict=True)
+            ],
+            **extra,
         }
     )
 

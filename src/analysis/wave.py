@@ -247,6 +247,12 @@ def comment_tables(
         b_text = comment_text(survey, baseline)
         b_coded = cm.code_comments(b_text, book)
         segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index)))
+        b_counts = cm.code_matrix(b_coded, names).sum()
+        change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded)) for c, k in zip(codes["code"], codes["n"], strict=True)]
+        codes["baseline_n"] = [int(b_counts[c]) for c in codes["code"]]
+        codes["baseline_share"] = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        for key in ("diff", "ci_low", "ci_high", "p"):
+            codes[f"change_{key}"] = [c[key] for c in change]
         both = pd.concat([docs, b_text.map(lambda t: cm.tokens(t, "zh"))], ignore_index=True)
         which = pd.Series([wave_id] * len(docs) + [baseline_id] * len(b_text))
         terms.append(cm.distinctive_terms(both, which).assign(scope="wave"))
