@@ -367,10 +367,7 @@ def share_change(k1: int, n1: int, k0: int, n0: int, level: float = 0.95) -> dic
     from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
     lo, hi = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff", alpha=1 - level)
-    if k1 + k0 in (0, n1 + n0):
-        p = 1.0
-    else:
-        p = float(proportions_ztest([k1, k0], [n1, n0])[1])
+    p = 1.0 if k1 + k0 in (0, n1 + n0) else float(proportions_ztest([k1, k0], [n1, n0])[1])
     return {"diff": k1 / n1 - k0 / n0, "ci_low": float(lo), "ci_high": float(hi), "p": p}
 
 
