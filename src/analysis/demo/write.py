@@ -171,7 +171,23 @@ def _readme(program: DemoProgram) -> str:
         "problem in 华南 (Delivery latent -0.8 sd, reaching satisfaction and loyalty through the",
         "paths; more 交期 complaints). `ip_address` is an undeclared column that cleaning drops.",
         "",
+        "Comments (`q_comment`, coded by the survey's `comments.codebook`): Chinese and English, from",
+        "phrase banks (analysis.demo.comments); the themes follow each respondent's latent scores",
+        "(the worst attribute when dissatisfied, the best when satisfied, both or a suggestion no",
+        "code covers in between), some in traditional characters, some with a (fake) phone number,",
+        "e-mail address or ID number typed in. Ground truth: `truth_comments` of each wave.",
+        "",
+        "| wave | comments | distinct | English | traditional | phone | e-mail | ID number |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    for w in program.waves.values():
+        t = w.truth_comments
+        lines.append(
+            f"| {w.wave} | {len(t)} | {t['text'].nunique()} | {int((t['language'] == 'en').sum())} | "
+            f"{int(t['traditional'].sum())} | {int((t['pii'] == 'phone').sum())} | {int((t['pii'] == 'email').sum())} | "
+            f"{int((t['pii'] == 'id').sum())} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
