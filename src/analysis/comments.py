@@ -23,7 +23,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -56,10 +56,13 @@ def _t2s() -> Any:
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """``text`` as matched and tokenised: NFKC (full-width letters and digits to half-width), traditional
-    Chinese characters to simplified (OpenCC's t2s table, opencc-python-reimplemented), case-folded."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text)).casefold()
+    Chinese characters to simplified (OpenCC's t2s table, opencc-python-reimplemented), case-folded.
+    Cached (language, codes, sentiment and keywords of one comment normalise it once)."""
+    text = unicodedata.normalize("NFKC", text)
+    return (_t2s().convert(text) if _HAN.search(text) else text).casefold()
 
 
 def detect_language(text: str) -> str:
