@@ -10,6 +10,7 @@ import pytest
 from scipy.spatial.distance import mahalanobis
 
 from analysis.clean import (
+    INVALID_ID,
     clean_wave,
     hash_ids,
     irv,
@@ -148,8 +149,31 @@ def test_straightline_rule_on_real_ecsi_data() -> None:
     expected = (mobi.nunique(axis=1) == 1).to_numpy()  # by hand: one distinct answer in the row
     image = [c for c in mobi.columns if c.startswith("IMAG")]
     assert (mobi[image].nunique(axis=1) == 1).sum() == 15
-    flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
-    assert flags.to_numpy().tolist() == expected.tolist() and flags.sum() == 1
+    old_rule = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5)
+    assert old_rule.to_numpy().tolist() == expected.tolist() and old_rule.sum() == 1
+    # that one row is all 10s: the most delighted customer, not careless by default (issue 11, 6j)
+    assert (mobi[expected] == 10).all(axis=None)
+    flags = straightliners(mobi, {"scale:ten": list(mobi.columns)}, min_items=5, ends={"scale:ten": (1, 10)})
+    assert flags.sum() == 0
+
+
+def test_uniform_top_or_bottom_answer_is_careless_only_against_a_reverse_item() -> None:
+    """By hand: all-top / all-bottom on a grid is kept unless the row gave a reverse-keyed item (here r, on
+    its own 1-5 scale) the raw answer at the same end; a uniform middle answer is always a straight-liner."""
+    rows = [
+        [7, 7, 7, 7, 7, np.nan],  # all top, reverse item not answered: kept
+        [1, 1, 1, 1, 1, 3],  # all bottom, reverse item in the middle: kept
+        [4, 4, 4, 4, 4, np.nan],  # all middle: straight-liner
+        [7, 7, 7, 7, 7, 5],  # all top and "damage happens very often" (r at its top): straight-liner
+        [1, 1, 1, 1, 1, 1],  # all bottom and r at its bottom: straight-liner
+        [7, 7, 7, 7, 7, 1],  # all top, r at the consistent end: kept
+        [7, 7, 7, 7, 6, 5],  # not uniform
+    ]
+    codes = pd.DataFrame(rows, columns=[*"abcde", "r"], dtype=float)
+    grid = {"g": list("abcde")}
+    flags = straightliners(codes, grid, 5, ends={"g": (1, 7)}, reverse={"r": (1, 5)})
+    assert flags.tolist() == [False, False, True, True, True, False, False]
+    assert straightliners(codes, grid, 5).tolist() == [True, True, True, True, True, True, False]  # old rule
 
 
 def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Path, monkeypatch) -> None:
@@ -269,8 +293,16 @@ def test_broken_row_never_lands_in_the_outputs(small_survey: Path, monkeypatch, 
     for pii in ("马小明", "13911112222", "ma@example.com", "C77"):
         assert pii not in everything
     log = result.log.set_index("row")
-    assert log.loc[10, "respondent"] == "[invalid id]"
+    assert log.loc[10, "reason"] == "field_count"  # a line with the wrong field count: rejected, emptied
+    assert log.loc[10, "respondent"] in ("", INVALID_ID)
     assert log.loc[1, "respondent"] == "1"  # ordinary ids unchanged
+
+
+def test_implausible_respondent_ids_are_not_written() -> None:
+    from analysis.clean import safe_respondent_id
+
+    assert safe_respondent_id("11;C77;马小明;13911112222;ma@example.com") == INVALID_ID
+    assert safe_respondent_id("a" * 65) == INVALID_ID and safe_respondent_id("R-001") == "R-001"
 
 
 def test_rejected_rating_values_show_no_contact_details(small_survey: Path, monkeypatch) -> None:
@@ -314,3 +346,21 @@ def test_created_key_file_is_long_enough(tmp_path: Path, monkeypatch) -> None:
     assert len(key) >= 32 and (tmp_path / ".csat_key").exists()
     monkeypatch.setenv("CSAT_ID_KEY", "sixteen-bytes-ok")
     assert id_key(tmp_path) == b"sixteen-bytes-ok"
+
+
+def test_segment_codebook_labels_and_orders_the_clean_groups(small_survey: Path, monkeypatch) -> None:
+    """Issue 11, point 4: the clean data hold each segment's groups by their codebook labels, as an ordered
+    Categorical in the codebook's order (kept through the parquet file), so every table and chart has it."""
+    monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
+    survey_path = small_survey / "params" / "survey.yaml"
+    codebook = "segments: [{column: region, labels: {华北: North, 西部: West}, order: [西部, 华南]}]"
+    survey_path.write_text(survey_path.read_text(encoding="utf-8").replace("segments: [region]", codebook), encoding="utf-8")
+    survey = load_survey(survey_path)
+    result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"))
+    region = result.clean["region"]
+    assert list(region.cat.categories) == ["West", "华南", "North", "华东"]  # order, labels, then natural
+    assert region.astype(str).tolist() == ["华东", "华南", "华东", "West"]  # kept rows 1, 2, 6, 10
+    store = Store(small_survey / "out")
+    store.write("clean", result.clean)
+    back = store.read("clean")["region"]
+    assert list(back.cat.categories) == list(region.cat.categories) and back.cat.ordered

@@ -166,3 +166,18 @@ def test_check_needs_no_hashing_key_and_writes_none(tmp_path: Path, key: str | N
                              env=env, capture_output=True, text=True)
         assert run.returncode == 2 and "CSAT_ID_KEY" in run.stderr
         assert not (tmp_path / "data" / "processed").exists() or not any((tmp_path / "data" / "processed").iterdir())
+
+
+def test_segment_with_too_many_groups_is_refused_with_advice(small_survey: Path) -> None:
+    """Issue 11, point 4: a segment with more groups than its limit stops csat check and csat run, with the
+    advice to bin it or raise the limit; nothing is written."""
+    survey = small_survey / "params" / "survey.yaml"
+    text = survey.read_text(encoding="utf-8")
+    survey.write_text(text.replace("segments: [region]", "segments: [{column: region, max_groups: 2}]"), encoding="utf-8")
+    for command in (["check", "--survey", str(survey)], args(small_survey)):
+        proc = run_cli(command, small_survey)
+        assert_clean_failure(
+            proc, small_survey, "survey.yaml", "segment 'region' has 3 groups, more than the limit of 2", "bins", "max_groups: 3"
+        )
+    survey.write_text(text.replace("segments: [region]", "segments: [{column: region, max_groups: 3}]"), encoding="utf-8")
+    assert run_cli(["check", "--survey", str(survey)], small_survey).returncode == 0

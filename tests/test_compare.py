@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations, product
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,9 +63,13 @@ def test_welch_anova_matches_hand_formula_and_pingouin(three_groups):
     assert res["statistic"] == pytest.approx(ref["F"], rel=1e-8)
     assert res["df2"] == pytest.approx(ref["ddof2"], rel=1e-8)
     assert res["p"] == pytest.approx(ref["p_unc"], rel=1e-6)
-    # omega squared written out: (k-1)(F-1) / ((k-1)(F-1) + N)
+    # omega squared from the sums of squares written out (Hays 1963): (SS_b - (k-1) MS_w) / (SS_t + MS_w)
     big_n = sum(len(a) for a in groups)
-    assert res["effect_size"] == pytest.approx(2 * (f - 1) / (2 * (f - 1) + big_n))
+    allv = np.concatenate(groups)
+    ss_b = sum(len(a) * (a.mean() - allv.mean()) ** 2 for a in groups)
+    ss_w = sum(((a - a.mean()) ** 2).sum() for a in groups)
+    ms_w = ss_w / (big_n - 3)
+    assert res["effect_size"] == pytest.approx((ss_b - 2 * ms_w) / (ss_b + ss_w + ms_w), rel=1e-12)
     assert res["effect_size_name"] == "omega_squared"
     assert res["n"] == big_n == 96
 
@@ -80,6 +85,23 @@ def test_omega_squared_formula_equals_classic_omega_with_classic_f():
     omega_ss = (ss_b - 2 * ms_w) / (ss_b + ss_w + ms_w)
     f_classic = (ss_b / 2) / ms_w
     assert 2 * (f_classic - 1) / (2 * (f_classic - 1) + 90) == pytest.approx(omega_ss)
+
+
+OMEGA = Path(__file__).parent / "data" / "omega"
+
+
+@pytest.mark.parametrize("name", ["groups4.csv", "groups3.csv"])
+def test_welch_anova_omega_squared_matches_r_effectsize(name):
+    """Omega squared = R effectsize::omega_squared(aov(y ~ g)); Welch F, df2 and p = R oneway.test
+    (tests/data/omega/omega.R). With unequal sizes and variances (groups4) the old F form fed
+    the Welch F gave 0.079 instead of R's 0.052."""
+    ref = pd.read_csv(OMEGA / "omega_reference.csv").set_index("file").loc[name]
+    data = pd.read_csv(OMEGA / name)
+    res = cmp.welch_anova(data, "y", "g").iloc[0]
+    assert res["effect_size"] == pytest.approx(ref["omega_squared"], rel=1e-9)
+    assert res["statistic"] == pytest.approx(ref["welch_f"], rel=1e-9)
+    assert res["df2"] == pytest.approx(ref["welch_df2"], rel=1e-9)
+    assert res["p"] == pytest.approx(ref["welch_p"], rel=1e-7)
 
 
 def test_two_groups_use_welch_t_and_hedges(three_groups):
@@ -297,16 +319,37 @@ def test_group_tests_table(survey):
     assert (out.dropna(subset=["p"]).p_adj.notna()).all()
 
 
-def test_group_tests_holm_families(survey):
-    out = cmp.group_tests(survey, ["sat"], ["region", "channel"], top2={"sat": 6}).to_frame()
-    for tests in (["welch_anova", "welch_t"], ["kruskal_wallis", "mann_whitney"], ["chi2_top2"]):
-        fam = out[out.test.isin(tests)]
-        assert len(fam) == 2
-        np.testing.assert_allclose(fam.p_adj, multipletests(fam.p, method="holm")[1])
+def test_group_tests_holm_family_is_every_omnibus_test(survey):
+    """One family: every omnibus test of every variable, segment and test (issue 11, 6g), = statsmodels."""
+    out = cmp.group_tests(survey, ["sat", "value"], ["region", "channel"], top2={"sat": 6}).to_frame()
+    fam = out[out.test.isin(cmp.OMNIBUS_TESTS)]
+    assert len(fam) == 2 * 2 * 2 + 2  # 2 variables x 2 segments x (means, ranks) + chi2 for sat
+    np.testing.assert_allclose(fam.p_adj, multipletests(fam.p, method="holm")[1], rtol=1e-12)
     for seg in ("region",):
-        d = out[(out.test == "dunn") & (out.segment == seg)]
+        d = out[(out.test == "dunn") & (out.segment == seg) & (out.variable == "sat")]
         np.testing.assert_allclose(d.p_adj, multipletests(d.p, method="holm")[1])
-    assert out.loc[out.test == "welch_anova", "significant"].item()  # planted region effect
+    assert out.loc[(out.test == "welch_anova") & (out.variable == "sat"), "significant"].item()  # planted effect
+
+
+def test_groups_differ_only_with_a_meaningful_effect():
+    """A tiny but highly significant difference (n large) is significant, not "differ" (issue 11, 6l)."""
+    rng = np.random.default_rng(5)
+    n = 20000
+    g = np.repeat(["a", "b"], n)
+    y = np.concatenate([rng.normal(0, 1, n), rng.normal(0.06, 1, n)])  # true d = 0.06 < 0.2
+    big = rng.normal(0, 1, 2 * n) + np.where(g == "b", 0.5, 0.0)  # d = 0.5
+    out = cmp.group_tests(pd.DataFrame({"y": y, "big": big, "g": g}), ["y", "big"], ["g"]).to_frame()
+    t = out[out.test == "welch_t"].set_index("variable")
+    assert t.loc["y", "p_adj"] < 1e-3 and abs(t.loc["y", "effect_size"]) < 0.2  # Hedges' g by pingouin
+    assert t.loc["y", "significant"] and not t.loc["y", "meaningful"] and not t.loc["y", "differ"]
+    assert t.loc["big", "differ"]
+
+
+def test_meaningful_thresholds():
+    names = ["hedges_g", "hedges_g", "omega_squared", "omega_squared", "epsilon_squared", "cramers_v", "rank_biserial", "x"]
+    effects = [-0.25, 0.19, 0.01, 0.009, 0.02, 0.05, -0.1, 9.0]
+    got = cmp.meaningful(pd.Series(effects), pd.Series(names)).tolist()
+    assert got == [True, False, True, False, True, False, True, False]
 
 
 def test_group_tests_zero_variance_is_a_note_not_a_crash():
@@ -439,10 +482,23 @@ def test_wave_change_table():
         cmp.proportion_change(40, 50, 41, 50, "satisfaction_rate"),
     ]
     out = cmp.wave_change_table(rows)
-    assert list(out.columns[:9]) == cmp.WAVE_CHANGE_COLUMNS
+    assert list(out.columns[: len(cmp.WAVE_CHANGE_COLUMNS)]) == cmp.WAVE_CHANGE_COLUMNS
     assert list(out.significant) == [True, False]
+    np.testing.assert_allclose(out.p_adj, multipletests(out.p, method="holm")[1], rtol=1e-12)
     assert "n_baseline" in out.columns and "n_boot" not in out.columns
-    pd.testing.assert_frame_equal(rows[0].to_frame(), out.iloc[[0]].reset_index(drop=True))
+    own = ["p_adj", "significant"]  # Holm over the family: a one-row table has its own
+    pd.testing.assert_frame_equal(rows[0].to_frame().drop(columns=own), out.iloc[[0]].drop(columns=own))
+
+
+def test_wave_change_p_adj_is_holm_over_all_rows_like_r():
+    """Holm over every row of the change table = R p.adjust(p, "holm") (values from R 4.x)."""
+    p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.049]
+    rows = [{"metric": f"m{i}", "p": x} for i, x in enumerate(p)]
+    out = cmp.wave_change_table(rows)
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.2, 0.049), "holm")
+    r_holm = [0.05, 0.12, 0.12, 0.03, 0.2, 0.12]
+    np.testing.assert_allclose(out.p_adj, r_holm, rtol=1e-12)
+    assert list(out.significant) == [False, False, False, True, False, False]
 
 
 def _tied_scores() -> tuple[pd.DataFrame, pd.Series]:
@@ -515,3 +571,18 @@ def test_group_test_notes_are_codes_the_report_words():
     assert "西北、东北" in zh and "无定义" in zh
     assert note_text("", "en") == "" and note_text(float("nan"), "zh") == ""
     assert note_text("a_code_from_elsewhere", "en") == "a_code_from_elsewhere"
+
+
+def test_groups_in_codebook_order_else_natural_order():
+    """Issue 11, 6l: pairs and groups follow the segment's category order (the codebook's), else natural
+    order (Tier 2 before Tier 10), never the plain string sort."""
+    rng = np.random.default_rng(2)
+    names = ["Tier 10", "Tier 2", "Tier 1"]
+    g = np.repeat(names, 40)
+    y = rng.normal(5, 1, 120) + np.repeat([0.0, 0.5, 1.0], 40)
+    plain = cmp.group_tests(pd.DataFrame({"y": y, "g": g}), ["y"], ["g"]).to_frame()
+    gh = plain[plain.test == "games_howell"].group.tolist()
+    assert gh == ["Tier 1 vs Tier 2", "Tier 1 vs Tier 10", "Tier 2 vs Tier 10"]
+    coded = pd.Categorical(g, categories=["Tier 10", "Tier 1", "Tier 2"], ordered=True)
+    out = cmp.group_tests(pd.DataFrame({"y": y, "g": coded}), ["y"], ["g"]).to_frame()
+    assert out[out.test == "dunn"].group.tolist() == ["Tier 10 vs Tier 1", "Tier 10 vs Tier 2", "Tier 1 vs Tier 2"]

@@ -141,6 +141,16 @@ def test_sample_profile_suppresses_small_cells():
     assert (describe.sample_profile(data2, ["region"])["n"] >= 5).all()
 
 
+def test_sample_profile_lists_groups_in_their_order():
+    """Issue 11, 6l: codebook (category) order, else natural order; not by size."""
+    ages = ["60+"] * 5 + ["18-29"] * 20 + ["9-17"] * 6 + ["30-44"] * 9
+    out = describe.sample_profile(pd.DataFrame({"age": ages}), ["age"])
+    assert out["group"].tolist() == ["9-17", "18-29", "30-44", "60+"]
+    tier = pd.Categorical(["Gold"] * 5 + ["Silver"] * 9 + ["Bronze"] * 7, categories=["Bronze", "Silver", "Gold"])
+    out = describe.sample_profile(pd.DataFrame({"tier": tier}), ["tier"])
+    assert out["group"].tolist() == ["Bronze", "Silver", "Gold"]
+
+
 def test_wilson_interval_matches_the_formula():
     """statsmodels' Wilson interval against the score formula written out (Wilson 1927)."""
     z = 1.959963984540054

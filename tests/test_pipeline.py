@@ -123,6 +123,7 @@ def test_planted_segment_change_is_found(demo_run: Path, program) -> None:
     change = pd.read_csv(demo_run / "data" / "processed" / "2026H1" / "wave_change.csv").set_index("metric")
     planted = change.loc[f"CSI | region = {region}"]
     assert planted["diff"] < 0 and planted["p"] < 0.001
+    assert planted["p_adj"] < 0.05 and planted["significant"]  # still found with Holm over all change rows
     others = [m for m in change.index if m.startswith("CSI | region = ") and not m.endswith(region)]
     assert sum(change.loc[m, "p"] < 0.001 and change.loc[m, "diff"] < -2 for m in others) == 0
     # the planted drop shows as a shift in customer types: fewer apostles in that region
@@ -289,3 +290,111 @@ def test_comment_section_in_every_wave_report(demo_run: Path) -> None:
         codes = pd.read_csv(demo_run / "data" / "processed" / wave / "comment_codes.csv")
         assert len(codes) == 6 and codes["n"].min() >= 5
 
+# --------------------------------------------------------------------------- PDF and Word beside the HTML
+def _zh(key: str) -> str:
+    import yaml
+
+    words = yaml.safe_load((ROOT / "src" / "analysis" / "i18n" / "zh.yaml").read_text(encoding="utf-8"))
+    for part in key.split("."):
+        words = words[part]
+    return words
+
+
+@pytest.mark.parametrize("wave", WAVES)
+def test_pdf_and_docx_beside_each_wave_report(demo_run: Path, wave: str) -> None:
+    """Every demo wave has a PDF (fonts embedded, the summary on page one with the headline numbers, the
+    HTML's Chinese headings in its text, no glyph missing) and a Word file (>= 3 tables, >= 4 charts)."""
+    from fontTools.ttLib import TTFont
+
+    from analysis import documents, typeset
+    from analysis.publish import page_headings
+    from report_files import pdf_fonts, pdf_text, read_docx
+
+    reports = demo_run / "reports"
+    pdf, word_file, html = (reports / f"{wave}.{ext}" for ext in ("pdf", "docx", "html"))
+    fonts = pdf_fonts(pdf)
+    assert fonts and all(f["emb"] == "yes" for f in fonts), fonts
+
+    head = pd.read_csv(demo_run / "data" / "processed" / wave / "headline.csv").set_index("metric")["value"]
+    first = " ".join(pdf_text(pdf, 1, 1).split())
+    assert _zh("section.summary") in first and _zh("summary_page.actions_title") in first
+    assert _zh("section.kpis") not in first  # the summary has page one to itself
+    for number in (f"{head['csi']:.1f}", f"{100 * head['satisfaction_rate']:.1f}%", f"{head['nps']:.1f}"):
+        assert number in first, number
+    text = " ".join(pdf_text(pdf).split())
+    headings = [t for level, _, t in page_headings(html.read_text(encoding="utf-8")) if level == 2]
+    assert len(headings) >= 8
+    for heading in headings:
+        assert heading in text, heading
+
+    doc = documents.from_notebook(reports / "notebooks" / wave / "05_report.ipynb", "t", "zh")
+    font = next(p for d in typeset.font_dirs() for p in d.glob("NotoSansCJKsc-Regular.otf"))
+    cmap = TTFont(font).getBestCmap()
+    assert sorted({c for c in doc.text() if not c.isspace() and ord(c) not in cmap}) == []
+
+    word = read_docx(word_file)
+    assert len(word.tables) >= 3 and word.pictures >= 4 and all(word.header_rows)
+    assert _zh("section.summary") in word.paragraphs
+
+
+def test_pdf_and_docx_beside_the_tracking_report(demo_run: Path) -> None:
+
+    from report_files import pdf_fonts, pdf_text, read_docx
+
+    reports = demo_run / "reports"
+    assert all(f["emb"] == "yes" for f in pdf_fonts(reports / "tracking.pdf"))
+    text = " ".join(pdf_text(reports / "tracking.pdf").split())
+    for key in ("section.kpis", "section.trends", "section.segments", "section.types", "section.provenance"):
+        assert _zh(key) in text
+    word = read_docx(reports / "tracking.docx")
+    assert len(word.tables) >= 3 and word.pictures >= 3
+
+
+def test_printed_demo_report_clips_no_table(demo_run: Path, tmp_path: Path) -> None:
+    from test_print import CHROMIUM, print_report
+
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's Chromium (.ci/run installs it)")
+    assert print_report(demo_run / "reports" / "2025H2.html", tmp_path / "printed.pdf") == []
+
+
+def test_missing_documents_are_made_again_without_rerunning(demo_run: Path) -> None:
+    """A re-run that skips every wave still writes a deleted PDF / Word file, from the executed notebook."""
+    pdf = demo_run / "reports" / "2025H1.pdf"
+    pdf.unlink()
+    status = main(["run", "--survey", str(demo_run / "params" / "survey.yaml"), "--out", str(demo_run), "--no-progress"])
+    assert status == 0 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_index_links_every_format(demo_run: Path) -> None:
+    page = (demo_run / "reports" / "index.html").read_text(encoding="utf-8")
+    for wave in WAVES:
+        for ext in ("html", "pdf", "docx"):
+            assert f'href="{wave}.{ext}"' in page
+
+
+def test_engine_quarto_renders_through_quarto_when_on_path(
+    demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`csat run --engine quarto` hands the report's Markdown to the quarto on PATH (a stand-in here)."""
+    from test_typeset import fake_quarto
+
+    (tmp_path / "bin").mkdir()
+    fake_quarto(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("QUARTO_LOG", str(tmp_path / "log"))
+    reports = demo_run / "reports"
+    keep = {ext: (reports / f"2025H2.{ext}").read_bytes() for ext in ("pdf", "docx")}
+    for ext in keep:
+        (reports / f"2025H2.{ext}").unlink()
+    try:
+        status = main(
+            ["run", "--survey", str(demo_run / "params" / "survey.yaml"), "--out", str(demo_run), "--no-progress",
+             "--engine", "quarto"]
+        )
+        assert status == 0
+        assert (reports / "2025H2.pdf").read_text() == "made by quarto"
+        assert "--to typst" in (tmp_path / "log").read_text()
+    finally:
+        for ext, data in keep.items():
+            (reports / f"2025H2.{ext}").write_bytes(data)

@@ -271,6 +271,19 @@ def test_plot_drivers_order_whiskers_and_percentages(correlated):
     assert len(_bars(plain)) == 4 and not plain.collections  # no interval, no whiskers
 
 
+def test_plot_drivers_shows_the_model_r2(correlated):
+    """Issue 11, 6l: the driver chart states the R² the shares divide (from the table, or given)."""
+    import statsmodels.api as sm
+
+    table = drivers.relative_weights(correlated, "y", list("abcd")).to_frame()
+    ols = sm.OLS(correlated["y"], sm.add_constant(correlated[list("abcd")]), missing="drop").fit()
+    assert table["r2"].iloc[0] == pytest.approx(ols.rsquared, rel=1e-9)  # drivers.csv carries it
+    ax = plotting.plot_drivers(table, r2_label="模型 R²")
+    assert f"模型 R² = {ols.rsquared:.2f}" in _texts(ax)
+    assert f"R² = {0.5:.2f}" in _texts(plotting.plot_drivers(table.drop(columns="r2"), r2=0.5))
+    assert not any("R²" in t for t in _texts(plotting.plot_drivers(table.drop(columns="r2"))))
+
+
 # --------------------------------------------------------------------------- path diagram
 def test_plot_path_diagram_arrows_coefficients_and_r2():
     names = {"Expectation": "顾客期望", "Quality": "感知质量", "Satisfaction": "顾客满意度"}
@@ -402,6 +415,36 @@ def test_plot_ipa_points_names_and_grid():
         # grid lines at the means (the ipa default)
         assert ax.lines[0].get_xdata()[0] == pytest.approx(perf.mean())
         assert ax.lines[1].get_ydata()[0] == pytest.approx(imp.mean())
+
+
+def test_plot_ipa_labels_do_not_overlap_on_a_crowded_grid():
+    """Issue 11, 6l: 18 long item labels on points packed together; no two text boxes intersect, none hides
+    a quadrant name, every label stays inside the axes."""
+    rng = np.random.default_rng(11)
+    names = [f"item_{i:02d}" for i in range(18)]
+    imp = pd.Series(0.05 + 0.004 * rng.random(18), index=names)  # nearly one point
+    perf = pd.Series(70 + 1.5 * rng.random(18), index=names)
+    labels = {n: f"送货准时与包装完好 {n}" for n in names}
+    ax = plotting.plot_ipa(zones.ipa(imp, perf), labels=labels, xlabel="表现", ylabel="重要性")
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    from matplotlib.text import Text
+
+    def box(t):  # the text's own box (an annotation's extent would include its leader line)
+        return Text.get_window_extent(t, renderer)
+
+    item_boxes = [box(t) for t in ax.texts if t.get_text() in labels.values()]
+    corner_boxes = [box(t) for t in ax.texts if t.get_text() in zones.IPA_QUADRANTS]
+    assert len(item_boxes) == 18 and len(corner_boxes) == 4
+    frame = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(np.column_stack([perf.to_numpy(), imp.to_numpy()]))
+    for i, a in enumerate(item_boxes):
+        assert frame.x0 <= a.x0 and a.x1 <= frame.x1 and frame.y0 <= a.y0 and a.y1 <= frame.y1
+        for b in item_boxes[i + 1 :] + corner_boxes:
+            assert not a.overlaps(b), (a, b)
+        assert not any(a.contains(x, y) for x, y in centres)  # no label hides a point
+    plt.close(fig)
 
 
 def test_plot_ipa_without_labels_shows_only_identifiers():

@@ -442,3 +442,11 @@ def test_provenance_accepts_plain_objects(tmp_path):
     f.write_text("x", encoding="utf-8")
     prov = provenance(SimpleNamespace(path=f), [], [], root=tmp_path)
     assert prov.iloc[0].tolist() == ["file", "s.yaml", hashlib.sha256(b"x").hexdigest()]
+
+
+def test_index_links_the_pdf_and_word_files_beside_a_report(tmp_path):
+    entries = [{"wave": "2025H1", "href": "2025H1.html", "documents": [("PDF", "2025H1.pdf"), ("Word", "2025H1.docx")]}]
+    page = write_index(tmp_path, entries, title="t", language="en").read_text(encoding="utf-8")
+    parsed = _Links()
+    parsed.feed(page)
+    assert parsed.links[1:] == [["2025H1.html", "2025H1"], ["2025H1.pdf", "PDF"], ["2025H1.docx", "Word"]]

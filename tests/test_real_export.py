@@ -229,8 +229,8 @@ def program(tmp_path_factory) -> dict[str, Path]:
     return {
         "root": root,
         "survey": write_yaml(root / "survey.yaml", survey_spec(ECSI_PATHS)),
-        # the published values use all 250 rows: switch the straight-lining rule off
-        # by configuration (one mobi respondent gives 10 to all 24 items)
+        # the published values use all 250 rows: switch the straight-lining rule off by configuration
+        # (one mobi respondent gives 10 to all 24 items; kept by the default rule too since issue 11)
         "readme_survey": write_yaml(
             root / "readme_survey.yaml",
             survey_spec(
@@ -266,14 +266,16 @@ def kept(runs) -> pd.DataFrame:
 
 def _expected_reasons(answers: pd.DataFrame, min_items: int = 5) -> list[str]:
     """Straight-lining written out (docs of analysis.clean): one distinct answer over >= 5 answered
-    items of a grid, a grid being all items of one scale (here all 24 items).
+    items of a grid, a grid being all items of one scale (here all 24 items); an answer at the top
+    (10) or bottom (1) of the scale only against a reverse-keyed item, and mobi has none.
 
     mobi has no duplicate ids or rows, no duration and nobody answers under half the items.
     """
     x = answers[ITEMS].to_numpy()
     answered = (~np.isnan(x)).sum(axis=1)
     flat = (np.nanmax(x, axis=1) == np.nanmin(x, axis=1)) & (answered >= min_items)
-    return ["straightliner" if f else "" for f in flat]
+    extreme = np.isin(np.nanmin(x, axis=1), [1, 10])
+    return ["straightliner" if f and not e else "" for f, e in zip(flat, extreme, strict=True)]
 
 
 # --------------------------------------------------------------------------- 1. cleaning
@@ -290,7 +292,8 @@ def test_both_exports_clean_to_the_same_table(program):
     assert len(a.value_issues) == len(b.value_issues) == 0  # every label and -99/不适用 understood
     assert_frame_equal(a.log[["row", "kept", "reason"]], b.log[["row", "kept", "reason"]])
     assert a.log["reason"].tolist() == _expected_reasons(mobi_answers(with_missing=True))
-    assert a.n_kept == 249  # raw row 137 answers 10 to all 24 items
+    assert a.n_kept == 250  # raw row 137 answers 10 to all 24 items: the most delighted customer, kept (issue 11)
+    assert a.log.loc[136, "reason"] == ""
     assert_frame_equal(a.clean, b.clean)
     # the clean items are the answers as given, -99 / 不适用 as missing
     expected = mobi_answers(with_missing=True).iloc[a.clean["row"].to_numpy() - 1].reset_index(drop=True)
@@ -386,5 +389,7 @@ def test_default_index_runs_every_stage(program):
     from analysis.survey import load_survey
 
     survey = load_survey(program["default_index_survey"])
-    assert survey.index_constructs == ["Image", "Expectation", "Quality", "Value", "Complaints"]
+    # Complaints is downstream of Satisfaction in the ECSI paths: an outcome, never a driver (issue 11, 6d)
+    assert survey.index_constructs == ["Image", "Expectation", "Quality", "Value"]
+    assert "Complaints" in survey.outcome_constructs
     run_stages(program["root"], program["default_index_survey"], program["codes"], "default_index")

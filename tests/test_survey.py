@@ -171,3 +171,68 @@ def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) ->
     path = _write(tmp_path, BASE + "weighting: {method: rake, margins: {}}\n")
     with pytest.warns(UserWarning, match="'weighting' is read but not applied"):
         load_survey(path)
+
+
+def test_constructs_downstream_of_satisfaction_are_outcomes(tmp_path: Path) -> None:
+    """ECSI: Satisfaction -> Complaints -> Loyalty. Complaints is an outcome of satisfaction (Fornell et al.
+    1996), so by default it is neither a driver nor in the CSI (issue 11, 6d)."""
+    text = BASE.replace("overall_satisfaction: b", "overall_satisfaction: b\nloyalty: [d]")
+    text = text.replace(
+        "  - {id: b, scale: s7, construct: Y}",
+        "  - {id: b, scale: s7, construct: Y}\n  - {id: c, scale: s7, construct: Complaints}\n"
+        "  - {id: d, scale: s7, construct: Loyalty}",
+    )
+    text += "paths: [[X, Y], [Y, Complaints], [Complaints, Loyalty]]\n"
+    s = load_survey(_write(tmp_path, text))
+    assert s.outcome_constructs == ["Y", "Complaints", "Loyalty"]
+    assert s.index_constructs == ["X"]
+
+
+# --------------------------------------------------------------------------- segment codebook (issue 11, point 4)
+CODEBOOK = """\
+segments:
+  - region
+  - {column: tier, labels: {1: Gold, 2: {en: Silver, zh: 银卡}, 3: Bronze}, order: [3, Gold]}
+  - {column: age, bins: [18, 30, 45, 60, .inf], labels: [18-29, 30-44, 45-59, 60+], max_groups: 4}
+  - {column: size, bins: [0, 10, 100]}
+"""
+
+
+def test_segment_codebook_parses_labels_order_and_bins(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from analysis.survey import MAX_GROUPS, segment_groups
+
+    s = load_survey(_write(tmp_path, BASE + CODEBOOK))
+    assert s.segments == ("region", "tier", "age", "size")  # the CONTRACT list form still gives column names
+    assert s.segment("region").labels == {} and s.segment("region").max_groups == MAX_GROUPS == 30
+    tier = s.segment("tier")
+    got = segment_groups(pd.Series(["1", "2", 3, "2.0", None, "7"]), tier, "en")
+    assert got.tolist()[:4] == ["Gold", "Silver", "Bronze", "Silver"] and pd.isna(got.iloc[4])
+    assert list(got.cat.categories) == ["Bronze", "Gold", "Silver", "7"]  # order, then the labels, then the rest
+    assert segment_groups(pd.Series(["2"]), tier, "zh").tolist() == ["银卡"]
+    age = s.segment("age")
+    got = segment_groups(pd.Series(["17", "18", "29.9", "30", "60", "99", "n/a"]), age)
+    assert got.astype(object).where(got.notna(), None).tolist() == [None, "18-29", "18-29", "30-44", "60+", "60+", None]
+    assert age.max_groups == 4
+    size = segment_groups(pd.Series([0, 9, 10, 100, 101]), s.segment("size"))
+    assert size.astype(object).where(size.notna(), None).tolist() == ["[0, 10)", "[0, 10)", "[10, 100]", "[10, 100]", None]
+
+
+@pytest.mark.parametrize(
+    ("segments", "needle"),
+    [
+        ("segments: [{column: tier, lables: {1: a}}]\n", "unknown key 'segments[0].lables'. Did you mean 'labels'?"),
+        ("segments: [{labels: {1: a}}]\n", "segments[0] has no 'column'"),
+        ("segments: [{column: age, bins: [30, 18]}]\n", "segments[0].bins is [30, 18]"),
+        ("segments: [{column: age, bins: [0, 1, 2], labels: [a]}]\n", "1 labels for 2 bins"),
+        ("segments: [{column: age, bins: [0, 1], order: [a]}]\n", "both 'bins' and 'order'"),
+        ("segments: [{column: t, labels: [a, b]}]\n", "segments[0].labels must map codes to labels"),
+        ("segments: [{column: t, max_groups: 1}]\n", "segments[0].max_groups is 1"),
+        ("segments: [r, {column: r}]\n", "listed twice"),
+    ],
+)
+def test_segment_codebook_errors_name_the_key(tmp_path: Path, segments: str, needle: str) -> None:
+    with pytest.raises(SurveyDefinitionError) as err:
+        load_survey(_write(tmp_path, BASE + segments))
+    assert needle in str(err.value) and "survey.yaml" in str(err.value)

@@ -220,3 +220,75 @@ def test_pls_index_weights_survive_a_negative_outer_weight(tmp_path: Path) -> No
     warnings_text = report.validity_warnings(wa)
     assert any("CUEX3" in w and "below 0.708" in w for w in warnings_text)
     assert sum("above 0.9" in w for w in warnings_text) == int((htmt["estimate"] > 0.90).sum()) > 0
+
+
+def test_ipa_has_bootstrap_intervals_and_stable_priorities(first: WaveAnalysis) -> None:
+    """issue 11, 6d: importance intervals and quadrant stability in ipa.csv; "act first on" only from items
+    stably (>= 90% of resamples) in "Concentrate here"."""
+    from analysis import report
+    from analysis.zones import IPA_STABLE
+
+    ipa = first.store.read("ipa")
+    assert ipa["stability"].between(0, 1).all() and (ipa["n_boot"] > 900).all()
+    assert (ipa["importance_ci_low"] <= ipa["importance"]).all()
+    assert (ipa["importance"] <= ipa["importance_ci_high"]).all()
+    pri = first.store.read("priorities").set_index("item")
+    by_item = ipa.set_index("item")
+    want = (by_item["quadrant"] == "Concentrate here") & (by_item["stability"] >= IPA_STABLE)
+    assert pri["stable"].astype(bool).to_dict() == want.to_dict()
+    named = report.act_first(first)
+    assert set(named) <= set(ipa.loc[ipa["item"].isin(want[want].index), "label"])
+    summary = report.executive_summary(first)
+    if named:
+        assert all(n in summary for n in named)
+    else:
+        assert "没有项目稳定地落在" in summary
+    # outcome items (overall, loyalty, recommend) are never IPA items
+    outcomes = {first.survey.overall_satisfaction, *first.survey.loyalty, first.survey.recommend}
+    assert not outcomes & set(ipa["item"])
+
+
+def test_segment_codebook_flows_into_group_tests_and_profile(tmp_path: Path) -> None:
+    """Issue 11, point 4: a numeric age binned and a coded tier labelled by the codebook reach group_tests.csv
+    and profile.csv by their labels, in the codebook's order; a plain age segment (60+ ages) is refused."""
+    import numpy as np
+    import yaml
+
+    from analysis.errors import SurveyDefinitionError
+    from analysis.pls import ECSI_BLOCKS
+    from analysis.wave import check
+    from conftest import MOBI
+
+    answers = pd.read_csv(MOBI)
+    rng = np.random.default_rng(4)
+    answers.insert(0, "rid", range(1, len(answers) + 1))
+    answers["age"] = rng.integers(18, 80, len(answers))
+    answers["tier"] = rng.choice([1, 2, 3], len(answers))
+    answers.to_csv(tmp_path / "mobi.csv", index=False)
+    items = [{"id": i, "scale": "ten", "construct": c} for c, its in ECSI_BLOCKS.items() for i in its]
+    segments = [
+        {"column": "age", "bins": [18, 30, 50, float("inf")], "labels": ["under 30", "30-49", "50+"]},
+        {"column": "tier", "labels": {1: "Gold", 2: "Silver", 3: "Bronze"}, "order": ["Bronze", "Silver", "Gold"]},
+    ]
+    survey = {"respondent_id": "rid", "scales": {"ten": {"min": 1, "max": 10}}, "items": items,
+              "overall_satisfaction": "CUSA1", "segments": segments}
+    (tmp_path / "survey.yaml").write_text(yaml.safe_dump(survey), encoding="utf-8")
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({"wave": "w", "raw": "mobi.csv"}), encoding="utf-8")
+    wa = WaveAnalysis.load(tmp_path / "survey.yaml", tmp_path / "w.yaml", out_root=tmp_path)
+    wa.clean()
+    profile = wa.describe()["profile"]
+    assert profile.loc[profile.segment == "age", "group"].tolist() == ["under 30", "30-49", "50+"]
+    assert profile.loc[profile.segment == "tier", "group"].tolist() == ["Bronze", "Silver", "Gold"]
+    by_hand = pd.cut(answers["age"], [18, 30, 50, np.inf], right=False).value_counts(sort=False).tolist()
+    assert profile.loc[profile.segment == "age", "n"].tolist() == by_hand
+    wa.index(n_boot=10)
+    tests = wa.groups()
+    pairs = tests[(tests.test == "games_howell") & (tests.segment == "tier") & (tests.variable == "CSI")]
+    assert pairs.group.tolist() == ["Bronze vs Silver", "Bronze vs Gold", "Silver vs Gold"]
+    # the same age column as a plain segment: one group per age, refused with advice
+    survey["segments"] = ["age"]
+    (tmp_path / "survey.yaml").write_text(yaml.safe_dump(survey), encoding="utf-8")
+    from analysis.survey import load_survey, load_wave
+
+    with pytest.raises(SurveyDefinitionError, match=r"segment 'age' has \d\d groups, more than the limit of 30"):
+        check(load_survey(tmp_path / "survey.yaml"), load_wave(tmp_path / "w.yaml"))

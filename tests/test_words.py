@@ -349,7 +349,12 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     ctx = _fake_ctx(
         tmp_path,
         survey,
-        {"index_weights": weights, "pls_summary": summary, "ipa": pd.DataFrame({"x": [1]})},
+        {
+            "index_weights": weights,
+            "pls_summary": summary,
+            "ipa": pd.DataFrame({"x": [1]}),
+            "zones": pd.DataFrame({"type": ["apostle"], "n": [1], "share": [1.0]}),
+        },
         baseline="w1",
     )
     assert ctx.survey.pls.bootstrap == 200
@@ -357,6 +362,42 @@ def test_report_methods_text_states_the_bootstrap_count_recorded(tmp_path: Path)
     assert "200 次自助抽样" in text and "5000" not in text and "模型使用 321 份答卷" in text
     assert "净推荐值" in text and "Jones & Sasser" in text and "重要性-表现分析" in text
     assert "基期 w1" not in text  # no wave_change.csv: the change did not run
+
+
+def test_methods_text_states_the_holm_families_and_the_meaningful_effect(tmp_path: Path) -> None:
+    """Issue 11, 6g/6l: the methods text names the family (all omnibus tests of the wave; all change rows),
+    its size, and the effect a "difference" needs, in both languages; the report says "no" to a significant
+    but trivial difference."""
+    survey = BARE_SURVEY + "segments: [region]\n"
+    weights = pd.DataFrame({"construct": ["Quality"], "weight": [1.0], "method": "equal"})
+    tests = pd.DataFrame(
+        {
+            "variable": ["q4", "q4", "CSI"],
+            "segment": ["region"] * 3,
+            "group": ["region"] * 3,
+            "test": ["welch_anova", "kruskal_wallis", "welch_anova"],
+            "p": [0.0001, 0.001, 0.0002],
+            "p_adj": [0.0003, 0.001, 0.0004],
+            "effect_size": [0.05, 0.04, 0.004],  # omega squared: meaningful, -, trivial
+            "effect_size_name": ["omega_squared", "epsilon_squared", "omega_squared"],
+            "note": ["", "", ""],
+        }
+    )
+    change = pd.DataFrame({"metric": ["CSI", "NPS"], "p": [0.01, 0.5], "p_adj": [0.02, 0.5]})
+    files = {"index_weights": weights, "group_tests": tests, "wave_change": change}
+    for lang, needles in (
+        ("en", ["all 3 omnibus tests of the wave", "all 2 rows of the change table", "|g| ≥ 0.2"]),
+        ("zh", ["全部 3 项总体检验", "变化表全部 2 行", "|g| ≥ 0.2"]),
+    ):
+        folder = tmp_path / lang
+        folder.mkdir()
+        ctx = _fake_ctx(folder, survey + f"language: {lang}\n", files, baseline="w1")
+        text = report.methods_text(ctx)
+        assert "Holm" in text and all(n in text for n in needles), text
+    (tmp_path / "g").mkdir()
+    ctx = _fake_ctx(tmp_path / "g", survey, files)
+    g = report.group_summary(ctx)
+    assert g["Groups differ?"].tolist() == ["yes", "no"]  # both p_adj < 0.05; omega squared 0.004 < 0.01
 
 
 # --------------------------------------------------------------------------- tables pass p-values as text
@@ -400,19 +441,20 @@ def test_report_tables_write_p_values_with_the_formatter(tmp_path: Path) -> None
         tmp_path, BARE_SURVEY, {"group_tests": group_tests, "wave_change": change, "csi_paths": paths}
     )
     g = report.group_summary(ctx)
-    assert g["p"].tolist() == ["> 0.999", "< 0.001"]
+    assert g["p (Holm)"].tolist() == ["> 0.999", "< 0.001"]  # the adjusted p, named so
     assert g["Test"].tolist() == ["Welch's ANOVA", "Welch's t-test"]
     assert g["Effect size"].tolist() == ["0.000 (ω²)", "0.500 (Hedges' g)"]
     c = report.change_table(ctx)
     assert c["p"].tolist() == ["< 0.001", "0.044"]
+    assert c["p (Holm)"].tolist() == ["< 0.001", "0.044"]  # an old table without p_adj: the raw p
     assert c["Change"].tolist() == ["+2.5", "+5.0"] and c["95% interval"].tolist() == [
         "1.0 – 4.0",
         "2.0 – 8.0",
     ]
     p = report.path_table(ctx)
     assert p["p"].tolist() == ["> 0.999"] and p["Coefficient"].tolist() == ["0.412"]
-    for table in (g, c, p):  # text, so show_table's precision cannot cut it
-        assert table["p"].map(type).eq(str).all()
+    for table, col in ((g, "p (Holm)"), (c, "p"), (p, "p")):  # text, so show_table's precision cannot cut it
+        assert table[col].map(type).eq(str).all()
 
 
 def test_provenance_table_in_the_report_language() -> None:
@@ -454,3 +496,48 @@ def test_tracking_segment_table_in_the_report_language(tmp_path: Path) -> None:
     shown = track.segment_trends()
     assert list(shown.columns) == ["分组变量", "群体", "w1", "w2"]
     assert shown.iloc[0].tolist() == ["region", "east", "70.0", "71.2"]
+
+
+# --------------------------------------------------------------------------- IPA priorities (issue 11, 6d)
+def _ipa_ctx(tmp_path: Path, stability: list[float]):
+    ipa = pd.DataFrame(
+        {
+            "item": ["q1", "q2", "q3"],
+            "label": ["Quality", "Price", "Delivery"],
+            "importance": [0.5, 0.3, 0.2],
+            "performance": [40.0, 45.0, 90.0],
+            "quadrant": ["Concentrate here", "Concentrate here", "Possible overkill"],
+            "importance_ci_low": [0.4, 0.1, 0.1],
+            "importance_ci_high": [0.6, 0.5, 0.3],
+            "stability": stability,
+            "n_boot": 1000,
+        }
+    )
+    pri = ipa[["item", "label", "importance", "performance"]].assign(
+        priority=[25.0, 13.5, 0.0], rank=[1, 2, 3], stability=stability
+    )
+    pri["stable"] = (ipa["quadrant"] == "Concentrate here") & (ipa["stability"] >= 0.9)
+    weights = pd.DataFrame({"construct": ["Quality", "Service"], "weight": [0.5, 0.5], "method": "equal"})
+    return _fake_ctx(tmp_path, BARE_SURVEY, {"ipa": ipa, "priorities": pri, "index_weights": weights})
+
+
+def test_act_first_names_only_items_stably_in_concentrate_here(tmp_path: Path) -> None:
+    ctx = _ipa_ctx(tmp_path, [0.95, 0.6, 0.99])
+    assert report.act_first(ctx) == ["Quality"]
+    actions = report.recommended_actions(ctx)
+    assert "**Concentrate here**: Quality. They weigh" in actions
+    assert "Price fall in this quadrant, but not stably (in under 90%" in actions
+    table = report.priority_table(ctx)
+    assert table["Quadrant stability"].tolist() == ["95%", "60%", "99%"]
+    assert table["Importance"].iloc[0].startswith("0.500") and "0.400" in table["Importance"].iloc[0]
+    text = report.methods_text(ctx)
+    assert "1,000 bootstrap resamples" in text or "1000 bootstrap resamples" in text
+    assert "at least 90% of the resamples" in text
+
+
+def test_act_first_says_when_no_item_is_stable(tmp_path: Path) -> None:
+    ctx = _ipa_ctx(tmp_path, [0.7, 0.6, 0.99])
+    assert report.act_first(ctx) == []
+    actions = report.recommended_actions(ctx)
+    assert "**Concentrate here**: Quality, Price fall in this quadrant, but not stably" in actions
+    assert actions.count("Concentrate here") == 1

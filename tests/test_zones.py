@@ -465,7 +465,7 @@ def _report_ctx(tmp_path: Path, res, language: str):
     store = Store(tmp_path)
     path = store.write("loyalty_breakpoint", res.to_frame())
     assert path.read_text(encoding="utf-8").splitlines()[1].split(",")[2] in ("true", "false")  # CONTRACT
-    return SimpleNamespace(read=store.read, language=language)
+    return SimpleNamespace(read=store.read, has=store.exists, language=language)
 
 
 def test_report_loyalty_text_with_and_without_a_break(tmp_path: Path):
@@ -591,3 +591,83 @@ def test_methods_text_states_the_break_test():
         text = words.methods_text(words.MethodSettings(loyalty=True), lang)
         assert needle in text and "Hinkley 1971" in text and "p < 0.05" in text
     assert "Davies" not in words.methods_text(words.MethodSettings(loyalty=False), "en")
+
+
+# --------------------------------------------------------------------------- IPA bootstrap (issue 11, 6d)
+def _ipa_data(n: int = 80, seed: int = 3) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """Ratings on 1-7 of an outcome y and four items, some answers missing."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 4))
+    y = latent @ np.array([0.9, 0.5, 0.2, 0.05]) + rng.normal(scale=0.8, size=n)
+    cols = {"y": y, **{f"i{k}": latent[:, k] + rng.normal(scale=0.7, size=n) for k in range(4)}}
+    data = pd.DataFrame({c: np.clip(np.round(4 + 1.2 * v), 1, 7) for c, v in cols.items()})
+    data = data.mask(rng.random(data.shape) < 0.05)
+    return data, {c: (1, 7) for c in data.columns}
+
+
+def _ipa_point(data: pd.DataFrame, ranges, grid="mean") -> pd.DataFrame:
+    from analysis.describe import item_stats
+    from analysis.drivers import relative_weights
+
+    items = [c for c in data.columns if c != "y"]
+    imp = relative_weights(data, "y", items).to_frame().set_index("predictor")["rescaled"]
+    perf = item_stats(data.reset_index(drop=True), {i: ranges[i] for i in items}).set_index("item")["index"]
+    return ipa(imp, perf, grid)
+
+
+@pytest.mark.parametrize("grid", ["mean", "median", (0.25, 50.0)])
+def test_ipa_stability_equals_a_plain_loop_over_resamples(grid):
+    """The vectorised bootstrap = resampling rows with the same draws and redoing the IPA each time (the
+    tested relative_weights, item_stats and ipa functions), skipping resamples where it is undefined."""
+    from analysis.zones import ipa_stability
+
+    data, ranges = _ipa_data()
+    point = _ipa_point(data, ranges, grid)
+    n_boot, seed = 60, 11
+    got = ipa_stability(point, data, "y", ranges, n_boot=n_boot, seed=seed, grid=grid)
+    idx = np.random.default_rng(seed).integers(0, len(data), size=(n_boot, len(data)))
+    imps, perfs, same = [], [], []
+    for rows in idx:
+        sub = data.iloc[rows].reset_index(drop=True)
+        try:
+            one = _ipa_point(sub, ranges, grid)
+        except ValueError:
+            continue
+        imps.append(one["importance"].to_numpy())
+        perfs.append(one["performance"].to_numpy())
+        same.append(one["quadrant"].to_numpy() == point["quadrant"].to_numpy())
+    assert int(got["n_boot"].iloc[0]) == len(imps) > 50
+    np.testing.assert_allclose(got["stability"], np.mean(same, axis=0), atol=1e-12)
+    lo, hi = np.quantile(np.array(imps), [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(got["importance_ci_low"], lo, rtol=1e-8)
+    np.testing.assert_allclose(got["importance_ci_high"], hi, rtol=1e-8)
+    lo, hi = np.quantile(np.array(perfs), [0.025, 0.975], axis=0)
+    np.testing.assert_allclose(got["performance_ci_low"], lo, rtol=1e-8)
+    np.testing.assert_allclose(got["performance_ci_high"], hi, rtol=1e-8)
+
+
+def test_ipa_stability_is_seeded_and_sees_a_clear_driver():
+    from analysis.zones import ipa_stability
+
+    data, ranges = _ipa_data(n=400)
+    point = _ipa_point(data, ranges)
+    a = ipa_stability(point, data, "y", ranges, n_boot=200, seed=5)
+    b = ipa_stability(point, data, "y", ranges, n_boot=200, seed=5)
+    pd.testing.assert_frame_equal(a, b)
+    # i0 carries most of y, i3 almost nothing: their importance intervals are far apart
+    ci = a.set_index("item")
+    assert ci.loc["i0", "importance_ci_low"] > 0.4 > 0.1 > ci.loc["i3", "importance_ci_high"]
+    assert ((a["stability"] >= 0) & (a["stability"] <= 1)).all()
+    assert (a["importance_ci_low"] <= point["importance"]).all()
+    assert (point["importance"] <= a["importance_ci_high"]).all()
+
+
+def test_ipa_stability_without_usable_resamples_is_nan():
+    from analysis.zones import ipa_stability
+
+    data = pd.DataFrame({"y": [1.0, 2, 3, 4], "a": [1.0, 2, 3, 5], "b": [2.0, 1, 4, 3]})
+    point = ipa(pd.Series({"a": 0.6, "b": 0.4}), pd.Series({"a": 50.0, "b": 40.0}))
+    out = ipa_stability(point, data, "y", {c: (1, 7) for c in data}, n_boot=20, seed=1)
+    assert out["n_boot"].eq(0).all() or out["stability"].notna().all()
+    one = ipa_stability(point, data.iloc[:2], "y", {c: (1, 7) for c in data}, n_boot=20, seed=1)
+    assert one["stability"].isna().all() and one["n_boot"].eq(0).all()

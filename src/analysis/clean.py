@@ -3,6 +3,9 @@
 Rules run in a fixed order and a row's ``reason`` is the first rule that
 removes it, so every raw data row gets exactly one line in the cleaning log:
 
+0. ``field_count``    a CSV line with more or fewer fields than the header (semicolons in a comma
+                      file): every cell of it is emptied on reading, so no part of the line (names,
+                      phone numbers) reaches an output; the log keeps its row number
 1. ``duplicate_id``   the respondent id appeared in an earlier row (the first is kept)
 2. ``duplicate_row``  the same answers as an earlier row: every rated item (as coded, so ``7`` and
                       its scale label agree), open-ended answer, segment and customer id; the
@@ -14,7 +17,10 @@ removes it, so every raw data row gets exactly one line in the cleaning log:
 5. ``straightliner``  the same answer on every answered item of a question grid, with at least
                       ``cleaning.straightline_min_items`` (5) answered items; a grid is all items
                       sharing a scale (raw answers, before reverse-coding, so a reversed item
-                      answered like the others counts). Single constructs are deliberately not
+                      answered like the others counts). An answer at the top or bottom of the
+                      scale counts only when the row gave a reverse-keyed item the raw answer at
+                      the same end (a contradiction); otherwise an all-top row may be a delighted
+                      customer (``cleaning.straightline_extremes: true`` restores the old rule). Single constructs are deliberately not
                       used: a delighted customer may honestly give the top level to all five
                       items of one dimension (on the real ECSI mobi data that rule would drop 10%
                       of respondents). Longstring and IRV (Curran 2016; R ``careless``) are
@@ -51,14 +57,11 @@ from scipy import stats
 
 from .errors import InputError
 from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
-from .survey import Survey, Wave
+from .survey import Survey, Wave, segment_groups
 from .words import word
 
-RULES = ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
-RULE_TEXT = {
-    rule: word(f"cleaning_rule.{rule}", "en")
-    for rule in ("duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
-}
+RULES = ("field_count", "duplicate_id", "duplicate_row", "incomplete", "speeder", "straightliner")
+RULE_TEXT = {rule: word(f"cleaning_rule.{rule}", "en") for rule in RULES}
 KEY_ENV = "CSAT_ID_KEY"
 KEY_FILE_ENV = "CSAT_KEY_FILE"
 
@@ -112,19 +115,46 @@ def irv(codes: pd.DataFrame) -> pd.Series:
     return codes.std(axis=1, ddof=1).rename("irv")
 
 
-def straightliners(codes: pd.DataFrame, blocks: Mapping[str, Sequence[str]], min_items: int) -> pd.Series:
+def straightliners(
+    codes: pd.DataFrame,
+    blocks: Mapping[str, Sequence[str]],
+    min_items: int,
+    ends: Mapping[str, tuple[float, float]] | None = None,
+    reverse: Mapping[str, tuple[float, float]] | None = None,
+) -> pd.Series:
     """True where every answered item of some block is identical, with at least ``min_items`` answered.
 
-    ``codes`` are raw answers (before reverse-coding). Returns a boolean Series.
+    Input: ``codes`` raw answers (before reverse-coding), ``blocks`` name -> items,
+    ``min_items``; ``ends`` block name -> (scale min, scale max); ``reverse`` the
+    reverse-keyed items -> their (scale min, scale max). Output: a boolean Series.
+    Rule: with ``ends`` given, a uniform answer at an end of a block's scale (all top or all
+    bottom) counts only when the row contradicts it: it gave a reverse-keyed item (in any
+    grid) the raw answer at the same end ("everything is excellent" and "damage happens
+    very often"). Otherwise an all-top row may be the most delighted customer and an
+    all-bottom row the angriest (issue 11: on the real ECSI mobi survey the only uniform
+    row is all 10s). A uniform answer inside the scale always counts. Without ``ends``
+    every uniform answer counts (the rule before issue 11).
     """
     flags = pd.Series(False, index=codes.index)
-    for items in blocks.values():
+    rev = dict(reverse or {})
+    at_top = pd.Series(False, index=codes.index)  # a reverse item answered at its scale's top / bottom
+    at_bottom = pd.Series(False, index=codes.index)
+    for item, (lo_r, hi_r) in rev.items():
+        if item in codes.columns:
+            at_top |= codes[item] == hi_r
+            at_bottom |= codes[item] == lo_r
+    for name, items in blocks.items():
         if len(items) < min_items:
             continue
         block = codes[list(items)]
         answered = block.notna().sum(axis=1)
-        same = block.max(axis=1) == block.min(axis=1)
-        flags |= same & (answered >= min_items)
+        hi, lo = block.max(axis=1), block.min(axis=1)
+        same = (hi == lo) & (answered >= min_items)
+        if ends is not None and name in ends:
+            low, high = ends[name]
+            contradicted = ((lo == high) & at_top) | ((lo == low) & at_bottom)
+            same &= ~lo.isin([low, high]) | contradicted
+        flags |= same
     return flags
 
 
@@ -339,11 +369,13 @@ def clean_wave(
     issues = [coded.issues]
     index = raw.frame.index
 
-    # rule 1: duplicate respondent ids
+    # rule 0: a CSV line with the wrong number of fields (its cells were emptied on reading)
     reason = pd.Series("", index=index, dtype=object)
+    reason[index.isin(raw.bad_rows)] = "field_count"
+    # rule 1: duplicate respondent ids
     if survey.respondent_id:
         ids = raw.frame[columns[survey.respondent_id]].astype(str).str.strip()
-        reason[duplicate_ids(ids)] = "duplicate_id"
+        reason[(reason == "") & duplicate_ids(ids)] = "duplicate_id"
     # rule 2: the same answers as an earlier row (a re-submission): coded items, open-ended answers,
     # segments and customer id; submission time, duration, PII and undeclared columns may differ
     same_person = [columns[c] for c in (*survey.segments, *survey.open_ended, survey.customer_id) if c]
@@ -367,7 +399,11 @@ def clean_wave(
     grids: dict[str, list[str]] = {}
     for item in survey.items:
         grids.setdefault(item.scale, []).append(item.id)
-    straight = straightliners(codes, grids, rules.straightline_min_items)
+    ends = None if rules.straightline_extremes else {
+        g: (survey.scales[g].min, survey.scales[g].max) for g in grids
+    }
+    reverse_ends = {i.id: (survey.scales[i.scale].min, survey.scales[i.scale].max) for i in survey.items if i.reverse}
+    straight = straightliners(codes, grids, rules.straightline_min_items, ends, reverse_ends)
     reason[(reason == "") & straight] = "straightliner"
     kept = reason == ""
 
@@ -386,6 +422,8 @@ def clean_wave(
     if survey.respondent_id:
         respondents = raw.frame[columns[survey.respondent_id]].astype(str).map(safe_respondent_id)
         log.insert(1, "respondent", respondents.to_numpy())
+    if raw.notes:  # what reading changed in a row: NUL characters removed, an overlong cell cut
+        log["note"] = ["; ".join(raw.notes.get(int(r), [])) for r in index]
     # rule 6: outliers among kept rows (flag only)
     d2 = pd.Series(np.nan, index=index)
     if kept.sum() > len(survey.item_ids) + 1:
@@ -408,8 +446,8 @@ def clean_wave(
     if survey.customer_id:
         key = key if key is not None else id_key(key_root or Path.cwd())
         parts[survey.customer_id] = hash_ids(raw.frame[columns[survey.customer_id]], key)
-    for seg in survey.segments:
-        parts[seg] = text_column(raw, columns[seg])
+    for seg in survey.segments:  # groups by the segment codebook: labels, bins, order (an ordered Categorical)
+        parts[seg] = segment_groups(text_column(raw, columns[seg]), survey.segment(seg), survey.language)
     if duration is not None and survey.duration:
         parts[survey.duration] = duration
     for item_id in survey.rated_items:
@@ -423,6 +461,8 @@ def clean_wave(
     remaining = len(index)
     for rule in RULES:
         n = int((reason == rule).sum())
+        if rule == "field_count" and n == 0:  # shown only when the export had broken lines
+            continue
         remaining -= n
         steps.append((rule, n, remaining))
     attrition = pd.DataFrame(steps, columns=["step", "removed", "remaining"])

@@ -1,6 +1,6 @@
 """The ``csat`` command (CONTRACT section 3).
 
-``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force]``
+``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force] [--engine typst|quarto]``
 ``csat check [--survey ...] [--wave ...]``   validate the definition and read every raw file, write nothing
 ``csat demo [--root DIR]``                   regenerate the demo survey program's inputs
 
@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=Path("."), type=Path, help="where data/processed and reports go")
     run.add_argument("--force", action="store_true", help="re-run waves whose inputs did not change")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--engine",
+        choices=("typst", "quarto"),
+        default="typst",
+        help="how the PDF and Word reports are made: typst (Typst + pandoc, default) or quarto (needs quarto on PATH)",
+    )
 
     check = sub.add_parser("check", help="validate the survey definition and read every wave; write nothing")
     check.add_argument("--survey", default="params/survey.yaml", type=Path)
@@ -47,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _say_error(message: str) -> None:
     text = " ".join(str(message).split())
-    print("csat: " + textwrap.fill(text, width=100, subsequent_indent="      "), file=sys.stderr)
+    print("csat: " + textwrap.fill(text, width=100, subsequent_indent="      ", break_on_hyphens=False, break_long_words=False), file=sys.stderr)
 
 
 class Terminated(KeyboardInterrupt):
@@ -73,6 +79,34 @@ class _OwnSignalsPolicy(asyncio.DefaultEventLoopPolicy):
 def _terminate(signum: int, frame: object) -> None:
     _signalled.append(signum)
     raise Terminated()
+
+
+#: What to do about the system errors a run meets, by errno name.
+_OS_ADVICE = {
+    "ENOSPC": "the disk is full: free some space or give another --out",
+    "EDQUOT": "the disk quota is used up: free some space or give another --out",
+    "EROFS": "the folder is on a read-only file system: give another --out",
+    "EACCES": "permission denied: make the folder writable or give another --out",
+    "EPERM": "permission denied: make the folder writable or give another --out",
+    "ENAMETOOLONG": "a file name is too long: use a shorter folder or wave id",
+    "EISDIR": "a folder is where a file is expected: rename or remove it",
+    "ENOTDIR": "a file is where a folder is expected: rename or remove it",
+    "ENOENT": "a folder vanished during the run: check the path and run again",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One paragraph for a system error: the path, the system's reason and what to do; the run's
+    cleanup has removed what it was writing, so nothing partial was published."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    where = f" {exc.filename}" if exc.filename else ""
+    advice = _OS_ADVICE.get(name, "check the folder and run again")
+    return (
+        f"cannot write or read{where}: {exc.strerror or exc}. {advice[0].upper()}{advice[1:]}. Nothing partial "
+        "was published."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,18 +138,23 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
             from .runner import run
 
             result = run(
-                args.survey, args.wave, out=args.out, force=args.force, progress=not args.no_progress
+                args.survey,
+                args.wave,
+                out=args.out,
+                force=args.force,
+                progress=not args.no_progress,
+                engine=args.engine,
             )
             for path in result.reports:
                 print(f"wrote {path}")
             return 0
         if args.command == "check":
-            from .runner import plan
-            from .wave import check
+            from .runner import outside_project, plan, preflight
 
             survey, waves = plan(args.survey, args.wave)
-            for wave in waves:
-                res = check(survey, wave)
+            for note in outside_project(survey, waves):
+                print(note, file=sys.stderr)
+            for wave, res in zip(waves, preflight(survey, waves), strict=True):
                 print(
                     f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
                     f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"
@@ -139,6 +178,11 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
     except KeyboardInterrupt:
         _say_error("interrupted; nothing partial was written.")
         return 130
+    except OSError as exc:  # the machine, not the input: a full disk, a read-only folder, a long name
+        if debug:
+            raise
+        _say_error(os_error_message(exc))
+        return 2
     except Exception as exc:  # a bug, not bad input: still one paragraph unless debugging
         if debug:
             raise

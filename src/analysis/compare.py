@@ -17,7 +17,7 @@ Every omnibus test returns one row with the same columns, :data:`TEST_COLUMNS`
 (``welch_anova`` and ``kruskal`` keep their own test for 2 groups: F = t^2 and the
 Kruskal-Wallis H); both pairwise tests return :data:`PAIR_COLUMNS`.
 :func:`group_tests` runs all of them for many variables and segments, with
-small-group suppression and Holm adjustment, and returns a :class:`GroupTests`
+small-group suppression and Holm adjustment over all omnibus tests (one family), and returns a :class:`GroupTests`
 whose ``to_frame()`` is the tidy table written to ``group_tests.csv``.
 
 Wave change (``wave_change.csv``): :func:`mean_change`, :func:`proportion_change`,
@@ -31,7 +31,7 @@ chi-square test from scipy, the Wilson interval from
 :func:`analysis.describe.wilson_interval` (statsmodels). Own code remains for
 Dunn's test (none of pingouin, statsmodels or scipy has it), Holm (statsmodels'
 ``multipletests`` costs 94 ms a call, see :func:`holm`), the effect sizes
-pingouin does not give (omega squared from F, epsilon squared, rank-biserial from U)
+pingouin does not give (omega squared from the sums of squares, epsilon squared, rank-biserial from U)
 and the wave-change intervals (Newcombe's hybrid score, the NPS Wald interval).
 
 Ties: rank tests first put the values on a common grid of 12 significant digits
@@ -39,7 +39,8 @@ Ties: rank tests first put the values on a common grid of 12 significant digits
 the last bits of their floating-point sums are ranked as ties (issue 11).
 
 Conventions: missing values are NaN and are dropped per test; groups are taken
-in category order for a categorical column, otherwise in sorted order; pairwise
+in category order for a categorical column (the segment codebook's order), otherwise
+in natural order (numbers in names compare as numbers, :mod:`analysis.order`); pairwise
 differences are ``A - B`` and changes are ``current - baseline``.
 """
 
@@ -56,6 +57,7 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
+from analysis.order import levels
 from analysis.privacy import MIN_CELL
 
 __all__ = [
@@ -67,6 +69,10 @@ __all__ = [
     "dunn",
     "chi2_top2",
     "holm",
+    "meaningful",
+    "MEANINGFUL",
+    "OMNIBUS_TESTS",
+    "omega_squared",
     "tie_grid",
     "group_tests",
     "GroupTests",
@@ -146,6 +152,7 @@ WAVE_CHANGE_COLUMNS = [
     "ci_low",
     "ci_high",
     "p",
+    "p_adj",
     "method",
     "significant",
 ]
@@ -158,15 +165,8 @@ TIE_DIGITS = 12
 
 
 def _levels(groups: pd.Series) -> list:
-    """Observed group levels: category order for a categorical, else sorted."""
-    observed = pd.unique(groups.dropna())
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        present = set(observed)
-        return [c for c in groups.cat.categories if c in present]
-    try:
-        return sorted(observed)
-    except TypeError:
-        return sorted(observed, key=str)
+    """Observed group levels: category order for a categorical, else natural order (:mod:`analysis.order`)."""
+    return levels(groups)
 
 
 def _split(data: pd.DataFrame, dv: str, between: str) -> tuple[list, list[np.ndarray]]:
@@ -356,8 +356,14 @@ def welch_anova(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     ``F = [sum w_i (m_i - m_w)^2 / (k-1)] / [1 + 2 (k-2) L / (k^2-1)]``,
     ``L = sum (1 - w_i / W)^2 / (n_i - 1)``, ``df2 = (k^2-1) / (3 L)``). Measured against
     the formula written out before: F, df2 and p agree to 1.5e-14 (last bits only).
-    Omega squared from the F statistic, ``(k-1)(F-1) / ((k-1)(F-1) + N)``
-    (Kirk 1996; the usual omega squared when F is the classic F), truncated at 0.
+    Effect size: omega squared from the sums of squares (Hays 1963; Kirk 1996, Educational
+    and Psychological Measurement 56(5), eq. for the one-way design),
+    ``(SS_between - (k-1) MS_within) / (SS_total + MS_within)``, truncated at 0: the
+    estimate of the share of variance due to the groups, = R ``effectsize::omega_squared(
+    aov(y ~ g))`` (checked in the tests against R). The Welch F tests the difference; it
+    does not enter the effect size. (Before issue 11 the F form ``(k-1)(F-1) / ((k-1)(F-1)
+    + N)`` was fed the Welch F, which is omega squared only for the classic F: up to 2.5x
+    off on the demo waves, 1.5x on tests/data/omega/groups4.csv.)
     """
     levels, arrays = _split(data, dv, between)
     _check_groups(levels, arrays, 2)
@@ -366,8 +372,24 @@ def welch_anova(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     res = _tidy(pg.welch_anova(data=_long(levels, arrays), dv="y", between="g")).iloc[0]
     f, df1, df2 = float(res["F"]), float(res["ddof1"]), float(res["ddof2"])
     big_n = sum(len(a) for a in arrays)
-    omega = max(0.0, df1 * (f - 1) / (df1 * (f - 1) + big_n))
-    return _test_row("welch_anova", f, df1, res["p_unc"], omega, "omega_squared", big_n, k, df2=df2)
+    return _test_row("welch_anova", f, df1, res["p_unc"], omega_squared(arrays), "omega_squared", big_n, k, df2=df2)
+
+
+def omega_squared(arrays: Sequence[np.ndarray]) -> float:
+    """Omega squared of a one-way layout from its sums of squares, truncated at 0.
+
+    Input: one array of values per group (k >= 2, N > k). Output:
+    ``max(0, (SS_b - (k-1) MS_w) / (SS_t + MS_w))`` with ``MS_w = SS_w / (N - k)``.
+    Own code (3 lines; pingouin has only eta squared for a one-way layout).
+    Reference: Hays (1963), Statistics for Psychologists; Kirk (1996), Educational and
+    Psychological Measurement 56(5); = R ``effectsize::omega_squared(aov(y ~ g))``.
+    """
+    allv = np.concatenate(arrays)
+    big_n, k = len(allv), len(arrays)
+    ss_b = float(sum(len(a) * (np.mean(a) - np.mean(allv)) ** 2 for a in arrays))
+    ss_w = float(sum(np.sum((a - np.mean(a)) ** 2) for a in arrays))
+    ms_w = ss_w / (big_n - k)
+    return max(0.0, (ss_b - (k - 1) * ms_w) / (ss_b + ss_w + ms_w))
 
 
 def games_howell(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
@@ -666,10 +688,13 @@ def group_tests(
     ``df`` is the Welch df for ``welch_t`` and ``games_howell``, k - 1 for ``welch_anova``,
     ``kruskal_wallis`` and ``chi2_top2`` (``df2`` = Welch denominator df of ``welch_anova``).
 
-    Multiplicity (Holm 1979): omnibus p-values are adjusted across the segments of a
-    variable, separately for the mean tests (``welch_anova``/``welch_t``), the rank tests
-    (``kruskal_wallis``/``mann_whitney``) and ``chi2_top2``.  ``dunn`` pairs are Holm-adjusted
-    within variable x segment.  For ``games_howell`` rows ``p`` is the unadjusted Welch
+    Multiplicity (Holm 1979), one stated family: the omnibus p-values of **every** variable,
+    segment and test of the call (``welch_anova``/``welch_t``, ``kruskal_wallis``/
+    ``mann_whitney``, ``chi2_top2``; a wave's whole table: 51 tests on the demo) are
+    Holm-adjusted together, which holds the familywise error rate of the wave's omnibus
+    tests at ``alpha`` under any dependence between them (the same data enter several
+    tests).  Pairs, which are read only after their omnibus test: ``dunn`` pairs are
+    Holm-adjusted within variable x segment.  For ``games_howell`` rows ``p`` is the unadjusted Welch
     t-test p of the pair and ``p_adj`` the Games-Howell p, which already controls the
     familywise error over the pairs (studentized range), so no Holm step is added.
     Always ``p_adj >= p``.  ``note`` holds codes, ``"; "``-separated, that the report words
@@ -701,10 +726,13 @@ def group_tests(
             rows.extend(_segment_rows(sub, var, seg, kept, top2.get(var), base_note))
     out = pd.DataFrame(rows, columns=GROUP_TEST_COLUMNS)
     if out.empty:
-        out["significant"] = pd.Series(dtype=bool)
+        for col in ("significant", "meaningful", "differ"):
+            out[col] = pd.Series(dtype=bool)
         return GroupTests(out, alpha, suppress_below)
     out = _adjust(out)
     out["significant"] = out["p_adj"] < alpha
+    out["meaningful"] = meaningful(out["effect_size"], out["effect_size_name"])
+    out["differ"] = out["significant"] & out["meaningful"]
     out["n"] = out["n"].astype("Int64")
     return GroupTests(out, alpha, suppress_below)
 
@@ -782,22 +810,41 @@ def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: 
     return rows
 
 
-_FAMILY = {
-    "welch_anova": "means",
-    "welch_t": "means",
-    "kruskal_wallis": "ranks",
-    "mann_whitney": "ranks",
-    "chi2_top2": "chi2",
+#: Smallest effect that counts as a practically meaningful difference, by effect size: the
+#: "small" effect of Cohen (1988) for d/g (0.2), r (0.1) and V (0.1, a k x 2 table), and of
+#: Kirk (1996) / Cohen (1988) for omega squared and epsilon squared (0.01, 1% of the variance).
+#: ``differ`` in :func:`group_tests` needs ``p_adj < alpha`` and ``|effect| >=`` this.
+MEANINGFUL = {
+    "hedges_g": 0.2,
+    "rank_biserial": 0.1,
+    "omega_squared": 0.01,
+    "epsilon_squared": 0.01,
+    "cramers_v": 0.1,
 }
 
 
+def meaningful(effect: pd.Series, name: pd.Series) -> pd.Series:
+    """Whether each effect is practically meaningful: ``|effect| >= MEANINGFUL[name]``.
+
+    Input: effect sizes and their names (as in :data:`GROUP_TEST_COLUMNS`). Output: a
+    boolean Series (False for a missing effect or an unknown name). Reference: Cohen
+    (1988), Statistical Power Analysis, 2nd ed.; Kirk (1996), Educational and
+    Psychological Measurement 56(5).
+    """
+    value = pd.to_numeric(pd.Series(effect), errors="coerce").abs()
+    cut = pd.Series(name, index=value.index, dtype=object).map(MEANINGFUL).astype(float)
+    return value >= cut  # False where either is NaN
+
+
+#: The omnibus tests of :func:`group_tests`: their p-values form one Holm family.
+OMNIBUS_TESTS = ("welch_anova", "welch_t", "kruskal_wallis", "mann_whitney", "chi2_top2")
+
+
 def _adjust(out: pd.DataFrame) -> pd.DataFrame:
-    """Fill ``p_adj``: Holm for omnibus families across segments; Dunn already adjusted."""
+    """Fill ``p_adj``: Holm over one family, every omnibus test of the table; pairs already adjusted."""
     out = out.copy()
-    fam = out["test"].map(_FAMILY)
-    omni = fam.notna()
-    for (_var, _fam), idx in out[omni].groupby([out.loc[omni, "variable"], fam[omni]]).groups.items():
-        out.loc[idx, "p_adj"] = holm(out.loc[idx, "p"].to_numpy())
+    omni = out["test"].isin(OMNIBUS_TESTS)
+    out.loc[omni, "p_adj"] = holm(out.loc[omni, "p"].to_numpy(dtype=float))
     # p_adj >= p by construction; guard against rounding in the studentized range tail
     out["p_adj"] = np.fmax(out["p_adj"], out["p"])
     return out
@@ -1006,13 +1053,16 @@ def wave_change_table(rows: Iterable[Change | Mapping[str, Any]], alpha: float =
 
     Input: :class:`Change` results of :func:`mean_change`, :func:`proportion_change`,
     :func:`nps_change`, :func:`bootstrap_change` (or dicts with the same keys).
-    Output: DataFrame with :data:`WAVE_CHANGE_COLUMNS` first (``significant`` is
-    ``p < alpha``), then ``n_baseline, n_current`` (and ``n_boot`` when any row has it).
+    Output: DataFrame with :data:`WAVE_CHANGE_COLUMNS` first, then ``n_baseline,
+    n_current`` (and ``n_boot`` when any row has it). ``p_adj`` is Holm (1979) over one
+    family, every row of the table (all metrics and segment rows of the wave's change),
+    computed by :func:`holm`; ``significant`` is ``p_adj < alpha``.
     """
     out = pd.DataFrame([r.to_dict() if isinstance(r, Change) else dict(r) for r in rows])
     for col in WAVE_CHANGE_COLUMNS[:-1]:
         if col not in out.columns:
             out[col] = np.nan
-    out["significant"] = out["p"].astype(float) < alpha
+    out["p_adj"] = holm(out["p"].to_numpy(dtype=float))
+    out["significant"] = out["p_adj"] < alpha
     extra = [c for c in out.columns if c not in WAVE_CHANGE_COLUMNS]
     return out[WAVE_CHANGE_COLUMNS + extra]

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from analysis.order import levels
 from analysis.privacy import MIN_CELL
 
 __all__ = [
@@ -324,7 +325,8 @@ def sample_profile(data: pd.DataFrame, segments: Sequence[str], min_cell: int = 
 
     Returns a long DataFrame ``segment, group, n, share`` (share of all rows,
     missing values counted as group "(missing)"). Groups with n < ``min_cell``
-    are merged into one row ``"(suppressed: n<min_cell)"``; when that merged row
+    are merged into one row ``"(suppressed: n<min_cell)"`` (listed last; groups in the segment's
+    order: category order for a Categorical, else natural order, then "(missing)"); when that merged row
     would itself be below ``min_cell``, the next smallest groups are added to it
     (complementary suppression) so that no count below ``min_cell`` can be read
     or derived by subtraction from the total.
@@ -344,7 +346,9 @@ def sample_profile(data: pd.DataFrame, segments: Sequence[str], min_cell: int = 
             smallest = shown.index[-1]
             merged += int(shown.iloc[-1])
             shown = shown.drop(smallest)
-        for group, n in shown.items():
+        order = [str(g) for g in levels(data[seg])]  # the codebook's order, else natural order
+        for group in [*(g for g in order if g in shown.index), *(g for g in shown.index if g not in order)]:
+            n = shown[group]
             rows.append({"segment": seg, "group": str(group), "n": int(n), "share": n / total})
         if merged:
             rows.append({"segment": seg, "group": label, "n": merged, "share": merged / total})

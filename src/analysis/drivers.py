@@ -22,7 +22,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
-__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_boot"]
+__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_batch", "relative_weights_boot"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,12 @@ class Drivers:
     conf: float = math.nan
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-predictor table (a copy)."""
-        return self.table.copy()
+        """The per-predictor table (a copy) with the model's ``r2`` and ``n`` on every row (issue 11: the
+        explained variance the shares are shares of)."""
+        out = self.table.copy()
+        out["r2"] = self.r2
+        out["n"] = self.n
+        return out
 
 
 def _complete(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:
@@ -179,3 +183,26 @@ def relative_weights_boot(
     out["rescaled_ci_low"], out["rescaled_ci_high"] = np.quantile(share, q, axis=0)
     out["se"] = boot.std(axis=0, ddof=1)
     return Drivers(out, "relative_weights", y, point.n, point.r2, n_boot=len(boot), conf=conf)
+
+
+def relative_weights_batch(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Johnson's raw relative weights for a stack of correlation matrices at once.
+
+    Input: ``corr`` of shape (B, p+1, p+1), the outcome first in each matrix.
+    Output: ``(raw, ok)``: raw weights of shape (B, p) (NaN where undefined) and a
+    boolean (B,) that is False for a matrix whose predictors are collinear or that
+    holds a NaN (a constant column). Method: as :func:`relative_weights`, with the
+    eigen-decompositions batched by ``numpy.linalg.eigh`` (no Python loop).
+    """
+    corr = np.asarray(corr, dtype=float)
+    finite = np.isfinite(corr).all(axis=(1, 2))
+    safe = np.where(finite[:, None, None], corr, np.eye(corr.shape[1]))
+    rxx, rxy = safe[:, 1:, 1:], safe[:, 1:, 0]
+    evals, evecs = np.linalg.eigh(rxx)
+    ok = finite & (evals.min(axis=1) > 1e-12)
+    root = np.sqrt(np.clip(evals, 1e-12, None))
+    lam = (evecs * root[:, None, :]) @ np.swapaxes(evecs, 1, 2)
+    beta = np.linalg.solve(lam, rxy[..., None])[..., 0]
+    raw = np.einsum("bjk,bk->bj", lam**2, beta**2)
+    raw[~ok] = np.nan
+    return raw, ok

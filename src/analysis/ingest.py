@@ -51,6 +51,13 @@ class RawData:
     encoding: str | None = None
     separator: str | None = None
     value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+    notes: dict[int, list[str]] = field(default_factory=dict)  # row -> what reading changed in it
+    bad_rows: list[int] = field(default_factory=list)  # rows whose field count is wrong (cells emptied)
+
+
+#: The longest cell kept, in characters: a longer cell (a pasted document in a comment box) is cut
+#: to this length and the row's cleaning-log line says so (never refused).
+MAX_CELL_CHARS = 5000
 
 
 def detect_encoding(data: bytes, path: Path) -> str:
@@ -114,6 +121,8 @@ def read_raw(path: str | Path) -> RawData:
     path = Path(path)
     if not path.exists():
         raise DataError("raw file not found.", file=str(path))
+    if path.is_dir():
+        raise DataError("is a folder, not a raw export.", file=str(path), expected="a .csv, .xlsx or .sav file")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         raw = _read_csv(path)
@@ -128,14 +137,36 @@ def read_raw(path: str | Path) -> RawData:
         raise DataError("is empty: no header row.", file=str(path))
     if len(frame) == 0:
         raise DataError("has a header but no data rows.", file=str(path))
+    _tidy_cells(raw)
     return raw
 
 
+def _tidy_cells(raw: RawData) -> None:
+    """Remove NUL characters from every cell and cut cells longer than :data:`MAX_CELL_CHARS`, in
+    place; each change is noted for its row (``raw.notes``, shown in the cleaning log)."""
+    frame = raw.frame
+    for column in frame.columns:
+        text = frame[column].astype(str)
+        nul = text.str.contains("\x00", regex=False)
+        if nul.any():
+            frame.loc[nul, column] = text[nul].str.replace("\x00", "", regex=False)
+            for row in frame.index[nul]:
+                raw.notes.setdefault(int(row), []).append(f"NUL characters removed from '{column}'")
+            text = frame[column].astype(str)
+        long = text.str.len() > MAX_CELL_CHARS
+        if long.any():
+            frame.loc[long, column] = text[long].str.slice(0, MAX_CELL_CHARS)
+            for row in frame.index[long]:
+                raw.notes.setdefault(int(row), []).append(f"'{column}' cut to {MAX_CELL_CHARS} characters")
+
+
 def _check_headers(columns: Iterable[object], path: Path) -> list[str]:
-    names = [str(c).strip() for c in columns]
+    """The header names (NUL characters removed, spaces stripped); a DataError for a name that
+    appears twice, before any reader renames it (pandas makes ``x, x`` into ``x, x.1``)."""
+    names = [str(c).replace("\x00", "").strip() for c in columns]
     seen: set[str] = set()
     for name in names:
-        if name in seen:
+        if name and name in seen:
             raise DataError(
                 f"column header '{name}' appears twice.", file=str(path), expected="unique headers"
             )
@@ -148,9 +179,29 @@ def _read_csv(path: Path) -> RawData:
     if not data.strip(b"\x00\r\n\t \xef\xbb\xbf\xff\xfe"):
         raise DataError("is empty.", file=str(path))
     encoding = detect_encoding(data, path)
-    text = data.decode(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:  # a byte-order mark followed by bytes of another encoding
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"starts with a {encoding.split('-sig')[0].upper()} byte-order mark, but line {line} (byte "
+            f"{exc.start}) holds bytes that are not {encoding.split('-sig')[0].upper()}.",
+            file=str(path),
+            row=line - 1 if line > 1 else None,
+            expected="one encoding for the whole file (save it again as UTF-8)",
+        ) from None
     text = text.lstrip("\ufeff")
     sep = detect_separator(text)
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    except csv.Error:
+        header = []
+    _check_headers(header, path)
+    try:
+        counts = [len(r) for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+    except csv.Error:
+        counts = []
+    too_many = any(c > len(header) for c in counts[1:])
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -159,7 +210,8 @@ def _read_csv(path: Path) -> RawData:
             keep_default_na=False,
             na_values=[],
             skip_blank_lines=True,
-            on_bad_lines="error",
+            # a line with too many fields is kept (cut), then rejected as a whole below
+            **({"engine": "python", "on_bad_lines": lambda fields: fields[: len(header)]} if too_many else {}),
         )
     except pd.errors.EmptyDataError:
         raise DataError("is empty.", file=str(path)) from None
@@ -174,7 +226,11 @@ def _read_csv(path: Path) -> RawData:
     frame.columns = _check_headers(frame.columns, path)
     frame = frame.fillna("")
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
-    return RawData(path=path, frame=frame, encoding=encoding, separator=sep)
+    bad: list[int] = []
+    if len(counts) == len(frame) + 1:  # the csv module saw the same records as pandas
+        bad = [row for row, n in enumerate(counts[1:], start=1) if n != len(header)]
+        frame.loc[bad, :] = ""  # a broken line (semicolons in a comma file) holds whole rows: never used
+    return RawData(path=path, frame=frame, encoding=encoding, separator=sep, bad_rows=bad)
 
 
 def _sep_name(sep: str) -> str:
@@ -207,16 +263,28 @@ def _excel_engine() -> str:
 
 
 def _read_xlsx(path: Path) -> RawData:
+    """The first sheet, read without a header so that pandas neither renames a doubled header nor
+    renumbers rows: the header is the first non-empty row, and a data row's number is its spreadsheet
+    row minus the header's (the first data row under a header in row 1 is row 1), blank rows keeping
+    their numbers so every row number points at the same line of the spreadsheet."""
     try:
-        frame = pd.read_excel(path, sheet_name=0, dtype=object, header=0, engine=_excel_engine())
+        sheet = pd.read_excel(path, sheet_name=0, dtype=object, header=None, engine=_excel_engine())
     except Exception as exc:  # the engines raise many kinds for a broken workbook
         raise DataError(
             f"cannot be opened as an Excel workbook ({type(exc).__name__}: {exc}).", file=str(path)
         ) from None
-    frame = frame.dropna(how="all")
-    frame.columns = _check_headers(frame.columns, path)
+    sheet = sheet.dropna(how="all")
+    if sheet.empty:
+        return RawData(path=path, frame=pd.DataFrame())
+    header_at = sheet.index[0]
+    names = [_cell_text(v) for v in sheet.iloc[0]]
+    while names and names[-1] == "":  # empty cells right of the last header
+        names.pop()
+    names = [n or f"Unnamed: {i}" for i, n in enumerate(names)]
+    frame = sheet.iloc[1:, : len(names)].copy()
+    frame.columns = _check_headers(names, path)
     frame = frame.map(_cell_text).astype(object)
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    frame.index = pd.Index([int(i - header_at) for i in frame.index], name="row")
     return RawData(path=path, frame=frame)
 
 

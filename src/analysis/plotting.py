@@ -62,6 +62,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -293,31 +294,82 @@ def _percent_axis(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v) * 100:.0f}%"))
 
 
-def _declutter(ax: Axes, notes: Sequence[Any], max_shift: float = 40.0) -> None:
-    """Move overlapping point labels down until they clear each other (greedy, top label first).
+def _label_offsets(max_radius: float, step: float = 7.0, directions: int = 12) -> list[tuple[float, float]]:
+    """Candidate label offsets (points) around a point: the default (4, 3), then rings of growing radius."""
+    out = [(4.0, 3.0)]
+    radius = step
+    while radius <= max_radius:
+        for k in range(directions):
+            angle = 2 * np.pi * k / directions + np.pi / 12
+            out.append((radius * float(np.cos(angle)), radius * float(np.sin(angle))))
+        radius += step
+    return out
 
-    A label keeps its place unless it overlaps one placed before it; then it moves down
-    (in points, at most ``max_shift``) and a thin leader line joins it to its point.
+
+def _declutter(
+    ax: Axes,
+    notes: Sequence[Any],
+    max_radius: float = 150.0,
+    avoid: Sequence[Any] = (),
+    points: np.ndarray | None = None,
+) -> None:
+    """Place point labels so that no two overlap (greedy repel, top point first).
+
+    Each label tries the default offset, then offsets on rings of growing radius around its
+    point (up to ``max_radius`` points), and takes the first whose text box lies inside the
+    axes and overlaps no label placed before it, no artist in ``avoid`` (the quadrant
+    names) and no marker of ``points`` (data coordinates, n x 2); a thin leader line joins a moved label to its point. Left of its point a label is
+    right-aligned. If no candidate is free, the one with the least overlap is kept.
     """
-    if len(notes) < 2:
+    if not notes:
         return
     fig = ax.figure
     fig.draw_without_rendering()  # run the layout engine: positions as they will be drawn
     renderer = fig.canvas.get_renderer()
-    per_point = fig.dpi / 72.0
-    placed: list[Any] = []
+    frame = ax.get_window_extent(renderer)
+    placed = [a.get_window_extent(renderer) for a in avoid]
+    if points is not None and len(points):
+        from matplotlib.transforms import Bbox
+
+        r = 4.0 * fig.dpi / 72.0  # a marker of size 40 has a radius of about 3.2 points
+        for x, y in ax.transData.transform(np.asarray(points, dtype=float)):
+            placed.append(Bbox([[x - r, y - r], [x + r, y + r]]))
+
+    def overlap(box: Any) -> float:
+        area = 0.0
+        for b in placed:
+            w = min(box.x1, b.x1) - max(box.x0, b.x0)
+            h = min(box.y1, b.y1) - max(box.y0, b.y0)
+            area += max(w, 0.0) * max(h, 0.0)
+        return area
+
+    def inside(box: Any) -> bool:
+        return frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+
+    pad = fig.dpi / 72.0  # one point of air around every label
+
+    def text_box(note: Any) -> Any:
+        note.update_positions(renderer)
+        return Text.get_window_extent(note, renderer).padded(pad)  # the text box, not the leader line
+
+    candidates = _label_offsets(max_radius)
     for note in sorted(notes, key=lambda a: -ax.transData.transform(a.xy)[1]):
-        dx, dy = note.xyann
-        shift = 0.0
-        while shift <= max_shift:
-            box = note.get_window_extent(renderer)
-            hits = [b for b in placed if box.overlaps(b)]
-            if not hits:
+        best: tuple[float, tuple[float, float], str] | None = None
+        for dx, dy in candidates:
+            ha = "right" if dx < 0 else "left"
+            note.set_horizontalalignment(ha)
+            note.xyann = (dx, dy)
+            box = text_box(note)
+            cost = overlap(box) + (0.0 if inside(box) else 1e9)
+            if cost == 0.0:
+                best = (0.0, (dx, dy), ha)
                 break
-            step = (box.y1 - min(b.y0 for b in hits)) / per_point + 1.0
-            shift += step
-            note.xyann = (dx, dy - shift)
-        placed.append(note.get_window_extent(renderer))
+            if best is None or cost < best[0]:
+                best = (cost, (dx, dy), ha)
+        assert best is not None
+        note.set_horizontalalignment(best[2])
+        note.xyann = best[1]
+        placed.append(text_box(note))
 
 
 # --------------------------------------------------------------------------- answer shares
@@ -475,22 +527,16 @@ def plot_index(
 
 
 def _group_means(data: pd.DataFrame, dv: str, between: str, conf: float) -> pd.DataFrame:
-    """Per group (category order, else sorted): n, mean and the t interval of the mean."""
+    """Per group (category order, else natural order): n, mean and the t interval of the mean."""
+    from .order import levels as group_levels
+
     missing = [c for c in (dv, between) if c not in data.columns]
     if missing:
         raise KeyError(f"column(s) not in data: {missing}")
     sub = data[[dv, between]].dropna()
     groups = sub[between]
-    observed = pd.unique(groups)
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        levels = [c for c in groups.cat.categories if c in set(observed)]
-    else:
-        try:
-            levels = sorted(observed)
-        except TypeError:
-            levels = sorted(observed, key=str)
     rows = []
-    for lev in levels:
+    for lev in group_levels(groups):
         a = pd.to_numeric(sub.loc[(groups == lev).to_numpy(), dv]).to_numpy(float)
         m = float(np.mean(a))
         half = float(stats.t.ppf(0.5 + conf / 2, a.size - 1) * stats.sem(a)) if a.size > 1 else np.nan
@@ -522,7 +568,7 @@ def plot_group_means(
     title, ax : see the module docstring.
 
     Each group: mean +/- t_{conf, n-1} * SD / sqrt(n) (Student t interval); groups
-    in category order for a categorical column, else sorted, first on top. The mean
+    in category order for a categorical column, else natural order, first on top. The mean
     and ``(n=<n>)`` are printed beside each interval; a dashed line marks the mean
     of all rows. Returns the Axes.
     """
@@ -554,6 +600,8 @@ def plot_drivers(
     xlabel: str | None = None,
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
+    r2: float | None = None,
+    r2_label: str = "R²",
     ax: Axes | None = None,
 ) -> Axes:
     """Horizontal bar chart of driver importance (share of R^2 in percent), largest on top.
@@ -566,6 +614,9 @@ def plot_drivers(
         ``ci_low``, ``ci_high``), or a result with ``.to_frame()`` giving it.
     xlabel : text under the percent axis.
     labels : predictor -> display name.
+    r2 : the model's R^2 (the variance the shares divide), printed in the lower right corner as
+        ``<r2_label> = 0.52``; default: the ``r2`` column of ``weights`` when present, else none.
+    r2_label : the words before the value (the report passes them from the language files).
     title, ax : see the module docstring.
 
     Bars are ``100 * rescaled``; whiskers show ``rescaled_ci_low`` / ``rescaled_ci_high``
@@ -599,6 +650,13 @@ def plot_drivers(
             fontsize=8,
         )
     ax.set_yticks(ypos, [_lab(labels, p) for p in d["predictor"]])
+    if r2 is None and "r2" in rw.columns and len(rw):
+        r2 = float(rw["r2"].iloc[0])
+    if r2 is not None and np.isfinite(r2):
+        ax.text(
+            0.98, 0.03, f"{r2_label} = {r2:.2f}", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=9, color=INK, bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": MUTED, "lw": 0.6},
+        )
     return _finish(ax, title, xlabel)
 
 
@@ -906,7 +964,8 @@ def plot_ipa(
     title, ax : see the module docstring.
 
     Points are coloured by quadrant (:data:`QUADRANT_COLOURS`); the quadrant names
-    sit in the four corners. Returns the Axes.
+    sit in the four corners. Item labels never overlap each other or the quadrant names
+    (:func:`_declutter`, a greedy repel with leader lines). Returns the Axes.
     """
     df = _frame(ipa)
     imp = df["importance"].to_numpy(float)
@@ -936,8 +995,7 @@ def plot_ipa(
         span_y = max(imp.max() - imp.min(), 1e-9)
         ax.set_xlim(min(perf.min(), perf_line) - 0.15 * span_x, max(perf.max(), perf_line) + 0.15 * span_x)
         ax.set_ylim(min(imp.min(), imp_line) - 0.15 * span_y, max(imp.max(), imp_line) + 0.15 * span_y)
-    _declutter(ax, notes)
-    for name, (cx, cy, ha, va) in _QUADRANT_CORNERS.items():
+    corners = [
         ax.text(
             cx,
             cy,
@@ -948,7 +1006,11 @@ def plot_ipa(
             color=QUADRANT_COLOURS[name],
             fontsize=10,
         )
-    return _finish(ax, title, xlabel, ylabel)
+        for name, (cx, cy, ha, va) in _QUADRANT_CORNERS.items()
+    ]
+    _finish(ax, title, xlabel, ylabel)
+    _declutter(ax, notes, avoid=corners, points=np.column_stack([perf, imp]))  # after the axis texts: final layout; labels clear each other
+    return ax
 
 
 # --------------------------------------------------------------------------- over waves

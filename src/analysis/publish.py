@@ -29,6 +29,7 @@ import copy
 import datetime as _dt
 import hashlib
 import html
+import os
 import platform
 import re
 import subprocess
@@ -486,6 +487,15 @@ def _display_path(path: Path, root: Path | None) -> str:
     return path.name
 
 
+def source_date() -> _dt.datetime | None:
+    """The time ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC; the reproducible-builds convention)
+    names, or None when it is unset or not a whole number: no output carries the wall clock."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value.isdigit():
+        return None
+    return _dt.datetime.fromtimestamp(int(value), tz=_dt.timezone.utc)
+
+
 def provenance(
     survey: Any,
     waves: Sequence[Any],
@@ -498,7 +508,8 @@ def provenance(
     Inputs: the :class:`~analysis.survey.Survey`, the :class:`~analysis.survey.Wave`
     objects the report uses (their wave file, raw file and complaint log are
     hashed), further input files (e.g. the report notebook), the run time
-    (default: now, UTC; the only wall-clock value the package writes) and the
+    (default: ``SOURCE_DATE_EPOCH`` when set, else none: the wall clock is never written, so two
+    runs of the same inputs give the same report byte for byte) and the
     folder file names are shown relative to (default: the parent of the survey
     definition's folder, i.e. the project root for ``params/survey.yaml``;
     files outside it are shown by name only, so no home-directory path leaks).
@@ -508,7 +519,7 @@ def provenance(
     distinct input (value = SHA-256 of its bytes, survey definition first),
     one ``package`` row per package in :data:`PROVENANCE_PACKAGES` (``analysis``
     is shown under the distribution name ``csat-lab``), the Python version,
-    the git commit (:func:`git_commit`) and the run time (ISO 8601, UTC).
+    the git commit (:func:`git_commit`) and, when known, the run time (ISO 8601, UTC).
     """
     from .survey import sha256_file
 
@@ -536,8 +547,9 @@ def provenance(
         )
     rows.append({"kind": "python", "name": "python", "value": platform.python_version()})
     rows.append({"kind": "git", "name": "commit", "value": git_commit()})
-    when = now or _dt.datetime.now(_dt.timezone.utc)
-    rows.append({"kind": "run", "name": "run time", "value": when.isoformat(timespec="seconds")})
+    when = now or source_date()
+    if when is not None:  # never the wall clock: two runs of the same inputs are byte-identical
+        rows.append({"kind": "run", "name": "run time", "value": when.isoformat(timespec="seconds")})
     return pd.DataFrame(rows, columns=["kind", "name", "value"])
 
 
@@ -604,7 +616,8 @@ def write_index(
     Inputs: the reports folder; one entry per wave (in the order to show) with
     keys ``wave``, ``href`` (relative link, e.g. ``2025H1.html``), ``csi``
     (0-100), ``satisfaction_rate`` (0-1), ``nps`` (-100..100), ``n`` (valid
-    responses) and ``kpis_met`` (text such as ``"3/5"``); the page title; the
+    responses) and ``kpis_met`` (text such as ``"3/5"``), optionally ``documents``: (label, link) pairs
+    of the same report in other formats (``("PDF", "2025H1.pdf")``), linked beside the wave; the page title; the
     language (``"en"`` or ``"zh"``) of the fixed texts; the link of the
     tracking report (None: no link).
 
@@ -619,6 +632,9 @@ def write_index(
     for e in entries:
         wave = escape_text(e.get("wave", ""))
         link = f'<a href="{_href(e["href"])}">{wave}</a>' if e.get("href") else wave
+        link += "".join(  # the same report as PDF and Word, when given
+            f' · <a class="format" href="{_href(href)}">{escape_text(name)}</a>' for name, href in e.get("documents", ())
+        )
         rows.append(
             "<tr>"
             f"<td>{link}</td>"

@@ -23,6 +23,7 @@ from . import plotting, words
 from .kpis import KNOWN_KPIS
 from .plotting import figure_of
 from .privacy import MIN_CELL
+from .zones import IPA_STABLE
 
 if TYPE_CHECKING:  # imported for type hints only
     from IPython.display import Markdown
@@ -110,9 +111,22 @@ def show_table(table: pd.DataFrame, precision: int = 2, max_rows: int = 60, lang
         display(Markdown(words.word("text.no_rows", lang)))
         return
     shown = table.head(max_rows)
-    styler = shown.style.hide(axis="index").format(precision=precision, escape="html", na_rep="")
+    styler = shown.style
+    styler.set_uuid(table_uuid(shown))  # the same table gives the same ids on every run (issue 16)
+    styler = styler.hide(axis="index").format(precision=precision, escape="html", na_rep="")
     styler = styler.format_index(escape="html", axis=1)
     display(styler)
+
+
+def table_uuid(table: pd.DataFrame) -> str:
+    """A stable id for a table's HTML (pandas' Styler otherwise draws a random ``T_xxxxx`` on every
+    run): the first 10 hex digits of the SHA-256 of its header and cells as text. Equal tables share
+    it, and their style rules are equal too."""
+    import hashlib
+
+    rows = ["\x1f".join(map(str, table.columns))]
+    rows += ["\x1f".join(map(str, row)) for row in table.itertuples(index=False)]
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def empty_table(language: str) -> pd.DataFrame:
@@ -199,6 +213,18 @@ def index_chart(ctx: WaveContext) -> Figure:
 
 
 # ----------------------------------------------------------------------------- inferential
+def groups_ran(ctx: WaveContext) -> list[str]:
+    """The segments whose groups were compared (a test with a p-value); none when every segment had fewer
+    than two groups of 5 or more answers, so the report leaves the section out."""
+    if not ctx.has("group_tests"):
+        return []
+    g = ctx.read("group_tests")
+    if not len(g) or "p" not in g.columns:
+        return []
+    tested = g[g["p"].notna()]
+    return [s for s in ctx.survey.segments if s in set(tested["segment"])]
+
+
 def group_summary(ctx: WaveContext) -> pd.DataFrame:
     """Omnibus group tests, one line per measure and segment, with the plain-language verdict."""
     lang = ctx.language
@@ -209,7 +235,7 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
             word("column.metric", lang): omni["variable"].map(lambda v: label(ctx, v)),
             word("column.segment", lang): omni["group"],
             word("column.test", lang): omni["test"].map(lambda t: words.label_of("test", t, lang)),
-            word("column.p", lang): omni["p_adj"].map(words.p_value),
+            word("column.p_adj", lang): omni["p_adj"].map(words.p_value),
             word("column.effect", lang): [
                 word(
                     "effect_size.with_name",
@@ -220,11 +246,21 @@ def group_summary(ctx: WaveContext) -> pd.DataFrame:
                 for v, n in zip(omni["effect_size"], omni["effect_size_name"], strict=True)
             ],
             word("column.groups_differ", lang): np.where(
-                omni["p_adj"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+                _differ(omni), word("answer.yes", lang), word("answer.no", lang)
             ),
             word("column.note", lang): omni["note"].map(lambda n: note_text(n, lang)),
         }
     )
+
+
+def _differ(tests: pd.DataFrame) -> np.ndarray:
+    """"Groups differ?": Holm-adjusted p below 0.05 and a practically meaningful effect (the ``differ``
+    column of group_tests.csv, :data:`analysis.compare.MEANINGFUL`)."""
+    if "differ" in tests.columns:
+        return tests["differ"].astype(bool).to_numpy()
+    from .compare import meaningful
+
+    return ((tests["p_adj"] < 0.05) & meaningful(tests["effect_size"], tests["effect_size_name"])).to_numpy()
 
 
 def note_text(note: Any, language: str) -> str:
@@ -276,11 +312,17 @@ def change_table(ctx: WaveContext) -> pd.DataFrame:
                 for lo, hi, k in zip(c["ci_low"], c["ci_high"], scale, strict=True)
             ],
             word("column.p", lang): c["p"].map(words.p_value),
+            word("column.p_adj", lang): _p_adj(c).map(words.p_value),
             word("column.significant", lang): np.where(
-                c["p"] < 0.05, word("answer.yes", lang), word("answer.no", lang)
+                _p_adj(c) < 0.05, word("answer.yes", lang), word("answer.no", lang)
             ),
         }
     )
+
+
+def _p_adj(change: pd.DataFrame) -> pd.Series:
+    """The Holm-adjusted p of wave_change.csv (the raw p for a table written before it had one)."""
+    return change["p_adj"] if "p_adj" in change.columns else change["p"]
 
 
 def driver_chart(ctx: WaveContext) -> Figure:
@@ -288,7 +330,15 @@ def driver_chart(ctx: WaveContext) -> Figure:
     table = ctx.read("drivers")
     names = {c: label(ctx, c) for c in table["predictor"]}
     xlabel = word("axis.explained_variance", ctx.language)
-    ax = plotting.plot_drivers(table, xlabel=xlabel, labels=names, title=word("title.drivers", ctx.language))
+    r2 = float(table["r2"].iloc[0]) if "r2" in table.columns and len(table) else None
+    ax = plotting.plot_drivers(
+        table,
+        xlabel=xlabel,
+        labels=names,
+        title=word("title.drivers", ctx.language),
+        r2=r2,
+        r2_label=word("axis.model_r2", ctx.language),
+    )
     return figure_of(ax)
 
 
@@ -380,7 +430,7 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
 
     th_sat, _ = zone_thresholds(ctx.survey)
-    bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict()
+    bp = ctx.read("loyalty_breakpoint").iloc[0].to_dict() if ctx.has("loyalty_breakpoint") else None
     lang = ctx.language
     xlabel, ylabel = word("axis.overall_satisfaction", lang), word("axis.mean_loyalty", lang)
     legend = {
@@ -407,8 +457,10 @@ def loyalty_text(ctx: WaveContext) -> str:
     the slopes either side. Without: the curve shows no clear break, a straight relation, with p
     and the straight line's slope (``slope_linear``).
     """
-    bp = ctx.read("loyalty_breakpoint").iloc[0]
     lang = ctx.language
+    if not ctx.has("loyalty_breakpoint"):  # too few satisfaction levels to test a break
+        return word("text.loyalty_not_tested", lang)
+    bp = ctx.read("loyalty_breakpoint").iloc[0]
     detected = str(bp["detected"]).strip().lower() in ("true", "1")
     p = words.p_text(bp["p"], missing="p –")
     if detected:
@@ -435,21 +487,53 @@ def ipa_chart(ctx: WaveContext) -> Figure:
     return figure_of(plotting.plot_ipa(ipa, labels=names, **axes))
 
 
+def _ipa_boot(ctx: WaveContext) -> int | None:
+    """The usable bootstrap resamples behind the IPA stability (None when it was not bootstrapped)."""
+    if not ctx.has("ipa"):
+        return None
+    ipa = ctx.read("ipa")
+    if "n_boot" not in ipa.columns or ipa["stability"].isna().all():
+        return None
+    return int(ipa["n_boot"].iloc[0])
+
+
 def priority_table(ctx: WaveContext, top: int = 8) -> pd.DataFrame:
+    """The top improvement priorities: rank, item, importance with its bootstrap interval, performance,
+    quadrant and the quadrant's stability (share of resamples)."""
     lang = ctx.language
     p = ctx.read("priorities").head(top)
-    ipa = ctx.read("ipa").set_index("item")["quadrant"]
-    quad = p["item"].map(ipa).map(lambda q: words.label_of("quadrant", q, lang) if isinstance(q, str) else q)
+    ipa = ctx.read("ipa").set_index("item")
+    quad = p["item"].map(ipa["quadrant"]).map(
+        lambda q: words.label_of("quadrant", q, lang) if isinstance(q, str) else q
+    )
+    importance = p["importance"].map(lambda x: words.number(x, 3))
+    if "importance_ci_low" in ipa.columns:
+        lo, hi = p["item"].map(ipa["importance_ci_low"]), p["item"].map(ipa["importance_ci_high"])
+        ci = [words.interval(a, b, 3) for a, b in zip(lo, hi, strict=True)]
+        importance = [f"{x} ({c})" if c else x for x, c in zip(importance, ci, strict=True)]
+    stability = p["stability"] if "stability" in p.columns else pd.Series(np.nan, index=p.index)
     return pd.DataFrame(
         {
             word("column.rank", lang): p["rank"],
             word("column.item", lang): p["label"],
-            word("column.importance", lang): p["importance"].map(lambda x: words.number(x, 3)),
+            word("column.importance", lang): importance,
             word("column.performance", lang): p["performance"].map(lambda x: words.number(x, 1)),
             word("column.quadrant", lang): quad,
+            word("column.stability", lang): stability.map(lambda x: words.percent(x, 0, missing="–")),
             word("column.priority", lang): p["priority"].map(lambda x: words.number(x, 2)),
         }
     )
+
+
+def act_first(ctx: WaveContext, top: int = 3) -> list[str]:
+    """Labels of the items to act on first: the top-ranked priorities that are stably in "Concentrate
+    here" (``priorities.stable``; tables without the column: the top-ranked items); none without an IPA."""
+    if not ctx.has("priorities"):
+        return []
+    p = ctx.read("priorities")
+    if "stable" in p.columns:
+        p = p[p["stable"].astype(str).str.lower().isin(["true", "1"])]
+    return [str(x) for x in p.sort_values("rank")["label"].head(top)]
 
 
 # ----------------------------------------------------------------------------- the evaluation report
@@ -507,10 +591,12 @@ def executive_summary(ctx: WaveContext) -> str:
     )
     for line in segment_alerts(ctx):
         lines.append(f"- {line}")
-    top = priority_table(ctx, top=3)
-    if len(top):
-        items = words.join([words.escape_markdown(x) for x in top.iloc[:, 1]], lang)
+    chosen = act_first(ctx)
+    if chosen:
+        items = words.join([words.escape_markdown(x) for x in chosen], lang)
         lines.append("- " + word("summary.act_first", lang, items=items))
+    elif ctx.has("priorities") and len(ctx.read("priorities")):
+        lines.append("- " + word("summary.act_first_none", lang, stable=words.percent(IPA_STABLE, 0)))
     return "\n".join(lines)
 
 
@@ -519,7 +605,7 @@ def segment_alerts(ctx: WaveContext, alpha: float = 0.05) -> list[str]:
     if not ctx.has("wave_change"):
         return []
     c = ctx.read("wave_change")
-    seg = c[c["metric"].str.startswith("CSI | ") & (c["p"] < alpha)].copy()
+    seg = c[c["metric"].str.startswith("CSI | ") & (_p_adj(c) < alpha)].copy()
     if seg.empty:
         return []
     overall = c.loc[c["metric"] == "CSI", "diff"]
@@ -680,7 +766,7 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_method=method,
         index_weights=weights,
         nps=bool(s.recommend),
-        segments=tuple(s.segments),
+        segments=tuple(groups_ran(ctx)),
         min_cell=MIN_CELL,
         baseline=ctx.wave.baseline if changed else None,
         drivers=ctx.has("drivers"),
@@ -688,13 +774,27 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         model_n=n_model,
         model_boot=n_boot,
         model_scheme=scheme,
-        loyalty=bool(s.loyalty),
+        loyalty=ctx.has("zones"),
         ipa=ctx.has("ipa"),
+        ipa_boot=_ipa_boot(ctx),
+        ipa_stable=IPA_STABLE,
         index_equal_items=tuple(label(ctx, c) for c in notes if "negative_outer_weight" in notes[c]),
         index_zero_effect=tuple(label(ctx, c) for c in notes if "negative_total_effect" in notes[c]),
         index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
         validity=model and ctx.has("htmt_intervals"),
+        n_tests=_n_omnibus(ctx),
+        n_changes=len(ctx.read("wave_change")) if changed else None,
     )
+
+
+def _n_omnibus(ctx: WaveContext) -> int | None:
+    """The omnibus tests in group_tests.csv that have a p (the Holm family), None without the table."""
+    if not ctx.has("group_tests"):
+        return None
+    from .compare import OMNIBUS_TESTS
+
+    g = ctx.read("group_tests")
+    return int((g["test"].isin(OMNIBUS_TESTS) & g["p"].notna()).sum())
 
 
 def _text(x: Any) -> str:
@@ -824,20 +924,23 @@ def recommended_actions(ctx: WaveContext, top: int = 3) -> str:
     ranked = ctx.read("priorities")["item"].tolist()
     order = {item: k for k, item in enumerate(ranked)}
 
-    def names(quadrant: str) -> list[str]:
-        rows = ipa[ipa["quadrant"] == quadrant].copy()
+    stable = ipa["stability"] >= IPA_STABLE if "stability" in ipa.columns else pd.Series(True, index=ipa.index)
+
+    def names(quadrant: str, steady: bool | None = None) -> list[str]:
+        rows = ipa[(ipa["quadrant"] == quadrant) & (stable == steady if steady is not None else True)].copy()
         rows["rank"] = rows["item"].map(order)
         return [words.escape_markdown(x) for x in rows.sort_values("rank")["label"].head(top)]
 
     lines = []
-    for quadrant, key in (
-        ("Concentrate here", "actions.concentrate"),
-        ("Keep up the good work", "actions.keep"),
-        ("Possible overkill", "actions.overkill"),
+    for quadrant, key, steady in (
+        ("Concentrate here", "actions.concentrate", True),
+        ("Concentrate here", "actions.concentrate_unstable", False),
+        ("Keep up the good work", "actions.keep", None),
+        ("Possible overkill", "actions.overkill", None),
     ):
-        chosen = names(quadrant)
+        chosen = names(quadrant, steady)
         if chosen:
-            lines.append(word(key, lang, items=words.join(chosen, lang)))
+            lines.append(word(key, lang, items=words.join(chosen, lang), stable=words.percent(IPA_STABLE, 0)))
     return "\n".join(lines)
 
 

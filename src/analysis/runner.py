@@ -9,7 +9,8 @@ For each wave, in baseline order:
    staging folder (``DIR/data/processed/.staging-<wave>``) and keep the
    executed notebooks under ``DIR/reports/notebooks/<wave>/``;
 3. on success, swap the staging folder into ``DIR/data/processed/<wave>``
-   and render ``DIR/reports/<wave>.html``.
+   and render ``DIR/reports/<wave>.html``, with ``<wave>.pdf`` and ``<wave>.docx``
+   beside it from the same executed notebook (:func:`analysis.typeset.write_documents`).
 
 Then the cross-wave tracking report and ``reports/index.html``. A run first
 removes what killed runs left (:func:`remove_leftovers`): staging folders and
@@ -26,10 +27,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -37,7 +39,18 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError
-from .store import Store, processed_root, publish, remove_stale, staging
+from .store import (
+    OutputLocked,
+    Store,
+    lock,
+    processed_root,
+    publish_wave,
+    recover,
+    remove_backups,
+    remove_stale,
+    staging,
+    write_text,
+)
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
 from .wave import check
 from .words import word
@@ -55,10 +68,13 @@ def remove_leftovers(out: Path) -> list[Path]:
     ``reports/notebooks`` and ``csat-kernel-*`` folders in the temporary folder, each only when the
     process that made it (its id is in the name) is no longer running (:func:`analysis.store.is_stale`).
     Called at the start of every run; returns the folders removed."""
+    reports = Path(out) / "reports"
     return [
         *remove_stale(processed_root(out)),
-        *remove_stale(Path(out) / "reports" / "notebooks"),
+        *remove_stale(reports / "notebooks"),
+        *remove_stale(reports),
         *remove_stale(Path(tempfile.gettempdir()), f"{KERNEL_PREFIX}*"),
+        *(p for root in (processed_root(out), reports, reports / "notebooks") for p in remove_backups(root)),
     ]
 
 
@@ -120,7 +136,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256(__version__.encode())
     pkg = Path(__file__).resolve().parent
     nb = notebooks_dir().resolve()
-    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml"} and not p.is_relative_to(nb)]
+    code = [p for p in pkg.rglob("*") if p.suffix in {".py", ".j2", ".yaml", ".typ"} and not p.is_relative_to(nb)]
     for path in [*sorted(code), *sorted(nb.glob("*.ipynb"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -193,14 +209,22 @@ def _reset_kernel(km: object) -> None:
 
 
 def execute_notebook(
-    name: str, output: Path, parameters: dict, cwd: Path, km: object | None = None, source: Path | None = None
+    name: str,
+    output: Path,
+    parameters: dict,
+    cwd: Path,
+    km: object | None = None,
+    source: Path | None = None,
+    shown: Mapping[str, object] | None = None,
 ) -> None:
     """Execute one notebook with papermill; raise InputError / NotebookError on failure.
 
     ``name`` is a standard notebook (in :func:`notebooks_dir`) unless ``source`` gives the file.
     With ``km`` (see :func:`shared_kernel`) the notebook runs in that kernel after
     its namespace is cleared; otherwise papermill starts a fresh kernel. A NotebookError
-    names the exception, its message and the cell it came from.
+    names the exception, its message and the cell it came from. The executed notebook is then
+    made reproducible (:func:`stabilise_notebook`, showing ``shown`` or the parameters, with paths
+    relative to ``cwd``).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -230,6 +254,52 @@ def execute_notebook(
             raise InputError(str(exc.evalue)) from None
         cell = f" in cell [{exc.exec_count}]" if getattr(exc, "exec_count", None) else ""
         raise NotebookError(f"{exc.ename}{cell}: {exc.evalue}") from None
+    stabilise_notebook(output, shown if shown is not None else parameters, Path(cwd))
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-f]{1,16}>")
+#: Papermill's notebook-level metadata that records the clock or where the run happened.
+_RUN_METADATA = ("start_time", "end_time", "duration", "input_path", "output_path")
+
+
+def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> None:
+    """Make an executed notebook the same byte for byte on every run of the same inputs.
+
+    Inputs: the executed notebook, the parameters to show in it (the published folders, not the
+    run's staging folders) and the output folder ``root``. Method: every path parameter is written
+    relative to ``root``; papermill's times, durations and paths, nbclient's per-cell execution
+    times and the memory addresses in objects' text forms (``<Styler at 0x7f..>``) are removed; the parameters cell papermill injected gets that text and the fixed id
+    ``injected-parameters`` (papermill draws a random one); the notebook is written back atomically.
+    """
+    import nbformat
+    from papermill.translators import translate_parameters
+
+    def rel(value: object) -> object:
+        if isinstance(value, str) and value.startswith("/"):
+            return os.path.relpath(value, root)
+        if isinstance(value, list):
+            return [rel(v) for v in value]
+        return value
+
+    params = {k: rel(v) for k, v in shown.items()}
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in _RUN_METADATA:
+        meta.pop(key, None)
+    if "parameters" in meta:
+        meta["parameters"] = params
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain")
+            if isinstance(text, str) and " at 0x" in text:  # an object's repr holds its memory address
+                output["data"]["text/plain"] = _ADDRESS.sub(">", text)
+        cell.metadata.pop("execution", None)
+        for key in ("start_time", "end_time", "duration"):
+            cell.metadata.get("papermill", {}).pop(key, None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+            cell.source = translate_parameters("python3", "python", params, "Parameters")
+    write_text(path, nbformat.writes(nb) + "\n")
 
 
 def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, list[Wave]]:
@@ -241,6 +311,74 @@ def plan(survey_path: Path, wave_paths: Sequence[Path] | None) -> tuple[Survey, 
     return survey, waves
 
 
+def check_output_folder(out: Path, survey: Survey, waves: Sequence[Wave]) -> Path:
+    """Refuse an output folder the run cannot or must not write, before anything is written.
+
+    ``out`` is made (with its parents) when missing. Refused, with the path and what to do: an
+    ``out`` that is a file, or that cannot be made or written (read-only, no permission, a name
+    too long: the system's reason is given); an ``out`` inside the project's ``data/raw/`` folder or
+    inside a ``raw`` folder holding a raw file (the raw data is only ever read). Returns the resolved
+    folder.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder.", expected="a folder for data/processed and reports")
+    resolved = out.resolve()
+    raw_dirs = {Path(survey.path).resolve().parent.parent / "data" / "raw"}
+    raw_dirs |= {w.raw.parent for w in waves if w.raw.parent.name == "raw"}  # another project's data/raw
+    for raw_dir in sorted(raw_dirs):
+        if resolved == raw_dir or resolved.is_relative_to(raw_dir):
+            raise InputError(
+                f"--out {out} is inside the raw data folder {raw_dir}, which csat only ever reads.",
+                expected="an output folder outside data/raw, e.g. the project folder (the default)",
+            )
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".csat-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"cannot write to the output folder {out} ({exc.strerror or exc}).",
+            expected="a folder you can write to (check that it exists, is not read-only and has free space), "
+            "or another --out",
+        ) from None
+    return resolved
+
+
+def outside_project(survey: Survey, waves: Sequence[Wave]) -> list[str]:
+    """Warnings for the raw files (and complaint logs) that lie outside the project folder (the folder
+    holding ``params/``), a symbolic link out of ``data/raw/`` included: they are read as they are,
+    but the run then depends on a file the project does not hold."""
+    project = Path(survey.path).resolve().parent.parent
+    notes = []
+    for wave in waves:
+        for path in (wave.raw, wave.operations):
+            if path is not None and not Path(path).resolve().is_relative_to(project):
+                notes.append(
+                    f"warning: {wave.path}: the file {Path(path).resolve()} is outside the project folder "
+                    f"{project}; it is read as it is (copy it into data/raw/ to keep the project whole)."
+                )
+    return notes
+
+
+def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
+    """Check every wave of the run (:func:`analysis.wave.check`) before any is published.
+
+    One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
+    says that nothing was published. Returns the checks' results, in the waves' order.
+    """
+    results = []
+    for wave in waves:
+        try:
+            results.append(check(survey, wave))
+        except InputError as exc:
+            raise InputError(
+                f"wave {wave.id} ({wave.path}) cannot be run: {exc} Nothing was published: every wave of "
+                "the run is checked before the first one is written."
+            ) from None
+    return results
+
+
 def run(
     survey_path: Path,
     wave_paths: Sequence[Path] | None = None,
@@ -248,18 +386,58 @@ def run(
     force: bool = False,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    engine: str = "typst",
+    warn: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run every wave, then tracking and index. See the module docstring."""
-    from tqdm.auto import tqdm
+    """Run every wave, then tracking and index. See the module docstring.
 
-    from .publish import render_html
+    ``engine`` makes the PDF and Word reports: ``"typst"`` (Typst and pandoc from their PyPI wheels) or
+    ``"quarto"`` (the ``quarto`` program, which must be on PATH; checked before anything runs).
+    """
+    from .typeset import ENGINES, quarto_path
 
-    out = Path(out).resolve()
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine}: expected one of {', '.join(ENGINES)}.")
+    if engine == "quarto" and not quarto_path():
+        raise InputError(
+            "--engine quarto needs the 'quarto' program on PATH; without it, leave --engine out "
+            "(the default renders PDF and Word with Typst and pandoc from PyPI)."
+        )
     survey, waves = plan(Path(survey_path), wave_paths)
+    out = check_output_folder(Path(out), survey, waves)
+    for note in outside_project(survey, waves):
+        (warn or (lambda m: print(m, file=sys.stderr)))(note)
     if survey.customer_id:  # a missing or too short hashing key stops the run before anything is written
         from .clean import id_key
 
         id_key(out)
+    try:
+        held = lock(out, wait=float(os.environ.get("CSAT_LOCK_WAIT", "0") or 0))
+        held.__enter__()
+    except OutputLocked as exc:
+        raise InputError(str(exc)) from None
+    try:
+        return _run_locked(survey, waves, out, force, progress, echo, engine)
+    finally:
+        held.__exit__(None, None, None)
+
+
+def _run_locked(
+    survey: Survey,
+    waves: list[Wave],
+    out: Path,
+    force: bool,
+    progress: bool,
+    echo: Callable[[str], None],
+    engine: str = "typst",
+) -> RunResult:
+    """:func:`run` once the output folder's lock is held."""
+    from tqdm.auto import tqdm
+
+    from .publish import inputs_fingerprint, render_html
+    from .typeset import write_documents
+
+    recover(out)
     remove_leftovers(out)
     processed = processed_root(out)
     reports = out / "reports"
@@ -267,8 +445,14 @@ def run(
     result = RunResult()
     stamps: dict[str, str] = {}
     done_ids = [w.id for w in waves]
-
     own = user_notebooks(survey)
+    todo = []
+    for wave in waves:
+        stamps[wave.id] = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
+        up_to_date = Store(processed / wave.id).read_stamp() == stamps[wave.id]
+        if force or not up_to_date or not (reports / f"{wave.id}.html").exists():
+            todo.append(wave)
+
     per_wave = len(WAVE_NOTEBOOKS) + len(own)
     steps = len(waves) * per_wave + 1
     bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
@@ -282,21 +466,23 @@ def run(
         return kernels[0]
 
     try:
+        bar.set_postfix_str("checking input")
+        preflight(survey, todo)  # every wave's input, before anything is written
         for wave in waves:
-            target = Store(processed / wave.id)
-            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
-            fingerprint = wave_fingerprint(survey, wave, stamps.get(wave.baseline or "", ""), code)
-            stamps[wave.id] = fingerprint
-            html = reports / f"{wave.id}.html"
-            if not force and target.read_stamp() == fingerprint and html.exists():
+            if wave not in todo:
+                html = reports / f"{wave.id}.html"
+                report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
+                if not all(html.with_suffix(s).exists() for s in (".pdf", ".docx")) and report_nb.exists():
+                    title = f"{survey.title_text()} {wave.id}"
+                    result.reports += write_documents(report_nb, html, title, survey.language, engine)
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
                 continue
-            # pre-flight: raises InputError on bad input before anything is written
-            bar.set_postfix_str(f"{wave.id}: checking input")
-            check(survey, wave)
+            target = Store(processed / wave.id)
+            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
             wave_staging = staging(processed, wave.id)
             nb_staging = staging(reports / "notebooks", wave.id)
+            html_staging = staging(reports, wave.id)
             try:
                 params = {
                     "survey_path": str(Path(survey.path).resolve()),
@@ -305,11 +491,18 @@ def run(
                     "baseline_dir": str(baseline_dir) if baseline_dir else "",
                     "out_root": str(out),
                 }
+                shown = {**params, "processed_dir": str(target.folder)}
                 for name, source in [*((n, None) for n in WAVE_NOTEBOOKS), *((p.stem, p) for p in own)]:
                     bar.set_postfix_str(f"{wave.id}: {name}")
                     try:
                         execute_notebook(
-                            name, nb_staging / f"{name}.ipynb", params, cwd=out, km=kernel(), source=source
+                            name,
+                            nb_staging / f"{name}.ipynb",
+                            params,
+                            cwd=out,
+                            km=kernel(),
+                            source=source,
+                            shown=shown,
                         )
                     except NotebookError as exc:
                         # keep the failed notebook for debugging, outside the published reports
@@ -321,48 +514,76 @@ def run(
                             f"wave. The failed notebook is kept at {failed / (name + '.ipynb')}."
                         ) from None
                     bar.update(1)
-                Store(wave_staging).write_stamp(fingerprint, {"wave": wave.id})
-                publish(wave_staging, target.folder)
-                publish(nb_staging, reports / "notebooks" / wave.id)
+                # every HTML page is rendered before anything is published
+                pages = [(nb_staging / "05_report.ipynb", f"{wave.id}.html", f"{survey.title_text()} {wave.id}")]
+                pages += [
+                    (nb_staging / nb.name, f"{wave.id}.{nb.stem}.html", f"{survey.title_text()} {wave.id}: {nb.stem}")
+                    for nb in own
+                ]
+                for notebook, page, title in pages:
+                    render_html(notebook, html_staging / page, title=title, language=survey.language)
+                bar.set_postfix_str(f"{wave.id}: PDF and Word")
+                wave_html = html_staging / pages[0][1]
+                documents = write_documents(pages[0][0], wave_html, pages[0][2], survey.language, engine)
+                files = [page for _, page, _ in pages] + [Path(d).name for d in documents]
+                moves = [(wave_staging, target.folder), (nb_staging, reports / "notebooks" / wave.id)]
+                moves += [(html_staging / name, reports / name) for name in files]
+                publish_wave(out, wave.id, moves, stamps[wave.id], {"wave": wave.id})
             finally:
-                shutil.rmtree(wave_staging, ignore_errors=True)
-                shutil.rmtree(nb_staging, ignore_errors=True)
-            report_nb = reports / "notebooks" / wave.id / "05_report.ipynb"
-            render_html(
-                report_nb, html, title=f"{survey.title_text()} {wave.id}", language=survey.language
-            )
-            for nb in own:  # the analyst's own notebooks: reports/<wave>.<name>.html beside the wave report
-                render_html(
-                    reports / "notebooks" / wave.id / nb.name,
-                    reports / f"{wave.id}.{nb.stem}.html",
-                    title=f"{survey.title_text()} {wave.id}: {nb.stem}",
-                    language=survey.language,
-                )
-                result.reports.append(reports / f"{wave.id}.{nb.stem}.html")
+                for folder in (wave_staging, nb_staging, html_staging):
+                    shutil.rmtree(folder, ignore_errors=True)
             result.ran.append(wave.id)
-            result.reports.append(html)
+            result.reports.append(reports / f"{wave.id}.html")
+            result.reports += [reports / name for name in files[len(pages):]]
+            result.reports.extend(reports / page for _, page, _ in pages[1:])
 
         bar.set_postfix_str("tracking")
         tracked = tracked_waves(survey, waves, processed)
         tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
         tracking_html = reports / "tracking.html"
-        if result.ran or force or not tracking_html.exists():
-            execute_notebook(
-                TRACKING_NOTEBOOK,
-                tracking_nb,
-                {
-                    "survey_path": str(Path(survey.path).resolve()),
-                    "processed_root": str(processed),
-                    "waves": [w.id for w in tracked],
-                    "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
-                    "out_root": str(out),
-                },
-                cwd=out,
-                km=kernel(),
-            )
-            title = word("title.tracking", survey.language, survey=survey.title_text())
-            render_html(tracking_nb, tracking_html, title=title, language=survey.language)
+        tracking_stamp = inputs_fingerprint(
+            [], extra=[f"code:{code}", *(f"{w.id}:{Store(processed / w.id).read_stamp()}" for w in tracked)]
+        )
+        if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
+            track_staging = staging(reports, "tracking")
+            try:
+                execute_notebook(
+                    TRACKING_NOTEBOOK,
+                    track_staging / tracking_nb.name,
+                    {
+                        "survey_path": str(Path(survey.path).resolve()),
+                        "processed_root": str(processed),
+                        "waves": [w.id for w in tracked],
+                        "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
+                        "out_root": str(out),
+                    },
+                    cwd=out,
+                    km=kernel(),
+                )
+                title = word("title.tracking", survey.language, survey=survey.title_text())
+                render_html(
+                    track_staging / tracking_nb.name,
+                    track_staging / tracking_html.name,
+                    title=title,
+                    language=survey.language,
+                )
+                documents = write_documents(
+                    track_staging / tracking_nb.name, track_staging / tracking_html.name, title, survey.language, engine
+                )
+                moves = [
+                    (track_staging / tracking_nb.name, tracking_nb),
+                    (track_staging / tracking_html.name, tracking_html),
+                    *((Path(d), reports / Path(d).name) for d in documents),
+                ]
+                publish_wave(out, "tracking", moves, tracking_stamp, {"tracking": [w.id for w in tracked]},
+                             stamp_folder=processed)
+            finally:
+                shutil.rmtree(track_staging, ignore_errors=True)
             result.reports.append(tracking_html)
+            result.reports += [reports / Path(d).name for d in documents]
+        elif tracking_nb.exists() and not all(tracking_html.with_suffix(s).exists() for s in (".pdf", ".docx")):
+            title = word("title.tracking", survey.language, survey=survey.title_text())
+            result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
         bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
@@ -405,10 +626,16 @@ def build_index(survey: Survey, wave_ids: Sequence[str], processed_root: Path, r
             continue
         head = store.read("headline").set_index("metric")["value"]
         kpis = store.get("kpis")
+        formats = (("pdf", "index_page.pdf"), ("docx", "index_page.docx"))
         entries.append(
             {
                 "wave": wid,
                 "href": f"{wid}.html",
+                "documents": [
+                    (word(key, survey.language), f"{wid}.{ext}")
+                    for ext, key in formats
+                    if (reports / f"{wid}.{ext}").exists()
+                ],
                 "csi": head.get("csi"),
                 "satisfaction_rate": head.get("satisfaction_rate"),
                 "nps": head.get("nps"),

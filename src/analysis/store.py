@@ -34,7 +34,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -237,16 +238,146 @@ def remove_stale(root: Path, pattern: str = ".staging-*") -> list[Path]:
 
 
 def publish(staging_dir: Path, target: Path) -> None:
-    """Put a fully written staging folder in place of ``target`` (old contents removed only after success)."""
+    """Put a fully written staging folder (or file) in place of ``target``; the old one is moved aside
+    first (``.<name>.old-<random>``) and removed only after the new one is in place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     backup = None
-    if target.exists():
+    if target.exists() or target.is_symlink():
         backup = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
         os.replace(target, backup)
     os.replace(staging_dir, target)
     if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+        _remove(backup)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- kill-safe publishing
+#: The journal of a publication in progress: ``data/processed/.csat-publish-<wave>.json``.
+JOURNAL_PREFIX = ".csat-publish-"
+
+
+def publish_wave(
+    out_root: Path,
+    wave_id: str,
+    moves: list[tuple[Path, Path]],
+    fingerprint: str,
+    info: Mapping[str, Any],
+    stamp_folder: Path | None = None,
+) -> None:
+    """Publish one wave's staged outputs (data folder, executed notebooks, HTML) so that a kill at
+    any moment is recovered to the complete new outputs.
+
+    Method: a journal (``data/processed/.csat-publish-<wave>.json``, written atomically) lists the
+    moves (staged path -> published path, relative to ``out_root``) and the fingerprint; then the old
+    stamp is removed, each move is done (:func:`publish`: one rename each, the old one moved aside
+    and removed), then the fingerprint stamp is written into ``stamp_folder`` (default: the first
+    move's target, the wave's data folder), the last thing written, and the journal is removed. A
+    run killed part-way leaves the journal: the next run (:func:`recover`) does the moves still to
+    do and writes the stamp, before anything else. Until then there is no stamp, so a mixed state is
+    never taken for an up-to-date wave.
+    """
+    out_root = Path(out_root)
+    root = processed_root(out_root)
+    journal = root / f"{JOURNAL_PREFIX}{wave_id}.json"
+    target = stamp_folder if stamp_folder is not None else moves[0][1]
+    entry = {
+        "wave": wave_id,
+        "moves": [[os.path.relpath(src, out_root), os.path.relpath(dst, out_root)] for src, dst in moves],
+        "stamp": {"folder": os.path.relpath(target, out_root), "fingerprint": fingerprint, "info": dict(info)},
+    }
+    write_text(journal, json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
+    _roll_forward(out_root, journal, entry)
+
+
+def _roll_forward(out_root: Path, journal: Path, entry: Mapping[str, Any]) -> None:
+    stamp = entry["stamp"]
+    (out_root / stamp["folder"] / STAMP_FILE).unlink(missing_ok=True)
+    for src, dst in entry["moves"]:
+        source, target = out_root / src, out_root / dst
+        if source.exists():
+            publish(source, target)
+    Store(out_root / stamp["folder"]).write_stamp(stamp["fingerprint"], stamp.get("info"))
+    journal.unlink(missing_ok=True)
+
+
+def recover(out_root: str | Path) -> list[str]:
+    """Finish every publication a killed run left half-done (see :func:`publish_wave`); returns the
+    waves recovered. A journal whose staged files are gone (removed by hand) is dropped, and the
+    wave's stamp with it, so the wave is run again. Called by ``csat run`` first, under the lock."""
+    out_root = Path(out_root)
+    root = processed_root(out_root)
+    done = []
+    if not root.is_dir():
+        return done
+    for journal in sorted(root.glob(f"{JOURNAL_PREFIX}*.json")):
+        try:
+            entry = json.loads(journal.read_text(encoding="utf-8"))
+            moves = entry["moves"]
+            stamp = entry["stamp"]
+        except (OSError, ValueError, KeyError, TypeError):
+            journal.unlink(missing_ok=True)
+            continue
+        complete = all((out_root / src).exists() or (out_root / dst).exists() for src, dst in moves)
+        if complete:
+            _roll_forward(out_root, journal, entry)
+            done.append(str(entry.get("wave", "")))
+        else:
+            (out_root / stamp["folder"] / STAMP_FILE).unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
+    return done
+
+
+def remove_backups(root: Path) -> list[Path]:
+    """Remove the ``.<name>.old-<random>`` copies a run killed inside :func:`publish` left in ``root``
+    (only under the output folder's lock, so no other run is publishing). Returns what was removed."""
+    removed = []
+    if Path(root).is_dir():
+        for path in sorted(Path(root).glob(".*.old-*")):
+            _remove(path)
+            removed.append(path)
+    return removed
+
+
+class OutputLocked(RuntimeError):
+    """Another run holds the output folder's lock."""
+
+
+@contextmanager
+def lock(out_root: str | Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold the output folder's lock for the duration of a run.
+
+    An advisory ``flock`` on the output folder itself (no lock file is written): the system releases
+    it when the process ends, however it ends, so the lock of a killed run is never stale. A second
+    run on the same folder waits up to ``wait`` seconds, then raises :class:`OutputLocked`.
+    """
+    import fcntl
+    import time
+
+    folder = Path(out_root)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OutputLocked(
+                        f"another csat run is writing to {folder}; wait for it to finish (or set CSAT_LOCK_WAIT "
+                        "to the seconds to wait), or give another --out."
+                    ) from None
+                time.sleep(0.2)
+        yield folder
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # --------------------------------------------------------------------------- one wave's folder
@@ -352,8 +483,13 @@ __all__ = [
     "atomic_write",
     "neutralise_cell",
     "neutralise_formulas",
+    "OutputLocked",
+    "lock",
     "processed_root",
     "publish",
+    "publish_wave",
+    "recover",
+    "remove_backups",
     "remove_stale",
     "staging",
     "write_csv",

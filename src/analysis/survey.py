@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import hashlib
+import math
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from .errors import SurveyDefinitionError
@@ -41,6 +44,11 @@ INDEX_KEYS = ("weights", "constructs", "ahp")
 AHP_KEYS = ("labels", "matrix")
 ZONE_KEYS = ("affection_min", "defection_max", "terrorist_max", "loyalty_high_min", "loyalty_low_max")
 WAVE_KEYS = ("wave", "raw", "invited", "baseline", "operations", "margins", "customers", "fieldwork")
+SEGMENT_KEYS = ("column", "labels", "order", "bins", "max_groups")
+#: A segment with more groups than this (after its codebook's bins and labels) is refused by ``csat check``
+#: and ``csat run``: group tests, charts and tables of 60 age values say nothing. Raise it per segment
+#: with ``max_groups``.
+MAX_GROUPS = 30
 
 
 # --------------------------------------------------------------------------- scales and items
@@ -107,6 +115,8 @@ class CleaningRules:
     min_answered        a row must answer at least this share of the rated items (0.5)
     speeder_fraction    a row faster than this fraction of the wave's median duration is a speeder (1/3)
     straightline_min_items  a block must have at least this many answered items to judge straight-lining (5)
+    straightline_extremes   also judge a uniform answer at the top or bottom of the scale when no reverse-keyed
+                        item contradicts it (False: such a row may be a delighted or an angry customer)
     max_unreadable      stop when more than this share of a column is unreadable (0.20)
     outlier_alpha       Mahalanobis D^2 outlier flag at this chi-square tail probability (0.001)
     """
@@ -114,6 +124,7 @@ class CleaningRules:
     min_answered: float = 0.5
     speeder_fraction: float = 1 / 3
     straightline_min_items: int = 5
+    straightline_extremes: bool = False
     max_unreadable: float = 0.20
     outlier_alpha: float = 0.001
 
@@ -149,6 +160,146 @@ class PLSConfig:
 
 # --------------------------------------------------------------------------- the survey
 @dataclass(frozen=True)
+class Segment:
+    """One segment column and its codebook (an entry of ``segments:``).
+
+    column      the column of the export
+    labels      code (as text) -> label per language (``{"": text}`` or ``{"en": ..., "zh": ...}``);
+                with ``bins``: one label per interval, keyed "0", "1", ... in interval order
+    order       group order (labels as written, or codes that have labels), first in this order
+    bins        interval edges e0 < e1 < ... : groups [e0, e1), [e1, e2), ...; the last interval is
+                closed [e_{m-1}, e_m]; values outside the edges or not numbers are missing
+    max_groups  the most groups this segment may have (:data:`MAX_GROUPS`)
+    """
+
+    column: str
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    bins: tuple[float, ...] = ()
+    max_groups: int = MAX_GROUPS
+
+    def label(self, code: str, language: str = "en") -> str:
+        """The label of a code (or interval number with ``bins``) in ``language``; the code without one."""
+        texts = self.labels.get(code)
+        if not texts:
+            return code
+        return texts.get(language) or texts.get("") or texts.get("en") or next(iter(texts.values()))
+
+    def declared_groups(self, language: str = "en") -> list[str]:
+        """The groups the codebook names, in its order: the bins' labels, else ``order`` then ``labels``."""
+        if self.bins:
+            return self.bin_labels(language)
+        wanted = [self.label(_code_text(o), language) if _code_text(o) in self.labels else o for o in self.order]
+        return list(dict.fromkeys([*wanted, *(self.label(c, language) for c in self.labels)]))
+
+    def sort_groups(self, groups: Any, language: str = "en") -> list:
+        """``groups`` in this segment's order: the codebook's groups first, then the others in natural order."""
+        from .order import natural_sorted
+
+        present = list(dict.fromkeys(groups))
+        declared = [g for g in self.declared_groups(language) if g in present]
+        return declared + natural_sorted(g for g in present if g not in declared)
+
+    def bin_labels(self, language: str = "en") -> list[str]:
+        """One label per interval: from ``labels`` or ``[a, b)`` (``[a, b]`` for the last, ``≥ a`` up to inf)."""
+        out = []
+        for i, (a, b) in enumerate(zip(self.bins[:-1], self.bins[1:], strict=True)):
+            if str(i) in self.labels:
+                out.append(self.label(str(i), language))
+            elif b == float("inf"):
+                out.append(f"≥ {a:g}")
+            else:
+                out.append(f"[{a:g}, {b:g}{']' if i == len(self.bins) - 2 else ')'}")
+        return out
+
+
+def _code_text(value: Any) -> str:
+    """A segment code as text: ``1``, ``1.0`` and ``" 1 "`` are all ``"1"``."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def segment_groups(values: pd.Series, segment: Segment, language: str = "en") -> pd.Series:
+    """A segment column as its groups: an ordered Categorical in the codebook's order.
+
+    Input: the raw column (text or numbers, missing as NaN), its :class:`Segment`, the
+    report language. Output: a Categorical Series (same index) whose categories are the
+    groups in their order: with ``bins``, the interval labels in interval order (values
+    outside the edges or not numbers become missing); else each code's label, in ``order``
+    first, then the order of ``labels``, then other values in natural order
+    (:func:`analysis.order.natural_sorted`). A plain segment (no codebook) keeps its
+    values, in natural order.
+    """
+    from .order import natural_sorted
+
+    if segment.bins:
+        numbers = pd.to_numeric(values, errors="coerce")
+        names = segment.bin_labels(language)
+        cut = pd.cut(numbers, list(segment.bins), right=False, labels=False, include_lowest=True)
+        last = numbers == segment.bins[-1]  # the last interval is closed
+        codes = cut.where(~last, len(names) - 1)
+        groups = codes.map(lambda c: names[int(c)] if pd.notna(c) else None)
+        return pd.Series(pd.Categorical(groups, categories=names, ordered=True), index=values.index)
+    text = values.map(lambda v: None if pd.isna(v) else _code_text(v))
+    named = text.map(lambda c: None if c is None else segment.label(c, language))
+    first = segment.declared_groups(language)
+    rest = natural_sorted(set(named.dropna()) - set(first))
+    return pd.Series(pd.Categorical(named, categories=[*first, *rest], ordered=True), index=values.index)
+
+
+def _parse_segment(spec: Any, position: int, file: str) -> Segment:
+    """One entry of ``segments:``: a column name, or a mapping with the codebook keys (:data:`SEGMENT_KEYS`)."""
+    where = f"segments[{position}]"
+    if isinstance(spec, str):
+        return Segment(column=spec.strip())
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError(
+            f"{where} must be a column name or a mapping.", file=file, expected="region, or {column: age, bins: [...]}"
+        )
+    check_keys(spec, SEGMENT_KEYS, f"{where}.", file)
+    if not spec.get("column"):
+        raise SurveyDefinitionError(f"{where} has no 'column'.", file=file, expected="{column: <export column>, ...}")
+    column = str(spec["column"]).strip()
+    bins: tuple[float, ...] = ()
+    if spec.get("bins") is not None:
+        raw_bins = _as_list(spec["bins"], f"{where}.bins", file)
+        try:
+            bins = tuple(float(b) for b in raw_bins)
+        except (TypeError, ValueError):
+            raise SurveyDefinitionError(f"{where}.bins is {raw_bins!r}.", file=file, expected="a list of numbers") from None
+        if len(bins) < 2 or any(b >= c for b, c in zip(bins[:-1], bins[1:], strict=True)):
+            raise SurveyDefinitionError(
+                f"{where}.bins is {raw_bins!r}.", file=file, expected="at least 2 increasing edges, e.g. [18, 30, 45, 60, .inf]"
+            )
+    raw_labels = spec.get("labels")
+    labels: dict[str, dict[str, str]] = {}
+    if bins:
+        names = _as_list(raw_labels, f"{where}.labels", file) if raw_labels is not None else []
+        if names and len(names) != len(bins) - 1:
+            raise SurveyDefinitionError(
+                f"{where}.labels has {len(names)} labels for {len(bins) - 1} bins.",
+                file=file,
+                expected="one label per interval between the bins' edges",
+            )
+        labels = {str(i): _texts(n, f"{where}.labels", file) for i, n in enumerate(names)}
+    elif raw_labels is not None:
+        if not isinstance(raw_labels, Mapping):
+            raise SurveyDefinitionError(f"{where}.labels must map codes to labels.", file=file, expected="{1: Gold, 2: Silver}")
+        labels = {_code_text(k): _texts(v, f"{where}.labels.{k}", file) for k, v in raw_labels.items()}
+    order = tuple(str(o) for o in _as_list(spec.get("order"), f"{where}.order", file))
+    if bins and order:
+        raise SurveyDefinitionError(f"{where} has both 'bins' and 'order'.", file=file, expected="bins are in their own order")
+    max_groups = MAX_GROUPS if spec.get("max_groups") is None else _int(spec["max_groups"], f"{where}.max_groups", file)
+    if max_groups < 2:
+        raise SurveyDefinitionError(f"{where}.max_groups is {max_groups}.", file=file, expected="at least 2")
+    return Segment(column=column, labels=labels, order=order, bins=bins, max_groups=max_groups)
+
+
+@dataclass(frozen=True)
 class Survey:
     """A validated survey definition. Build it with :func:`load_survey`."""
 
@@ -163,6 +314,7 @@ class Survey:
     customer_id: str | None = None
     pii: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
+    segment_codebook: Mapping[str, Segment] = field(default_factory=dict)
     duration: str | None = None
     recommend: str | None = None
     open_ended: tuple[str, ...] = ()
@@ -189,6 +341,10 @@ class Survey:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def segment(self, column: str) -> Segment:
+        """The codebook entry of a segment column (a plain :class:`Segment` when it has none)."""
+        return self.segment_codebook.get(column) or Segment(column=column)
 
     def is_reverse(self, item_id: str) -> bool:
         """Whether ``item_id`` is a reverse-keyed item (scored max + min - answer)."""
@@ -251,13 +407,23 @@ class Survey:
 
     @property
     def outcome_constructs(self) -> list[str]:
-        """Constructs holding the outcome items: overall satisfaction, loyalty and recommendation."""
+        """Outcome constructs, in definition order: those holding the outcome items (overall satisfaction,
+        loyalty and recommendation) and every construct downstream of the satisfaction construct in
+        ``paths`` (an ECSI model's Complaints, an outcome of satisfaction, Fornell et al. 1996)."""
         outcome_items = [
             self.overall_satisfaction,
             *self.loyalty,
             *([self.recommend] if self.recommend else []),
         ]
-        found = [self.item(i).construct for i in outcome_items if i in self.item_ids]
+        found = {self.item(i).construct for i in outcome_items if i in self.item_ids}
+        sat = self.item(self.overall_satisfaction).construct if self.overall_satisfaction in self.item_ids else None
+        frontier = [sat] if sat else []
+        while frontier:  # constructs reachable from satisfaction along the paths
+            source = frontier.pop()
+            for a, b in self.paths:
+                if a == source and b not in found:
+                    found.add(b)
+                    frontier.append(b)
         return [c for c in self.constructs if c in found]
 
     @property
@@ -351,13 +517,70 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+#: The largest survey definition or wave file read, in bytes (1 MiB; the demo's is 5 KiB).
+MAX_YAML_BYTES = 1 << 20
+#: The most YAML nodes a file may hold once its aliases are expanded: an "alias bomb" (a few lines
+#: whose nested aliases expand to billions of values) is refused at once, before it is built.
+MAX_YAML_NODES = 100_000
+#: The widest rating scale, in points (max - min + 1): a 0-100 slider has 101.
+MAX_SCALE_POINTS = 101
+#: The longest wave id, in characters (it names folders and files).
+MAX_WAVE_ID = 64
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """The number of nodes ``node`` stands for with every alias expanded (each shared node counted as
+    often as it is referred to); linear in the file, memoised by node."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a recursive alias counts nothing more on the way round
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(_expanded_size(n, memo) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        else:
+            size = 1
+        memo[key] = min(size, 1 << 62)
+    return memo[key]
+
+
+def _load_yaml_text(text: str, file: str) -> Any:
+    """Parse YAML with PyYAML's safe loader, refusing a document larger than :data:`MAX_YAML_NODES`
+    nodes once expanded (checked on the composed node graph, before any value is built)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            size = _expanded_size(node, {})
+        except RecursionError:
+            size = MAX_YAML_NODES + 1
+        if size > MAX_YAML_NODES:
+            raise SurveyDefinitionError(
+                f"expands to more than {MAX_YAML_NODES:,} values (aliases that refer to aliases, or nesting "
+                "too deep); it is refused before it is read.",
+                file=file,
+                expected="a plain definition without nested aliases",
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise SurveyDefinitionError(f"{what} not found.", file=str(path))
+    if path.is_dir():
+        raise SurveyDefinitionError(f"is a folder; the {what.lower()} is a YAML file.", file=str(path))
     try:
-        with open(path, encoding="utf-8-sig") as fh:
-            data = yaml.safe_load(fh)
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise SurveyDefinitionError(
+                f"has {size:,} bytes; a {what.lower()} may have at most {MAX_YAML_BYTES:,}.", file=str(path)
+            )
+        data = _load_yaml_text(path.read_bytes().decode("utf-8-sig"), str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
@@ -365,6 +588,10 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
         raise SurveyDefinitionError(f"is not valid YAML ({problem}).", file=str(path), row=row) from None
     except UnicodeDecodeError:
         raise SurveyDefinitionError("is not UTF-8 text.", file=str(path)) from None
+    except RecursionError:
+        raise SurveyDefinitionError("is nested too deeply to be a definition.", file=str(path)) from None
+    except OSError as exc:
+        raise SurveyDefinitionError(f"cannot be read ({exc.strerror or exc}).", file=str(path)) from None
     if not isinstance(data, dict):
         raise SurveyDefinitionError(
             f"{what} must be a YAML mapping of keys.",
@@ -412,9 +639,43 @@ def _as_list(value: Any, key: str, file: str) -> list[Any]:
 
 
 def _int(value: Any, key: str, file: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise SurveyDefinitionError(f"'{key}' is {value!r}.", file=file, expected="a whole number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or int(value) != value:
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="a whole number")
     return int(value)
+
+
+def _float(value: Any, key: str, file: str) -> float:
+    """A number (int or float, finite; never a boolean or a text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="a number")
+    return float(value)
+
+
+def _bool(value: Any, key: str, file: str) -> bool:
+    """A YAML boolean: ``true`` or ``false`` unquoted; a text such as ``"false"`` is refused (it would
+    read as true)."""
+    if not isinstance(value, bool):
+        raise SurveyDefinitionError(f"'{key}' is {_shown(value)}.", file=file, expected="true or false, unquoted")
+    return value
+
+
+def _yaml_number(value: Any) -> float | None:
+    """A missing code as a number (``-99``, ``"99"``, ``"７"``), or None for a text code."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        number = float(unicodedata.normalize("NFKC", str(value)).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: its repr, cut at 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _parse_scale(name: str, spec: Any, file: str) -> Scale:
@@ -429,6 +690,12 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
     if lo >= hi:
         raise SurveyDefinitionError(
             f"scale '{name}' has min {lo} >= max {hi}.", file=file, expected="min smaller than max"
+        )
+    if hi - lo + 1 > MAX_SCALE_POINTS:
+        raise SurveyDefinitionError(
+            f"scale '{name}' has {hi - lo + 1:,} points ({lo}-{hi}).",
+            file=file,
+            expected=f"at most {MAX_SCALE_POINTS} points (a 0-100 slider)",
         )
     labels: dict[int, dict[str, str]] = {}
     raw_labels = spec.get("labels") or {}
@@ -454,6 +721,19 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
         else:
             labels[icode] = _texts(text, f"scales.{name}.labels.{code}", file)
     missing = tuple(_as_list(spec.get("missing"), f"scales.{name}.missing", file))
+    for code in missing:
+        if isinstance(code, (Mapping, list)):
+            raise SurveyDefinitionError(
+                f"scales.{name}.missing has {_shown(code)}.", file=file, expected="codes such as -99 or N/A"
+            )
+        number = _yaml_number(code)
+        if number is not None and number.is_integer() and lo <= number <= hi:
+            raise SurveyDefinitionError(
+                f"scales.{name}.missing has {_shown(code)}, a real answer on the scale {lo}-{hi}: every {int(number)} "
+                "would be deleted.",
+                file=file,
+                expected=f"missing codes outside {lo}-{hi}, such as -99 or 99",
+            )
     return Scale(name=name, min=lo, max=hi, labels=labels, missing=missing)
 
 
@@ -484,7 +764,7 @@ def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str
         scale=str(scale),
         construct=str(construct).strip() if construct is not None else None,
         text=_texts(spec.get("text"), f"items.{item_id}.text", file),
-        reverse=bool(spec.get("reverse", False)),
+        reverse=_bool(spec.get("reverse", False), f"items[{position}] ({item_id}).reverse", file),
     )
 
 
@@ -496,6 +776,11 @@ def _parse_cleaning(spec: Any, file: str) -> CleaningRules:
     check_keys(spec, list(CleaningRules.__dataclass_fields__), "cleaning.", file)
     values = {}
     for key, value in spec.items():
+        if key == "straightline_extremes":
+            if not isinstance(value, bool):
+                raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="true or false")
+            values[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SurveyDefinitionError(f"cleaning.{key} is {value!r}.", file=file, expected="a number")
         values[key] = int(value) if key == "straightline_min_items" else float(value)
@@ -624,7 +909,7 @@ def _parse_targets(spec: Any, file: str) -> dict[str, dict[str, float]]:
             raise SurveyDefinitionError(
                 f"targets.{kpi} is {bound!r}.", file=file, expected="{min: 0.9} or {max: 0.05}"
             )
-        out[str(kpi)] = {k: float(v) for k, v in bound.items()}
+        out[str(kpi)] = {k: _float(v, f"targets.{kpi}.{k}", file) for k, v in bound.items()}
     return out
 
 
@@ -752,7 +1037,10 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         raise SurveyDefinitionError(f"language is '{language}'.", file=file, expected="en or zh")
 
     pii = tuple(str(c) for c in _as_list(spec.get("pii"), "pii", file))
-    segments = tuple(str(c) for c in _as_list(spec.get("segments"), "segments", file))
+    codebook = [_parse_segment(x, i, file) for i, x in enumerate(_as_list(spec.get("segments"), "segments", file))]
+    segments = tuple(seg.column for seg in codebook)
+    if len(set(segments)) != len(segments):
+        raise SurveyDefinitionError("a column is listed twice under 'segments'.", file=file)
     open_ended = tuple(str(c) for c in _as_list(spec.get("open_ended"), "open_ended", file))
     rid = str(spec["respondent_id"]) if spec.get("respondent_id") else None
     cid = str(spec["customer_id"]) if spec.get("customer_id") else None
@@ -809,6 +1097,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         customer_id=cid,
         pii=pii,
         segments=segments,
+        segment_codebook={seg.column: seg for seg in codebook},
         duration=duration,
         recommend=recommend,
         open_ended=open_ended,
@@ -842,15 +1131,37 @@ def load_wave(path: str | Path) -> Wave:
     if "wave" not in spec:
         raise SurveyDefinitionError("has no 'wave' id.", file=file, expected="wave: 2025H1")
     wave_id = str(spec["wave"]).strip()
-    if not wave_id or any(ch in wave_id for ch in "/\\:") or wave_id.startswith("."):
-        raise SurveyDefinitionError(f"wave id {wave_id!r} cannot be used in file names.", file=file)
+    if len(wave_id) > MAX_WAVE_ID:
+        raise SurveyDefinitionError(
+            f"wave id {_shown(wave_id)} has {len(wave_id)} characters.", file=file, expected=f"at most {MAX_WAVE_ID}"
+        )
+    bad = not wave_id or any(ch in wave_id for ch in "/\\:") or wave_id.startswith(".")
+    if bad or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in wave_id):
+        raise SurveyDefinitionError(
+            f"wave id {_shown(wave_id)} cannot be used in file names.",
+            file=file,
+            expected="letters, digits and - _ (no /, \\, :, control characters, nor a leading dot)",
+        )
     if wave_id in ("tracking", "index"):
         raise SurveyDefinitionError(f"wave id '{wave_id}' is reserved for a report name.", file=file)
     if not spec.get("raw"):
         raise SurveyDefinitionError(
             "has no 'raw' file.", file=file, expected="raw: ../../data/raw/<wave>.csv"
         )
+    for key in ("raw", "operations", "baseline"):
+        if spec.get(key) is not None and not isinstance(spec[key], (str, int)) or isinstance(spec.get(key), bool):
+            raise SurveyDefinitionError(f"'{key}' is {_shown(spec[key])}.", file=file, expected="a text")
+    try:
+        return _wave_files(path, spec, file, wave_id)
+    except OSError as exc:  # a name too long for the system, a path through a file
+        raise SurveyDefinitionError(f"a file it names cannot be used ({exc.strerror}).", file=file) from None
+
+
+def _wave_files(path: Path, spec: Mapping[str, Any], file: str, wave_id: str) -> Wave:
+    """The rest of :func:`load_wave`: the files a wave names, its numbers and its baseline."""
     raw = (path.parent / str(spec["raw"])).resolve()
+    if raw.is_dir():
+        raise SurveyDefinitionError(f"the raw file '{spec['raw']}' is a folder ({raw}).", file=file)
     if not raw.exists():
         raise SurveyDefinitionError(
             f"the raw file '{spec['raw']}' does not exist (looked for {raw}).", file=file
@@ -862,7 +1173,7 @@ def load_wave(path: str | Path) -> Wave:
     operations = None
     if spec.get("operations"):
         operations = (path.parent / str(spec["operations"])).resolve()
-        if not operations.exists():
+        if not operations.is_file():
             raise SurveyDefinitionError(
                 f"the operations file '{spec['operations']}' does not exist (looked for {operations}).",
                 file=file,
@@ -925,6 +1236,12 @@ def order_waves(waves: Sequence[Wave]) -> list[Wave]:
     for w in waves:
         visit(w)
     return ordered
+
+
+def survey_waves(survey_path: str | Path) -> list[Wave]:
+    """The wave files beside a survey definition (``<its folder>/waves/*.yaml``), loaded and in baseline
+    order: what ``csat run`` runs without ``--wave``, and the notebooks' default waves."""
+    return order_waves([load_wave(p) for p in discover_waves(Path(survey_path).parent / "waves")])
 
 
 def discover_waves(directory: str | Path) -> list[Path]:

@@ -20,7 +20,7 @@ from . import plotting, words
 from .privacy import MIN_CELL
 from .report import SHARE_METRICS, category_labels, empty_table, pct, provenance_display, type_name, word
 from .store import Store
-from .survey import Survey, Wave, load_survey, load_wave
+from .survey import Survey, Wave, load_survey, load_wave, order_waves, survey_waves
 
 
 @dataclass
@@ -37,13 +37,19 @@ class Tracking:
         cls,
         survey_path: str | Path,
         processed_root: str | Path,
-        waves: Sequence[str],
+        waves: Sequence[str] = (),
         wave_paths: Sequence = (),
     ) -> Tracking:
+        """The waves ``waves`` (ids, in order) that have results under ``processed_root``. Empty ``waves``: the
+        waves of ``wave_paths``, or without those every wave file beside the survey definition
+        (``<its folder>/waves/``), in baseline order; the wave files give the provenance."""
         survey = load_survey(survey_path)
         root = Path(processed_root)
-        present = [w for w in waves if Store(root / w).exists("headline")]
         files = [load_wave(p) for p in wave_paths] if wave_paths else []
+        if not waves:
+            files = order_waves(files) if files else survey_waves(survey_path)
+            waves = [w.id for w in files]
+        present = [w for w in waves if Store(root / w).exists("headline")]
         return cls(survey=survey, root=root, waves=present, wave_files=files)
 
     @property
@@ -72,7 +78,8 @@ class Tracking:
             pmap = {}
             if change is not None:
                 names = {"CSI": "csi", "satisfaction_rate": "satisfaction_rate", "NPS": "nps"}
-                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change["p"], strict=True)}
+                p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the wave's change table
+                pmap = {names.get(m, m): p for m, p in zip(change["metric"], change[p_col], strict=True)}
             for r in head.itertuples(index=False):
                 p = pmap.get(r.metric, np.nan)
                 rows.append(
@@ -91,6 +98,8 @@ class Tracking:
     def headline_trends(self) -> pd.DataFrame:
         """Headline measures by wave with 95% intervals; ▲/▼ marks a significant change against the baseline."""
         h = self.headline()
+        if h.empty:
+            return empty_table(self.language)
         out = {}
         for metric, grp in h.groupby("metric", sort=False):
             share = metric in SHARE_METRICS
@@ -144,7 +153,7 @@ class Tracking:
             if scores is None:
                 continue
             for seg in self.survey.segments:
-                g = scores.groupby(seg)["CSI"].agg(["mean", "count"])
+                g = scores.groupby(seg, observed=True, sort=True)["CSI"].agg(["mean", "count"])
                 for group, r in g.iterrows():
                     if r["count"] >= min_n:
                         rows.append(
@@ -159,10 +168,14 @@ class Tracking:
         long = pd.DataFrame(rows)
         if long.empty:
             return long
-        wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi").reindex(
-            columns=self.waves
-        )
-        return wide.reset_index()
+        wide = long.pivot_table(index=["segment", "group"], columns="wave", values="csi", sort=False)
+        wide = wide.reindex(columns=self.waves).reset_index()
+        order = []  # segments as in the survey, groups in the codebook's (else natural) order
+        for seg in self.survey.segments:
+            groups = wide.loc[wide["segment"] == seg, "group"]
+            order += [(seg, g) for g in self.survey.segment(seg).sort_groups(groups, self.language)]
+        keys = list(zip(wide["segment"], wide["group"], strict=True))
+        return wide.iloc[[keys.index(k) for k in order]].reset_index(drop=True)
 
     def type_shares(self) -> pd.DataFrame:
         """Share of each customer type per wave."""

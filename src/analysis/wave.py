@@ -31,16 +31,18 @@ notebook   steps                                       tables (see :data:`analys
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .clean import CleanResult, clean_wave
 from .privacy import MIN_CELL
 from .store import Store, processed_root
-from .survey import Survey, Wave, load_survey, load_wave
+from .survey import Survey, Wave, load_survey, load_wave, survey_waves
 
 if TYPE_CHECKING:  # type hints only: the statistics modules are imported where they are used
     from .pls import PLSModel
@@ -51,6 +53,7 @@ Tables = dict[str, pd.DataFrame]
 #: Resampling settings of the steps (the CSI model's come from the survey's ``pls:`` block).
 INDEX_BOOT, INDEX_SEED = 1000, 2024
 DRIVERS_BOOT, DRIVERS_SEED = 1000, 20240601
+IPA_BOOT, IPA_SEED = 1000, 20240615
 
 
 # --------------------------------------------------------------------------- survey-level pieces
@@ -149,13 +152,36 @@ def respondent_scores(
         out[survey.customer_id] = clean[survey.customer_id]
     out[survey.overall_satisfaction] = clean[survey.overall_satisfaction]
     if survey.loyalty:
-        out["loyalty_score"] = clean[list(survey.loyalty)].mean(axis=1)
+        out["loyalty_score"] = loyalty_score(survey, clean)
     if survey.recommend:
         out[survey.recommend] = clean[survey.recommend]
     for c in survey.constructs:
         out[c] = scores[c]
     out["CSI"] = csi_values
     return out
+
+
+def loyalty_score(survey: Survey, clean: pd.DataFrame) -> pd.Series:
+    """Each respondent's loyalty score: the mean of the ``loyalty`` items answered, on the scale of the first
+    loyalty item (an item on another scale is first rescaled linearly onto it, so that a 0-10 item and a 1-7
+    item average to a score within 1-7)."""
+    first = survey.scale_of(survey.loyalty[0])
+    parts = []
+    for item in survey.loyalty:
+        sc = survey.scale_of(item)
+        x = clean[item].astype(float)
+        if (sc.min, sc.max) != (first.min, first.max):
+            x = first.min + (x - sc.min) * (first.max - first.min) / (sc.max - sc.min)
+        parts.append(x)
+    return pd.concat(parts, axis=1).mean(axis=1)
+
+
+def zones_defined(survey: Survey) -> bool:
+    """Whether customer types can be defined: loyalty items, and satisfaction and loyalty scales of at least
+    3 levels (defection, indifference and affection need one level each)."""
+    if not survey.loyalty:
+        return False
+    return min(survey.scale_of(survey.overall_satisfaction).n_levels, survey.scale_of(survey.loyalty[0]).n_levels) >= 3
 
 
 def zone_thresholds(survey: Survey) -> tuple[ZoneThresholds, ZoneThresholds]:
@@ -316,10 +342,12 @@ class WaveAnalysis:
         baseline_dir: str | Path = "",
         out_root: str | Path = ".",
     ) -> WaveAnalysis:
-        """From the notebook parameters: an empty ``processed_dir`` is ``DIR/data/processed/<wave>``; an empty
-        ``baseline_dir`` is the baseline wave's folder there, when it has results."""
+        """From the notebook parameters: an empty ``wave_path`` is the first wave file (in baseline order) beside
+        the survey definition (``<its folder>/waves/``); an empty ``processed_dir`` is
+        ``DIR/data/processed/<wave>``; an empty ``baseline_dir`` is the baseline wave's folder there, when it
+        has results."""
         survey = load_survey(survey_path)
-        wave = load_wave(wave_path)
+        wave = load_wave(wave_path) if str(wave_path) else survey_waves(survey_path)[0]
         out = Path(out_root).resolve()
         store = Store(processed_dir) if processed_dir else Store.for_wave(out, wave.id)
         store.folder.mkdir(parents=True, exist_ok=True)
@@ -517,19 +545,29 @@ class WaveAnalysis:
 
     def drivers(self, n_boot: int = DRIVERS_BOOT, seed: int = DRIVERS_SEED) -> Tables:
         """Key drivers: relative weights of the constructs for overall satisfaction (and loyalty), with bootstrap
-        intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs."""
+        intervals; relative weights of the attribute items (feeds the IPA); OLS of overall on the constructs.
+
+        A table whose analysis is undefined on this wave (too few complete answers for the number of drivers,
+        a driver or outcome without variance, collinear drivers: the ``ValueError`` of
+        :mod:`analysis.drivers`) is left out, and the report leaves out what it would show."""
         from . import drivers
 
         s, scores = self.survey, self.scores()
         overall, idx = s.overall_satisfaction, list(s.index_constructs)
-        rw = drivers.relative_weights_boot(scores, overall, idx, n_boot=n_boot, seed=seed)
-        tables = {"drivers": rw.to_frame()}
-        if s.loyalty:
-            loyal = drivers.relative_weights_boot(scores, "loyalty_score", idx, n_boot=n_boot, seed=seed)
-            tables["drivers_loyalty"] = loyal.to_frame()
-        items = drivers.relative_weights(self.read("clean"), overall, attribute_items(s))
-        tables["drivers_items"] = items.to_frame()
-        tables["regression"] = drivers.regression_drivers(scores, overall, idx).to_frame()
+        boot = {"n_boot": n_boot, "seed": seed}
+        tables: dict[str, pd.DataFrame] = {}
+        for name, run in (
+            ("drivers", lambda: drivers.relative_weights_boot(scores, overall, idx, **boot)),
+            ("drivers_loyalty", lambda: drivers.relative_weights_boot(scores, "loyalty_score", idx, **boot)),
+            ("drivers_items", lambda: drivers.relative_weights(self.read("clean"), overall, attribute_items(s))),
+            ("regression", lambda: drivers.regression_drivers(scores, overall, idx)),
+        ):
+            if name == "drivers_loyalty" and not s.loyalty:
+                continue
+            try:
+                tables[name] = run().to_frame()
+            except (ValueError, np.linalg.LinAlgError):
+                continue
         return self._keep(tables)
 
     def change(self) -> pd.DataFrame | None:
@@ -545,24 +583,31 @@ class WaveAnalysis:
         weights = pd.Series(weights_tbl["weight"].to_numpy(), index=weights_tbl["construct"])
         _, item_weights = self.weights()
         base = respondent_scores(s, self.baseline.read("clean"), weights, item_weights)
-        rows = [compare.mean_change(base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")]
+        rows: list[Any] = []
+
+        def add(fn: Any, *args: Any) -> None:  # a change undefined on these answers (under 2 per wave) is left out
+            with suppress(ValueError):
+                rows.append(fn(*args))
+
+        add(compare.mean_change, base["CSI"].dropna(), scores["CSI"].dropna(), "CSI")
         b, c = base[s.overall_satisfaction].dropna(), scores[s.overall_satisfaction].dropna()
-        rows.append(
-            compare.proportion_change(
-                int(b.isin(s.satisfied).sum()), len(b), int(c.isin(s.satisfied).sum()), len(c), "satisfaction_rate"
-            )
+        add(
+            compare.proportion_change,
+            int(b.isin(s.satisfied).sum()), len(b), int(c.isin(s.satisfied).sum()), len(c), "satisfaction_rate",
         )
         if s.recommend:
-            rows.append(compare.nps_change(base[s.recommend].dropna(), scores[s.recommend].dropna(), "NPS"))
+            add(compare.nps_change, base[s.recommend].dropna(), scores[s.recommend].dropna(), "NPS")
         for construct in s.index_constructs:
-            rows.append(compare.mean_change(base[construct].dropna(), scores[construct].dropna(), construct))
+            add(compare.mean_change, base[construct].dropna(), scores[construct].dropna(), construct)
         for seg in s.segments:
-            for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
+            for group in _groups_of(scores[seg], base[seg]):
                 bg = base.loc[base[seg] == group, "CSI"].dropna()
                 cg = scores.loc[scores[seg] == group, "CSI"].dropna()
                 if len(bg) < MIN_CELL or len(cg) < MIN_CELL:  # small cells are never shown
                     continue
-                rows.append(compare.mean_change(bg, cg, f"CSI | {seg} = {group}"))
+                add(compare.mean_change, bg, cg, f"CSI | {seg} = {group}")
+        if not rows:
+            return None
         table = compare.wave_change_table(rows)
         table.insert(1, "baseline_wave", self.wave.baseline)
         return self._keep({"wave_change": table})["wave_change"]
@@ -609,25 +654,43 @@ class WaveAnalysis:
         )
 
     # ----------------------------------------------------------------------- 04 zones
-    def ipa(self) -> Tables:
+    def ipa(self, n_boot: int = IPA_BOOT, seed: int = IPA_SEED) -> Tables:
         """Importance-performance analysis of the attribute items and the ranked improvement priorities.
 
         Importance is the item's relative weight for overall satisfaction (``drivers_items``); before the
         drivers step has run, its correlation with the overall item. Performance is the item's 0-100 index.
+        With relative weights, ``n_boot`` case resamples (``seed``) give each item's importance and
+        performance intervals and its quadrant ``stability`` (:func:`analysis.zones.ipa_stability`);
+        ``priorities`` marks as ``stable`` the items in "Concentrate here" in at least
+        :data:`analysis.zones.IPA_STABLE` of them: only those are named "act first on".
         """
         from . import zones
 
         s = self.survey
         stats = self.read("item_stats").set_index("item")
-        if self.has("drivers_items"):
-            importance = self.read("drivers_items").set_index("predictor")["rescaled"]
+        clean = self.read("clean")
+        by_weights = self.has("drivers_items")
+        if by_weights:
+            importance = self.read("drivers_items").set_index("predictor")["rescaled"].dropna()  # NaN: R² = 0
         else:
-            clean = self.read("clean")
-            importance = clean[attribute_items(s)].corrwith(clean[s.overall_satisfaction])
+            importance = clean[attribute_items(s)].corrwith(clean[s.overall_satisfaction]).dropna()
+        if importance.empty:  # no item has a defined importance (no variance, or R² = 0): no IPA
+            return {}
         labels = {i: s.item_label(i) for i in s.rated_items}
         ipa_table = zones.ipa(importance, stats.loc[importance.index, "index"])
+        if by_weights:
+            boot = zones.ipa_stability(ipa_table, clean, s.overall_satisfaction, s.ranges, n_boot, seed)
+            ipa_table = ipa_table.merge(boot, on="item", how="left")
+        else:
+            for col in zones.IPA_BOOT_COLUMNS:
+                ipa_table[col] = float("nan")
         ipa_table.insert(1, "label", ipa_table["item"].map(labels))
         priorities = zones.improvement_priorities(ipa_table)
+        stable = ipa_table.set_index("item")
+        priorities["stability"] = priorities["item"].map(stable["stability"])
+        priorities["stable"] = priorities["item"].map(
+            (stable["quadrant"] == "Concentrate here") & (stable["stability"] >= zones.IPA_STABLE)
+        ).astype(bool)
         priorities.insert(1, "label", priorities["item"].map(labels))
         return self._keep({"ipa": ipa_table, "priorities": priorities})
 
@@ -635,7 +698,7 @@ class WaveAnalysis:
         """The IPA (see :meth:`ipa`) and, with ``loyalty`` items, the satisfaction-loyalty customer types (also by
         segment and across customers linked to the baseline), the loyalty curve and its break point."""
         tables = self.ipa()
-        if self.survey.loyalty:
+        if zones_defined(self.survey):
             tables = {**tables, **self._customer_zones()}
         return tables
 
@@ -668,7 +731,8 @@ class WaveAnalysis:
             promoter = (scores[s.recommend] >= 9).where(scores[s.recommend].notna())
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
         tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter)
-        tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()  # Davies test: no resampling
+        with suppress(ValueError):  # Davies test; too few satisfaction levels to test a break: the report says so
+            tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()
         tables["types"] = types
         return self._keep(tables)
 
@@ -741,8 +805,18 @@ class WaveAnalysis:
             for metric, key in (("CSI", "csi"), ("satisfaction_rate", "satisfaction_rate"), ("NPS", "nps")):
                 if metric in change.index:
                     facts[f"{key}_diff"] = float(change.loc[metric, "diff"])
-                    facts[f"{key}_p"] = float(change.loc[metric, "p"])
+                    p_col = "p_adj" if "p_adj" in change.columns else "p"  # Holm over the change table
+                    facts[f"{key}_p"] = float(change.loc[metric, p_col])
         return facts
+
+
+def _groups_of(current: pd.Series, baseline: pd.Series) -> list:
+    """The groups of a segment in either wave: this wave's order (the codebook's, else natural), then the
+    baseline's other groups in natural order."""
+    from .order import levels, natural_sorted
+
+    first = levels(current)
+    return first + natural_sorted(set(baseline.dropna().astype(object)) - set(first))
 
 
 def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str, Any]:
@@ -750,6 +824,48 @@ def _row(metric: str, value: float, lo: float, hi: float, n: float) -> dict[str,
 
 
 # --------------------------------------------------------------------------- pre-flight
+def _check_model_items(survey: Survey, wave: Wave, result: CleanResult) -> None:
+    """An item of the CSI model with fewer than 3 answers among the kept rows is the export's fault
+    (an empty column), not the survey definition's: refused naming the raw file and the item."""
+    from .errors import DataError
+
+    for construct in survey.model_constructs:
+        for item in survey.blocks[construct]:
+            n = int(result.clean[item].notna().sum())
+            if n < 3:
+                raise DataError(
+                    f"item '{item}' has {n} answer(s) among the {result.n_kept} kept rows; the CSI model "
+                    f"(construct {construct}) needs at least 3.",
+                    file=str(wave.raw),
+                    column=item,
+                    expected="answers in this column of the export",
+                )
+
+
+def check_segment_groups(survey: Survey, clean: pd.DataFrame) -> None:
+    """Refuse a segment with more groups than its limit (``max_groups``, default
+    :data:`analysis.survey.MAX_GROUPS`), counted in the cleaned data after the codebook's bins and labels.
+
+    Raises :class:`~analysis.errors.SurveyDefinitionError` naming the survey file, the segment, its
+    number of groups and the advice: bin it, merge its codes, or raise the limit.
+    """
+    from .errors import SurveyDefinitionError
+
+    for col in survey.segments:
+        seg = survey.segment(col)
+        n = int(clean[col].nunique(dropna=True)) if col in clean.columns else 0
+        if n > seg.max_groups:
+            raise SurveyDefinitionError(
+                f"segment '{col}' has {n} groups, more than the limit of {seg.max_groups}; group "
+                "comparisons, charts and tables of that many groups cannot be read.",
+                file=str(survey.path),
+                expected=(
+                    f"bins for a numeric column (segments: [{{column: {col}, bins: [0, 30, 45, 60, .inf]}}]), "
+                    f"labels that merge codes, or a higher limit ({{column: {col}, max_groups: {n}}})"
+                ),
+            )
+
+
 def check(survey: Survey, wave: Wave) -> CleanResult:
     """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
 
@@ -773,6 +889,7 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
             file=str(wave.path),
             expected="the number of customers invited, at least the number of responses",
         )
+    check_segment_groups(survey, result.clean)
     if result.n_kept < 2:
         raise DataError(
             f"only {result.n_kept} row(s) are left after cleaning.",
@@ -790,8 +907,9 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
                 raise SurveyDefinitionError(f"index.ahp.matrix: {exc}", file=file) from None
             check_ahp(ahp, name=f"index.ahp.matrix in {file}")
         if survey.paths:
+            _check_model_items(survey, wave, result)
             fit_csi_model(survey, result.clean)
-        if survey.loyalty:
+        if zones_defined(survey):
             zone_thresholds(survey)
     except InputError:
         raise
@@ -809,11 +927,14 @@ __all__ = [
     "WaveAnalysis",
     "attribute_items",
     "check",
+    "check_segment_groups",
     "customer_types",
     "fit_csi_model",
     "index_weights",
+    "loyalty_score",
     "model_blocks",
     "respondent_scores",
     "satisfaction_construct",
     "zone_thresholds",
+    "zones_defined",
 ]

@@ -297,6 +297,7 @@ class MethodSettings:
     outer weight); index_zero_effect : dimensions given weight 0 (a negative total effect);
     index_no_positive : no positive total effect, equal dimension weights
     validity : the discriminant-validity checks (HTMT with intervals, loadings) ran
+    n_tests : omnibus group tests in the Holm family; n_changes : rows of the wave-change Holm family
     """
 
     min_answered: float = 0.5
@@ -319,10 +320,14 @@ class MethodSettings:
     model_scheme: str = "path"
     loyalty: bool = False
     ipa: bool = True
+    ipa_boot: int | None = None
+    ipa_stable: float = 0.9
     index_equal_items: tuple[str, ...] = ()
     index_zero_effect: tuple[str, ...] = ()
     index_no_positive: bool = False
     validity: bool = False
+    n_tests: int | None = None
+    n_changes: int | None = None
 
 
 def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[str]:
@@ -364,9 +369,11 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
         out.append(w("nps"))
     out.append(w("reliability_model") if s.model else w("reliability"))
     if s.segments:
-        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell))
+        n_tests = integer(s.n_tests, lang, missing="–")
+        out.append(w("groups", segments=join(list(s.segments), lang), min_cell=s.min_cell, n_tests=n_tests))
     if s.baseline:
-        out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else ""))
+        n_changes = integer(s.n_changes, lang, missing="–")
+        out.append(w("change", baseline=s.baseline, nps_change=w("change_nps") if s.nps else "", n_changes=n_changes))
     if s.drivers:
         out.append(w("drivers"))
     if s.model:
@@ -385,7 +392,8 @@ def methods_paragraphs(settings: MethodSettings, language: str | None) -> list[s
     if s.loyalty:
         out.append(w("zones"))
     if s.ipa:
-        out.append(w("ipa"))
+        boot = w("ipa_boot", n_boot=integer(s.ipa_boot, lang), stable=percent(s.ipa_stable, 0))
+        out.append(boot if s.ipa_boot else w("ipa"))
     return out
 
 

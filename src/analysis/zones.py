@@ -119,8 +119,11 @@ __all__ = [
     "ZoneThresholds",
     "davies_test",
     "default_thresholds",
+    "IPA_BOOT_COLUMNS",
+    "IPA_STABLE",
     "improvement_priorities",
     "ipa",
+    "ipa_stability",
     "loyalty_breakpoint",
     "loyalty_curve",
     "loyalty_level",
@@ -141,6 +144,17 @@ IPA_QUADRANTS: tuple[str, ...] = (
     "Keep up the good work",
     "Low priority",
     "Possible overkill",
+)
+#: Share of bootstrap resamples an item must stay in its quadrant to count as stably there (IPA priorities).
+IPA_STABLE = 0.9
+#: Columns :func:`ipa_stability` adds to an IPA table.
+IPA_BOOT_COLUMNS: tuple[str, ...] = (
+    "importance_ci_low",
+    "importance_ci_high",
+    "performance_ci_low",
+    "performance_ci_high",
+    "stability",
+    "n_boot",
 )
 #: Loyalty levels from low to high.
 LOYALTY_LEVELS: tuple[str, ...] = ("low", "medium", "high")
@@ -441,7 +455,7 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
     classified respondents, in the group when ``by`` is given), preceded by the
     ``by`` column (named after ``by.name``, else ``group``). All six types are
     listed, n=0 included, in the order apostle, loyalist, mercenary, hostage,
-    defector, terrorist; groups in sorted (or categorical) order.
+    defector, terrorist; groups in categorical (else natural) order.
     """
     t = pd.Series(types, copy=False)
     unknown = set(t.dropna().unique()) - set(TYPES)
@@ -462,10 +476,9 @@ def zone_table(types: pd.Series, by: pd.Series | None = None) -> pd.DataFrame:
     if not t.index.equals(by.index):
         raise ValueError("types and by must have the same index")
     col = by.name if by.name is not None else "group"
-    if isinstance(by.dtype, pd.CategoricalDtype):
-        groups = [g for g in by.cat.categories if (by == g).any()]
-    else:
-        groups = sorted(by.dropna().unique().tolist())
+    from .order import levels
+
+    groups = levels(by)
     frames = []
     for g in groups:
         part = _one(t[(by == g).to_numpy()])
@@ -919,3 +932,121 @@ def improvement_priorities(ipa_df: pd.DataFrame, target: float | None = None) ->
     df["rank"] = np.arange(1, len(df) + 1)
     df.attrs["target"] = tgt
     return df
+
+
+def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of ``b`` case resamples, shape (b, n)."""
+    idx = rng.integers(0, n, size=(b, n))
+    flat = (idx + (np.arange(b) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+
+
+def _weighted_corr(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Correlation matrices of the columns of ``x`` (n, p) under each row of case weights ``w`` (b, n)."""
+    xc = x - x.mean(axis=0)
+    total = w.sum(axis=1)
+    m1 = (w @ xc) / total[:, None]
+    m2 = np.swapaxes(w[:, :, None] * xc[None], 1, 2) @ xc / total[:, None, None]
+    cov = m2 - m1[:, :, None] * m1[:, None, :]
+    sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / (sd[:, :, None] * sd[:, None, :])
+    corr[(sd <= 1e-12).any(axis=1)] = np.nan
+    return corr
+
+
+def _lines(values: np.ndarray, grid: str | tuple[float, float], axis: int) -> np.ndarray:
+    """Grid line of each resample (rows of ``values``) on one IPA axis (0 importance, 1 performance)."""
+    if isinstance(grid, str):
+        return np.nanmean(values, axis=1) if grid == "mean" else np.nanmedian(values, axis=1)
+    return np.full(values.shape[0], float(grid[axis]))
+
+
+def ipa_stability(
+    ipa_df: pd.DataFrame,
+    data: pd.DataFrame,
+    outcome: str,
+    ranges: Mapping[str, tuple[int, int]],
+    n_boot: int = 1000,
+    seed: int = 20240615,
+    conf: float = 0.95,
+    grid: str | tuple[float, float] = "mean",
+) -> pd.DataFrame:
+    """Bootstrap uncertainty of an IPA whose importance is the items' relative weight for ``outcome``.
+
+    Parameters
+    ----------
+    ipa_df : output of :func:`ipa` (``item``, ``quadrant``), importance = the rescaled relative weights
+        (:func:`analysis.drivers.relative_weights`) of the items for ``outcome`` on ``data``, performance =
+        the items' 0-100 index (available answers, as :func:`analysis.describe.item_stats`).
+    data : the respondents (numeric codes, NaN = no answer); ``outcome`` and every item a column.
+    ranges : item -> (scale min, scale max), for the 0-100 index.
+    n_boot, seed, conf : resamples, the seed of ``numpy.random.default_rng``, interval level.
+    grid : the grid lines used by ``ipa_df`` (``"mean"``, ``"median"`` or fixed lines); re-drawn per resample.
+
+    Returns one row per item of ``ipa_df`` (same order): ``item, importance_ci_low, importance_ci_high,
+    performance_ci_low, performance_ci_high`` (percentile intervals) and ``stability``, the share of
+    resamples that put the item in the quadrant of ``ipa_df`` (Bacon 2003 warns that IPA quadrants are
+    unstable; the resampled grid follows Efron & Tibshirani 1993). ``n_boot`` counts the usable
+    resamples (those whose items are not collinear or constant among the complete cases are skipped);
+    without any, the columns are NaN.
+
+    Method: case resampling of all rows (``rng.integers(0, n, (B, n))``, drawn in blocks in that order);
+    each resample's importance is the relative weight among its complete cases, its performance the mean
+    of its available answers, computed for all resamples at once from the resample counts (weighted
+    moments and batched eigen-decompositions; no Python loop over respondents or resamples beyond
+    memory-sized blocks).
+    """
+    from analysis.drivers import relative_weights_batch
+
+    items = list(ipa_df["item"])
+    cols = [outcome, *items]
+    x = data[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    n, k = len(x), len(items)
+    complete = ~np.isnan(x).any(axis=1)
+    xi = x[:, 1:]
+    answered = ~np.isnan(xi)
+    filled = np.where(answered, xi, 0.0)
+    lo = np.array([ranges[i][0] for i in items], dtype=float)
+    span = np.array([ranges[i][1] - ranges[i][0] for i in items], dtype=float)
+    point = ipa_df["quadrant"].to_numpy()
+    rng = np.random.default_rng(seed)
+    block = max(1, int(2e7 // max(1, n * (k + 1))))  # (block, n, k + 1) floats at a time
+    imps, perfs = [], []
+    done = 0
+    while done < n_boot and n > 0:
+        b = min(block, n_boot - done)
+        w = _resample_counts(rng, b, n)
+        done += b
+        wc = w[:, complete]
+        if wc.shape[1] < k + 2:
+            continue
+        raw, ok = relative_weights_batch(_weighted_corr(x[complete], wc))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            imp = raw / raw.sum(axis=1, keepdims=True)
+            perf = ((w @ filled) / (w @ answered) - lo) * 100.0 / span
+        ok &= (wc.sum(axis=1) >= k + 2) & np.isfinite(perf).all(axis=1)
+        imps.append(imp[ok])
+        perfs.append(perf[ok])
+    imp = np.vstack(imps) if imps else np.empty((0, k))
+    perf = np.vstack(perfs) if perfs else np.empty((0, k))
+    out = pd.DataFrame({"item": pd.Series(items, dtype=object)})
+    tail = (1 - conf) / 2
+    nan = np.full(k, np.nan)
+    if len(imp):
+        out["importance_ci_low"], out["importance_ci_high"] = np.quantile(imp, [tail, 1 - tail], axis=0)
+        out["performance_ci_low"], out["performance_ci_high"] = np.quantile(perf, [tail, 1 - tail], axis=0)
+        hi_imp = imp >= _lines(imp, grid, 0)[:, None]
+        hi_perf = perf >= _lines(perf, grid, 1)[:, None]
+        quad = np.where(
+            hi_imp,
+            np.where(hi_perf, "Keep up the good work", "Concentrate here"),
+            np.where(hi_perf, "Possible overkill", "Low priority"),
+        )
+        out["stability"] = (quad == point[None, :]).mean(axis=0)
+    else:
+        for col in ("importance_ci_low", "importance_ci_high", "performance_ci_low", "performance_ci_high"):
+            out[col] = nan
+        out["stability"] = nan
+    out["n_boot"] = len(imp)
+    return out
