@@ -45,6 +45,8 @@ CONTRACT_COLUMNS = {
     "zones.csv": ["type", "n", "share"],
     "ipa.csv": ["item", "importance", "performance", "quadrant"],
     "kpis.csv": ["kpi", "value", "target", "status"],
+    "comments.csv": ["row", "language", "codes", "sentiment"],
+    "comment_codes.csv": ["code", "n", "share", "ci_low", "ci_high", "mean_satisfaction"],
 }
 
 
@@ -245,6 +247,51 @@ def test_tracking_keeps_earlier_waves_when_one_wave_is_run(demo_run: Path) -> No
     tracked = tracked_waves(survey, only, demo_run / "data" / "processed")
     assert [w.id for w in tracked] == WAVES
 
+
+def _contact_details(texts: pd.Series) -> set[str]:
+    """Phone numbers, e-mail addresses and ID numbers typed into the demo's comments, as typed and as bare
+    digits."""
+    import re
+
+    found: set[str] = set()
+    for text in texts:
+        for pat in (r"\+?\(?\d[\d ()-]{8,}\d", r"[\w.]+@[\w.]+\w", r"\d{17}[\dX]"):
+            for m in re.findall(pat, text, flags=re.ASCII):
+                found.add(m.strip())
+                digits = re.sub(r"\D", "", m)
+                if len(digits) >= 11:
+                    found.add(digits)
+    return found
+
+
+def test_no_typed_phone_email_or_id_reaches_any_output(demo_run: Path, program) -> None:
+    """Every output file (tables, executed notebooks, HTML reports) is free of the phone numbers, e-mail
+    addresses and ID numbers the demo typed into its comments (CONTRACT: no PII outside data/raw)."""
+    planted = pd.concat([w.truth_comments for w in program.waves.values()])
+    needles = _contact_details(planted.loc[planted["pii"] != "", "text"])
+    assert len(needles) >= 10
+    files = [p for p in (demo_run / "data" / "processed").rglob("*") if p.is_file()]
+    files += [p for p in (demo_run / "reports").rglob("*") if p.suffix in (".html", ".ipynb")]
+    assert any(p.name == "comments.csv" for p in files) and any(p.suffix == ".html" for p in files)
+    for path in files:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            body = "\n".join(map(str, frame.to_numpy().ravel()))
+        else:
+            body = path.read_text(encoding="utf-8", errors="replace")
+        bare = "".join(ch for ch in body if ch.isdigit() or ch == "\n")
+        for n in needles:
+            assert n not in body, (path.name, n)
+            if n.isdigit():
+                assert n not in bare, (path.name, n)
+
+
+def test_comment_section_in_every_wave_report(demo_run: Path) -> None:
+    for wave in WAVES:
+        html = (demo_run / "reports" / f"{wave}.html").read_text(encoding="utf-8")
+        assert 'id="comments"' in html
+        codes = pd.read_csv(demo_run / "data" / "processed" / wave / "comment_codes.csv")
+        assert len(codes) == 6 and codes["n"].min() >= 5
 
 # --------------------------------------------------------------------------- PDF and Word beside the HTML
 def _zh(key: str) -> str:

@@ -560,7 +560,7 @@ def test_figure_png_is_reproducible():
     assert a == b and a[:4] == b"\x89PNG"
 
 
-STATISTICS_MODULES = ["describe", "compare", "drivers", "zones", "pls", "index", "reliability", "kpis"]
+STATISTICS_MODULES = ["describe", "compare", "drivers", "zones", "pls", "index", "reliability", "kpis", "comments"]
 
 
 _IMPORT_SPY = """

@@ -293,8 +293,12 @@ _PHONE = re.compile(
 
 
 def mask_text(text: str) -> str:
-    """``text`` with e-mail addresses replaced by ``[email]`` and phone numbers by ``[phone]``."""
-    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", text))
+    """``text`` with Chinese ID numbers whose GB 11643 check digit is valid replaced by ``[id]``
+    (:func:`analysis.comments.mask_cn_ids`), e-mail addresses by ``[email]`` and phone numbers by
+    ``[phone]``."""
+    from .comments import mask_cn_ids
+
+    return _PHONE.sub("[phone]", _EMAIL.sub("[email]", mask_cn_ids(text)))
 
 
 def mask_contact_details(text: pd.Series) -> pd.Series:

@@ -825,6 +825,7 @@ SECTIONS: tuple[str, ...] = (
     "zones",
     "priorities",
     "verbatims",
+    "comments",
     "methods",
     "provenance",
     "trends",
@@ -1164,3 +1165,197 @@ def screening_display(ctx: WaveContext) -> pd.DataFrame | str:
             word("column.recommendation", lang): s.apply(recommendation, axis=1),
         }
     )
+
+
+# ----------------------------------------------------------------------------- comments (issue 14)
+# Self-contained: the comments section of the wave report reads the comment_* tables (WaveAnalysis.comments)
+# and words everything through analysis.words (group ``comments``). Cells under MIN_CELL comments are
+# suppressed; quotes are PII-masked (analysis.comments.mask_quote) and HTML-escaped.
+def _cword(key: str, lang: str, **fields: Any) -> str:
+    return word(f"comments.{key}", lang, **fields)
+
+
+def _about_label(ctx: WaveContext, about: Any) -> str:
+    return label(ctx, str(about)) if isinstance(about, str) and about else ""
+
+
+def _count(n: Any, lang: str, min_cell: int = MIN_CELL) -> str:
+    return _cword("small", lang) if int(n) < min_cell else words.integer(n, lang)
+
+
+def comment_summary_text(ctx: WaveContext) -> str:
+    """The opening paragraph: how many commented, in which languages, the uncoded share, tone against rating,
+    and candidate themes from frequent uncoded words (Markdown, escaped)."""
+    lang = ctx.language
+    summary = ctx.read("comment_summary")
+    langs = words.join(
+        [f"{_cword('lang_' + k, lang)} {words.integer(v, lang)}" for k, v in summary["languages"].items()], lang
+    )
+    n = words.integer(summary["n_comments"], lang)
+    if not summary["codes"]:
+        return words.escape_markdown(_cword("summary_short", lang, n=n, languages=langs))
+    u = summary["uncoded"]
+    rho = summary.get("sentiment_satisfaction_spearman")
+    text = _cword(
+        "summary", lang, n=n, languages=langs, uncoded=words.percent(u["share"]),
+        ci=words.interval(u["ci_low"], u["ci_high"], as_percent=True), rho=words.number(rho, 2, "-"),
+        contradicting=words.integer(summary["contradicting"], lang),
+    )
+    cand = ctx.read("comment_candidates")
+    cand = cand[cand["count"] >= MIN_CELL]
+    if len(cand):
+        terms = words.join([f"{t} ({words.integer(c, lang)})" for t, c in zip(cand["term"], cand["count"], strict=True)], lang)
+        text += "\n\n" + _cword("candidates", lang, terms=terms)
+    return words.escape_markdown(text)
+
+
+def comment_code_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Per theme: what it is about, comments, share with its Wilson interval, mean tone, the mentioners'
+    satisfaction against the others' with Welch's p, and with a baseline the change of the share in
+    percentage points (Newcombe interval, two-proportion test). Themes under ``min_cell`` comments show
+    ``<5`` and nothing else."""
+    lang = ctx.language
+    t = ctx.read("comment_codes")
+    small = t["n"] < min_cell
+
+    def shown(values: pd.Series) -> pd.Series:
+        return values.where(~small, "")
+
+    share = [f"{words.percent(s)} ({words.interval(lo, hi, as_percent=True)})" for s, lo, hi in zip(t["share"], t["ci_low"], t["ci_high"], strict=True)]
+    extra = {}
+    if "change_diff" in t.columns and ctx.wave.baseline:
+        change = [
+            f"{words.signed(d * 100, 1)} ({words.signed(lo * 100, 1)}, {words.signed(hi * 100, 1)}; {words.p_text(p)})"
+            for d, lo, hi, p in zip(t["change_diff"], t["change_ci_low"], t["change_ci_high"], t["change_p"], strict=True)
+        ]
+        small = small | (t["baseline_n"] < min_cell)
+        extra[_cword("change", lang, wave=ctx.wave.baseline)] = pd.Series(change, index=t.index).where(~small, "")
+    return pd.DataFrame(
+        {
+            _cword("code", lang): t["code"],
+            _cword("about", lang): t["about"].map(lambda a: _about_label(ctx, a)),
+            _cword("mentions", lang): t["n"].map(lambda n: _count(n, lang, min_cell)),
+            _cword("share", lang): shown(pd.Series(share, index=t.index)),
+            _cword("sentiment", lang): shown(t["sentiment"].map(lambda x: words.signed(x, 2))),
+            _cword("sat_mentioners", lang): shown(t["mean_satisfaction"].map(lambda x: words.number(x, 2))),
+            _cword("sat_others", lang): shown(t["mean_satisfaction_others"].map(lambda x: words.number(x, 2))),
+            _cword("p", lang): shown(t["p"].map(words.p_value)),
+            _cword("sat_negative", lang): [
+                "" if small[i] or n < min_cell else f"{words.number(m, 2)} ({words.p_text(pn)})"
+                for i, n, m, pn in zip(t.index, t["n_negative"], t["mean_satisfaction_negative"], t["p_negative"], strict=True)
+            ],
+            **extra,
+        }
+    )
+
+
+def comment_keyword_table(ctx: WaveContext, top: int = 10) -> pd.DataFrame:
+    """The most frequent words per language, and the distinctive words of this wave against the baseline."""
+    lang = ctx.language
+    t = ctx.read("comment_terms")
+    rows = []
+    for code in ("zh", "en"):
+        part = t[(t["scope"] == "top") & (t["group"] == code) & (t["count"] >= MIN_CELL)].head(top)
+        if len(part):
+            rows.append((_cword("lang_" + code, lang), _cword("keywords", lang), _terms(part)))
+    wave = t[(t["scope"] == "wave") & (t["group"].astype(str) == str(ctx.wave.id))].head(top)
+    if len(wave):
+        rows.append((_cword("current", lang, wave=ctx.wave.id), _cword("distinctive", lang), _terms(wave)))
+    return pd.DataFrame(rows, columns=[_cword("group", lang), "", _cword("keywords", lang)])
+
+
+def _terms(part: pd.DataFrame) -> str:
+    return ", ".join(f"{t} ({int(c)})" for t, c in zip(part["term"], part["count"], strict=True))
+
+
+def comment_segment_table(ctx: WaveContext, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Theme shares per segment group and wave (this wave and the baseline): one row per group, one column
+    per theme (``share (n)``); groups with fewer than ``min_cell`` comments are left out, cells under it
+    show ``<5``."""
+    lang = ctx.language
+    t = ctx.read("comment_segments")
+    t = t[t["n_comments"] >= min_cell]
+    if not len(t):
+        return empty_table(lang)
+    base = ctx.wave.baseline
+
+    def group_name(seg: str, group: Any) -> str:
+        if seg == "wave":
+            return _cword("baseline" if str(group) == str(base) else "current", lang, wave=group)
+        return f"{seg}: {group}"
+
+    t = t.assign(
+        cell=[
+            _cword("small", lang) if n < min_cell else f"{words.percent(s, 0)} ({n})"
+            for n, s in zip(t["n"], t["share"], strict=True)
+        ],
+        row=[group_name(s, g) for s, g in zip(t["segment"], t["group"], strict=True)],
+    )
+    order = list(dict.fromkeys(t["row"]))
+    wide = t.pivot_table(index="row", columns="code", values="cell", aggfunc="first").reindex(order)
+    wide = wide[[c for c in dict.fromkeys(t["code"]) if c in wide.columns]].reset_index()
+    wide.columns = [_cword("group", lang), *wide.columns[1:]]
+    return wide
+
+
+def _comment_texts(ctx: WaveContext) -> pd.Series:
+    from .wave import comment_text
+
+    return comment_text(ctx.survey, ctx.read("clean"))
+
+
+def comment_quotes(ctx: WaveContext, per_code: int = 2, min_cell: int = MIN_CELL) -> str:
+    """Example quotes per theme (themes with ``min_cell`` comments or more): the most negative first,
+    PII-masked and HTML-escaped."""
+    from . import comments as cm
+    from .publish import escape_text
+
+    lang = ctx.language
+    coded = ctx.read("comments").set_index("row")
+    coded["codes"] = coded["codes"].fillna("")
+    texts = _comment_texts(ctx)
+    parts = []
+    for code, n in zip(ctx.read("comment_codes")["code"], ctx.read("comment_codes")["n"], strict=True):
+        if n < min_cell:
+            continue
+        quotes = cm.example_quotes(texts, coded, code, n=per_code)
+        head = escape_text(_cword("quotes", lang, code=code, n=words.integer(n, lang)))
+        items = "".join(f"<li>{escape_text(q)}</li>" for q in quotes)
+        parts.append(f'<p class="comment-quotes">{head}</p><ul class="verbatims">{items}</ul>')
+    parts.append(f"<p>{escape_text(_cword('suppressed', lang, min=MIN_CELL))}</p>")
+    return "\n".join(parts)
+
+
+def comment_priority_text(ctx: WaveContext) -> str:
+    """What customers say about the top improvement priority (rank 1 of ``priorities``): the themes whose
+    codebook ``about`` names that item or its construct, with share, satisfaction gap and tone (Markdown)."""
+    lang = ctx.language
+    if not ctx.has("priorities"):
+        return ""
+    top = ctx.read("priorities").sort_values("rank").iloc[0]
+    item = str(top["item"])
+    construct = ctx.survey.item(item).construct if item in ctx.survey.item_ids else None
+    codes = ctx.read("comment_codes")
+    linked = codes[codes["about"].isin([item, construct])]
+    name = label(ctx, item)
+    if not len(linked):
+        return words.escape_markdown(_cword("priority_none", lang, item=name, about=construct or item))
+    out = []
+    for r in linked.itertuples(index=False):
+        if r.n < MIN_CELL:
+            continue
+        out.append(
+            _cword(
+                "priority", lang, item=name, n=words.integer(r.n, lang), share=words.percent(r.share),
+                code=r.code, sat=words.number(r.mean_satisfaction, 2),
+                others=words.number(r.mean_satisfaction_others, 2), p=words.p_text(r.p),
+                tone=words.signed(r.sentiment, 2),
+            )
+        )
+    return words.escape_markdown("\n\n".join(out))
+
+
+def comment_methods_text(ctx: WaveContext) -> str:
+    """How the comments were coded and scored (Markdown, report language)."""
+    return words.escape_markdown(_cword("methods", ctx.language))
+

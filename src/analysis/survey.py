@@ -35,11 +35,13 @@ SURVEY_KEYS = (
     "zones", "pls", "constructs", "satisfied_levels", "repurchase", "weighting", "comments", "units",
 )
 #: CONTRACT keys this version reads but does not apply yet; a survey naming them is warned, not refused.
-NOT_YET_APPLIED = ("comments",)
+NOT_YET_APPLIED: tuple[str, ...] = ()
 WEIGHTING_KEYS = ("method", "margins", "bounds")
 WEIGHTING_METHODS = ("rake", "poststratify")
 #: How far a segment's shares may be from summing to 1 before the margins are refused.
 SHARE_SUM_TOL = 1e-6
+COMMENTS_KEYS = ("codebook",)
+CODE_KEYS = ("zh", "en", "about")
 SCALE_KEYS = ("min", "max", "labels", "missing")
 ITEM_KEYS = ("id", "scale", "construct", "text", "reverse", "asked_if")
 ASKED_IF_KEYS = ("item", "in")
@@ -356,6 +358,8 @@ class Survey:
     repurchase: str | None = None
     weighting: WeightingConfig | None = None
     units: str | None = None
+    #: ``comments.codebook``: code -> {"zh": (...), "en": (...), "about": item or construct or None}
+    codebook: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sha256: str = ""
 
     # ---- lookups
@@ -1159,6 +1163,42 @@ def _units(value: Any, segments: tuple[str, ...], file: str) -> str | None:
     return value
 
 
+def _parse_comments(spec: Any, about_names: Sequence[str], file: str) -> dict[str, dict[str, Any]]:
+    """``comments: {codebook: {code: {zh: [...], en: [...], about: item-or-construct}}}`` checked and compiled
+    once (:func:`analysis.comments.compile_codebook`, so a bad pattern is refused here, naming the code)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise SurveyDefinitionError("'comments' must be a mapping.", file=file, expected="comments: {codebook: ...}")
+    check_keys(spec, COMMENTS_KEYS, "comments.", file)
+    book = spec.get("codebook") or {}
+    if not isinstance(book, Mapping):
+        raise SurveyDefinitionError(
+            "'comments.codebook' must map a code to its words.", file=file, expected="code: {zh: [...], en: [...]}"
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for code, entry in book.items():
+        where = f"comments.codebook.{code}"
+        if not isinstance(entry, Mapping):
+            raise SurveyDefinitionError(f"'{where}' must be a mapping.", file=file, expected="{zh: [...], en: [...]}")
+        check_keys(entry, CODE_KEYS, f"{where}.", file)
+        about = entry.get("about")
+        if about is not None and str(about) not in about_names:
+            raise SurveyDefinitionError(
+                f"'{where}.about' names '{about}', which is no item or construct.", file=file,
+                expected="an item id or a construct",
+            )
+        words = {lang: tuple(str(w) for w in _as_list(entry.get(lang), f"{where}.{lang}", file)) for lang in ("zh", "en")}
+        out[str(code)] = {**{k: v for k, v in words.items() if v}, "about": str(about) if about is not None else None}
+    from .comments import CodebookError, compile_codebook
+
+    try:
+        compile_codebook(out)
+    except CodebookError as e:
+        raise SurveyDefinitionError(f"comments.codebook: {e}.", file=file, expected="words, or re: patterns (RE2)") from e
+    return out
+
+
 def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     """Read and validate a survey definition (CONTRACT section 1).
 
@@ -1322,6 +1362,7 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
         satisfied_levels=satisfied,
         repurchase=repurchase,
         weighting=_parse_weighting(spec.get("weighting"), segments, file),
+        codebook=_parse_comments(spec.get("comments"), [*ids, *constructs], file),
         sha256=sha256_file(path),
     )
 

@@ -291,6 +291,94 @@ def customer_types(survey: Survey, scores: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# --------------------------------------------------------------------------- open-ended comments
+def comment_text(survey: Survey, clean: pd.DataFrame) -> pd.Series:
+    """One text per respondent with any non-empty open-ended answer, indexed by ``row``: the survey's
+    open-ended columns joined by line breaks (with one open-ended question: that comment)."""
+    cols = [c for c in survey.open_ended if c in clean.columns]
+    if not cols:
+        return pd.Series(dtype=object, index=pd.Index([], name="row"))
+    frame = clean.set_index("row")[cols]
+    joined = ["\n".join(v.strip() for v in r if isinstance(v, str) and v.strip()) for r in frame.itertuples(index=False)]
+    text = pd.Series(joined, index=frame.index, dtype=object)
+    return text[text != ""]
+
+
+def comment_tables(
+    survey: Survey, clean: pd.DataFrame, wave_id: str, baseline: pd.DataFrame | None = None,
+    baseline_id: str | None = None,
+) -> dict[str, Any]:
+    """The comment tables of a wave (see :meth:`WaveAnalysis.comments`): comments, comment_codes,
+    comment_segments, comment_terms, comment_candidates and comment_summary."""
+    from . import comments as cm
+
+    book = cm.compile_codebook(survey.codebook) if survey.codebook else None
+    names = book.names if book is not None else []
+    text = comment_text(survey, clean)
+    coded = cm.code_comments(text, book)
+    byrow = clean.set_index("row")
+    sat = pd.to_numeric(byrow[survey.overall_satisfaction], errors="coerce")
+    scale = survey.scale_of(survey.overall_satisfaction)
+    coded["satisfaction"] = sat.reindex(coded.index)
+    coded["contradicts"] = cm.contradicts(coded["sentiment"], sat, (scale.min + scale.max) / 2, survey.satisfied)
+    codes = cm.code_table(coded, names, sat)
+    about = book.about() if book is not None else {}
+    codes.insert(1, "about", codes["code"].map(about))
+    groups = byrow.reindex(coded.index)[list(survey.segments)].copy()
+    groups["wave"] = wave_id
+    segments = [cm.code_shares_by(coded, names, groups)]
+    docs = text.map(lambda t: cm.tokens(t, "zh"))
+    terms = []
+    for lang in ("zh", "en"):
+        top = cm.top_terms(docs[coded["language"] == lang], top=15)
+        terms.append(top.assign(scope="top", group=lang, log_odds=float("nan"), z=float("nan")))
+    for seg in survey.segments:
+        terms.append(cm.distinctive_terms(docs, groups[seg]).assign(scope=seg))
+    if baseline is not None and baseline_id:
+        b_text = comment_text(survey, baseline)
+        b_coded = cm.code_comments(b_text, book)
+        segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index)))
+        b_counts = cm.code_matrix(b_coded, names).sum()
+        change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded)) for c, k in zip(codes["code"], codes["n"], strict=True)]
+        codes["baseline_n"] = [int(b_counts[c]) for c in codes["code"]]
+        codes["baseline_share"] = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        for key in ("diff", "ci_low", "ci_high", "p"):
+            codes[f"change_{key}"] = [c[key] for c in change]
+        both = pd.concat([docs, b_text.map(lambda t: cm.tokens(t, "zh"))], ignore_index=True)
+        which = pd.Series([wave_id] * len(docs) + [baseline_id] * len(b_text))
+        terms.append(cm.distinctive_terms(both, which).assign(scope="wave"))
+    cols = ["scope", "group", "term", "count", "log_odds", "z"]
+    term_table = pd.concat([t.reindex(columns=cols) for t in terms], ignore_index=True)
+    candidates = pd.concat(
+        [cm.candidate_codes(docs[coded["language"] == lang], coded[coded["language"] == lang]).assign(language=lang)
+         for lang in ("zh", "en")],
+        ignore_index=True,
+    )[["language", "term", "count", "share"]]
+    rated = coded.dropna(subset=["satisfaction"])
+    rho = (
+        float(rated["sentiment"].corr(rated["satisfaction"], method="spearman")) if len(rated) > 2 else None
+    )
+    summary = {
+        "n_comments": len(coded),
+        "n_respondents": len(clean),
+        "languages": {k: int(v) for k, v in coded["language"].value_counts().sort_index().items()},
+        "uncoded": cm.uncoded_share(coded),
+        "codes": len(names),
+        "sentiment_mean": float(coded["sentiment"].mean()) if len(coded) else None,
+        "sentiment_satisfaction_spearman": rho,
+        "contradicting": int(coded["contradicts"].sum()),
+    }
+    table = coded.reset_index()[["row", "language", "codes", "sentiment", "n_codes", "satisfaction", "contradicts"]]
+    return {
+        "comments": table,
+        "comment_codes": codes,
+        "comment_segments": pd.concat(segments, ignore_index=True),
+        "comment_terms": term_table,
+        "comment_candidates": candidates,
+        "comment_summary": summary,
+    }
+
+
 # --------------------------------------------------------------------------- the analyst object
 @dataclass
 class WaveAnalysis:
@@ -875,6 +963,22 @@ class WaveAnalysis:
             rows += [k for k in targets if k not in kpis.KNOWN_KPIS]
         table = kpis.kpi_table(values, self.survey.targets, kpis=rows)
         return self._keep({"kpis": table})["kpis"]
+
+    # ----------------------------------------------------------------------- 05 comments
+    def comments(self) -> dict[str, Any]:
+        """Code, keyword and score the open-ended comments (see :mod:`analysis.comments`).
+
+        Tables: comments (language, codes, sentiment, tone against rating; no text), comment_codes
+        (share, Wilson interval, mentioners' satisfaction against the others', Welch test),
+        comment_segments (per segment group and wave, the baseline's comments coded with this
+        codebook), comment_terms, comment_candidates and comment_summary. Nothing without
+        ``open_ended``.
+        """
+        if not self.survey.open_ended:
+            return {}
+        base = self.read_baseline("clean")
+        tables = comment_tables(self.survey, self.read("clean"), self.wave.id, base, self.wave.baseline)
+        return self._keep(tables)
 
     def facts(self) -> dict[str, Any]:
         """The facts an executive summary states (numbers, not prose): n, KPIs met, headline and change."""

@@ -27,7 +27,8 @@ Ground truth (:class:`DemoProgram`)
 Per wave: the raw table exactly as written, ``truth_rows`` (``row``: 1-based
 data row of the raw file, ``reason``: the expected cleaning reason, empty when
 kept), ``truth_values`` (planted out-of-range / unmatched values), the latent
-scores and the complaint log; and ``effects``, the planted latent shifts
+scores, the complaint log and ``truth_comments`` (each comment's language, planted themes
+as codebook codes, tone, traditional characters, typed contact details); and ``effects``, the planted latent shifts
 (2025H2: +0.1 sd on every antecedent construct; 2026H1: a delivery problem in
 华南, Delivery -0.8 sd, propagating to satisfaction and loyalty via the paths).
 
@@ -38,6 +39,7 @@ Modules
 ``latent``        latent scores and item codes; the customer pool
 ``dirt``          the planted data problems (straightliners, break-offs, outliers, value issues)
 ``responses``     one wave: respondents, codes, durations, comments, the truth tables
+``comments``      the comments' phrase banks and the survey's codebook
 ``exports``       the three raw export formats (cells, CSV and XLSX bytes)
 ``operations``    the complaint logs
 ``program``       :func:`simulate_program`, the whole program

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..index import RANDOM_INDEX as _SAATY_RI  # Saaty's random index: the one table
+from .comments import CODEBOOK
 from .config import _ITEMS, ATTRIBUTES, CONSTRUCTS, LOYALTY, MISSING7, SCALE_LABELS, SCREENER, STRUCTURAL
 
 #: Saaty pairwise comparison of the index constructs (row vs column); reciprocals are exact decimals.
@@ -104,6 +105,7 @@ def survey_definition() -> dict:
         "repurchase": "q_repurchase",
         "recommend": "q_nps",
         "open_ended": ["q_comment"],
+        "comments": {"codebook": CODEBOOK},
         "paths": paths,
         "constructs": {c: {"zh": zh, "en": en} for c, (zh, en) in CONSTRUCT_NAMES.items()},
         "index": {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -27,6 +27,10 @@ class WaveData:
     latent : ``row`` plus one column per construct (latent scores; rows without a model draw,
         straightliners and duplicate-row copies, are absent).
     complaints : the complaint log as written.
+    truth_comments : ``row``, ``language``, ``codes`` (planted themes as codebook codes, ``;``-separated),
+        ``tone`` (positive / negative / mixed / neutral), ``traditional``, ``pii`` (phone / email / id or
+        empty), ``text`` (as written): every generated comment of a genuine-like row (the HTML-escaping
+        specials are absent).
     """
 
     wave: str
@@ -42,6 +46,7 @@ class WaveData:
     truth_values: pd.DataFrame
     latent: pd.DataFrame
     complaints: pd.DataFrame
+    truth_comments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n_kept(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .comments import THEME_CODES, make_comment
 from .config import (
     _COMMENTS_MID,
     _COMMENTS_NEG,
@@ -142,7 +143,16 @@ def _simulate_wave(
         dur[r] = dur[source[r]]
 
     # -- other columns ----------------------------------------------------------------------------
+    # who comments and in which language follows the original draws (so every other column is unchanged);
+    # the text comes from the phrase banks (analysis.demo.comments) on a stream of its own
     comments: list[str | None] = [_choose_comment(rng, eta.iloc[r]) for r in range(n)]
+    crng = np.random.default_rng([seed, 200 + index])
+    planted_comments: dict[int, object] = {}
+    for r in range(n):
+        if comments[r] is not None and genuine_like[r]:
+            english = comments[r].isascii()
+            pc = make_comment(crng, eta.iloc[r], english)
+            comments[r], planted_comments[r] = pc.text, pc
     for r in np.flatnonzero(~genuine_like):
         comments[r] = None
     specials = rng.choice(np.setdiff1d(eligible, issue_rows), size=len(_COMMENTS_SPECIAL), replace=False)
@@ -219,6 +229,22 @@ def _simulate_wave(
         }
     )
     truth_rows = truth_rows.sort_values("row").reset_index(drop=True)
+    truth_comments = pd.DataFrame(
+        [
+            {
+                "row": int(pos[r]) + 1,
+                "language": pc.language,
+                "codes": ";".join(sorted(THEME_CODES[t] for t in pc.themes)),
+                "tone": pc.tone,
+                "traditional": pc.traditional,
+                "pii": pc.pii,
+                "text": pc.text,
+            }
+            for r, pc in planted_comments.items()
+            if comments[r] == pc.text
+        ],
+        columns=["row", "language", "codes", "tone", "traditional", "pii", "text"],
+    ).sort_values("row").reset_index(drop=True)
     tv = [
         {
             "row": int(pos[r]) + 1,
@@ -251,5 +277,6 @@ def _simulate_wave(
         truth_values=truth_values,
         latent=latent,
         complaints=complaints,
+        truth_comments=truth_comments,
     )
     return wave, gen_cust

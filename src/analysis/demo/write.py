@@ -57,6 +57,10 @@ def _survey_yaml(survey: dict) -> str:
         "open_ended",
     ]:
         out.append(f"{key}: {_flow(s[key])}")
+    out.append("comments:             # coding of the open-ended answers: code -> words (or re: patterns)")
+    out.append("  codebook:")
+    for code, entry in s["comments"]["codebook"].items():
+        out.append(f"    {code}: {_flow(entry)}")
     out.append("paths:                # ECSI-style structural model: [source, target]")
     for p in s["paths"]:
         out.append(f"  - {_flow(p)}")
@@ -178,7 +182,23 @@ def _readme(program: DemoProgram) -> str:
         "only customers who complained answer the three complaint-handling questions (`q_ch_*`, empty",
         "cells for the others; `asked_if` in params/survey.yaml).",
         "",
+        "Comments (`q_comment`, coded by the survey's `comments.codebook`): Chinese and English, from",
+        "phrase banks (analysis.demo.comments); the themes follow each respondent's latent scores",
+        "(the worst attribute when dissatisfied, the best when satisfied, both or a suggestion no",
+        "code covers in between), some in traditional characters, some with a (fake) phone number,",
+        "e-mail address or ID number typed in. Ground truth: `truth_comments` of each wave.",
+        "",
+        "| wave | comments | distinct | English | traditional | phone | e-mail | ID number |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    for w in program.waves.values():
+        t = w.truth_comments
+        lines.append(
+            f"| {w.wave} | {len(t)} | {t['text'].nunique()} | {int((t['language'] == 'en').sum())} | "
+            f"{int(t['traditional'].sum())} | {int((t['pii'] == 'phone').sum())} | {int((t['pii'] == 'email').sum())} | "
+            f"{int((t['pii'] == 'id').sum())} |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
