@@ -167,10 +167,21 @@ def test_wave_file_keys_are_strict(tmp_path: Path) -> None:
     assert str(wave) in str(err.value)
 
 
-def test_contract_keys_not_applied_yet_are_warned_not_refused(tmp_path: Path) -> None:
-    path = _write(tmp_path, BASE + "units: region\n")
-    with pytest.warns(UserWarning, match="'units' is read but not applied"):
-        load_survey(path)
+def test_every_contract_key_is_applied_without_a_warning(tmp_path: Path) -> None:
+    """units, weighting and comments (CONTRACT section 1) are all applied now: no "not applied" warning."""
+    import warnings
+
+    from analysis import survey as survey_module
+
+    assert survey_module.NOT_YET_APPLIED == ()
+    text = BASE + (
+        "segments: [region]\nunits: region\nweighting: {margins: {region: {a: 0.5, b: 0.5}}}\n"
+        "open_ended: [c]\ncomments: {codebook: {price: {en: [price]}}}\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = load_survey(_write(tmp_path, text))
+    assert s.units == "region" and s.weighting is not None and "price" in s.codebook
 
 
 ASKED = """\
