@@ -137,7 +137,7 @@ def test_second_wave_changes_against_its_baseline(first: WaveAnalysis, unweighte
     from analysis.store import processed_root
     from analysis.tracking import Tracking
 
-    track = Tracking.load(demo / "params" / "survey.yaml", processed_root(demo), ["2025H1", "2025H2"]).headline()
+    track = Tracking.load(unweighted / "params" / "survey.yaml", processed_root(unweighted), ["2025H1", "2025H2"]).headline()
     tracked = track[(track["wave"] == "2025H2") & (track["metric"] == "csi")]["value"].iloc[0]
     for value in (change.loc["CSI", "current"], kpi["csi"], wa.facts()["csi"], tracked):
         assert value == pytest.approx(head_csi, abs=1e-9)

@@ -293,7 +293,10 @@ def unit_tasks(survey: Survey, wave: Wave, segment: str, processed_root: Path) -
     base_clean = None
     if wave.baseline and Store(processed_root / wave.baseline).exists("clean"):
         base_clean = Store(processed_root / wave.baseline).read("clean")
-    unit_wave = replace(wave, invited=None, operations=None, customers=None)
+    unit_wave = replace(wave, invited=None, operations=None, customers=None, margins={})
+    # a unit is one group of a segment: raking it to the whole base's margins is undefined, so unit
+    # reports are unweighted (their n and shares are the group's own respondents)
+    survey = replace(survey, weighting=None)
     counts = clean[segment].value_counts()
     counts = counts[counts > 0]  # a category of the segment's codebook with no response is no group here
     tasks, skipped = [], []
