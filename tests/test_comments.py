@@ -375,3 +375,12 @@ def test_mean_ci_equals_r_t_test() -> None:
     ref = pd.read_csv(REF / "mean_ci_reference.csv").iloc[0]
     m, lo, hi = cm.mean_ci(data.loc[data["group"] == "a", "rating"])
     assert (m, lo, hi) == pytest.approx((ref["mean"], ref["ci_low"], ref["ci_high"]), rel=1e-10)
+
+
+def test_log_odds_of_a_one_term_vocabulary_is_left_out() -> None:
+    """A generated survey found it: with one term in all the comments the log-odds ratio has no
+    "other terms" to compare with (a zero denominator); the term is left out, nothing raises."""
+    from analysis.comments import log_odds
+
+    out = log_odds({"late": 2}, {"late": 3}, {"late": 0.5})
+    assert out.empty and list(out.columns) == ["term", "count", "count_rest", "log_odds", "z"]

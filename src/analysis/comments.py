@@ -508,7 +508,10 @@ def log_odds(focus: Mapping[str, int], rest: Mapping[str, int], prior: Mapping[s
         if a <= 0:
             continue
         yf, yr = float(focus.get(t, 0)), float(rest.get(t, 0))
-        delta = math.log((yf + a) / (nf + a0 - yf - a)) - math.log((yr + a) / (nr + a0 - yr - a))
+        other_f, other_r = nf + a0 - yf - a, nr + a0 - yr - a
+        if other_f <= 0 or other_r <= 0:  # no other term on a side (a one-term vocabulary): undefined
+            continue
+        delta = math.log((yf + a) / other_f) - math.log((yr + a) / other_r)
         z = delta / math.sqrt(1 / (yf + a) + 1 / (yr + a))
         rows.append((t, int(yf), int(yr), delta, z))
     out = pd.DataFrame(rows, columns=["term", "count", "count_rest", "log_odds", "z"])
