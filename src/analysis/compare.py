@@ -175,6 +175,26 @@ def _levels(groups: pd.Series) -> list:
     return levels(groups)
 
 
+def tested_groups(groups: pd.Series, suppress_below: int, min_n: int) -> tuple[list, list[str]]:
+    """The groups of one segment that are tested, and the note codes about the others.
+
+    Input: the segment's values (complete cases), the privacy minimum and the size below which a
+    group is flagged. Output: the observed levels with at least ``suppress_below`` answers (in
+    :func:`_levels` order) and the codes ``suppressed:A|B`` and ``small:C`` (see :func:`group_tests`).
+    """
+    counts = groups.value_counts()
+    observed = _levels(groups)
+    suppressed = [g for g in observed if counts[g] < suppress_below]
+    kept = [g for g in observed if g not in suppressed]
+    small = [g for g in kept if counts[g] < min_n]
+    notes = []
+    if suppressed:
+        notes.append("suppressed:" + "|".join(map(str, suppressed)))
+    if small:
+        notes.append("small:" + "|".join(map(str, small)))
+    return kept, notes
+
+
 def _split(data: pd.DataFrame, dv: str, between: str) -> tuple[list, list[np.ndarray]]:
     """Complete cases of ``dv`` by ``between`` as (levels, list of float arrays)."""
     if dv not in data.columns or between not in data.columns:
@@ -746,16 +766,8 @@ def group_tests(
     for var in variables:
         for seg in segments:
             sub = data[[var, seg]].dropna()
-            counts = sub[seg].value_counts()
-            suppressed = [g for g in _levels(sub[seg]) if counts[g] < suppress_below]
-            sub = sub[~sub[seg].isin(suppressed)]
-            kept = _levels(sub[seg])
-            small = [g for g in kept if counts[g] < min_n]
-            notes = []
-            if suppressed:
-                notes.append("suppressed:" + "|".join(map(str, suppressed)))
-            if small:
-                notes.append("small:" + "|".join(map(str, small)))
+            kept, notes = tested_groups(sub[seg], suppress_below, min_n)
+            sub = sub[sub[seg].isin(kept)]
             base_note = "; ".join(notes)
             n_all = len(sub)
             if len(kept) < 2:

@@ -178,7 +178,14 @@ def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str], we
     fit = OLS(z[y].to_numpy(), add_constant(z[list(predictors)].to_numpy(), has_constant="add")).fit()
     corr = np.corrcoef(sub[list(predictors)].to_numpy(), rowvar=False).reshape(k, k)
     vif = np.diag(np.linalg.inv(corr)) if k > 1 else np.ones(1)
-    out = pd.DataFrame(
+    out = _regression_table(predictors, fit, vif, [float(np.corrcoef(sub[c], sub[y])[0, 1]) for c in predictors])
+    return Drivers(out, "regression", y, n, float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
+
+
+def _regression_table(predictors: Sequence[str], fit: Any, vif: np.ndarray, r: Any) -> pd.DataFrame:
+    """The key-driver table of a standardised (W)LS fit: beta, se, t, p per predictor, its VIF and its
+    correlation ``r`` with the outcome (the fit's first parameter is the constant)."""
+    return pd.DataFrame(
         {
             "predictor": list(predictors),
             "beta": fit.params[1:],
@@ -186,10 +193,9 @@ def regression_drivers(data: pd.DataFrame, y: str, predictors: Sequence[str], we
             "t": fit.tvalues[1:],
             "p": fit.pvalues[1:],
             "vif": vif,
-            "r": [float(np.corrcoef(sub[c], sub[y])[0, 1]) for c in predictors],
+            "r": r,
         }
     )
-    return Drivers(out, "regression", y, n, float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
 
 
 def _weighted_regression(data: pd.DataFrame, y: str, predictors: Sequence[str], weights: Any) -> Drivers:
@@ -204,17 +210,7 @@ def _weighted_regression(data: pd.DataFrame, y: str, predictors: Sequence[str], 
     fit = WLS(z[:, 0], add_constant(z[:, 1:], has_constant="add"), weights=wt).fit()
     corr = _wcorr(arr, wt)
     vif = np.diag(np.linalg.inv(corr[1:, 1:])) if k > 1 else np.ones(1)
-    out = pd.DataFrame(
-        {
-            "predictor": list(predictors),
-            "beta": fit.params[1:],
-            "se": fit.bse[1:],
-            "t": fit.tvalues[1:],
-            "p": fit.pvalues[1:],
-            "vif": vif,
-            "r": corr[0, 1:],
-        }
-    )
+    out = _regression_table(predictors, fit, vif, corr[0, 1:])
     return Drivers(out, "regression", y, len(sub), float(fit.rsquared), r2_adj=float(fit.rsquared_adj))
 
 

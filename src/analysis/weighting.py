@@ -510,7 +510,7 @@ def design_group_tests(
     added beside ``n`` of the omnibus rows. svy has no
     domain Wald test, hence this code; checked against R ``regTermTest`` and ``svyglm``.
     """
-    from .compare import GROUP_TEST_COLUMNS, GroupTests, _levels, _row, holm
+    from .compare import GROUP_TEST_COLUMNS, GroupTests, _row, holm, tested_groups
     from .privacy import MIN_CELL
 
     suppress_below = MIN_CELL if suppress_below is None else suppress_below
@@ -519,15 +519,7 @@ def design_group_tests(
     for var in variables:
         for seg in segments:
             sub = data[[var, seg]].dropna()
-            counts = sub[seg].value_counts()
-            suppressed = [g for g in _levels(sub[seg]) if counts[g] < suppress_below]
-            kept = [g for g in _levels(sub[seg]) if g not in suppressed]
-            notes = []
-            if suppressed:
-                notes.append("suppressed:" + "|".join(map(str, suppressed)))
-            small = [g for g in kept if counts[g] < min_n]
-            if small:
-                notes.append("small:" + "|".join(map(str, small)))
+            kept, notes = tested_groups(sub[seg], suppress_below, min_n)
             note = "; ".join(notes)
             n_all = int(sub[seg].isin(kept).sum())
             if len(kept) < 2:
