@@ -57,7 +57,8 @@ def test_clean_table(result) -> None:
 
 def test_value_issues(result) -> None:
     vi = result.value_issues
-    assert vi[["row", "column", "value"]].to_numpy().tolist() == [[5, "q1", "9"]]
+    # the raw 9 on a 1-5 scale is described by its kind, never shown
+    assert vi[["row", "column", "value"]].to_numpy().tolist() == [[5, "q1", "number above the scale"]]
 
 
 def test_privacy(result) -> None:
@@ -195,7 +196,7 @@ def test_recommend_column_outside_items_uses_the_missing_codes(small_survey: Pat
         survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey
     )
     issues = result.value_issues
-    assert issues[issues["column"] == "nps"][["row", "value"]].to_numpy().tolist() == [[9, "11"]]
+    assert issues[issues["column"] == "nps"][["row", "value"]].to_numpy().tolist() == [[9, "number above the scale"]]
     kept = result.clean.set_index("row")["nps"]
     assert kept[1] == 10 and np.isnan(kept[2]) and kept[6] == 9
 
@@ -305,20 +306,54 @@ def test_implausible_respondent_ids_are_not_written() -> None:
     assert safe_respondent_id("a" * 65) == INVALID_ID and safe_respondent_id("R-001") == "R-001"
 
 
-def test_rejected_rating_values_show_no_contact_details(small_survey: Path, monkeypatch) -> None:
+def test_rejected_rating_values_are_described_never_shown(small_survey: Path, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CSAT_ID_KEY", "test-key-0123456789")
     raw = small_survey / "data" / "raw" / "w1.csv"
     lines = raw.read_text(encoding="utf-8").splitlines()
-    row1, row8 = lines[1].split(","), lines[8].split(",")
-    row1[9] = "call 139-1234-5678 or a@b.cn"  # q4
-    row8[7] = "x" * 500  # q2
-    lines[1], lines[8] = ",".join(row1), ",".join(row8)
+    rows = {i: lines[i].split(",") for i in (1, 2, 3, 4, 8)}
+    planted = {  # raw row -> (q-column index, typed value, the kind value_issues.csv must show)
+        1: (9, "call 139-1234-5678 or a@b.cn", "text matching no label"),  # q4
+        2: (11, "13912345678", "number above the scale"),  # q6: a phone number as digits
+        3: (8, "-3", "number below the scale"),  # q3
+        4: (10, "2.5", "decimal number"),  # q5
+        8: (7, "C000123", "text matching no label"),  # q2: a customer number
+    }
+    for i, (col, value, _) in planted.items():
+        rows[i][col] = value
+        lines[i] = ",".join(rows[i])
     raw.write_text("\n".join(lines) + "\n", encoding="utf-8")
     survey = load_survey(small_survey / "params" / "survey.yaml")
     result = clean_wave(survey, load_wave(small_survey / "params" / "waves" / "w1.yaml"), key_root=small_survey)
     vi = result.value_issues.set_index("row")
-    assert vi.loc[1, "value"] == "call [phone] or [email]"
-    assert vi.loc[8, "value"] == "x" * 39 + "…"
+    for i, (_, _, kind) in planted.items():
+        assert vi.loc[i, "value"] == kind
+    out = tmp_path / "out"
+    Store(out).write("value_issues", result.tables()["value_issues"])
+    written = (out / "value_issues.csv").read_text(encoding="utf-8")
+    for secret in ("139", "1234", "5678", "a@b.cn", "C000123", "2.5", "-3"):
+        assert secret not in written
+
+
+def test_safe_value_hides_anything_but_a_kind() -> None:
+    from analysis.clean import VALUE_HIDDEN, safe_value
+    from analysis.ingest import VALUE_KINDS
+
+    assert all(safe_value(k) == k for k in VALUE_KINDS)
+    assert safe_value("13912345678") == VALUE_HIDDEN and safe_value(9) == VALUE_HIDDEN
+
+
+def test_value_kind_by_hand() -> None:
+    from analysis.ingest import value_kind
+    from analysis.survey import Scale
+
+    scale = Scale("sat7", 1, 7)
+    assert value_kind("８", scale) == "number above the scale"  # full-width digit
+    assert value_kind("inf", scale) == "number above the scale"
+    assert value_kind("-inf", scale) == "number below the scale"
+    assert value_kind("0", scale) == "number below the scale"
+    assert value_kind("3.0001", scale) == "decimal number"
+    assert value_kind("very happy", scale) == "text matching no label"
+    assert value_kind("nan", scale) == "text matching no label"
 
 
 @pytest.mark.parametrize("key", ["", "k", "fifteen-bytes!!"])
@@ -361,7 +396,7 @@ def test_answered_share_counts_only_the_items_asked():
     assert answered_share(codes, asked).tolist() == [1.0, 0.75]
     out, issues = drop_unasked_answers(codes, asked, {"a2": "Q a2"})
     assert np.isnan(out.loc[0, "a2"]) and out.loc[0, "b"] == 3.0
-    assert issues[["row", "column", "item", "value"]].values.tolist() == [[0, "Q a2", "a2", "5"]]
+    assert issues[["row", "column", "item", "value"]].values.tolist() == [[0, "Q a2", "a2", "not asked"]]
 
 
 def test_segment_codebook_labels_and_orders_the_clean_groups(small_survey: Path, monkeypatch) -> None:

@@ -36,8 +36,8 @@ into open-ended answers are masked, in linear time on any text
 (:func:`mask_text`). No raw respondent text reaches an output unchecked: an
 implausible respondent id (a broken row's whole line) is written as
 ``[invalid id]`` (:func:`safe_respondent_id`), and a value rejected from a
-rating cell is shown in value_issues.csv with contact details masked and cut
-at 40 characters (:func:`safe_value`).
+rating cell is described in value_issues.csv by its kind (``number above the
+scale``, ``text matching no label`` ...), never by its content (:func:`safe_value`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,16 @@ import pandas as pd
 from scipy import stats
 
 from .errors import InputError
-from .ingest import RawData, code_items, numeric_column, read_raw, resolve_columns, text_column
+from .ingest import (
+    VALUE_KINDS,
+    VALUE_NOT_ASKED,
+    RawData,
+    code_items,
+    numeric_column,
+    read_raw,
+    resolve_columns,
+    text_column,
+)
 from .survey import Survey, Wave, segment_groups
 from .words import word
 
@@ -115,7 +124,7 @@ def drop_unasked_answers(
                     "row": rows,
                     "column": columns.get(item, item),
                     "item": item,
-                    "value": codes.loc[rows, item].map(lambda v: f"{v:g}").to_numpy(),
+                    "value": VALUE_NOT_ASKED,
                     "reason": rule,
                 }
             )
@@ -312,14 +321,14 @@ def mask_contact_details(text: pd.Series) -> pd.Series:
     return text.map(one).astype(object)
 
 
-#: The longest raw value shown in value_issues.csv (longer ones are cut and end with ``…``).
-MAX_VALUE_SHOWN = 40
 #: The longest respondent id written as it is.
 MAX_ID_LENGTH = 64
 #: Characters no respondent id has: field separators and line breaks. An id holding one is a row
 #: whose separators did not split it (semicolons in a comma file): the whole line, with names and
 #: phone numbers, would otherwise land in the id.
 _NOT_IN_ID = re.compile(r"[,;\t|\r\n]")
+#: What value_issues.csv writes for a value that is not one of the known kinds.
+VALUE_HIDDEN = "value not shown"
 #: What is written instead of an implausible respondent id.
 INVALID_ID = "[invalid id]"
 
@@ -340,14 +349,12 @@ def safe_respondent_id(value: object) -> object:
 
 
 def safe_value(value: object) -> object:
-    """A raw cell value as value_issues.csv shows it: contact details masked, at most
-    :data:`MAX_VALUE_SHOWN` (40) characters (a longer value is cut and ends with ``…``)."""
+    """A value_issues.csv ``value`` as it may be written: one of the kinds in
+    :data:`analysis.ingest.VALUE_KINDS`, else :data:`VALUE_HIDDEN`. A raw cell's content (a phone or
+    customer number typed into a rating cell) never reaches an output, whatever a caller passed."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return value
-    text = mask_text(str(value)) if isinstance(value, str) else value
-    if isinstance(text, str) and len(text) > MAX_VALUE_SHOWN:
-        text = text[: MAX_VALUE_SHOWN - 1] + "…"
-    return text
+    return value if isinstance(value, str) and value in VALUE_KINDS else VALUE_HIDDEN
 
 
 # --------------------------------------------------------------------------- the wave

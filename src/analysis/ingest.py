@@ -23,7 +23,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -458,6 +458,41 @@ def _code_with(
     return _ISSUE
 
 
+#: What ``value_issues.csv`` says about a value set to missing: its kind, never its content (a phone
+#: or customer number typed into a rating cell must not reach an output). Stable English tokens.
+VALUE_ABOVE = "number above the scale"
+VALUE_BELOW = "number below the scale"
+VALUE_DECIMAL = "decimal number"
+VALUE_TEXT = "text matching no label"
+VALUE_NOT_NUMBER = "text, not a number"
+VALUE_NOT_ASKED = "not asked"
+VALUE_KINDS = (VALUE_ABOVE, VALUE_BELOW, VALUE_DECIMAL, VALUE_TEXT, VALUE_NOT_NUMBER, VALUE_NOT_ASKED)
+
+
+def value_kind(text: object, scale: Scale) -> str:
+    """The kind of an unreadable rating answer, as value_issues.csv shows it (never the value).
+
+    Input: the raw cell text and the item's scale. Output: :data:`VALUE_ABOVE` / :data:`VALUE_BELOW`
+    for a number outside ``scale.min``-``scale.max`` (infinity included), :data:`VALUE_DECIMAL` for a
+    non-integer inside it, else :data:`VALUE_TEXT` (text that is no code, label or missing code).
+    """
+    number = _number("" if text is None else str(text))
+    if number is None or number != number:  # not a number, or NaN
+        return VALUE_TEXT
+    if number > scale.max:
+        return VALUE_ABOVE
+    if number < scale.min:
+        return VALUE_BELOW
+    return VALUE_DECIMAL
+
+
+def _kind_counts(kinds: Sequence[str]) -> str:
+    """'3 × number above the scale, 1 × text matching no label': value kinds counted, most common first."""
+    counts = pd.Series(list(kinds), dtype=object).value_counts(sort=False)
+    counts = counts.sort_values(ascending=False, kind="stable")
+    return ", ".join(f"{n} × {kind}" for kind, n in counts.items())
+
+
 @dataclass
 class CodedItems:
     """Rated answers as scale codes (before reverse-coding) and the values set to missing."""
@@ -493,12 +528,13 @@ def code_items(
         is_missing = np.array([v is _MISSING for v in outcome], dtype=bool)[position]
         answered = int((~is_missing).sum())
         n_issue = int(is_issue.sum())
+        kinds = {u: value_kind(u, scale) for u, v in zip(uniques, outcome, strict=True) if v is _ISSUE}
         if answered and n_issue / answered > limit:
-            examples = ", ".join(f"'{v}'" for v in pd.unique(series[is_issue])[:5])
+            found = _kind_counts(series[is_issue].map(kinds).tolist())
             raise DataError(
                 f"{n_issue} of {answered} answers ({n_issue / answered:.0%}) fit neither the codes "
                 f"{scale.min}-{scale.max}, the labels nor the missing codes of scale '{scale.name}' "
-                f"(for example {examples}). The survey definition probably does not describe this column.",
+                f"({found}). The survey definition probably does not describe this column.",
                 file=str(raw.path),
                 column=header,
                 expected=f"codes {scale.min}-{scale.max} or labels such as '{scale.label(scale.max, 'zh')}'",
@@ -512,7 +548,7 @@ def code_items(
                         "row": series.index[is_issue],
                         "column": header,
                         "item": item_id,
-                        "value": series[is_issue].astype(str).to_numpy(),
+                        "value": series[is_issue].map(kinds).to_numpy(),
                         "reason": f"not a code {scale.min}-{scale.max} or label of scale '{scale.name}'",
                     }
                 )
@@ -527,7 +563,10 @@ def code_items(
 
 
 def numeric_column(raw: RawData, header: str, reason: str) -> tuple[pd.Series, pd.DataFrame]:
-    """A numeric column (e.g. duration in seconds): text -> float; non-numbers become NaN and issues."""
+    """A numeric column (e.g. duration in seconds): text -> float; non-numbers become NaN and issues.
+
+    An issue's ``value`` is :data:`VALUE_NOT_NUMBER`, never the cell's text.
+    """
     series = raw.frame[header].astype(object)
     text = series.astype(str).str.strip()
     values = pd.to_numeric(_per_value(text, lambda t: unicodedata.normalize("NFKC", t)), errors="coerce")
@@ -537,7 +576,7 @@ def numeric_column(raw: RawData, header: str, reason: str) -> tuple[pd.Series, p
             "row": series.index[bad],
             "column": header,
             "item": header,
-            "value": series[bad].astype(str).to_numpy(),
+            "value": VALUE_NOT_NUMBER,
             "reason": reason,
         }
     )
