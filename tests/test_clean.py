@@ -415,3 +415,22 @@ def test_segment_codebook_labels_and_orders_the_clean_groups(small_survey: Path,
     store.write("clean", result.clean)
     back = store.read("clean")["region"]
     assert list(back.cat.categories) == list(region.cat.categories) and back.cat.ordered
+
+
+def test_customer_numbers_typed_into_comments_are_masked() -> None:
+    from analysis.clean import mask_customer_ids
+
+    ids = pd.Series(["C004655", "C1", "ABCD", None, "C000157"])
+    text = pd.Series(["my number is C004655, call me", "C1 and ABCD stay", "xC004655 stays", None, "C000157"])
+    out = [None if v is None or v != v else v for v in mask_customer_ids(text, ids)]
+    # whole words only; ids under 4 characters or without a digit are ordinary words
+    assert out == ["my number is [customer], call me", "C1 and ABCD stay", "xC004655 stays", None, "[customer]"]
+
+
+def test_a_phone_or_id_number_as_respondent_id_is_not_written() -> None:
+    from analysis.clean import safe_respondent_id
+
+    for pii in ("13912345678", "139-1234-5678", "+86 139 1234 5678", "11010519491231002X"):
+        assert safe_respondent_id(pii) == INVALID_ID, pii
+    for fine in ("12345678", "2025H1-00001", "20250101-0001", "R-001"):
+        assert safe_respondent_id(fine) == fine

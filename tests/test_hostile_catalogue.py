@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.cli import main
+from hostile_scan import MARKUP, PII, assert_clean
 
 KEY = "catalogue-key-0123456789abcdef"
 
@@ -302,6 +303,7 @@ CASES = [
     accepted("too few fields", edit_raw(replace_row(3, "3;C4;x;13900000004;华北;20;4;2;4;3;5;4;;a"))),
     refused("column of words", edit_raw(lambda t: t.replace(",5,4,2,4,5,5,", ",5,4,2,4,5,great,").replace(",4,2,4,3,5,4,", ",4,2,4,3,5,good,").replace(",2,3,4,2,3,2,", ",2,3,4,2,3,bad,")), R, "column 'q6'"),
     refused("empty item column (the export's fault)", edit_raw(lambda t: as_csv(empty_column("q4")([r.split(",") for r in t.splitlines()]))), R, "q4"),
+    refused("too few complete rows for the model (the export's fault)", edit_raw(replace_row(8, "8,C8,吴十,13900000008,西部,305,2,C991234,4,2,3,2,,e")), R, "complete rows"),
     refused("too few rows left", edit_raw(lambda t: "\n".join(t.splitlines()[:2]) + "\n"), R, "left after cleaning"),
     refused("XLSX duplicate header", xlsx_from_csv(lambda rows: [[*rows[0][:-1], "q1"], *rows[1:]]), "w1.xlsx", "q1", "twice"),
     refused("XLSX broken", raw_file("w1.xlsx", b"PK\x03\x04 not a workbook"), "w1.xlsx", "Excel"),
@@ -318,6 +320,27 @@ CASES = [
     accepted("UTF-16", raw_bytes(lambda b: b.decode("utf-8").encode("utf-16"))),
     accepted("semicolons", edit_raw(lambda t: t.replace(",", ";"))),
     accepted("hostile wave id", set_wave(WAVE.replace("wave: w1", 'wave: "<img src=x onerror=alert(7)>"'))),
+    # ---- personal data typed into rating cells (value_issues.csv shows the kind, never the value)
+    accepted("phone number in a rating cell", edit_raw(replace_row(5, "4,C5,钱七,13900000005,华北,300,9,139.1234.5678,,,,3,,b"))),
+    accepted("phone as digits in a rating cell", edit_raw(replace_row(5, "4,C5,钱七,13900000005,华北,300,9,13712345678,,,,3,,b"))),
+    accepted("customer number in a rating cell", edit_raw(replace_row(5, "4,C5,钱七,13900000005,华北,300,9,C991234,,,,3,,b"))),
+    accepted("e-mail and ID number in rating cells", edit_raw(replace_row(5, "4,C5,钱七,13900000005,华北,300,9,hostile.person@example.org,,11010519491231002X,,3,,b"))),
+    # ---- 1 MB cells of letters, digits, dots and @ through cleaning, masking and comments
+    *[accepted(f"1 MB of {what} in a comment", edit_raw(replace_row(1, "1,C1,张三,13900000001,华东,300,5,4,2,4,5,5," + unit * (1_000_000 // len(unit)) + ",x")))
+      for what, unit in (("letters", "a"), ("digits", "1"), ("dots", "."), ("@", "@"), ("digit groups", "139 1234 "))],
+    *[accepted(f"1 MB of {what} in a rating cell", edit_raw(replace_row(5, "4,C5,钱七,13900000005,华北,300,9," + unit * (1_000_000 // len(unit)) + ",,,,3,,b")))
+      for what, unit in (("letters", "a"), ("digits", "1"), ("dots", "."), ("@", "@"))],
+    accepted("1 MB respondent id", edit_raw(replace_row(8, "1" * 1_000_000 + ",C8,吴十,13900000008,西部,305,2,3,4,2,3,2,,e"))),
+    accepted("1 MB segment group", edit_raw(replace_row(8, "8,C8,吴十,13900000008," + "西" * 1_000_000 + ",305,2,3,4,2,3,2,,e"))),
+    # ---- markup, formulas and personal data in every text field at once
+    accepted("hostile text everywhere", both(
+        lambda r: set_survey(r, survey_text(r)
+                             .replace('title: {en: "Small test survey", zh: "小测试"}', f"title: {{en: '{MARKUP[0]} {MARKUP[2]}', zh: '=1+1{MARKUP[1]}'}}")
+                             .replace("en: Product quality}", "en: '=Product quality<svg onload=alert(5)>'}")
+                             .replace("en: Satisfied}", "en: '@Satisfied<script>alert(1)</script>'}")),
+        set_wave(WAVE.replace("wave: w1", 'wave: "-1+1<img src=x onerror=alert(7)>"')),
+        edit_raw(lambda t: t.replace(",C1,", ",C991234,").replace("华东", '=HYPERLINK(""http://x"")<script>alert(1)</script>').replace("很好", '"<script>alert(1)</script> 139.1234.5678 (010) 1234-5678 +86 139 1234 5678 hostile.person@example.org 11010519491231002X C991234"')),
+    )),
     # ---- the environment of a run (refused before any notebook starts)
     refused("--out a file", lambda r: (r / "out").write_text("x"), "out", "is a file", command="run"),
     refused("--out inside data/raw", lambda r: None, "raw data folder", command="run-into-raw"),
@@ -345,7 +368,8 @@ def _argv(case: Case, root: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_input(case: Case, small_survey: Path, capsys, monkeypatch) -> None:
+def test_hostile_input(case: Case, small_survey: Path, tmp_path_factory, capsys, monkeypatch) -> None:
+    tmp_path = tmp_path_factory.mktemp("scan")
     monkeypatch.setenv("CSAT_ID_KEY", "short" if case.command == "run-short-key" else KEY)
     monkeypatch.delenv("CSAT_DEBUG", raising=False)
     monkeypatch.chdir(small_survey)
@@ -363,6 +387,29 @@ def test_hostile_input(case: Case, small_survey: Path, capsys, monkeypatch) -> N
     assert snapshot(small_survey / "data" / "raw") == raw_before  # data/raw byte-identical
     assert snapshot(small_survey) == before  # nothing written anywhere (no key file, no output)
     assert took < 60, took  # no hang (a 1 MB comment, an alias bomb)
+    if case.status == 0:  # an accepted input: what its analysis writes leaks nothing (tests/hostile_scan.py)
+        out = tmp_path / "scanned"
+        _analyse_into(small_survey, out)
+        assert_clean(out, SMALL_PII)
+
+
+#: The personal data of the small survey's raw file (its PII columns) and of the catalogue's cases.
+SMALL_PII = (*PII, *(f"139000000{i:02d}" for i in range(1, 10)), "张三", "李四", "钱九")
+
+
+def _analyse_into(root: Path, out: Path) -> None:
+    """Clean every wave of the project at ``root``, run the tables that show text from the inputs
+    (descriptives, segment groups) and write them through the store into ``out``/<wave>."""
+    from analysis.survey import survey_waves
+    from analysis.wave import WaveAnalysis
+
+    survey = root / "params" / "survey.yaml"
+    for wave in survey_waves(survey):
+        wa = WaveAnalysis.load(survey, wave.path, "", "", out)
+        wa.clean()
+        wa.describe()
+        wa.groups()
+        wa.save()
 
 
 def test_catalogue_has_at_least_80_cases() -> None:
@@ -717,6 +764,49 @@ def mobi_project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def hostile_project(mobi_project: Path) -> Path:
+    """The mobi project with markup, formulas and personal data in every text field at once: the
+    title, construct names, item texts, scale labels, segment groups (and the weighting margins),
+    the wave id, comments, codebook words, an undeclared column; phone and customer numbers typed
+    into comments and rating cells (the markers of tests/hostile_scan.py)."""
+    import json
+
+    import pandas as pd
+
+    from hostile_scan import CUSTOMER_NUMBERS, HOSTILE_COMMENT, HOSTILE_GROUPS, PHONES
+
+    def q(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
+
+    raw = mobi_project / "data" / "raw" / "w1.csv"
+    frame = pd.read_csv(raw, dtype=object)
+    groups = dict(zip(("华东", "华南", "华北"), HOSTILE_GROUPS.values(), strict=True))
+    frame["region"] = frame["region"].map(groups)
+    frame.insert(0, "cust", [f"C{990000 + i}" for i in range(len(frame))])
+    frame["comment"] = [HOSTILE_COMMENT if i % 5 == 0 else f"{MARKUP[i % len(MARKUP)]} 质量很好 quality" for i in range(len(frame))]
+    frame.loc[::5, "cust"] = CUSTOMER_NUMBERS[0]  # a respondent types their own customer number
+    frame.loc[3, "CUSA2"] = PHONES[0]  # a phone number typed into a rating cell
+    frame.loc[7, "CUSA3"] = CUSTOMER_NUMBERS[0]
+    frame["<img src=x onerror=alert(9)>"] = "=1+1"  # an undeclared column
+    frame.to_csv(raw, index=False)
+    survey = mobi_project / "params" / "survey.yaml"
+    text = survey.read_text(encoding="utf-8")
+    text = text.replace("  ten: {min: 1, max: 10}", f"  ten: {{min: 1, max: 10, labels: {{1: {q(MARKUP[1] + '很差')}, 10: {q('=HYPERLINK(1)' + MARKUP[0])}}}}}")
+    text = text.replace("  - {id: CUSA1, construct: CUSA}", f"  - {{id: CUSA1, construct: CUSA, text: {{zh: {q('总体满意' + MARKUP[4])}, en: {q('@SUM(A1)' + MARKUP[2])}}}}}")
+    margins = ", ".join(f"{q(g)}: {share}" for g, share in zip(groups.values(), (0.3333, 0.3333, 0.3334), strict=True))
+    title = f"{MARKUP[0]} {MARKUP[2]} =HYPERLINK(\"http://x\")"
+    text = (f"title: {{en: {q(title)}, zh: {q('调查' + MARKUP[1])}}}\nlanguage: zh\ncustomer_id: cust\nopen_ended: [comment]\n"
+            + text
+            + f"constructs: {{CUSA: {{zh: {q('满意' + MARKUP[5])}, en: {q('-1+1' + MARKUP[3])}}}, IMAG: {q('形象' + MARKUP[1])}}}\n"
+            + f"comments: {{codebook: {{quality: {{zh: [{q('质量' + MARKUP[1])}, 质量], en: [{q('=quality')}, quality], about: CUSA}}}}}}\n"
+            + f"weighting: {{method: rake, margins: {{region: {{{margins}}}}}}}\n")
+    survey.write_text(text, encoding="utf-8")
+    wave = mobi_project / "params" / "waves" / "w1.yaml"
+    wave.write_text(wave.read_text(encoding="utf-8").replace("wave: w1", f"wave: {q('w1' + MARKUP[1])}"), encoding="utf-8")
+    return mobi_project
+
+
 def _change_one_answer(root: Path) -> None:
     path = root / "data" / "raw" / "w1.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -742,21 +832,29 @@ def _run_command(out: Path, *extra: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_two_runs_into_two_folders_are_byte_identical(mobi_project: Path, tmp_path: Path) -> None:
+def test_two_runs_of_hostile_inputs_are_byte_identical_and_leak_nothing(hostile_project: Path, tmp_path: Path) -> None:
+    """Markup, formulas and personal data in every text field (:func:`hostile_project`): two runs into
+    two folders give byte-identical files of every kind (tables, HTML, PDF, DOCX, executed notebooks),
+    and the output scanner (tests/hostile_scan.py) finds nothing private, live or formula-like."""
     import subprocess
+
+    from hostile_scan import PII, assert_clean
 
     env = _run_env(tmp_path)
     for name in ("a", "b"):
-        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=mobi_project, env=env, capture_output=True, text=True)
+        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=hostile_project, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     a, b = _outputs(tmp_path / "runs" / "a"), _outputs(tmp_path / "runs" / "b")
-    assert any(k.endswith(".ipynb") for k in a) and any(k.endswith(".html") for k in a)
+    kinds = {Path(k).suffix for k in a}
+    assert {".csv", ".parquet", ".json", ".html", ".ipynb", ".pdf", ".docx"} <= kinds, kinds
     assert a == b, sorted(k for k in a if a[k] != b.get(k))
+    customers = re.compile(r"(?<![A-Za-z0-9+/])C99\d{4}(?![A-Za-z0-9+/])")  # the raw customer numbers
+    assert_clean(tmp_path / "runs" / "a", [*PII, customers])
     # SOURCE_DATE_EPOCH puts that time (not the clock) in the provenance
     env["SOURCE_DATE_EPOCH"] = "1750000000"
-    done = subprocess.run(_run_command(tmp_path / "runs" / "c"), cwd=mobi_project, env=env, capture_output=True, text=True)
+    done = subprocess.run(_run_command(tmp_path / "runs" / "c"), cwd=hostile_project, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    page = (tmp_path / "runs" / "c" / "reports" / "w1.html").read_text(encoding="utf-8")
+    page = next((tmp_path / "runs" / "c" / "reports").glob("w1*.html")).read_text(encoding="utf-8")
     assert "2025-06-15T15:06:40+00:00" in page and "2025-06-15T15:06:40+00:00" not in str(a)
 
 
@@ -874,3 +972,37 @@ def test_provenance_has_no_clock_unless_source_date_epoch(small_survey: Path, mo
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
     rows = provenance(survey, [wave]).set_index("kind")["value"]
     assert rows["run"] == "2025-06-15T15:06:40+00:00"
+
+
+# --------------------------------------------------------------------------- the output scanner
+def test_the_scanner_finds_every_kind_of_leak(tmp_path: Path) -> None:
+    """tests/hostile_scan.py on planted leaks: each is found, and escaped or quoted text is not."""
+    import json
+
+    import nbformat
+    import pandas as pd
+
+    from hostile_scan import scan
+
+    leaks = {
+        "a.csv": "group,n\n=HYPERLINK(1),3\n",
+        "b.csv": "row,value\n1,139.1234.5678\n",
+        "c.html": "<p>ok</p><img src=x onerror=alert(2)>",
+        "d.html": '<a href="javascript:alert(4)">x</a>',
+        "e.json": json.dumps({"x": "hostile.person@example.org"}),
+        "f.csv": "row,value\n1,a\x00b\n",
+    }
+    clean = {
+        "g.csv": "group,n\n'=HYPERLINK(1),3\n-1.5,2\n",
+        "h.html": "<p>&lt;img src=x onerror=alert(2)&gt; [md](javascript:alert(3))</p><h1 id=\"alert(1)\">t</h1>",
+    }
+    for name, text in {**leaks, **clean}.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    pd.DataFrame({"comment": ["call 13712345678"]}).to_parquet(tmp_path / "i.parquet")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", {"text/markdown": "**<svg onload=alert(5)>**"})]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "j.ipynb")
+    found = {line.split(":", 1)[0] for line in scan(tmp_path)}
+    assert found == {*leaks, "i.parquet", "j.ipynb"}, scan(tmp_path)

@@ -321,12 +321,46 @@ def mask_contact_details(text: pd.Series) -> pd.Series:
     return text.map(one).astype(object)
 
 
+#: A word of an open-ended answer that may be a customer number: letters, digits, ``_`` and ``-``
+#: (possessive: linear time on any text).
+_ID_WORD = re.compile(r"[\w-]++")
+#: The shortest customer id masked in open-ended answers (a shorter one, ``C1``, is also a word).
+MIN_MASKED_ID = 4
+
+
+def mask_customer_ids(text: pd.Series, ids: pd.Series) -> pd.Series:
+    """Open-ended answers with every customer number of the wave replaced by ``[customer]``.
+
+    Input: the answers and the wave's raw customer-id column. A word of an answer (a run of
+    letters, digits, ``_``, ``-``) that equals a customer id of at least :data:`MIN_MASKED_ID` (4)
+    characters holding a digit is masked: a respondent who types a customer number (theirs or
+    another's) must not carry it past the keyed hash. One pass, one set look-up per word: linear.
+    """
+    known = {
+        v for v in (str(x).strip() for x in ids.dropna().unique())
+        if len(v) >= MIN_MASKED_ID and any(ch.isdigit() for ch in v)
+    }
+    if not known:
+        return text
+
+    def one(v: object) -> object:
+        if not isinstance(v, str):
+            return v
+        return _ID_WORD.sub(lambda m: "[customer]" if m.group(0) in known else m.group(0), v)
+
+    return text.map(one).astype(object)
+
+
 #: The longest respondent id written as it is.
 MAX_ID_LENGTH = 64
 #: Characters no respondent id has: field separators and line breaks. An id holding one is a row
 #: whose separators did not split it (semicolons in a comma file): the whole line, with names and
 #: phone numbers, would otherwise land in the id.
 _NOT_IN_ID = re.compile(r"[,;\t|\r\n]")
+#: A respondent id that is only digits and phone separators, and a Chinese mobile number's digits
+#: (with or without the country code 86): such an id is a phone number.
+_MOBILE_ID = re.compile(r"[\d\s().+-]{11,20}")
+_MOBILE = re.compile(r"(?:86)?1[3-9]\d{9}")
 #: What value_issues.csv writes for a value that is not one of the known kinds.
 VALUE_HIDDEN = "value not shown"
 #: What is written instead of an implausible respondent id.
@@ -337,13 +371,20 @@ def safe_respondent_id(value: object) -> object:
     """A respondent id as it may be written to an output.
 
     An id is written as it is unless it is implausible: longer than :data:`MAX_ID_LENGTH`
-    (64) characters, or holding a field separator (``,`` ``;`` tab ``|``), a line break, or an
-    e-mail address. Such an id is a broken row or personal data, and becomes ``[invalid id]``
+    (64) characters, or holding a field separator (``,`` ``;`` tab ``|``), a line break, an
+    e-mail address, a Chinese mobile number (``139-1234-5678``, ``+86 13912345678``) or a
+    Chinese ID number (valid check digit). Such an id is a broken row or personal data, and becomes ``[invalid id]``
     (the log's ``row`` still says which raw row it was). A missing id stays missing.
     """
     if not isinstance(value, str):
         return value
     if len(value) > MAX_ID_LENGTH or _NOT_IN_ID.search(value) or "@" in value and _EMAIL.search(value):
+        return INVALID_ID
+    if _MOBILE_ID.fullmatch(value) and _MOBILE.fullmatch(re.sub(r"\D", "", value)):
+        return INVALID_ID  # a mobile phone number used as the respondent id
+    from .comments import mask_cn_ids
+
+    if "[id]" in mask_cn_ids(value):  # a Chinese ID number
         return INVALID_ID
     return value
 
@@ -511,6 +552,8 @@ def clean_wave(
         parts[item_id] = items[item_id]
     for col in survey.open_ended:
         parts[col] = mask_contact_details(text_column(raw, columns[col]))
+        if survey.customer_id:
+            parts[col] = mask_customer_ids(parts[col], raw.frame[columns[survey.customer_id]])
     clean = pd.DataFrame(parts).loc[kept].reset_index(drop=True)
 
     # accounting

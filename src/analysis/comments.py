@@ -45,7 +45,7 @@ _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 #: Placeholders :func:`analysis.clean.mask_text` leaves in a comment: never keywords.
-_PLACEHOLDERS = frozenset({"phone", "email", "id"})
+_PLACEHOLDERS = frozenset({"phone", "email", "id", "customer"})
 
 
 # --------------------------------------------------------------------------- normalising and language

@@ -850,7 +850,8 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
     """
     s = ctx.survey
     w = ctx.read("index_weights")
-    weights = {label(ctx, c): float(x) for c, x in zip(w["construct"], w["weight"], strict=True)}
+    esc = words.escape_markdown  # every name below comes from an input file: Markdown text, never markup
+    weights = {esc(label(ctx, c)): float(x) for c, x in zip(w["construct"], w["weight"], strict=True)}
     method = str(w["method"].iloc[0]) if len(w) else s.index.weights
     model = bool(s.paths) and ctx.has("pls_summary")
     n_model = n_boot = None
@@ -881,9 +882,9 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         index_method=method,
         index_weights=weights,
         nps=bool(s.recommend),
-        segments=tuple(groups_ran(ctx)),
+        segments=tuple(esc(g) for g in groups_ran(ctx)),
         min_cell=MIN_CELL,
-        baseline=ctx.wave.baseline if changed else None,
+        baseline=esc(ctx.wave.baseline) if changed and ctx.wave.baseline else None,
         drivers=ctx.has("drivers"),
         model=model,
         model_n=n_model,
@@ -893,18 +894,20 @@ def method_settings(ctx: WaveContext) -> words.MethodSettings:
         ipa=ctx.has("ipa"),
         ipa_boot=_ipa_boot(ctx),
         ipa_stable=IPA_STABLE,
-        index_equal_items=tuple(label(ctx, c) for c in notes if "negative_outer_weight" in notes[c]),
-        index_zero_effect=tuple(label(ctx, c) for c in notes if "negative_total_effect" in notes[c]),
+        index_equal_items=tuple(esc(label(ctx, c)) for c in notes if "negative_outer_weight" in notes[c]),
+        index_zero_effect=tuple(esc(label(ctx, c)) for c in notes if "negative_total_effect" in notes[c]),
         index_no_positive=any("no_positive_total_effect" in n for n in notes.values()),
         validity=model and ctx.has("htmt_intervals"),
         change_paired=paired,
         drivers_n=_first_int(ctx.read("drivers"), "n") if ctx.has("drivers") else None,
-        asked_constructs=tuple(label(ctx, c) for c in s.conditional_constructs if c in s.model_constructs)
+        asked_constructs=tuple(esc(label(ctx, c)) for c in s.conditional_constructs if c in s.model_constructs)
         if model
-        else tuple(label(ctx, c) for c in s.conditional_constructs if c in s.index_constructs),
+        else tuple(esc(label(ctx, c)) for c in s.conditional_constructs if c in s.index_constructs),
         model_n_asked=_first_int(ctx.read("pls_summary"), "n_asked") if model else None,
         weighting=_weighting_method(ctx),
-        weighting_segments=tuple(dict.fromkeys(ctx.read("weighting")["variable"])) if is_weighted(ctx) else (),
+        weighting_segments=tuple(dict.fromkeys(esc(v) for v in ctx.read("weighting")["variable"]))
+        if is_weighted(ctx)
+        else (),
         n_tests=_n_omnibus(ctx),
         n_changes=len(ctx.read("wave_change")) if changed else None,
     )
@@ -1008,9 +1011,13 @@ def htmt_table(ctx: WaveContext) -> pd.DataFrame:
 def validity_warnings(ctx: WaveContext) -> list[str]:
     """Sentences for every measurement warning: HTMT above 0.90, outer loadings below 0.708, improper
     solutions (a loading above 1, an invalid AVE; measurement_checks.csv) and a Heywood case behind omega
-    (reliability.csv ``omega_improper``)."""
+    (reliability.csv ``omega_improper``). Markdown: the labels are escaped (:func:`analysis.words.escape_markdown`)."""
     lang = ctx.language
     out: list[str] = []
+
+    def name(x: str) -> str:  # a label from the survey definition, as Markdown text
+        return words.escape_markdown(label(ctx, x))
+
     if ctx.has("measurement_checks"):
         for r in ctx.read("measurement_checks").itertuples(index=False):
             other = _text(r.other)
@@ -1018,10 +1025,10 @@ def validity_warnings(ctx: WaveContext) -> list[str]:
                 word(
                     f"validity.{r.check}",
                     lang,
-                    a=label(ctx, r.construct),
-                    b=label(ctx, other),
-                    construct=label(ctx, r.construct),
-                    item=label(ctx, other),
+                    a=name(r.construct),
+                    b=name(other),
+                    construct=name(r.construct),
+                    item=name(other),
                     value=words.number(r.value, 3),
                     ci=words.interval(r.ci_low, r.ci_high, 3, missing="–"),
                     threshold=f"{r.threshold:g}",
@@ -1031,7 +1038,7 @@ def validity_warnings(ctx: WaveContext) -> list[str]:
     if "omega_improper" in rel.columns:
         for r in rel[rel["omega_improper"].astype(str).str.lower() == "true"].itertuples(index=False):
             out.append(
-                word("validity.omega_improper", lang, construct=label(ctx, r.construct), value=words.number(r.omega_max_loading, 3))
+                word("validity.omega_improper", lang, construct=name(r.construct), value=words.number(r.omega_max_loading, 3))
             )
     return out
 

@@ -32,6 +32,7 @@ notebook   steps                                       tables (see :data:`analys
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -1080,6 +1081,10 @@ def check_segment_groups(survey: Survey, clean: pd.DataFrame) -> None:
             )
 
 
+#: Messages of the model fit that are about the answers (the export), not the survey definition.
+_DATA_FAULT = re.compile(r"complete rows|no answers at all|zero variance|positive weight")
+
+
 def check(survey: Survey, wave: Wave) -> CleanResult:
     """Check everything about a wave that can be wrong in the analyst's input, before any notebook runs.
 
@@ -1123,8 +1128,17 @@ def check(survey: Survey, wave: Wave) -> CleanResult:
             check_ahp(ahp, name=f"index.ahp.matrix in {file}")
         if survey.paths:
             _check_model_items(survey, wave, result)
-            fit_csi_model(survey, result.clean)
-            fit_asked_model(survey, result.clean)
+            try:
+                fit_csi_model(survey, result.clean)
+                fit_asked_model(survey, result.clean)
+            except ValueError as exc:
+                if not _DATA_FAULT.search(str(exc)):
+                    raise
+                raise DataError(  # too few or too uniform answers: the export's fault, not the definition's
+                    f"the CSI model cannot be estimated on the {result.n_kept} rows kept after cleaning: {exc}",
+                    file=str(wave.raw),
+                    expected="at least 3 rows answering every model item, and items that vary",
+                ) from None
         if zones_defined(survey):
             zone_thresholds(survey)
     except InputError:
