@@ -300,7 +300,9 @@ CASES = [
     refused("header only", raw_bytes(lambda b: b.split(b"\n")[0] + b"\n"), R, "no data rows"),
     refused("missing item column", edit_raw(lambda t: t.replace(",q4,", ",qq,", 1)), R, "column 'q4'"),
     accepted("too many fields", edit_raw(replace_row(3, "3,C4,x,1,华北,20,4,2,4,3,5,4,,a,extra,more"))),
-    accepted("too few fields", edit_raw(replace_row(3, "3;C4;x;13900000004;华北;20;4;2;4;3;5;4;;a"))),
+    accepted("semicolon row in a comma file", edit_raw(replace_row(3, "3;C4;x;13900000004;华北;20;4;2;4;3;5;4;;a"))),
+    accepted("too few fields", edit_raw(replace_row(3, "3,C4,x,13900000004,华北,20,4,2"))),
+    accepted("a row of one field", edit_raw(replace_row(3, "13900000004"))),
     refused("column of words", edit_raw(lambda t: t.replace(",5,4,2,4,5,5,", ",5,4,2,4,5,great,").replace(",4,2,4,3,5,4,", ",4,2,4,3,5,good,").replace(",2,3,4,2,3,2,", ",2,3,4,2,3,bad,")), R, "column 'q6'"),
     refused("empty item column (the export's fault)", edit_raw(lambda t: as_csv(empty_column("q4")([r.split(",") for r in t.splitlines()]))), R, "q4"),
     refused("too few complete rows for the model (the export's fault)", edit_raw(replace_row(8, "8,C8,吴十,13900000008,西部,305,2,C991234,4,2,3,2,,e")), R, "complete rows"),
@@ -345,7 +347,10 @@ CASES = [
     refused("--out a file", lambda r: (r / "out").write_text("x"), "out", "is a file", command="run"),
     refused("--out inside data/raw", lambda r: None, "raw data folder", command="run-into-raw"),
     refused("--out name too long", lambda r: None, "too long", command="run-long-name"),
-    refused("short key", lambda r: None, "byte", command="run-short-key"),
+    refused("short key", lambda r: None, "byte", "CSAT_ID_KEY", command="run-short-key"),
+    refused("empty key", lambda r: None, "0 byte(s)", "secrets.token_hex", command="run-empty-key"),
+    refused("one-byte key", lambda r: None, "1 byte(s)", command="run-one-byte-key"),
+    accepted("check without a key writes no key file", lambda r: None, command="check-no-key"),
     refused("a bad later wave", lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2").replace("w2.csv", "w9.csv"), encoding="utf-8"), "w2.yaml", "w9.csv", command="run"),
     refused("a bad later wave's data", both(lambda r: (r / "data" / "raw" / "w2.csv").write_text(BAD_HEADER.replace("q4", "qq") + "\n1,C1,a,b,华东,300,5,4,2,4,5,5,x,y\n", encoding="utf-8"), lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2"), encoding="utf-8")), "wave w2", "Nothing was published", command="run"),
 ]
@@ -353,7 +358,7 @@ CASES = [
 
 def _argv(case: Case, root: Path) -> list[str]:
     survey = str(root / "params" / "survey.yaml")
-    if case.command == "check":
+    if case.command in ("check", "check-no-key"):
         return ["check", "--survey", survey]
     if case.command == "check-survey-dir":
         return ["check", "--survey", str(root / "params")]
@@ -370,7 +375,11 @@ def _argv(case: Case, root: Path) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_input(case: Case, small_survey: Path, tmp_path_factory, capsys, monkeypatch) -> None:
     tmp_path = tmp_path_factory.mktemp("scan")
-    monkeypatch.setenv("CSAT_ID_KEY", "short" if case.command == "run-short-key" else KEY)
+    keys = {"run-short-key": "short", "run-empty-key": "", "run-one-byte-key": "k"}
+    monkeypatch.setenv("CSAT_ID_KEY", keys.get(case.command, KEY))
+    if case.command == "check-no-key":
+        monkeypatch.delenv("CSAT_ID_KEY")
+        monkeypatch.delenv("CSAT_KEY_FILE", raising=False)
     monkeypatch.delenv("CSAT_DEBUG", raising=False)
     monkeypatch.chdir(small_survey)
     case.edit(small_survey)
@@ -387,7 +396,7 @@ def test_hostile_input(case: Case, small_survey: Path, tmp_path_factory, capsys,
     assert snapshot(small_survey / "data" / "raw") == raw_before  # data/raw byte-identical
     assert snapshot(small_survey) == before  # nothing written anywhere (no key file, no output)
     assert took < 60, took  # no hang (a 1 MB comment, an alias bomb)
-    if case.status == 0:  # an accepted input: what its analysis writes leaks nothing (tests/hostile_scan.py)
+    if case.status == 0 and case.command == "check":  # an accepted input: what its analysis writes leaks nothing (tests/hostile_scan.py)
         out = tmp_path / "scanned"
         _analyse_into(small_survey, out)
         assert_clean(out, SMALL_PII)
@@ -455,6 +464,31 @@ def test_a_full_disk_is_reported_with_the_path(small_survey: Path, capsys, monke
     assert not (where / "w1").exists()
 
 
+@pytest.mark.parametrize("where", ["inside a notebook", "writing the executed notebook"])
+def test_a_full_disk_met_by_a_notebook_names_the_file(tmp_path: Path, monkeypatch, where: str) -> None:
+    """A tmpfs of 64 KiB filled by a real run printed this (papermill's write has no file name)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from analysis.cli import os_error_message
+    from analysis.runner import execute_notebook
+
+    target = tmp_path / "out" / "reports" / "notebooks" / ".staging-w1-1-a" / "02_descriptive.ipynb"
+    written = tmp_path / "out" / "data" / "processed" / ".staging-w1-1-a" / "item_stats.csv"
+
+    def full(*args, **kwargs):
+        if where == "inside a notebook":
+            raise PapermillExecutionError(3, 3, "wa.save()", "OSError", f"[Errno 28] No space left on device: '{written}'", [])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pm, "execute_notebook", full)
+    with pytest.raises(OSError) as caught:
+        execute_notebook("02_descriptive", target, {}, tmp_path)
+    message = os_error_message(caught.value)
+    assert "No space left on device" in message and "disk is full" in message
+    assert str(written if where == "inside a notebook" else target) in message
+
+
 def test_a_second_run_on_the_same_folder_is_refused(small_survey: Path, capsys, monkeypatch) -> None:
     from analysis.store import lock
 
@@ -491,14 +525,45 @@ def test_the_lock_of_a_killed_run_is_not_stale(tmp_path: Path) -> None:
         pass
 
 
-def test_raw_file_outside_the_project_is_read_with_a_warning(small_survey: Path, tmp_path_factory, capsys, monkeypatch) -> None:
+@pytest.mark.parametrize("how", ["symlink out of data/raw", "path outside the project"])
+def test_raw_file_outside_the_project_is_read_with_a_warning(small_survey: Path, tmp_path_factory, capsys, monkeypatch, how: str) -> None:
+    monkeypatch.setenv("CSAT_ID_KEY", KEY)
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "w1.csv"
     elsewhere.write_bytes(raw_csv(small_survey).read_bytes())
     raw_csv(small_survey).unlink()
-    raw_csv(small_survey).symlink_to(elsewhere)  # a symbolic link out of data/raw
+    if how == "symlink out of data/raw":
+        raw_csv(small_survey).symlink_to(elsewhere)
+    else:
+        set_wave(WAVE.replace("../../data/raw/w1.csv", str(elsewhere)))(small_survey)
+    before = snapshot(small_survey)
     assert main(["check", "--survey", str(small_survey / "params" / "survey.yaml")]) == 0
     err = " ".join(capsys.readouterr().err.split())
-    assert "warning" in err and "outside the project folder" in err and str(elsewhere) in err
+    assert "warning" in err and "outside the project folder" in err and str(elsewhere) in err and "w1.yaml" in err
+    assert snapshot(small_survey) == before
+
+
+def test_a_no_op_rerun_into_a_read_only_folder_is_refused_and_keeps_the_old_outputs(small_survey: Path, capsys, monkeypatch) -> None:
+    """The old outputs of an earlier run in a folder that became read-only (the real thing, a tmpfs
+    remounted read-only, prints the same message): refused before the lock, the journal or anything."""
+    import tempfile
+
+    monkeypatch.setenv("CSAT_ID_KEY", KEY)
+    out = small_survey / "out"
+    for name, text in {"data/processed/w1/kpis.csv": "kpi,value\ncsi,80\n", "data/processed/w1/.csat_stamp.json": "{}",
+                       "reports/w1.html": "<p>old</p>", "reports/index.html": "<p>index</p>"}.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, encoding="utf-8")
+    before = snapshot(out)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(out))
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    for extra in ((), ("--force",)):
+        assert _run(small_survey, *extra) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "Read-only file system" in err and str(out) in err and "unexpected error" not in err
+        assert snapshot(out) == before
 
 
 def test_nul_characters_and_long_cells_are_noted_in_the_cleaning_log(small_survey: Path) -> None:
@@ -1006,3 +1071,29 @@ def test_the_scanner_finds_every_kind_of_leak(tmp_path: Path) -> None:
     nbformat.write(nb, tmp_path / "j.ipynb")
     found = {line.split(":", 1)[0] for line in scan(tmp_path)}
     assert found == {*leaks, "i.parquet", "j.ipynb"}, scan(tmp_path)
+
+
+def test_the_demo_with_hostile_text_in_every_field_is_checked_and_cleaned_without_a_leak(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The demo program (params/, data/raw/) with markup, formulas and personal data in every text
+    field at once (:func:`hostile_scan.plant_everywhere`): ``csat check`` accepts it, and what
+    cleaning, descriptives and segment groups write leaks nothing. The full run of this project
+    (reports, PDF, DOCX, notebooks) was scanned by hand: nothing found (issue 16)."""
+    import re
+    import shutil
+
+    from hostile_scan import plant_everywhere
+
+    repo = Path(__file__).resolve().parents[1]
+    project = tmp_path / "demo"
+    shutil.copytree(repo / "params", project / "params")
+    shutil.copytree(repo / "data" / "raw", project / "data" / "raw")
+    plant_everywhere(project)
+    monkeypatch.setenv("CSAT_ID_KEY", KEY)
+    monkeypatch.chdir(project)
+    raw_before = snapshot(project / "data" / "raw")
+    assert main(["check", "--survey", str(project / "params" / "survey.yaml")]) == 0, capsys.readouterr().err
+    out = tmp_path / "out"
+    _analyse_into(project, out)
+    customers = re.compile(r"(?<![A-Za-z0-9+/])C\d{6}(?![A-Za-z0-9+/])")  # the demo's customer numbers
+    assert_clean(out, [*PII, customers])
+    assert snapshot(project / "data" / "raw") == raw_before

@@ -250,9 +250,22 @@ def execute_notebook(
     except PapermillExecutionError as exc:
         if exc.ename in {"InputError", "DataError", "SurveyDefinitionError", "AHPInconsistentError"}:
             raise InputError(str(exc.evalue)) from None
+        system = _SYSTEM_ERROR.match(str(exc.evalue)) if exc.ename in _SYSTEM_ERRORS else None
+        if system:  # a full disk or a read-only folder met inside the notebook: the same message as outside
+            raise OSError(int(system["errno"]), system["reason"], system["path"] or str(output.parent)) from None
         cell = f" in cell [{exc.exec_count}]" if getattr(exc, "exec_count", None) else ""
         raise NotebookError(f"{exc.ename}{cell}: {exc.evalue}") from None
+    except OSError as exc:  # papermill writing the executed notebook (a full disk): name the file
+        if not exc.filename:
+            exc.filename = str(output)
+        raise
     stabilise_notebook(output, shown if shown is not None else parameters, Path(cwd))
+
+
+#: System errors a notebook may meet writing its outputs, and how their message reads
+#: (``[Errno 28] No space left on device: '/path'``).
+_SYSTEM_ERRORS = {"OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError", "NotADirectoryError"}
+_SYSTEM_ERROR = re.compile(r"\[Errno (?P<errno>\d+)\] (?P<reason>[^:]+?)(?:: '(?P<path>[^']*)')?$")
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-f]{1,16}>")
@@ -424,6 +437,10 @@ def run(
         raise InputError(str(exc)) from None
     try:
         return _run_locked(survey, waves, out, force, progress, echo, engine, units=units, scheduler=scheduler)
+    except OSError as exc:  # a system error without a path (a write to an open file): name the output folder
+        if not exc.filename:
+            exc.filename = str(out)
+        raise
     finally:
         held.__exit__(None, None, None)
 
