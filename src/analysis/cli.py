@@ -2,7 +2,8 @@
 
 ``csat run [--survey params/survey.yaml] [--wave params/waves/X.yaml ...] [--out DIR] [--force]
 [--engine typst|quarto] [--units SEGMENT] [--scheduler ADDRESS]``
-``csat check [--survey ...] [--wave ...]``   validate the definition and read every raw file, write nothing
+``csat check [--survey ...] [--wave ...] [--out DIR]``   validate the definition and read every raw file,
+write nothing; say when a run into DIR was interrupted while publishing (the next run completes it)
 ``csat demo [--root DIR]``                   regenerate the demo survey program's inputs
 
 Bad input exits with status 2 and one paragraph naming the file, row, column
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate the survey definition and read every wave; write nothing")
     check.add_argument("--survey", default="params/survey.yaml", type=Path)
     check.add_argument("--wave", action="append", type=Path)
+    check.add_argument(
+        "--out", default=Path("."), type=Path, help="the output folder a run would use (read, never written)"
+    )
 
     demo = sub.add_parser("demo", help="regenerate the demo survey program (params/ and data/raw/)")
     demo.add_argument("--root", default=Path("."), type=Path)
@@ -118,6 +122,19 @@ def os_error_message(exc: OSError) -> str:
     )
 
 
+def _say_interrupted(out: Path) -> None:
+    """Tell (on stderr, writing nothing) that a run into ``out`` was killed while publishing."""
+    from .store import interrupted
+
+    waves = interrupted(out)
+    if waves:
+        print(
+            f"note: a previous csat run into {out.resolve()} was interrupted while publishing "
+            f"{', '.join(waves)}; the next csat run into that folder completes it first (nothing to do by hand).",
+            file=sys.stderr,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``csat`` console script; returns the exit status.
 
@@ -170,6 +187,7 @@ def _main(args: argparse.Namespace, debug: bool) -> int:
                     f"{wave.id}: {res.n_raw} raw rows, {res.n_kept} kept, "
                     f"{len(res.value_issues)} value issue(s), encoding {res.encoding or 'n/a'}"
                 )
+            _say_interrupted(Path(args.out))
             return 0
         if args.command == "demo":
             from .demo import main as demo_main

@@ -238,17 +238,73 @@ def remove_stale(root: Path, pattern: str = ".staging-*") -> list[Path]:
 
 
 def publish(staging_dir: Path, target: Path) -> None:
-    """Put a fully written staging folder (or file) in place of ``target``; the old one is moved aside
-    first (``.<name>.old-<random>``) and removed only after the new one is in place."""
-    target = Path(target)
+    """Put a fully written staging folder (or file) in place of ``target`` (:func:`swap_in`), then
+    remove the old one."""
+    old = swap_in(staging_dir, target)
+    if old is not None:
+        _remove(old)
+
+
+#: ``renameat2`` flags and the "current directory" file descriptor (linux/fs.h, fcntl.h).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _renameat2() -> Any:
+    """libc's ``renameat2`` through ctypes, or None where there is none (not Linux, old glibc)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``): afterwards ``b``
+    holds what ``a`` held and the other way round. Returns False, changing nothing, where the
+    system or the file system cannot (no ``renameat2``, ``EINVAL``, ``ENOSYS``, ``EOPNOTSUPP``);
+    raises OSError (naming ``b``) for any other failure."""
+    import ctypes
+    import errno
+
+    fn = _renameat2()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(staging_dir: Path, target: Path) -> Path | None:
+    """Put a fully written staging folder (or file) in place of ``target`` with renames only, and
+    return where the old one now is (None when there was none); removing it is the caller's job,
+    after the publication is complete.
+
+    A file replaces ``target`` with one ``os.replace``. A folder over a folder is swapped with one
+    :func:`exchange` (the old folder is then at ``staging_dir``); where that is not available the
+    old one is first renamed aside (``.<name>.old-<random>``), then the new one renamed in: two
+    renames, between which ``target`` is missing.
+    """
+    staging_dir, target = Path(staging_dir), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    backup = None
-    if target.exists() or target.is_symlink():
-        backup = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-        os.replace(target, backup)
+    present = target.exists() or target.is_symlink()
+    if not present or (staging_dir.is_file() and not target.is_dir()):
+        os.replace(staging_dir, target)
+        return None
+    if staging_dir.is_dir() and target.is_dir() and not target.is_symlink() and exchange(staging_dir, target):
+        return staging_dir
+    backup = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+    os.replace(target, backup)
     os.replace(staging_dir, target)
-    if backup is not None:
-        _remove(backup)
+    return backup
 
 
 def _remove(path: Path) -> None:
@@ -256,6 +312,42 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a file system that cannot (some network ones): the renames still order the steps
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: Path) -> None:
+    """Flush a staged file, or every file and folder of a staged folder, to the disk (``fsync``), so
+    the renames that publish it never point at data still in the page cache after a crash."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                _fsync(Path(root) / name)
+            _fsync(Path(root), directory=True)
+    elif path.exists():
+        _fsync(path)
+    _fsync(path.parent, directory=True)
+
+
+def _inode(path: Path) -> list[int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino]
 
 
 # --------------------------------------------------------------------------- kill-safe publishing
@@ -271,46 +363,90 @@ def publish_wave(
     info: Mapping[str, Any],
     stamp_folder: Path | None = None,
 ) -> None:
-    """Publish one wave's staged outputs (data folder, executed notebooks, HTML) so that a kill at
-    any moment is recovered to the complete new outputs.
+    """Publish one wave's staged outputs (data folder, executed notebooks, HTML, PDF, DOCX) so that a
+    kill at any moment is recovered to the complete new outputs.
 
-    Method: a journal (``data/processed/.csat-publish-<wave>.json``, written atomically) lists the
-    moves (staged path -> published path, relative to ``out_root``) and the fingerprint; then the old
-    stamp is removed, each move is done (:func:`publish`: one rename each, the old one moved aside
-    and removed), then the fingerprint stamp is written into ``stamp_folder`` (default: the first
-    move's target, the wave's data folder), the last thing written, and the journal is removed. A
-    run killed part-way leaves the journal: the next run (:func:`recover`) does the moves still to
-    do and writes the stamp, before anything else. Until then there is no stamp, so a mixed state is
-    never taken for an up-to-date wave.
+    Method: every staged file is flushed to disk first (:func:`fsync_tree`); a journal
+    (``data/processed/.csat-publish-<wave>.json``, written atomically) lists the moves (staged path
+    -> published path, relative to ``out_root``, with the staged path's device and inode) and the
+    fingerprint; the old stamp is removed; then come the renames only (:func:`swap_in`: one
+    ``os.replace`` per file, one ``renameat2(RENAME_EXCHANGE)`` per folder where available), so the
+    window in which a kill leaves a mix of old and new files is a few renames long; then the
+    fingerprint stamp is written into ``stamp_folder`` (default: the first move's target, the wave's
+    data folder), the last thing written, the journal is removed, and only then the old outputs.
+    A run killed part-way leaves the journal: the next run (:func:`recover`) does the moves still to
+    do (a move is done when the published path has the staged inode) and writes the stamp, before
+    anything else. Until then there is no stamp, so a mixed state is never taken for an up-to-date
+    wave.
     """
     out_root = Path(out_root)
     root = processed_root(out_root)
     journal = root / f"{JOURNAL_PREFIX}{wave_id}.json"
     target = stamp_folder if stamp_folder is not None else moves[0][1]
+    for src, _ in moves:
+        fsync_tree(src)
     entry = {
         "wave": wave_id,
-        "moves": [[os.path.relpath(src, out_root), os.path.relpath(dst, out_root)] for src, dst in moves],
+        "moves": [
+            [os.path.relpath(src, out_root), os.path.relpath(dst, out_root), _inode(src)] for src, dst in moves
+        ],
         "stamp": {"folder": os.path.relpath(target, out_root), "fingerprint": fingerprint, "info": dict(info)},
     }
     write_text(journal, json.dumps(entry, ensure_ascii=False, indent=1) + "\n")
-    _roll_forward(out_root, journal, entry)
+    _fsync(journal)
+    _fsync(root, directory=True)
+    for old in _roll_forward(out_root, journal, entry):
+        _remove(old)
 
 
-def _roll_forward(out_root: Path, journal: Path, entry: Mapping[str, Any]) -> None:
+def _move_state(out_root: Path, move: list[Any]) -> str:
+    """``done`` (the published path holds the staged one), ``todo`` (the staged one is still there)
+    or ``lost`` (neither: staged files removed by hand)."""
+    source, target = out_root / move[0], out_root / move[1]
+    inode = move[2] if len(move) > 2 else None
+    if inode is None:  # a journal of an earlier version: by presence
+        return "todo" if source.exists() else "done" if target.exists() else "lost"
+    if _inode(target) == inode:
+        return "done"
+    return "todo" if _inode(source) == inode else "lost"
+
+
+def _roll_forward(out_root: Path, journal: Path, entry: Mapping[str, Any]) -> list[Path]:
+    """The moves still to do, then the stamp, then the journal removed; returns where the old
+    outputs now are (to remove)."""
     stamp = entry["stamp"]
     (out_root / stamp["folder"] / STAMP_FILE).unlink(missing_ok=True)
-    for src, dst in entry["moves"]:
-        source, target = out_root / src, out_root / dst
-        if source.exists():
-            publish(source, target)
+    old = []
+    for move in entry["moves"]:
+        if _move_state(out_root, move) == "todo":
+            moved = swap_in(out_root / move[0], out_root / move[1])
+            if moved is not None:
+                old.append(moved)
     Store(out_root / stamp["folder"]).write_stamp(stamp["fingerprint"], stamp.get("info"))
     journal.unlink(missing_ok=True)
+    return old
+
+
+def interrupted(out_root: str | Path) -> list[str]:
+    """The waves whose publication a killed run left half-done in ``out_root`` (their journals),
+    read without writing anything: what ``csat check`` reports and the next ``csat run`` completes."""
+    root = processed_root(out_root)
+    if not root.is_dir():
+        return []
+    waves = []
+    for journal in sorted(root.glob(f"{JOURNAL_PREFIX}*.json")):
+        try:
+            waves.append(str(json.loads(journal.read_text(encoding="utf-8")).get("wave", journal.stem)))
+        except (OSError, ValueError, AttributeError):
+            waves.append(journal.stem.removeprefix(JOURNAL_PREFIX))
+    return waves
 
 
 def recover(out_root: str | Path) -> list[str]:
     """Finish every publication a killed run left half-done (see :func:`publish_wave`); returns the
     waves recovered. A journal whose staged files are gone (removed by hand) is dropped, and the
-    wave's stamp with it, so the wave is run again. Called by ``csat run`` first, under the lock."""
+    wave's stamp with it, so the wave is run again. Called by ``csat run`` first, under the lock,
+    before any stamp is read."""
     out_root = Path(out_root)
     root = processed_root(out_root)
     done = []
@@ -321,12 +457,13 @@ def recover(out_root: str | Path) -> list[str]:
             entry = json.loads(journal.read_text(encoding="utf-8"))
             moves = entry["moves"]
             stamp = entry["stamp"]
-        except (OSError, ValueError, KeyError, TypeError):
+            states = [_move_state(out_root, m) for m in moves]
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             journal.unlink(missing_ok=True)
             continue
-        complete = all((out_root / src).exists() or (out_root / dst).exists() for src, dst in moves)
-        if complete:
-            _roll_forward(out_root, journal, entry)
+        if "lost" not in states:
+            for old in _roll_forward(out_root, journal, entry):
+                _remove(old)
             done.append(str(entry.get("wave", "")))
         else:
             (out_root / stamp["folder"] / STAMP_FILE).unlink(missing_ok=True)
@@ -488,6 +625,10 @@ __all__ = [
     "processed_root",
     "publish",
     "publish_wave",
+    "swap_in",
+    "exchange",
+    "interrupted",
+    "fsync_tree",
     "recover",
     "remove_backups",
     "remove_stale",
