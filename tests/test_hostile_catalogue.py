@@ -206,22 +206,22 @@ BAD_HEADER = "rid,cust,name,phone,region,dur,q1,q2,q3,q4,q5,q6,comment,note"
 CASES = [
     # ---- survey definition: keys and types
     refused("unknown key", add_survey("titel: x\n"), S, "titel", "title"),
-    refused("reverse as text", edit_survey("reverse: true", 'reverse: "false"'), S, "reverse", "true or false"),
-    refused("reverse as number", edit_survey("reverse: true", "reverse: 1"), S, "reverse"),
-    refused("reverse as no-text", edit_survey("reverse: true", "reverse: 'no'"), S, "reverse"),
-    refused("missing code inside the scale", edit_survey("missing: [-99,", "missing: [3, -99,"), S, "missing", "3"),
-    refused("missing code text inside the scale", edit_survey("missing: [-99,", "missing: ['4', -99,"), S, "missing"),
-    refused("scale span too wide", edit_survey("max: 5", "max: 100000000"), S, "sat5", "points"),
+    refused("reverse as text", edit_survey("reverse: true", 'reverse: "false"'), S, "items[3] (q3).reverse", "true or false"),
+    refused("reverse as number", edit_survey("reverse: true", "reverse: 1"), S, "items[3] (q3).reverse"),
+    refused("reverse as no-text", edit_survey("reverse: true", "reverse: 'no'"), S, "items[3] (q3).reverse"),
+    refused("missing code inside the scale", edit_survey("missing: [-99,", "missing: [3, -99,"), S, "scales.sat5.missing", "3"),
+    refused("missing code text inside the scale", edit_survey("missing: [-99,", "missing: ['4', -99,"), S, "scales.sat5.missing", "'4'"),
+    refused("scale span too wide", edit_survey("max: 5", "max: 100000000"), S, "scale 'sat5'", "100,000,000 points", "at most"),
     refused("scale min a word", edit_survey("min: 1", "min: one"), S, "scales.sat5.min"),
     refused("scale max a fraction", edit_survey("max: 5", "max: 5.5"), S, "scales.sat5.max"),
     refused("scale min a boolean", edit_survey("min: 1", "min: true"), S, "scales.sat5.min"),
     refused("scale max NaN", edit_survey("max: 5", "max: .nan"), S, "scales.sat5.max"),
     refused("scale max infinite", edit_survey("max: 5", "max: .inf"), S, "scales.sat5.max"),
-    refused("scale min above max", edit_survey("min: 1", "min: 9"), S, "sat5", "min"),
-    refused("scale without max", edit_survey("    max: 5\n", ""), S, "max"),
-    refused("scale label code a word", edit_survey("labels: {1:", "labels: {one: x, 1:"), S, "one"),
-    refused("scale label code outside", edit_survey("labels: {1:", "labels: {9: x, 1:"), S, "9"),
-    refused("scale labels a list", lambda r: set_survey(r, re.sub(r"(?m)^    labels: .*$", "    labels: [a, b]", survey_text(r))), S, "sat5"),
+    refused("scale min above max", edit_survey("min: 1", "min: 9"), S, "scale 'sat5'", "min 9 >= max 5"),
+    refused("scale without max", edit_survey("    max: 5\n", ""), S, "scales.sat5.max"),
+    refused("scale label code a word", edit_survey("labels: {1:", "labels: {one: x, 1:"), S, "scales.sat5.labels", "'one'"),
+    refused("scale label code outside", edit_survey("labels: {1:", "labels: {9: x, 1:"), S, "scales.sat5.labels", "code 9"),
+    refused("scale labels a list", lambda r: set_survey(r, re.sub(r"(?m)^    labels: .*$", "    labels: [a, b]", survey_text(r))), S, "scales.sat5.labels"),
     refused("target a word", add_survey("targets: {csi: {min: ninety}}\n"), S, "targets.csi.min"),
     refused("target a boolean", add_survey("targets: {csi: {min: true}}\n"), S, "targets.csi.min"),
     refused("target a text", add_survey("targets: {csi: high}\n"), S, "targets.csi"),
@@ -231,16 +231,16 @@ CASES = [
     refused("alias bomb", add_survey(alias_bomb().replace("title:", "zones:")), S, "expands"),
     refused("alias bomb in title", lambda r: set_survey(r, alias_bomb() + survey_text(r).split("\n", 1)[1]), S),
     refused("file too large", add_survey("# " + "x" * (1 << 20) + "\n"), S, "bytes"),
-    refused("YAML syntax", add_survey("items: [\n"), S, "YAML"),
-    refused("tab indentation", add_survey("zones:\n\taffection_min: 4\n"), S, "YAML"),
-    refused("not UTF-8", survey_bytes(b"title: \xff\xfe\xfa\n"), S, "UTF-8"),
+    refused("YAML syntax", add_survey("items: [\n"), S, "YAML", "row 25"),
+    refused("tab indentation", add_survey("zones:\n\taffection_min: 4\n"), S, "YAML", "row 25"),
+    refused("not UTF-8", survey_bytes(b"title: \xff\xfe\xfa\n"), S, "UTF-8", "row 1", "byte 7"),
     refused("a list, not a mapping", survey_bytes(b"- a\n- b\n"), S, "mapping"),
     refused("empty definition", survey_bytes(b""), S, "mapping"),
-    refused("NUL in the definition", survey_bytes(b"title: a\x00b\n"), S, "YAML"),
+    refused("NUL in the definition", survey_bytes(b"title: a\x00b\n"), S, "YAML", "row 1", "#x0000"),
     refused("deep nesting", survey_bytes(b"title: " + b"[" * 5000 + b"]" * 5000 + b"\n"), S),
     refused("duplicate item id", edit_survey("{id: q5,", "{id: q4,"), S, "q4", "twice"),
     refused("item with unknown scale", edit_survey("{id: q5, scale: sat5", "{id: q5, scale: sat9"), S, "q5", "sat9"),
-    refused("item without id", edit_survey("{id: q5, scale: sat5, construct: Service}", "{scale: sat5}"), S, "id"),
+    refused("item without id", edit_survey("{id: q5, scale: sat5, construct: Service}", "{scale: sat5}"), S, "items[5]", "'id'"),
     refused("unknown item key", edit_survey("{id: q5, scale: sat5,", "{id: q5, scale: sat5, revers: true,"), S, "revers"),
     refused("overall names no item", edit_survey("overall_satisfaction: q6", "overall_satisfaction: q66"), S, "q66"),
     refused("loyalty names no item", edit_survey("loyalty: [q5]", "loyalty: [zz]"), S, "zz"),
@@ -251,9 +251,9 @@ CASES = [
     refused("bootstrap too few", add_survey("pls: {bootstrap: 10}\n"), S, "pls.bootstrap"),
     refused("PLS scheme unknown", add_survey("pls: {scheme: magic}\n"), S, "pls.scheme"),
     refused("language unknown", add_survey("language: fr\n"), S, "language"),
-    refused("path to unknown construct", edit_survey("[Service, Satisfaction]]", "[Service, Nowhere]]"), S, "Nowhere"),
-    refused("path to itself", edit_survey("[Service, Satisfaction]]", "[Service, Service]]"), S, "itself"),
-    refused("path not a pair", edit_survey("[Service, Satisfaction]]", "[Service]]"), S, "pair"),
+    refused("path to unknown construct", edit_survey("[Service, Satisfaction]]", "[Service, Nowhere]]"), S, "paths[2]", "Nowhere"),
+    refused("path to itself", edit_survey("[Service, Satisfaction]]", "[Service, Service]]"), S, "paths[2]", "itself"),
+    refused("path not a pair", edit_survey("[Service, Satisfaction]]", "[Service]]"), S, "paths[2]", "pair"),
     refused("index method unknown", add_survey("index: {weights: magic}\n"), S, "index.weights"),
     refused("satisfied level outside", add_survey("satisfied_levels: [9]\n"), S, "satisfied_levels"),
     refused("satisfied level a word", add_survey("satisfied_levels: [top]\n"), S, "satisfied_levels"),
@@ -280,21 +280,21 @@ CASES = [
     refused("invited a word", set_wave(WAVE.replace("invited: 12", "invited: many")), W, "invited"),
     refused("invited negative", set_wave(WAVE.replace("invited: 12", "invited: -5")), W, "invited"),
     refused("invited a boolean", set_wave(WAVE.replace("invited: 12", "invited: true")), W, "invited"),
-    refused("invited below the responses", set_wave(WAVE.replace("invited: 12", "invited: 2")), W, "invited"),
+    refused("invited below the responses", set_wave(WAVE.replace("invited: 12", "invited: 2")), W, "'invited' is 2", "4 valid responses"),
     refused("customers a word", set_wave(WAVE + "customers: lots\n"), W, "customers"),
     refused("own baseline", set_wave(WAVE + "baseline: w1\n"), W, "baseline"),
     refused("unknown wave key", set_wave(WAVE + "baseline_wave: w0\n"), W, "baseline_wave"),
     refused("operations missing", set_wave(WAVE + "operations: ../../data/raw/none.csv\n"), W, "none.csv"),
     refused("fieldwork a list", set_wave(WAVE + "fieldwork: [a, b]\n"), W, "fieldwork"),
     refused("wave alias bomb", set_wave(alias_bomb().replace("title:", "fieldwork:") + WAVE), W, "expands"),
-    refused("wave not UTF-8", wave_bytes(b"wave: \xff\xfe\n"), W, "UTF-8"),
+    refused("wave not UTF-8", wave_bytes(b"wave: \xff\xfe\n"), W, "UTF-8", "row 1", "byte 6"),
     refused("wave path a folder", lambda r: None, "waves", "folder", command="check-wave-dir"),
     # ---- raw exports
     refused("exact duplicate header", edit_raw(lambda t: t.replace(",q5,", ",q4,", 1)), R, "q4", "twice"),
     refused("duplicate header after spaces", edit_raw(lambda t: t.replace(",q5,", ", q4 ,", 1)), R, "q4", "twice"),
     refused("BOM then invalid bytes", raw_bytes(lambda b: b"\xef\xbb\xbf" + b.replace(b"\xe5\x8d\x8e\xe4\xb8\x9c", b"\xb1\xb1", 1)), R, "line 2", "row 1"),
     refused("BOM then invalid bytes later", raw_bytes(lambda b: b"\xef\xbb\xbf" + b.replace("周九".encode(), b"\xd6\xdc", 1)), R, "line 9", "row 8"),
-    refused("UTF-16 BOM then odd bytes", raw_bytes(lambda b: b"\xff\xfe" + b"a\x00,\x00b" + b"\x00\xd8"), R),
+    refused("UTF-16 BOM then odd bytes", raw_bytes(lambda b: b"\xff\xfe" + b"a\x00,\x00b" + b"\x00\xd8"), R, "line 1", "byte 8"),
     refused("empty file", raw_bytes(lambda b: b""), R, "empty"),
     refused("only blanks", raw_bytes(lambda b: b"\n\n  \n"), R, "empty"),
     refused("header only", raw_bytes(lambda b: b.split(b"\n")[0] + b"\n"), R, "no data rows"),
@@ -310,7 +310,7 @@ CASES = [
     refused("XLSX duplicate header", xlsx_from_csv(lambda rows: [[*rows[0][:-1], "q1"], *rows[1:]]), "w1.xlsx", "q1", "twice"),
     refused("XLSX broken", raw_file("w1.xlsx", b"PK\x03\x04 not a workbook"), "w1.xlsx", "Excel"),
     refused("SPSS broken", raw_file("w1.sav", b"$FL2 not a file"), "w1.sav", "SPSS"),
-    refused("XLSX empty", raw_file("w1.xlsx", xlsx_bytes([])), "w1.xlsx", "empty"),
+    refused("XLSX empty", raw_file("w1.xlsx", xlsx_bytes([])), "w1.xlsx", "empty", "header row"),
     # ---- inputs that are handled, not refused
     accepted("NUL characters in cells", raw_bytes(lambda b: b.replace("很好".encode(), b"\xe5\xbe\x88\x00\x00\xe5\xa5\xbd"))),
     accepted("a 1 MB comment", edit_raw(replace_row(1, "1,C1,张三,13900000001,华东,300,5,4,2,4,5,5," + "a.b@1" * 200_000 + ",x"))),
@@ -345,14 +345,14 @@ CASES = [
     )),
     # ---- the environment of a run (refused before any notebook starts)
     refused("--out a file", lambda r: (r / "out").write_text("x"), "out", "is a file", command="run"),
-    refused("--out inside data/raw", lambda r: None, "raw data folder", command="run-into-raw"),
-    refused("--out name too long", lambda r: None, "too long", command="run-long-name"),
+    refused("--out inside data/raw", lambda r: None, "--out", "raw data folder", command="run-into-raw"),
+    refused("--out name too long", lambda r: None, "o" * 300, "too long", command="run-long-name"),
     refused("short key", lambda r: None, "byte", "CSAT_ID_KEY", command="run-short-key"),
-    refused("empty key", lambda r: None, "0 byte(s)", "secrets.token_hex", command="run-empty-key"),
-    refused("one-byte key", lambda r: None, "1 byte(s)", command="run-one-byte-key"),
+    refused("empty key", lambda r: None, "CSAT_ID_KEY", "0 byte(s)", "secrets.token_hex", command="run-empty-key"),
+    refused("one-byte key", lambda r: None, "CSAT_ID_KEY", "1 byte(s)", command="run-one-byte-key"),
     accepted("check without a key writes no key file", lambda r: None, command="check-no-key"),
-    refused("a bad later wave", lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2").replace("w2.csv", "w9.csv"), encoding="utf-8"), "w2.yaml", "w9.csv", command="run"),
-    refused("a bad later wave's data", both(lambda r: (r / "data" / "raw" / "w2.csv").write_text(BAD_HEADER.replace("q4", "qq") + "\n1,C1,a,b,华东,300,5,4,2,4,5,5,x,y\n", encoding="utf-8"), lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2"), encoding="utf-8")), "wave w2", "Nothing was published", command="run"),
+    refused("a bad later wave", lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2").replace("w2.csv", "w9.csv"), encoding="utf-8"), "w2.yaml", "raw file", "w9.csv", command="run"),
+    refused("a bad later wave's data", both(lambda r: (r / "data" / "raw" / "w2.csv").write_text(BAD_HEADER.replace("q4", "qq") + "\n1,C1,a,b,华东,300,5,4,2,4,5,5,x,y\n", encoding="utf-8"), lambda r: (r / "params" / "waves" / "w2.yaml").write_text(WAVE.replace("w1", "w2"), encoding="utf-8")), "wave w2", "w2.csv", "column 'q4'", "Nothing was published", command="run"),
 ]
 
 
@@ -744,9 +744,10 @@ def _staged(root: Path, name: str, text: str) -> Path:
     return folder
 
 
+@pytest.mark.parametrize("exchange", ["renameat2", "fallback"])
 @pytest.mark.parametrize("killed_after", [0, 1, 2, 3])
 def test_a_publication_stopped_after_any_move_is_recovered_to_the_new_outputs(
-    tmp_path: Path, monkeypatch, killed_after: int
+    tmp_path: Path, monkeypatch, killed_after: int, exchange: str
 ) -> None:
     import analysis.store as store
     from analysis.store import STAMP_FILE, Store, publish_wave, recover
@@ -762,18 +763,21 @@ def test_a_publication_stopped_after_any_move_is_recovered_to_the_new_outputs(
         (_staged(reports / "notebooks", ".staging-w1-1-b", "new"), reports / "notebooks" / "w1"),
         (_staged(reports, ".staging-w1-1-c", "new") / "table.csv", reports / "w1.html"),
     ]
-    real, done = store.publish, []
+    real, done = store.swap_in, []
 
-    def publish_then_die(src: Path, dst: Path) -> None:
+    def publish_then_die(src: Path, dst: Path) -> Path | None:
         if len(done) == killed_after:
             raise KeyboardInterrupt("killed")
-        real(src, dst)
+        old = real(src, dst)
         done.append(dst)
+        return old
 
     def stamp_then_die(self, *args, **kwargs):
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(store, "publish", publish_then_die)
+    monkeypatch.setattr(store, "swap_in", publish_then_die)
+    if exchange == "fallback":
+        monkeypatch.setattr(store, "exchange", lambda a, b: False)
     if killed_after == len(moves):  # every move done, killed before the stamp
         monkeypatch.setattr(store.Store, "write_stamp", stamp_then_die)
     with pytest.raises(KeyboardInterrupt):
@@ -787,6 +791,37 @@ def test_a_publication_stopped_after_any_move_is_recovered_to_the_new_outputs(
     assert (reports / "w1.html").read_text(encoding="utf-8") == "new"
     assert not list(processed.glob(".csat-publish-*"))
     assert (processed / "w1" / STAMP_FILE).exists()
+    # the old outputs are never published again, wherever a swap left them
+    published = [f for d in (processed / "w1", reports / "notebooks" / "w1") for f in d.glob("*.csv")]
+    assert {f.read_text(encoding="utf-8") for f in published} == {"new"}
+
+
+def test_exchange_swaps_two_folders_in_one_step(tmp_path: Path) -> None:
+    from analysis.store import exchange, publish_wave
+
+    a, b = _staged(tmp_path, "a", "new"), _staged(tmp_path, "b", "old")
+    assert exchange(a, b)  # Linux with renameat2 (the CI machine)
+    assert (b / "table.csv").read_text(encoding="utf-8") == "new" and (a / "table.csv").read_text(encoding="utf-8") == "old"
+    # a whole publication: old outputs gone, the staged folder consumed, the stamp written
+    out = tmp_path / "out"
+    target = _staged(out / "data" / "processed", "w1", "old")
+    staged = _staged(out / "data" / "processed", ".staging-w1-1-x", "new")
+    publish_wave(out, "w1", [(staged, target)], "fp", {"wave": "w1"})
+    assert (target / "table.csv").read_text(encoding="utf-8") == "new" and not staged.exists()
+    assert sorted(p.name for p in (out / "data" / "processed").iterdir()) == ["w1"]
+
+
+def test_check_reports_an_interrupted_publication_without_writing(small_survey: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CSAT_ID_KEY", KEY)
+    monkeypatch.chdir(small_survey)
+    journal = small_survey / "data" / "processed" / ".csat-publish-w1.json"
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text('{"wave": "w1", "moves": [], "stamp": {}}', encoding="utf-8")
+    before = snapshot(small_survey)
+    assert main(["check", "--survey", str(small_survey / "params" / "survey.yaml")]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "interrupted" in err and "w1" in err and "next csat run" in err and str(small_survey) in err
+    assert snapshot(small_survey) == before
 
 
 def test_backups_left_inside_a_swap_are_removed(tmp_path: Path) -> None:

@@ -652,10 +652,18 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
+        position = getattr(exc, "position", None)  # a character YAML refuses (NUL): where it is
+        if row is None and isinstance(position, int):
+            row = path.read_bytes().decode("utf-8-sig", "replace")[:position].count("\n") + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SurveyDefinitionError(f"is not valid YAML ({problem}).", file=str(path), row=row) from None
-    except UnicodeDecodeError:
-        raise SurveyDefinitionError("is not UTF-8 text.", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        row = data[: exc.start].count(b"\n") + 1
+        raise SurveyDefinitionError(
+            f"is not UTF-8 text (byte {exc.start} on line {row}).", file=str(path), row=row,
+            expected="the file saved as UTF-8",
+        ) from None
     except RecursionError:
         raise SurveyDefinitionError("is nested too deeply to be a definition.", file=str(path)) from None
     except OSError as exc:
@@ -752,7 +760,7 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
     check_keys(spec, SCALE_KEYS, f"scales.{name}.", file)
     for key in ("min", "max"):
         if key not in spec:
-            raise SurveyDefinitionError(f"scale '{name}' has no '{key}'.", file=file)
+            raise SurveyDefinitionError(f"scales.{name}.{key}: scale '{name}' has no '{key}'.", file=file)
     lo = _int(spec["min"], f"scales.{name}.min", file)
     hi = _int(spec["max"], f"scales.{name}.max", file)
     if lo >= hi:
@@ -768,19 +776,19 @@ def _parse_scale(name: str, spec: Any, file: str) -> Scale:
     labels: dict[int, dict[str, str]] = {}
     raw_labels = spec.get("labels") or {}
     if not isinstance(raw_labels, Mapping):
-        raise SurveyDefinitionError(f"scale '{name}': labels must map codes to labels.", file=file)
+        raise SurveyDefinitionError(f"scales.{name}.labels: scale '{name}': labels must map codes to labels.", file=file)
     for code, text in raw_labels.items():
         try:
             icode = int(code)
         except (TypeError, ValueError):
             raise SurveyDefinitionError(
-                f"scale '{name}': label code {code!r} is not a number.",
+                f"scales.{name}.labels: scale '{name}': label code {code!r} is not a number.",
                 file=file,
                 expected="codes like 1: Very dissatisfied",
             ) from None
         if not lo <= icode <= hi:
             raise SurveyDefinitionError(
-                f"scale '{name}': label code {icode} is outside {lo}-{hi}.",
+                f"scales.{name}.labels: scale '{name}': label code {icode} is outside {lo}-{hi}.",
                 file=file,
                 expected=f"codes {lo}-{hi}",
             )
@@ -810,7 +818,7 @@ def _parse_item(spec: Any, position: int, scales: Mapping[str, Scale], file: str
         spec = {"id": spec}
     if not isinstance(spec, Mapping) or "id" not in spec:
         raise SurveyDefinitionError(
-            f"item number {position} has no 'id'.", file=file, expected="{id: q1, scale: sat7}"
+            f"items[{position}]: item number {position} has no 'id'.", file=file, expected="{id: q1, scale: sat7}"
         )
     item_id = str(spec["id"]).strip()
     check_keys(spec, ITEM_KEYS, f"items[{position}] ({item_id}).", file)
@@ -1266,19 +1274,19 @@ def load_survey(path: str | Path = "params/survey.yaml") -> Survey:
     repurchase = item_ref("repurchase", spec["repurchase"]) if spec.get("repurchase") else None
 
     paths: list[tuple[str, str]] = []
-    for p in _as_list(spec.get("paths"), "paths", file):
+    for k, p in enumerate(_as_list(spec.get("paths"), "paths", file), start=1):
         if not isinstance(p, Sequence) or isinstance(p, str) or len(p) != 2:
-            raise SurveyDefinitionError(f"path {p!r} must be a pair [from, to].", file=file)
+            raise SurveyDefinitionError(f"paths[{k}]: path {p!r} must be a pair [from, to].", file=file)
         src, dst = str(p[0]).strip(), str(p[1]).strip()
         for c in (src, dst):
             if c not in constructs:
                 raise SurveyDefinitionError(
-                    f"path [{src}, {dst}] names construct '{c}', but no item has that construct.",
+                    f"paths[{k}]: path [{src}, {dst}] names construct '{c}', but no item has that construct.",
                     file=file,
                     expected=f"one of {', '.join(constructs) or '(no constructs)'}",
                 )
         if src == dst:
-            raise SurveyDefinitionError(f"path [{src}, {dst}] points a construct at itself.", file=file)
+            raise SurveyDefinitionError(f"paths[{k}]: path [{src}, {dst}] points a construct at itself.", file=file)
         paths.append((src, dst))
 
     language = str(spec.get("language", "en")).lower()
