@@ -746,8 +746,13 @@ def test_two_runs_into_two_folders_are_byte_identical(mobi_project: Path, tmp_pa
     import subprocess
 
     env = _run_env(tmp_path)
-    for name in ("a", "b"):
-        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=mobi_project, env=env, capture_output=True, text=True)
+    raw = mobi_project / "data" / "raw"  # a second wave, so that two kernels overlap the waves
+    (raw / "w2.csv").write_text((raw / "w1.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    (mobi_project / "params" / "waves" / "w2.yaml").write_text(
+        "wave: w2\nraw: ../../data/raw/w2.csv\nbaseline: w1\n", encoding="utf-8")
+    for name, kernels in (("a", "1"), ("b", "2")):  # one kernel, then two (waves overlapped): the same bytes
+        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=mobi_project,
+                              env={**env, "CSAT_KERNELS": kernels}, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     a, b = _outputs(tmp_path / "runs" / "a"), _outputs(tmp_path / "runs" / "b")
     assert any(k.endswith(".ipynb") for k in a) and any(k.endswith(".html") for k in a)
