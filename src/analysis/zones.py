@@ -987,12 +987,30 @@ def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
 
 
+def _weighted_cross(x: np.ndarray, w: np.ndarray, chunk_floats: int = 1 << 22) -> np.ndarray:
+    """``sum_i w[b, i] x_i x_i'`` for every row b of ``w`` (b, n): (b, p, p).
+
+    Method: one matrix product ``w @ z`` per block of rows, ``z`` the rows' products ``x_ij x_ik``
+    (upper triangle, j <= k), so no (b, n, p) array is made and the cost is b n p (p + 1) / 2 in GEMM."""
+    n, p = x.shape
+    ju, ku = np.triu_indices(p)
+    out = np.zeros((w.shape[0], len(ju)))
+    step = max(1, chunk_floats // max(1, len(ju)))
+    for start in range(0, n, step):
+        xs = x[start : start + step]
+        out += w[:, start : start + step] @ (xs[:, ju] * xs[:, ku])
+    full = np.empty((w.shape[0], p, p))
+    full[:, ju, ku] = out
+    full[:, ku, ju] = out
+    return full
+
+
 def _weighted_corr(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Correlation matrices of the columns of ``x`` (n, p) under each row of case weights ``w`` (b, n)."""
     xc = x - x.mean(axis=0)
     total = w.sum(axis=1)
     m1 = (w @ xc) / total[:, None]
-    m2 = np.swapaxes(w[:, :, None] * xc[None], 1, 2) @ xc / total[:, None, None]
+    m2 = _weighted_cross(xc, w) / total[:, None, None]
     cov = m2 - m1[:, :, None] * m1[:, None, :]
     sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1057,13 +1075,17 @@ def ipa_stability(
     span = np.array([ranges[i][1] - ranges[i][0] for i in items], dtype=float)
     point = ipa_df["quadrant"].to_numpy()
     rng = np.random.default_rng(seed)
-    block = max(1, int(2e7 // max(1, n * (k + 1))))  # (block, n, k + 1) floats at a time
+    block = max(1, int(2e7 // max(1, n * (k + 1))))  # resamples drawn per call (the seeded stream's blocks)
+    batch = max(block, int(2e7 // max(1, n)))  # resamples per matrix product: (batch, n) counts at a time
     imps, perfs = [], []
     done = 0
     while done < n_boot and n > 0:
-        b = min(block, n_boot - done)
-        w = _resample_counts(rng, b, n)
-        done += b
+        draws = []
+        while done < n_boot and sum(len(d) for d in draws) + min(block, n_boot - done) <= batch:
+            b = min(block, n_boot - done)
+            draws.append(_resample_counts(rng, b, n))
+            done += b
+        w = np.vstack(draws)
         wc = w[:, complete]
         if wc.shape[1] < k + 2:
             continue
