@@ -740,6 +740,8 @@ def group_tests(
       ``chi2_top2`` (chi-square, Cramér's V);
     * k == 2: ``welch_t`` (Hedges' g), ``mann_whitney`` (rank-biserial), ``chi2_top2``;
     * k < 2: one row with ``test = "none"`` and the reason in ``note`` (not omitted).
+    * k > :data:`MAX_PAIR_GROUPS`: the omnibus tests only (no ``games_howell``/``dunn`` pairs), with
+      the note ``pairs_omitted:<MAX_PAIR_GROUPS>``.
 
     ``group`` is the segment name for omnibus rows and ``"A vs B"`` for pairs;
     ``diff`` is the mean difference A - B (``welch_t``, ``games_howell``).
@@ -787,8 +789,17 @@ def group_tests(
     return GroupTests(out, alpha, suppress_below)
 
 
+#: Pairwise post-hoc rows (``games_howell``, ``dunn``) are listed for segments of at most this many tested
+#: groups (190 pairs). Past it the omnibus tests (Welch ANOVA, Kruskal-Wallis, chi-square) still cover
+#: every group and carry the note ``pairs_omitted:<this>``: 100 groups would be 4,950 pairs per variable and
+#: test, unreadable, and the Games-Howell studentized range costs about 8 ms a pair at k = 100.
+MAX_PAIR_GROUPS = 20
+
+
 def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: Any, note: str) -> list[dict]:
     k = len(kept)
+    list_pairs = k <= MAX_PAIR_GROUPS
+    omnibus_note = note if list_pairs else "; ".join(s for s in (note, f"pairs_omitted:{MAX_PAIR_GROUPS}") if s)
     base = _row(var, seg, seg, "welch_anova" if k > 2 else "welch_t", n=len(sub))
     rows: list[dict] = []
 
@@ -811,7 +822,7 @@ def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: 
                 effect_size_name=r["effect_size_name"],
                 diff=r["diff"],
                 n=int(r["n"]),
-                note=_with(str(r["note"])),
+                note="; ".join(x for x in (omnibus_note, str(r["note"])) if x),
             )
         ]
 
@@ -838,13 +849,13 @@ def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: 
     mean_test = welch_anova if k > 2 else welch_t
     rank_test = kruskal if k > 2 else mann_whitney
     rows += _safe(lambda: omnibus(mean_test(sub, var, seg)), {**base, "note": note})
-    if k > 2:
+    if k > 2 and list_pairs:
         rows += _safe(
             lambda: pairs(games_howell(sub, var, seg)), _row(var, seg, seg, "games_howell", n=len(sub))
         )
     rank_name = "kruskal_wallis" if k > 2 else "mann_whitney"
     rows += _safe(lambda: omnibus(rank_test(sub, var, seg)), _row(var, seg, seg, rank_name, n=len(sub)))
-    if k > 2:
+    if k > 2 and list_pairs:
         rows += _safe(
             lambda: pairs(dunn(sub, var, seg, p_adjust="holm")), _row(var, seg, seg, "dunn", n=len(sub))
         )
