@@ -519,12 +519,6 @@ def mann_whitney(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     )
 
 
-def _tie_sum(ranked_values: np.ndarray) -> float:
-    """sum(t^3 - t) over tie groups."""
-    _, counts = np.unique(ranked_values, return_counts=True)
-    return float(np.sum(counts.astype(float) ** 3 - counts))
-
-
 def kruskal(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     """Kruskal-Wallis H test with epsilon squared (2 or more groups).
 
@@ -548,14 +542,14 @@ def kruskal(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     return _test_row("kruskal_wallis", h, k - 1, res["p_unc"], eps2, "epsilon_squared", big_n, k)
 
 
-def _pair_u(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _pair_u(values: np.ndarray, bounds: np.ndarray, unique: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Mann-Whitney U of every pair of groups, ``U[i, j]`` = #(x_i > x_j) + #(x_i = x_j) / 2.
 
     Input: the pooled values (groups one after another) and the group bounds. Output: (k, k).
     Method: counts of each distinct value per group and their cumulative sums, so the cost is
     O(n log n) once instead of one ranking per pair; the U of ``scipy.stats.mannwhitneyu``.
     """
-    uniq, inv = np.unique(values, return_inverse=True)
+    uniq, inv = np.unique(values, return_inverse=True) if unique is None else unique
     k = len(bounds) - 1
     group = np.repeat(np.arange(k), np.diff(bounds))
     counts = np.bincount(group * len(uniq) + inv, minlength=k * len(uniq)).reshape(k, len(uniq)).astype(float)
@@ -584,11 +578,16 @@ def dunn(data: pd.DataFrame, dv: str, between: str, p_adjust: str | None = "holm
     _check_groups(levels, arrays, 2)
     allv = np.concatenate(arrays)
     big_n = len(allv)
-    ranks = stats.rankdata(allv)
+    # one sort: the distinct values, each value's position among them and the tie counts give the
+    # average ranks (scipy.stats.rankdata's own formula: first ordinal rank + (count - 1) / 2, the same
+    # floats), the tie sum and the pairs' U
+    uniq, inv, counts = np.unique(allv, return_inverse=True, return_counts=True)
+    first = (np.cumsum(counts) - counts + 1).astype(float)
+    ranks = (first + (counts.astype(float) - 1) / 2)[inv]
     bounds = np.cumsum([0] + [len(a) for a in arrays])
     mean_ranks = [float(np.mean(ranks[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    s2 = big_n * (big_n + 1) / 12 - _tie_sum(allv) / (12 * (big_n - 1))
-    u_pairs = _pair_u(allv, bounds)
+    s2 = big_n * (big_n + 1) / 12 - float(np.sum(counts.astype(float) ** 3 - counts)) / (12 * (big_n - 1))
+    u_pairs = _pair_u(allv, bounds, (uniq, inv))
     rows = []
     for i, j in combinations(range(len(levels)), 2):
         x, y = arrays[i], arrays[j]
