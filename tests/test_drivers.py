@@ -152,3 +152,27 @@ def test_weighted_drivers_equal_repeated_rows() -> None:
     boot = drivers.relative_weights_boot(data, "y", ["a", "b", "c"], n_boot=50, seed=1, weights=counts)
     np.testing.assert_allclose(boot.table["raw_weight"], rw["raw_weight"], atol=1e-12)
     assert (boot.table["ci_low"] <= boot.table["raw_weight"]).all()
+
+
+def test_weighted_bootstrap_equals_resampled_rows_with_their_weights(correlated) -> None:
+    """The batched count-weight bootstrap under weighting equals, resample by resample, the relative
+    weights of the drawn rows with their case weights (rebuilt here with numpy's weighted covariance)."""
+    data = correlated.dropna()
+    w = pd.Series(np.random.default_rng(8).uniform(0.3, 3.0, len(data)), index=data.index)
+    got = drivers.relative_weights_boot(data, "y", list("abcd"), n_boot=200, seed=5, weights=w).to_frame()
+    cc, wt = data[["y", *"abcd"]].to_numpy(), w.to_numpy()
+    rng = np.random.default_rng(5)
+    draws = []
+    for _ in range(200):
+        rows = rng.integers(0, len(cc), len(cc))
+        cov = np.cov(cc[rows], rowvar=False, aweights=wt[rows])
+        d = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(d, d)
+        rxx, rxy = corr[1:, 1:], corr[1:, 0]
+        evals, evecs = np.linalg.eigh(rxx)
+        lam = evecs @ np.diag(np.sqrt(evals)) @ evecs.T
+        draws.append((lam**2) @ np.linalg.solve(lam, rxy) ** 2)
+    draws = np.array(draws)
+    np.testing.assert_allclose(got["ci_low"], np.percentile(draws, 2.5, axis=0), atol=1e-12)
+    np.testing.assert_allclose(got["ci_high"], np.percentile(draws, 97.5, axis=0), atol=1e-12)
+    np.testing.assert_allclose(got["se"], draws.std(axis=0, ddof=1), atol=1e-12)

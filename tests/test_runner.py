@@ -213,3 +213,78 @@ def test_plain_install_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> Non
     assert (work / "reports" / "2025H1.html").is_file() and (work / "reports" / "index.html").is_file()
     head = pd.read_csv(work / "data" / "processed" / "2025H1" / "headline.csv").set_index("metric")
     assert {"csi", "satisfaction_rate", "nps"} <= set(head.index)
+
+
+def test_background_check_raises_a_bad_later_wave_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-flight runs beside the notebooks; its refusal of any wave reaches the main thread, between
+    notebooks (raise_if_failed) or at the latest before publishing (wait), and a good run raises nothing."""
+    import time
+    from types import SimpleNamespace
+
+    from analysis import runner
+    from analysis.errors import InputError
+
+    checked: list[str] = []
+
+    def fake(survey: object, waves: list) -> list:
+        for wave in waves:
+            checked.append(wave.id)
+            if wave.id == "bad":
+                raise InputError("wave bad cannot be run: Nothing was published")
+        return []
+
+    monkeypatch.setattr(runner, "preflight", fake)
+    good = runner.BackgroundCheck(object(), [SimpleNamespace(id=w) for w in ("w1", "w2")])  # type: ignore[arg-type]
+    good.wait()
+    good.raise_if_failed()
+    assert checked == ["w1", "w2"]
+    bad = runner.BackgroundCheck(object(), [SimpleNamespace(id=w) for w in ("w1", "bad", "w3")])  # type: ignore[arg-type]
+    for _ in range(200):  # the thread fails quickly; raise_if_failed then raises without waiting
+        if bad._error is not None:
+            break
+        time.sleep(0.01)
+    with pytest.raises(InputError, match="Nothing was published"):
+        bad.raise_if_failed()
+    with pytest.raises(InputError):
+        bad.wait()
+    assert "w3" not in checked  # the check stops at the first bad wave
+
+
+def test_timings_are_written_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from analysis import runner
+
+    monkeypatch.delenv(runner.TIMINGS_ENV, raising=False)
+    with runner.timed("w1", "01_clean"):
+        pass
+    log = tmp_path / "timings.jsonl"
+    monkeypatch.setenv(runner.TIMINGS_ENV, str(log))
+    with runner.timed("w1", "01_clean"):
+        pass
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["wave"], r["step"]) for r in rows] == [("w1", "01_clean")] and rows[0]["seconds"] >= 0
+
+
+def test_the_kernel_reset_clears_every_name_of_the_previous_notebook(tmp_path: Path) -> None:
+    """Between two notebooks of a run the shared kernel keeps no variable of the first (only its modules)."""
+    import nbformat
+
+    from analysis.runner import execute_notebook, shared_kernel
+
+    first, second = tmp_path / "first.ipynb", tmp_path / "second.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("parameters = 1"), nbformat.v4.new_code_cell("secret = 41\n_hidden = 2\nsecret + 1")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, first)
+    nb2 = nbformat.v4.new_notebook()
+    nb2.cells = [nbformat.v4.new_code_cell("parameters = 1"), nbformat.v4.new_code_cell(
+        "left = sorted(k for k in dir() if k in {'secret', '_hidden', '_csat_clear'})\n"
+        "assert left == [], left\nassert 'get_ipython' in dir()")]
+    nb2.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb2, second)
+    with shared_kernel(tmp_path) as km:
+        execute_notebook("first", tmp_path / "out1.ipynb", {}, cwd=tmp_path, km=km, source=first)
+        execute_notebook("second", tmp_path / "out2.ipynb", {}, cwd=tmp_path, km=km, source=second)
+    out = nbformat.read(tmp_path / "out1.ipynb", as_version=4)
+    assert out.cells[-1].outputs[0]["data"]["text/plain"] == "42"  # results are still shown

@@ -110,7 +110,7 @@ def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
 _CHUNK_BYTES = 64 * 2**20
 
 
-def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
+def _boot_corr(arr: np.ndarray, n_boot: int, seed: int, weights: np.ndarray | None = None):
     """Correlation matrices of ``n_boot`` case resamples of ``arr`` (n x q), chunk by chunk.
 
     Input: complete cases (y first), resamples, seed. Output: yields (c, q, q) stacks of
@@ -123,11 +123,13 @@ def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
     Equal to correlating the resampled rows up to rounding (about 1e-13). Above
     :data:`analysis.pls.BOOT_GROUPS` rows the units resampled are random groups of rows, by
     their sufficient statistics (the grouped bootstrap of :func:`analysis.pls.bootstrap_model`).
+    With case ``weights`` a drawn row weighs its count times its weight (the resampled rows carry
+    their case weights; a group carries the sum of its rows' weights).
     """
     from .pls import BOOT_GROUPS, _CountMoments
 
     rng = np.random.default_rng(seed)
-    moments = _CountMoments(arr, groups=BOOT_GROUPS, seed=seed)
+    moments = _CountMoments(arr, groups=BOOT_GROUPS, seed=seed, weights=weights)
     n = moments.units
     chunk = max(1, min(n_boot, _CHUNK_BYTES // (8 * n)))
     for start in range(0, n_boot, chunk):
@@ -138,10 +140,11 @@ def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
         yield moments.corr(idx)
 
 
-def _boot_weights(arr: np.ndarray, n_boot: int, seed: int):
+def _boot_weights(arr: np.ndarray, n_boot: int, seed: int, weights: np.ndarray | None = None):
     """Raw relative weights of each resample (None for a resample whose predictors are constant or
-    collinear), from :func:`_boot_corr`; the eigen-decompositions of a chunk in one batched call."""
-    for stack in _boot_corr(arr, n_boot, seed):
+    collinear), from :func:`_boot_corr` (with case ``weights`` if given); the eigen-decompositions of a
+    chunk in one batched call."""
+    for stack in _boot_corr(arr, n_boot, seed, weights):
         finite = np.isfinite(stack).all(axis=(1, 2))
         rxx, rxy = np.where(finite[:, None, None], stack, np.eye(stack.shape[1]))[:, 1:, 1:], stack[:, 1:, 0]
         evals, evecs = np.linalg.eigh(rxx)
@@ -264,22 +267,9 @@ def relative_weights_boot(
     out = point.to_frame()
     sub = _complete(data, y, predictors)
     arr = sub[[y, *predictors]].to_numpy()
-    if weights is None:  # count weights, batched (no resampled copies)
-        draws = [rw for rw in _boot_weights(arr, n_boot, seed) if rw is not None]
-    else:  # weighted: resampled rows carry their case weights
-        wt = _weights_of(sub, weights)
-        rng = np.random.default_rng(seed)
-        n = len(arr)
-        draws = []
-        for _ in range(n_boot):
-            rows = rng.integers(0, n, n)
-            sample = arr[rows]
-            if np.any(sample.std(axis=0) == 0):
-                continue
-            try:
-                draws.append(_rw_from_corr(_wcorr(sample, wt[rows])))
-            except (ValueError, np.linalg.LinAlgError):
-                continue
+    # count weights, batched (no resampled copies); weighted, the drawn rows carry their case weights
+    wt = None if weights is None else _weights_of(sub, weights)
+    draws = [rw for rw in _boot_weights(arr, n_boot, seed, wt) if rw is not None]
     if not draws:
         raise ValueError("no usable bootstrap resample")
     boot = np.array(draws)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from . import plotting, words
 from .kpis import KNOWN_KPIS
+from .memo import chart_memo
 from .plotting import figure_of
 from .privacy import MIN_CELL
 from .zones import IPA_STABLE
@@ -250,6 +251,7 @@ def item_table(ctx: WaveContext) -> pd.DataFrame:
     return table
 
 
+@chart_memo
 def item_charts(ctx: WaveContext) -> list[Figure]:
     """One diverging stacked bar chart per dimension (items by their scale labels)."""
     s = ctx.survey
@@ -270,6 +272,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
     return figs
 
 
+@chart_memo
 def index_chart(ctx: WaveContext) -> Figure:
     """Horizontal bars of each dimension's 0-100 index with 95% intervals; the overall CSI highlighted."""
     lang = ctx.language
@@ -347,6 +350,7 @@ def note_text(note: Any, language: str) -> str:
     return "; ".join(parts)
 
 
+@chart_memo
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     s = ctx.survey
@@ -417,6 +421,7 @@ def _p_adj(change: pd.DataFrame) -> pd.Series:
     return change["p_adj"] if "p_adj" in change.columns else change["p"]
 
 
+@chart_memo
 def driver_chart(ctx: WaveContext) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
     table = ctx.read("drivers")
@@ -454,6 +459,7 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
+@chart_memo
 def path_diagram(ctx: WaveContext) -> Figure:
     """The CSI model's path diagram from csi_paths and pls_r2."""
     r2 = ctx.read("pls_r2")
@@ -495,6 +501,7 @@ def zone_summary(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
+@chart_memo
 def zone_chart(ctx: WaveContext) -> Figure:
     s = ctx.survey
     scores = ctx.read("respondent_scores")
@@ -523,6 +530,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
     return figure_of(ax)
 
 
+@chart_memo
 def loyalty_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
 
@@ -576,6 +584,7 @@ def loyalty_text(ctx: WaveContext) -> str:
     return word("text.loyalty_no_break", lang, p=p, slope=words.number(slope, 2, missing="–"))
 
 
+@chart_memo
 def ipa_chart(ctx: WaveContext) -> Figure:
     ipa = ctx.read("ipa")
     lang = ctx.language
