@@ -586,3 +586,51 @@ def test_groups_in_codebook_order_else_natural_order():
     coded = pd.Categorical(g, categories=["Tier 10", "Tier 1", "Tier 2"], ordered=True)
     out = cmp.group_tests(pd.DataFrame({"y": y, "g": coded}), ["y"], ["g"]).to_frame()
     assert out[out.test == "dunn"].group.tolist() == ["Tier 10 vs Tier 1", "Tier 10 vs Tier 2", "Tier 1 vs Tier 2"]
+
+
+def test_many_groups_keep_the_omnibus_tests_and_omit_the_pairs():
+    """Past MAX_PAIR_GROUPS groups (issue 12: 100 groups = 4,950 pairs per variable and test) only the
+    omnibus tests are run, each noted ``pairs_omitted``; their statistics stay those of pingouin/scipy."""
+    rng = np.random.default_rng(4)
+    k = cmp.MAX_PAIR_GROUPS + 5
+    groups = np.array([f"G{i:02d}" for i in range(k)], dtype=object)[rng.integers(0, k, 5000)]
+    data = pd.DataFrame({"y": rng.normal(3, 1, 5000) + (groups == "G03") * 0.5, "seg": groups})
+    t0 = __import__("time").process_time()
+    out = cmp.group_tests(data, ["y"], ["seg"], top2={"y": 4}).to_frame()
+    assert __import__("time").process_time() - t0 < 5
+    assert list(out["test"]) == ["welch_anova", "kruskal_wallis", "chi2_top2"]
+    assert out["note"].str.contains(f"pairs_omitted:{cmp.MAX_PAIR_GROUPS}").all()
+    ref = pg.welch_anova(data, dv="y", between="seg")
+    assert out.loc[out["test"] == "welch_anova", "statistic"].iloc[0] == pytest.approx(float(ref["F"].iloc[0]), rel=1e-8)
+    h = stats.kruskal(*[g["y"].to_numpy() for _, g in data.groupby("seg")])
+    assert out.loc[out["test"] == "kruskal_wallis", "statistic"].iloc[0] == pytest.approx(h.statistic, rel=1e-9)
+    few = cmp.group_tests(data[data["seg"].isin(groups[:0].tolist() + [f"G{i:02d}" for i in range(4)])], ["y"],
+                          ["seg"]).to_frame()
+    assert (few["test"] == "games_howell").sum() == 6 and not few["note"].fillna("").str.contains("pairs_omitted").any()
+
+
+def test_pairs_omitted_note_is_worded_in_both_languages():
+    from analysis.report import note_text
+
+    code = f"pairs_omitted:{cmp.MAX_PAIR_GROUPS}"
+    assert str(cmp.MAX_PAIR_GROUPS) in note_text(code, "en") and "pairs_omitted" not in note_text(code, "en")
+    assert str(cmp.MAX_PAIR_GROUPS) in note_text(code, "zh") and "pairs_omitted" not in note_text(code, "zh")
+
+
+def test_dunn_ranks_from_one_sort_are_scipy_rankdata_to_the_bit():
+    """Dunn's ranks, tie sum and z from one np.unique (issue 12: three sorts of a million values were a
+    quarter of the inferential stage) equal scipy.stats.rankdata's average ranks exactly."""
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"y": rng.integers(1, 8, 3000).astype(float), "g": rng.choice(["a", "b", "c", "d"], 3000)})
+    out = cmp.dunn(data, "y", "g", p_adjust=None)
+    ranks = stats.rankdata(data["y"].to_numpy()[np.argsort(data["g"].to_numpy(), kind="stable")])
+    sizes = data["g"].value_counts().sort_index().to_numpy()
+    bounds = np.cumsum([0, *sizes])
+    mean_rank = {g: float(np.mean(ranks[lo:hi])) for g, lo, hi in zip("abcd", bounds[:-1], bounds[1:], strict=True)}
+    assert list(out["mean_rank_A"]) == [mean_rank[a] for a in out["A"]]
+    n = len(data)
+    t = data["y"].value_counts().to_numpy().astype(float)
+    s2 = n * (n + 1) / 12 - np.sum(t**3 - t) / (12 * (n - 1))
+    for r in out.itertuples():
+        z = (mean_rank[r.A] - mean_rank[r.B]) / np.sqrt(s2 * (1 / sizes["abcd".index(r.A)] + 1 / sizes["abcd".index(r.B)]))
+        assert r.statistic == pytest.approx(z, rel=1e-12)

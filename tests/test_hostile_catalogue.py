@@ -907,6 +907,13 @@ def hostile_project(mobi_project: Path) -> Path:
     return mobi_project
 
 
+def yaml_wave_id(path: Path) -> str:
+    """The wave id a wave file declares."""
+    import yaml
+
+    return str(yaml.safe_load(path.read_text(encoding="utf-8"))["wave"])
+
+
 def _change_one_answer(root: Path) -> None:
     path = root / "data" / "raw" / "w1.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -936,13 +943,20 @@ def test_two_runs_of_hostile_inputs_are_byte_identical_and_leak_nothing(hostile_
     """Markup, formulas and personal data in every text field (:func:`hostile_project`): two runs into
     two folders give byte-identical files of every kind (tables, HTML, PDF, DOCX, executed notebooks),
     and the output scanner (tests/hostile_scan.py) finds nothing private, live or formula-like."""
+    import json
     import subprocess
 
     from hostile_scan import PII, assert_clean
 
     env = _run_env(tmp_path)
-    for name in ("a", "b"):
-        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=hostile_project, env=env, capture_output=True, text=True)
+    raw = hostile_project / "data" / "raw"  # a second wave, so that two kernels overlap the waves
+    (raw / "w2.csv").write_text((raw / "w1.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    first = yaml_wave_id(hostile_project / "params" / "waves" / "w1.yaml")
+    (hostile_project / "params" / "waves" / "w2.yaml").write_text(
+        f"wave: w2\nraw: ../../data/raw/w2.csv\nbaseline: {json.dumps(first, ensure_ascii=False)}\n", encoding="utf-8")
+    for name, kernels in (("a", "1"), ("b", "2")):  # one kernel, then two (waves overlapped): the same bytes
+        done = subprocess.run(_run_command(tmp_path / "runs" / name), cwd=hostile_project,
+                              env={**env, "CSAT_KERNELS": kernels}, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     a, b = _outputs(tmp_path / "runs" / "a"), _outputs(tmp_path / "runs" / "b")
     kinds = {Path(k).suffix for k in a}

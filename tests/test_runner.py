@@ -288,3 +288,23 @@ def test_the_kernel_reset_clears_every_name_of_the_previous_notebook(tmp_path: P
         execute_notebook("second", tmp_path / "out2.ipynb", {}, cwd=tmp_path, km=km, source=second)
     out = nbformat.read(tmp_path / "out1.ipynb", as_version=4)
     assert out.cells[-1].outputs[0]["data"]["text/plain"] == "42"  # results are still shown
+
+
+def test_the_steps_of_a_run_wait_for_the_baseline_tables_they_read() -> None:
+    """Two kernels: a wave's change waits for its baseline's descriptive notebook, its KPIs for the
+    baseline's report; its own cleaning needs nothing of the baseline."""
+    from types import SimpleNamespace
+
+    from analysis.runner import BASELINE_NEEDS, _tasks
+
+    def plan(wave: str, baseline: str | None) -> SimpleNamespace:
+        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+
+    tasks = {(t.plan.wave.id, t.name): t.after for t in _tasks([plan("w1", None), plan("w2", "w1")], [])}
+    assert tasks[("w2", "01_clean")] == []
+    assert tasks[("w2", "03_inferential")] == [("w2", "02_descriptive"), ("w1", "02_descriptive")]
+    assert tasks[("w2", "05_report")] == [("w2", "04_zones"), ("w1", "05_report")]
+    assert tasks[("w2", "render")] == [("w2", "05_report")]
+    assert BASELINE_NEEDS == {"03_inferential": "02_descriptive", "05_report": "05_report"}
+    # a baseline outside the run (published earlier) adds nothing
+    assert _tasks([plan("w2", "w0")], [])[2].after == [("w2", "02_descriptive")]

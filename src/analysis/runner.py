@@ -39,6 +39,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import InputError
@@ -263,7 +264,9 @@ def execute_notebook(
             language="python",  # an analyst's own notebook may carry no kernel metadata
             progress_bar=False,
             log_output=False,
-            cwd=str(cwd),
+            # papermill's cwd changes this process's working folder while the notebook runs: with two
+            # kernels in two threads that would race; a kernel of ours already runs in ``cwd``
+            cwd=None if km is not None else str(cwd),
             **extra,
         )
     except PapermillExecutionError as exc:
@@ -299,7 +302,9 @@ def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> N
     run's staging folders) and the output folder ``root``. Method: every path parameter is written
     relative to ``root``; papermill's times, durations and paths, nbclient's per-cell execution
     times and the memory addresses in objects' text forms (``<Styler at 0x7f..>``) are removed; the parameters cell papermill injected gets that text and the fixed id
-    ``injected-parameters`` (papermill draws a random one); the notebook is written back atomically.
+    ``injected-parameters`` (papermill draws a random one); the code cells are numbered 1, 2, ... in
+    the notebook (a shared kernel's counter depends on what it ran before, and with two kernels on
+    the order the steps were scheduled); the notebook is written back atomically.
     """
     import nbformat
     from papermill.translators import translate_parameters
@@ -318,8 +323,14 @@ def stabilise_notebook(path: Path, shown: Mapping[str, object], root: Path) -> N
         meta.pop(key, None)
     if "parameters" in meta:
         meta["parameters"] = params
+    count = 0
     for cell in nb.cells:
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            count += 1  # numbered from 1 in this notebook, whatever the kernel ran before it
+            cell.execution_count = count
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "execute_result":
+                output["execution_count"] = cell.get("execution_count")
             text = output.get("data", {}).get("text/plain")
             if isinstance(text, str) and " at 0x" in text:  # an object's repr holds its memory address
                 output["data"]["text/plain"] = _ADDRESS.sub(">", text)
@@ -523,6 +534,270 @@ def run(
         held.__exit__(None, None, None)
 
 
+#: The environment variable that sets how many notebook kernels a run uses at most (default: 2 on a
+#: machine with 2 or more cores, else 1); ``CSAT_KERNELS=1`` runs every notebook one after another.
+KERNELS_ENV = "CSAT_KERNELS"
+#: Raw exports above this size (bytes) run in one kernel: two kernels would hold two large waves.
+PARALLEL_RAW_BYTES = 64 * 2**20
+#: The notebook of a wave that first reads its baseline's tables, and the baseline notebook that must
+#: have written them: the change, transitions and comments read the baseline's cleaned rows, weights,
+#: respondent scores and headline (01-02); the KPIs read its complaint-log figures (05).
+BASELINE_NEEDS = {"03_inferential": "02_descriptive", "05_report": "05_report"}
+
+
+@dataclass
+class WavePlan:
+    """One wave of a run: its staging folders (tables, executed notebooks, pages), the notebook
+    parameters, and once rendered the pages and documents to publish (:meth:`moves`)."""
+
+    wave: Wave
+    target: Path
+    tables: Path
+    notebooks: Path
+    pages_dir: Path
+    reports: Path
+    params: dict
+    shown: dict
+    pages: list[tuple[Path, str, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def moves(self) -> list[tuple[Path, Path]]:
+        """(staged, published) pairs: the tables, the executed notebooks, every page and document."""
+        moves = [(self.tables, self.target), (self.notebooks, self.reports / "notebooks" / self.wave.id)]
+        return moves + [(self.pages_dir / name, self.reports / name) for name in self.files]
+
+    def remove_staging(self) -> None:
+        for folder in (self.tables, self.notebooks, self.pages_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def plan_waves(survey: Survey, todo: Sequence[Wave], out: Path, own: Sequence[Path]) -> list[WavePlan]:
+    """The staging folders and notebook parameters of every wave to run. A wave whose baseline runs
+    too reads the baseline's staged tables (its published folder is shown in the executed notebook)."""
+    processed, reports = processed_root(out), out / "reports"
+    staged: dict[str, Path] = {}
+    plans = []
+    for wave in todo:
+        target = processed / wave.id
+        tables = staging(processed, wave.id)
+        staged[wave.id] = tables
+        base = wave.baseline
+        baseline_dir = staged.get(base) or (processed / base if base and (processed / base).is_dir() else None)
+        params = {
+            "survey_path": str(Path(survey.path).resolve()),
+            "wave_path": str(Path(wave.path).resolve()),
+            "processed_dir": str(tables),
+            "baseline_dir": str(baseline_dir) if baseline_dir else "",
+            "out_root": str(out),
+        }
+        shown = {**params, "processed_dir": str(target)}
+        if base in staged:
+            shown["baseline_dir"] = str(processed / base)
+        plan = WavePlan(wave, target, tables, staging(reports / "notebooks", wave.id), staging(reports, wave.id),
+                        reports, params, shown)
+        title = f"{survey.title_text()} {wave.id}"
+        plan.pages = [(plan.notebooks / "05_report.ipynb", f"{wave.id}.html", title)]
+        plan.pages += [(plan.notebooks / nb.name, f"{wave.id}.{nb.stem}.html", f"{title}: {nb.stem}") for nb in own]
+        plans.append(plan)
+    return plans
+
+
+def kernel_count(plans: Sequence[WavePlan]) -> int:
+    """How many kernels run the notebooks: ``CSAT_KERNELS`` if set, else 2 with two or more cores and
+    waves, 1 otherwise; 1 whenever a raw export is above :data:`PARALLEL_RAW_BYTES` (memory)."""
+    raw = os.environ.get(KERNELS_ENV, "")
+    try:
+        wanted = max(1, int(raw)) if raw else min(2, os.cpu_count() or 1)
+    except ValueError:
+        wanted = 1
+    if any(Path(p.wave.raw).stat().st_size > PARALLEL_RAW_BYTES for p in plans if Path(p.wave.raw).is_file()):
+        wanted = 1
+    return max(1, min(wanted, len(plans)))
+
+
+@dataclass
+class _Task:
+    plan: WavePlan
+    name: str
+    source: Path | None
+    after: list[tuple[str, str]]
+    render: bool = False
+
+
+def _tasks(plans: Sequence[WavePlan], own: Sequence[Path]) -> list[_Task]:
+    """Every notebook of every wave, then the wave's rendering, in run order, each with what must be done
+    first: the wave's previous step, and for the baseline's tables :data:`BASELINE_NEEDS`."""
+    ids = {p.wave.id for p in plans}
+    tasks: list[_Task] = []
+    for plan in plans:
+        steps = [*((n, None) for n in WAVE_NOTEBOOKS), *((nb.stem, nb) for nb in own)]
+        previous: tuple[str, str] | None = None
+        base = plan.wave.baseline if plan.wave.baseline in ids else None
+        for name, source in steps:
+            after = [previous] if previous else []
+            if base and name in BASELINE_NEEDS:
+                after.append((base, BASELINE_NEEDS[name]))
+            if base and source is not None:  # an analyst's notebook may read anything of the baseline
+                after.append((base, "render"))
+            tasks.append(_Task(plan, name, source, after))
+            previous = (plan.wave.id, name)
+        tasks.append(_Task(plan, "render", None, [previous] if previous else [], render=True))
+    return tasks
+
+
+def run_waves(
+    plans: Sequence[WavePlan],
+    own: Sequence[Path],
+    survey: Survey,
+    out: Path,
+    engine: str,
+    checked: BackgroundCheck,
+    bar: Any,
+) -> None:
+    """Execute every wave's notebooks and render its pages into the staging folders, on
+    :func:`kernel_count` kernels (worker threads, each with its own :func:`shared_kernel`).
+
+    A step starts when the steps it needs are done (:func:`_tasks`): a wave's notebooks in order, a
+    wave's change after its baseline's descriptive notebook, its KPIs after the baseline's report;
+    so on two cores the next wave is cleaned and described while this one is modelled. Every step
+    is a pure function of its inputs, so the outputs are the same bytes as one kernel's (the tests
+    compare them). The first failure stops the run: the steps running finish, no new one starts,
+    and the error is raised (after the input check's, which names the wave). Nothing is published
+    here.
+    """
+    import queue
+    import threading
+
+    tasks = _tasks(plans, own)
+    if not tasks:
+        return
+    n_kernels = kernel_count(plans)
+    done: set[tuple[str, str]] = set()
+    started: set[int] = set()
+    results: queue.Queue = queue.Queue()
+    work: list[queue.Queue] = [queue.Queue() for _ in range(n_kernels)]
+    stop = threading.Event()
+
+    kms: dict[int, object] = {}
+
+    def worker(k: int, inbox: queue.Queue) -> None:
+        with ExitStack() as own_stack:
+            km = None
+            while True:
+                i = inbox.get()
+                if i is None:
+                    return
+                task = tasks[i]
+                try:
+                    if stop.is_set():
+                        raise _Stopped()
+                    if task.render:
+                        _render_wave(task.plan, survey, engine)
+                    else:
+                        if km is None:
+                            km = own_stack.enter_context(shared_kernel(out))
+                            kms[k] = km
+                        _execute_step(task, km, out)
+                    results.put((k, i, None))
+                except BaseException as exc:  # handed to the main thread
+                    results.put((k, i, exc))
+
+    threads = [threading.Thread(target=worker, args=(k, w), daemon=True, name=f"csat-kernel-{k}")
+               for k, w in enumerate(work)]
+    for t in threads:
+        t.start()
+    idle = list(range(n_kernels))
+    error: BaseException | None = None
+    running = 0
+    try:
+        while True:
+            if error is None:
+                for i, task in enumerate(tasks):
+                    if not idle:
+                        break
+                    if i in started or not all(tuple(a) in done for a in task.after):
+                        continue
+                    checked.raise_if_failed()
+                    started.add(i)
+                    running += 1
+                    bar.set_postfix_str(f"{task.plan.wave.id}: {task.name}")
+                    work[idle.pop(0)].put(i)
+            if running == 0:
+                break
+            while True:  # a timeout, so that Ctrl-C and SIGTERM reach this thread
+                try:
+                    k, i, exc = results.get(timeout=0.2)
+                    break
+                except queue.Empty:
+                    continue
+            running -= 1
+            idle.append(k)
+            if exc is not None:
+                if error is None and not isinstance(exc, _Stopped):
+                    error = exc
+                    stop.set()
+                continue
+            done.add((tasks[i].plan.wave.id, tasks[i].name))
+            bar.update(0 if tasks[i].render else 1)
+        if error is not None:
+            checked.wait()  # the input check's message (it names the wave) comes first
+            raise error
+    except BaseException:  # a failed step, Ctrl-C or SIGTERM: the other kernels' work is not wanted
+        stop.set()
+        for km in list(kms.values()):
+            _kill_kernel(km)
+        raise
+    finally:
+        stop.set()
+        for inbox in work:
+            inbox.put(None)
+        for t in threads:
+            t.join(timeout=60)
+
+
+def _kill_kernel(km: object) -> None:
+    """Stop a kernel's process at once (its worker thread then sees a dead kernel and ends)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+
+
+class _Stopped(Exception):
+    """A step not started because another failed."""
+
+
+def _execute_step(task: _Task, km: object, out: Path) -> None:
+    """One notebook of a wave into its staging folder; a failure keeps the failed notebook aside in
+    ``.csat_failed/<wave>/`` and says that nothing was published."""
+    plan = task.plan
+    try:
+        with timed(plan.wave.id, task.name):
+            execute_notebook(task.name, plan.notebooks / f"{task.name}.ipynb", plan.params, cwd=out, km=km,
+                             source=task.source, shown=plan.shown)
+    except NotebookError as exc:
+        failed = out / ".csat_failed" / plan.wave.id
+        shutil.rmtree(failed, ignore_errors=True)
+        shutil.copytree(plan.notebooks, failed)
+        raise NotebookError(
+            f"notebook {task.name} failed for wave {plan.wave.id} ({exc}); nothing was published. "
+            f"The failed notebook is kept at {failed / (task.name + '.ipynb')}."
+        ) from None
+
+
+def _render_wave(plan: WavePlan, survey: Survey, engine: str) -> None:
+    """Every HTML page of a wave, then its PDF and Word documents, into its staging folder."""
+    from .publish import render_html
+    from .typeset import write_documents
+
+    with timed(plan.wave.id, "html"):
+        for notebook, page, title in plan.pages:
+            render_html(notebook, plan.pages_dir / page, title=title, language=survey.language)
+    with timed(plan.wave.id, "pdf_docx"):
+        first = plan.pages[0]
+        documents = write_documents(first[0], plan.pages_dir / first[1], first[2], survey.language, engine)
+    plan.files = [page for _, page, _ in plan.pages] + [Path(d).name for d in documents]
+
+
 def _run_locked(
     survey: Survey,
     waves: list[Wave],
@@ -547,7 +822,6 @@ def _run_locked(
     code = code_fingerprint()
     result = RunResult()
     stamps: dict[str, str] = {}
-    done_ids = [w.id for w in waves]
     own = user_notebooks(survey)
     todo = []
     for wave in waves:
@@ -563,11 +837,12 @@ def _run_locked(
     kernels: list[object] = []
 
     def kernel() -> object:
-        """The run's shared kernel, started on first use (a no-op re-run starts none)."""
+        """A kernel for the tracking notebook, started on first use (a no-op re-run starts none)."""
         if not kernels:
             kernels.append(stack.enter_context(shared_kernel(out)))
         return kernels[0]
 
+    plans: list[WavePlan] = []
     try:
         bar.set_postfix_str("checking input")
         checked = BackgroundCheck(survey, todo)  # every wave's input, waited for before anything is published
@@ -580,79 +855,23 @@ def _run_locked(
                     result.reports += write_documents(report_nb, html, title, survey.language, engine)
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
-                continue
-            target = Store(processed / wave.id)
-            baseline_dir = processed / wave.baseline if wave.baseline in done_ids else None
-            wave_staging = staging(processed, wave.id)
-            nb_staging = staging(reports / "notebooks", wave.id)
-            html_staging = staging(reports, wave.id)
-            try:
-                params = {
-                    "survey_path": str(Path(survey.path).resolve()),
-                    "wave_path": str(Path(wave.path).resolve()),
-                    "processed_dir": str(wave_staging),
-                    "baseline_dir": str(baseline_dir) if baseline_dir else "",
-                    "out_root": str(out),
-                }
-                shown = {**params, "processed_dir": str(target.folder)}
-                for name, source in [*((n, None) for n in WAVE_NOTEBOOKS), *((p.stem, p) for p in own)]:
-                    bar.set_postfix_str(f"{wave.id}: {name}")
-                    checked.raise_if_failed()
-                    try:
-                        with timed(wave.id, name):
-                            execute_notebook(
-                                name,
-                                nb_staging / f"{name}.ipynb",
-                                params,
-                                cwd=out,
-                                km=kernel(),
-                                source=source,
-                                shown=shown,
-                            )
-                    except InputError:
-                        checked.wait()  # the check's message (it names the wave) comes first
-                        raise
-                    except NotebookError as exc:
-                        checked.wait()
-                        # keep the failed notebook for debugging, outside the published reports
-                        failed = out / ".csat_failed" / wave.id
-                        shutil.rmtree(failed, ignore_errors=True)
-                        shutil.copytree(nb_staging, failed)
-                        raise NotebookError(
-                            f"notebook {name} failed for wave {wave.id} ({exc}); nothing was written for this "
-                            f"wave. The failed notebook is kept at {failed / (name + '.ipynb')}."
-                        ) from None
-                    bar.update(1)
-                # every HTML page is rendered before anything is published
-                pages = [(nb_staging / "05_report.ipynb", f"{wave.id}.html", f"{survey.title_text()} {wave.id}")]
-                pages += [
-                    (nb_staging / nb.name, f"{wave.id}.{nb.stem}.html", f"{survey.title_text()} {wave.id}: {nb.stem}")
-                    for nb in own
-                ]
-                with timed(wave.id, "html"):
-                    for notebook, page, title in pages:
-                        render_html(notebook, html_staging / page, title=title, language=survey.language)
-                bar.set_postfix_str(f"{wave.id}: PDF and Word")
-                wave_html = html_staging / pages[0][1]
-                with timed(wave.id, "pdf_docx"):
-                    documents = write_documents(pages[0][0], wave_html, pages[0][2], survey.language, engine)
-                files = [page for _, page, _ in pages] + [Path(d).name for d in documents]
-                moves = [(wave_staging, target.folder), (nb_staging, reports / "notebooks" / wave.id)]
-                moves += [(html_staging / name, reports / name) for name in files]
-                bar.set_postfix_str(f"{wave.id}: waiting for the input check")
-                checked.wait()
-                publish_wave(out, wave.id, moves, stamps[wave.id], {"wave": wave.id})
-                if not (units or survey.units):
-                    from .units import drop_stale_units
+        plans = plan_waves(survey, todo, out, own)
+        run_waves(plans, own, survey, out, engine, checked, bar)
+        bar.set_postfix_str("waiting for the input check")
+        checked.wait()
+        for plan in plans:  # in baseline order, each wave whole (the stamp last): see analysis.store.publish_wave
+            publish_wave(out, plan.wave.id, plan.moves(), stamps[plan.wave.id], {"wave": plan.wave.id})
+            if not (units or survey.units):
+                from .units import drop_stale_units
 
-                    drop_stale_units(out, wave.id)
-            finally:
-                for folder in (wave_staging, nb_staging, html_staging):
-                    shutil.rmtree(folder, ignore_errors=True)
-            result.ran.append(wave.id)
-            result.reports.append(reports / f"{wave.id}.html")
-            result.reports += [reports / name for name in files[len(pages):]]
-            result.reports.extend(reports / page for _, page, _ in pages[1:])
+                drop_stale_units(out, plan.wave.id)
+            result.ran.append(plan.wave.id)
+            result.reports.append(reports / f"{plan.wave.id}.html")
+            result.reports += [reports / name for name in plan.files[len(plan.pages):]]
+            result.reports.extend(reports / page for _, page, _ in plan.pages[1:])
+        for plan in plans:
+            plan.remove_staging()
+        plans = []
 
         bar.set_postfix_str("tracking")
         tracked = tracked_waves(survey, waves, processed)
@@ -715,6 +934,8 @@ def _run_locked(
             if done.index is not None:
                 result.reports.append(done.index)
     finally:
+        for plan in plans:  # a run stopped before publishing: nothing of it stays
+            plan.remove_staging()
         stack.close()
         bar.close()
     if result.skipped:

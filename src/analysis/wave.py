@@ -300,7 +300,8 @@ def comment_text(survey: Survey, clean: pd.DataFrame) -> pd.Series:
     if not cols:
         return pd.Series(dtype=object, index=pd.Index([], name="row"))
     frame = clean.set_index("row")[cols]
-    joined = ["\n".join(v.strip() for v in r if isinstance(v, str) and v.strip()) for r in frame.itertuples(index=False)]
+    parts = [[v.strip() if isinstance(v, str) else "" for v in frame[c].to_numpy(dtype=object)] for c in cols]
+    joined = parts[0] if len(parts) == 1 else ["\n".join(p for p in r if p) for r in zip(*parts, strict=True)]
     text = pd.Series(joined, index=frame.index, dtype=object)
     return text[text != ""]
 
@@ -316,7 +317,7 @@ def comment_tables(
     book = cm.compile_codebook(survey.codebook) if survey.codebook else None
     names = book.names if book is not None else []
     text = comment_text(survey, clean)
-    coded = cm.code_comments(text, book)
+    coded, docs = cm.analyse_comments(text, book)  # each distinct text once; tokens kept for the keywords
     byrow = clean.set_index("row")
     sat = pd.to_numeric(byrow[survey.overall_satisfaction], errors="coerce")
     scale = survey.scale_of(survey.overall_satisfaction)
@@ -328,16 +329,15 @@ def comment_tables(
     groups = byrow.reindex(coded.index)[list(survey.segments)].copy()
     groups["wave"] = wave_id
     segments = [cm.code_shares_by(coded, names, groups)]
-    docs = text.map(lambda t: cm.tokens(t, "zh"))
     terms = []
     for lang in ("zh", "en"):
-        top = cm.top_terms(docs[coded["language"] == lang], top=15)
+        top = cm.top_terms(docs.select(coded["language"] == lang), top=15)
         terms.append(top.assign(scope="top", group=lang, log_odds=float("nan"), z=float("nan")))
     for seg in survey.segments:
         terms.append(cm.distinctive_terms(docs, groups[seg]).assign(scope=seg))
     if baseline is not None and baseline_id:
         b_text = comment_text(survey, baseline)
-        b_coded = cm.code_comments(b_text, book)
+        b_coded, b_docs = cm.analyse_comments(b_text, book)
         segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index)))
         b_counts = cm.code_matrix(b_coded, names).sum()
         change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded)) for c, k in zip(codes["code"], codes["n"], strict=True)]
@@ -345,13 +345,13 @@ def comment_tables(
         codes["baseline_share"] = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
         for key in ("diff", "ci_low", "ci_high", "p"):
             codes[f"change_{key}"] = [c[key] for c in change]
-        both = pd.concat([docs, b_text.map(lambda t: cm.tokens(t, "zh"))], ignore_index=True)
-        which = pd.Series([wave_id] * len(docs) + [baseline_id] * len(b_text))
+        both = cm.Terms.concat([docs, b_docs])
+        which = pd.Series([wave_id] * len(coded) + [baseline_id] * len(b_coded))
         terms.append(cm.distinctive_terms(both, which).assign(scope="wave"))
     cols = ["scope", "group", "term", "count", "log_odds", "z"]
     term_table = pd.concat([t.reindex(columns=cols) for t in terms], ignore_index=True)
     candidates = pd.concat(
-        [cm.candidate_codes(docs[coded["language"] == lang], coded[coded["language"] == lang]).assign(language=lang)
+        [cm.candidate_codes(docs.select(coded["language"] == lang), coded[coded["language"] == lang]).assign(language=lang)
          for lang in ("zh", "en")],
         ignore_index=True,
     )[["language", "term", "count", "share"]]

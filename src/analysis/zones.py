@@ -335,7 +335,8 @@ def _check_range(x: pd.Series, th: ZoneThresholds, name: str) -> None:
 
 def _labelled(codes: np.ndarray, names: tuple[str, ...], index: pd.Index, name: str) -> pd.Series:
     """Integer codes (-1 = missing) to a Series of names with NaN for missing."""
-    arr = np.array([names[c] if c >= 0 else np.nan for c in codes], dtype=object)
+    lut = np.array([*names, np.nan], dtype=object)  # code -1 -> the last entry, NaN
+    arr = lut[np.asarray(codes, dtype=np.int64)] if len(codes) else np.array([], dtype=object)
     return pd.Series(arr, index=index, name=name, dtype=object)
 
 
@@ -428,18 +429,19 @@ def type_of(
     level = loyalty_level(loy, thresholds_loy).to_numpy()
     s = sat.to_numpy()
     flag = np.full(len(s), np.nan) if detractor is None else _as_flag(detractor, sat.index)
-    codes = np.full(len(s), -1)
-    for i in range(len(s)):
-        z, lv = zone[i], level[i]
-        if not isinstance(z, str) or not isinstance(lv, str):
-            continue  # rule 0: missing input
-        if s[i] <= thresholds_sat.terrorist_max and lv == "low" and flag[i] != 0.0:
-            name = "terrorist"  # rule 1 (flag NaN = not given / missing answer)
-        elif lv == "high":
-            name = {"affection": "apostle", "indifference": "loyalist", "defection": "hostage"}[z]
-        else:
-            name = "mercenary" if z == "affection" else "defector"
-        codes[i] = TYPES.index(name)
+    known = np.array([isinstance(z, str) for z in zone], dtype=bool) & np.array(
+        [isinstance(lv, str) for lv in level], dtype=bool
+    )  # rule 0: missing input -> no type
+    high, low = level == "high", level == "low"
+    with np.errstate(invalid="ignore"):
+        terrorist = known & (s <= thresholds_sat.terrorist_max) & low & (flag != 0.0)  # rule 1 (NaN flag: not given)
+    t = TYPES.index
+    codes = np.select(
+        [~known, terrorist, high & (zone == "affection"), high & (zone == "indifference"), high & (zone == "defection"),
+         high, zone == "affection"],
+        [-1, t("terrorist"), t("apostle"), t("loyalist"), t("hostage"), -1, t("mercenary")],
+        default=t("defector"),
+    )
     return _labelled(codes, TYPES, sat.index, "type")
 
 
