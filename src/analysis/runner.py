@@ -165,6 +165,28 @@ class RunResult:
     reports: list[Path] = field(default_factory=list)
 
 
+def _quiet_kernel_cleanup() -> None:
+    """nbclient registers an ``atexit`` cleanup for every notebook client; when SIGTERM stops a run
+    inside a notebook, that cleanup runs at exit on a client whose kernel manager is already gone and
+    prints a traceback (``assert self.km is not None``). Make it do nothing then: the run's own
+    cleanup (:func:`shared_kernel`) has shut the kernel down."""
+    from nbclient.client import NotebookClient
+    from nbclient.util import run_sync
+
+    original = NotebookClient._async_cleanup_kernel
+    if getattr(original, "_csat_quiet", False):
+        return
+
+    async def cleanup(self: NotebookClient) -> None:
+        if self.km is None:
+            return
+        await original(self)
+
+    cleanup._csat_quiet = True  # type: ignore[attr-defined]
+    NotebookClient._async_cleanup_kernel = cleanup  # type: ignore[method-assign]
+    NotebookClient._cleanup_kernel = run_sync(cleanup)  # type: ignore[method-assign]
+
+
 @contextmanager
 def shared_kernel(cwd: Path) -> Iterator[object]:
     """One Python kernel for a sequence of notebooks (saves the start-up and import time of each).
@@ -177,6 +199,7 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
 
+    _quiet_kernel_cleanup()
     # local sockets, not TCP ports; the process id in the name tells a later run whether it is in use
     sockets = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}{os.getpid()}-"))
     # A kernel spec of our own, pinned to this interpreter: a "python3" kernel installed elsewhere on the
