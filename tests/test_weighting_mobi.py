@@ -1,0 +1,120 @@
+"""Issue 13's "Done when", end to end on a real survey, against R survey run live.
+
+The ECSI ``mobi`` survey (tests/data/ecsi-mobi: 250 real customers, 24 items on 1-10) is exported
+as in test_real_export (the same seeded missing answers: 12 random cells, row 3's CUSA1, row 5's
+CUSL1 and CUSL3) with two segments derived deterministically:
+
+* ``地区`` (region) from the row number r (0-based): r mod 5 in {0, 1} -> 华东, {2, 3} -> 华南,
+  4 -> 华北 (sample shares 0.4 / 0.4 / 0.2);
+* ``期望`` (expectation group) from the complete answer CUEX1: >= 8 -> 高 (high), else 低 (low)
+  (142 / 108 of 250), so the weights are correlated with the answers.
+
+The survey's ``weighting:`` block rakes them to 华东 0.30 / 华南 0.30 / 华北 0.40 and 高 0.45 /
+低 0.55. The wave goes through the real stages (:class:`analysis.wave.WaveAnalysis` ``clean`` and
+``describe``, what notebooks 01-02 call, saved by the store); the saved ``weights.csv``,
+``item_stats.csv`` and ``weighting.csv`` are compared with tests/data/weighting/mobi.R:
+``survey::rake`` on ``svydesign(ids = ~1, data = d)`` (maxit 1000, epsilon 1e-12) and
+``svymean(~item, raked, na.rm = TRUE)``. Tolerances of the issue: weights 1e-6 relative to the
+mean weight, means 1e-6, standard errors 1e-4 relative; the weighted margins hit the targets.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.pls import ECSI_PATHS
+from analysis.wave import WaveAnalysis
+from test_real_export import ITEMS, MOBI, mobi_answers, survey_spec, write_yaml
+
+R_SCRIPT = Path(__file__).resolve().parent / "data" / "weighting" / "mobi.R"
+REGION, EXPECT = "地区", "期望"
+MARGINS = {REGION: {"华东": 0.30, "华南": 0.30, "华北": 0.40}, EXPECT: {"高": 0.45, "低": 0.55}}
+
+
+def mobi_segments() -> pd.DataFrame:
+    """The two derived segments of the 250 mobi rows (see the module docstring)."""
+    n = len(pd.read_csv(MOBI))
+    region = [("华东", "华东", "华南", "华南", "华北")[r % 5] for r in range(n)]
+    expect = np.where(pd.read_csv(MOBI)["CUEX1"] >= 8, "高", "低")
+    return pd.DataFrame({REGION: region, EXPECT: expect})
+
+
+def write_mobi_project(root: Path) -> tuple[Path, Path]:
+    """The weighted mobi survey definition and wave file (codes export, -99 = no answer) under ``root``."""
+    answers = mobi_answers(with_missing=True)
+    raw = pd.DataFrame({"答卷编号": [f"R{r:04d}" for r in range(1, len(answers) + 1)]})
+    raw = pd.concat([raw, mobi_segments()], axis=1)
+    for item in ITEMS:
+        raw[item] = ["-99" if np.isnan(v) else str(int(v)) for v in answers[item]]
+    raw.to_csv(root / "mobi_weighted.csv", index=False, encoding="utf-8")
+    spec = survey_spec([list(p) for p in ECSI_PATHS])
+    spec["segments"] = [REGION, EXPECT]
+    spec["weighting"] = {"method": "rake", "margins": MARGINS}
+    survey = write_yaml(root / "survey.yaml", spec)
+    wave = write_yaml(root / "wave.yaml", {"wave": "mobi", "raw": "mobi_weighted.csv"})
+    return survey, wave
+
+
+@pytest.fixture(scope="module")
+def weighted_mobi(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The wave cleaned and described (saved), and R's reference on the same cleaned rows."""
+    root = tmp_path_factory.mktemp("mobi_weighted")
+    survey, wave = write_mobi_project(root)
+    wa = WaveAnalysis.load(survey, wave, processed_dir=root / "processed", out_root=root)
+    wa.clean()
+    wa.describe()
+    wa.save()
+    out = root / "processed"
+    clean = pd.read_parquet(out / "clean.parquet")
+    data = clean[["row", REGION, EXPECT, *ITEMS]]
+    data.to_csv(root / "r_in.csv", index=False, encoding="utf-8")
+    targets = [{"variable": v, "group": g, "target": t} for v, groups in MARGINS.items() for g, t in groups.items()]
+    pd.DataFrame(targets).to_csv(root / "r_margins.csv", index=False, encoding="utf-8")
+    subprocess.run(["Rscript", str(R_SCRIPT), str(root / "r_in.csv"), str(root / "r_margins.csv"),
+                    str(root / "r_out.csv")], check=True, capture_output=True, timeout=120)
+    ref = pd.read_csv(root / "r_out.csv", dtype={"item": str})
+    return {"wa": wa, "out": out, "clean": clean, "ref": ref}
+
+
+def test_the_survey_has_missing_answers_and_kept_rows(weighted_mobi) -> None:
+    clean = weighted_mobi["clean"]
+    assert len(clean) >= 240
+    assert int(clean[ITEMS].isna().sum().sum()) >= 10  # the na.rm domain SEs are exercised
+
+
+def test_weights_equal_r_rake(weighted_mobi) -> None:
+    ref = weighted_mobi["ref"]
+    r_w = ref[ref["quantity"] == "weight"].set_index("item")["value"]
+    ours = pd.read_csv(weighted_mobi["out"] / "weights.csv").set_index("row")["weight"]
+    r_w.index = r_w.index.astype(int)
+    assert list(ours.index) == list(r_w.index)
+    diff = np.abs(ours.to_numpy() / ours.mean() - r_w.to_numpy())
+    assert diff.max() <= 1e-6, diff.max()
+    assert ours.std() > 0.1  # the weighting does something
+
+
+def test_weighted_item_means_and_se_equal_r_svymean(weighted_mobi) -> None:
+    ref = weighted_mobi["ref"]
+    stats = pd.read_csv(weighted_mobi["out"] / "item_stats.csv").set_index("item")
+    r_mean = ref[ref["quantity"] == "mean"].set_index("item")["value"]
+    r_se = ref[ref["quantity"] == "se"].set_index("item")["value"]
+    items = list(r_mean.index)
+    assert set(items) == set(ITEMS)
+    mean_diff = np.abs(stats.loc[items, "mean"].to_numpy() - r_mean.to_numpy())
+    se_rel = np.abs(stats.loc[items, "se"].to_numpy() / r_se.to_numpy() - 1)
+    assert mean_diff.max() <= 1e-6, mean_diff.max()
+    assert se_rel.max() <= 1e-4, se_rel.max()
+    with_missing = [i for i in items if weighted_mobi["clean"][i].isna().any()]
+    assert len(with_missing) >= 5
+    assert "n_eff" in stats.columns and (stats["n"] == weighted_mobi["clean"][stats.index].notna().sum()).all()
+
+
+def test_weighted_margins_hit_their_targets(weighted_mobi) -> None:
+    table = pd.read_csv(weighted_mobi["out"] / "weighting.csv")
+    assert len(table) == 5
+    np.testing.assert_allclose(table["weighted_share"], table["target"], rtol=0, atol=1e-10)
