@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from analysis.pls import ECSI_PATHS
 from analysis.wave import WaveAnalysis
@@ -118,3 +119,86 @@ def test_weighted_margins_hit_their_targets(weighted_mobi) -> None:
     table = pd.read_csv(weighted_mobi["out"] / "weighting.csv")
     assert len(table) == 5
     np.testing.assert_allclose(table["weighted_share"], table["target"], rtol=0, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- n_eff beside every weighted n
+#: Tables with an ``n`` column that carry no ``n_eff`` even when the wave is weighted, and why.
+N_EFF_EXEMPT = {
+    "profile": "the sample's own composition (unweighted by definition; the weighted one is weighting.csv)",
+    "zone_transitions": "counts of the customers linked across two waves (a panel table, unweighted)",
+}
+
+
+def n_eff_audit(tables: dict[str, pd.DataFrame], weighted: bool) -> list[str]:
+    """The tables that break the rule: with weighting every table with ``n`` has ``n_eff`` (not
+    exempt; and ``n_baseline`` / ``n_current`` their ``n_eff_baseline`` / ``n_eff_current``),
+    without weighting none has it; ``n_eff`` never exceeds ``n``. ``tables`` name -> frame."""
+    bad = []
+    for name, table in tables.items():
+        if not isinstance(table, pd.DataFrame) or name in N_EFF_EXEMPT:
+            continue
+        for n, n_eff in (("n", "n_eff"), ("n_baseline", "n_eff_baseline"), ("n_current", "n_eff_current")):
+            if n not in table.columns:
+                continue
+            if (n_eff in table.columns) != weighted:
+                bad.append(f"{name}.{n}")
+            elif weighted and not (table[n_eff].dropna() <= table[n][table[n_eff].notna()] + 1e-9).all():
+                bad.append(f"{name}.{n_eff} > {n}")
+    return bad
+
+
+def _run_all(survey: Path, wave: Path, out: Path) -> dict[str, pd.DataFrame]:
+    wa = WaveAnalysis.load(survey, wave, processed_dir=out, out_root=out.parent)
+    for stage in ("clean", "describe", "reliability", "headline", "groups", "drivers", "zones", "kpis"):
+        getattr(wa, stage)()
+    wa.index(n_boot=20)
+    wa.model(n_boot=20)
+    return wa.results
+
+
+def test_every_weighted_n_has_n_eff_beside_it(tmp_path: Path) -> None:
+    survey, wave = write_mobi_project(tmp_path)
+    weighted = _run_all(survey, wave, tmp_path / "weighted")
+    spec = yaml.safe_load(survey.read_text(encoding="utf-8"))
+    del spec["weighting"]
+    plain = _run_all(write_yaml(tmp_path / "plain.yaml", spec), wave, tmp_path / "plain")
+    with_n = [k for k, t in weighted.items() if isinstance(t, pd.DataFrame) and "n" in t.columns]
+    assert {"distribution", "drivers", "drivers_items", "regression", "csi_paths", "pls_loadings", "pls_effects",
+            "pls_summary", "item_stats", "weighting", "zones", "group_tests", "reliability"} <= set(with_n)
+    assert n_eff_audit(weighted, weighted=True) == []
+    assert n_eff_audit(plain, weighted=False) == []
+
+
+# --------------------------------------------------------------------------- weighted reliability, breakpoint
+def test_weighted_alpha_item_rest_and_breakpoint_equal_r(tmp_path: Path) -> None:
+    """Cronbach's alpha and item-rest r from R ``cov.wt``, the loyalty breakpoint by R ``lm(weights=)``
+    (tests/data/weighting/reliability_breakpoint.R), on mobi with the raked (non-integer) weights."""
+    from analysis.reliability import item_total, reliability_table
+    from analysis.weighting import make_weights
+    from analysis.zones import loyalty_breakpoint
+
+    mobi = pd.read_csv(MOBI).astype(float)
+    w = make_weights(mobi_segments(), MARGINS)
+    mobi.assign(w=w.weight.to_numpy()).to_csv(tmp_path / "in.csv", index=False)
+    script = R_SCRIPT.parent / "reliability_breakpoint.R"
+    subprocess.run(["Rscript", str(script), str(tmp_path / "in.csv"), str(tmp_path / "out.csv")], check=True,
+                   capture_output=True, timeout=120)
+    ref = pd.read_csv(tmp_path / "out.csv").set_index("quantity")["value"]
+    blocks = {"Image": [f"IMAG{i}" for i in range(1, 6)], "Quality": [f"PERQ{i}" for i in range(1, 8)],
+              "Loyalty": ["CUSL1", "CUSL2", "CUSL3"]}
+    rel = reliability_table(mobi, blocks, weights=w).set_index("construct")
+    plain = reliability_table(mobi, blocks).set_index("construct")
+    for block, items in blocks.items():
+        assert rel.loc[block, "alpha"] == pytest.approx(ref[f"alpha_{block}"], abs=1e-10)
+        assert abs(rel.loc[block, "alpha"] - plain.loc[block, "alpha"]) > 1e-4  # the weights matter
+        rest = item_total(mobi[items], w).set_index("item")["r_item_total"]
+        for item in items:
+            assert rest[item] == pytest.approx(ref[f"rest_{item}"], abs=1e-10)
+    assert rel.loc["Image", "n_eff"] == pytest.approx(w.diagnostics()["n_eff"])
+    bp = loyalty_breakpoint(mobi["CUSA1"], mobi["CUSL1"], weights=w)
+    assert bp.breakpoint == pytest.approx(ref["bp_c"], abs=1e-9)
+    assert (bp.intercept, bp.slope_before, bp.slope_after - bp.slope_before) == pytest.approx(
+        (ref["bp_b0"], ref["bp_b1"], ref["bp_b2"]), abs=1e-9)
+    assert bp.sse == pytest.approx(ref["bp_sse"], rel=1e-9)
+    assert bp.slope_linear == pytest.approx(ref["lin_slope"], abs=1e-10)
+    assert bp.n == len(mobi) and bp.n_eff == pytest.approx(w.diagnostics()["n_eff"])

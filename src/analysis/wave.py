@@ -570,7 +570,7 @@ class WaveAnalysis:
         from . import reliability
 
         s, clean = self.survey, self.read("clean")
-        rel = reliability.reliability_table(clean, s.blocks)
+        rel = reliability.reliability_table(clean, s.blocks, weights=self._w())
         for col in ("rho_c", "ave", "rho_a"):
             rel[col] = float("nan")
         model = self.csi_model()
@@ -582,7 +582,7 @@ class WaveAnalysis:
                 pr = pd.concat([pr, ar.loc[[c for c in conditional_model_constructs(s) if c not in pr.index]]])
             for col in ("rho_c", "ave", "rho_a"):
                 rel[col] = rel["construct"].map(pr[col])
-        return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks)})
+        return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks, weights=self._w())})
 
     def index(self, n_boot: int = INDEX_BOOT, seed: int = INDEX_SEED) -> Tables:
         """The 0-100 index per construct and the overall CSI (bootstrap intervals), its weights, and the
@@ -686,8 +686,25 @@ class WaveAnalysis:
                 result = run()
             except (ValueError, np.linalg.LinAlgError):
                 continue
-            tables[name] = result.to_frame().assign(n=result.n)
+            data = self.read("clean") if name == "drivers_items" else scores
+            outcome = "loyalty_score" if name == "drivers_loyalty" else overall
+            rows = drivers.complete_rows(data, outcome, attributes if name == "drivers_items" else idx)
+            tables[name] = result.to_frame().assign(n=result.n, **self._n_eff_rows(rows))
         return self._keep(tables)
+
+    def _n_eff_rows(self, rows: pd.Index) -> dict[str, float]:
+        """``{"n_eff": Kish effective n of the weights of rows}`` under weighting, else ``{}`` (no column)."""
+        from .weighting import kish
+
+        return {"n_eff": kish(self.case_weights().values_for(rows))["n_eff"]} if self.weighted else {}
+
+    def _n_eff_of(self, model: PLSModel) -> dict[str, float]:
+        """``{"n_eff": ...}`` of a weighted PLS model's rows (its case weights), else ``{}``."""
+        from .weighting import kish
+
+        if not self.weighted or model.case_weights is None:
+            return {}
+        return {"n_eff": kish(model.case_weights)["n_eff"]}
 
     def change(self) -> pd.DataFrame | None:
         """Change against the baseline wave (None without one): CSI, satisfaction rate, NPS, construct indices
@@ -806,7 +823,7 @@ class WaveAnalysis:
                 cols = ["construct"] if name == "pls_loadings" else ["source", "target"]
                 if keep is not None:
                     t = t[t[cols].isin(keep).any(axis=1)]
-                out[name] = t.assign(n=m.n, sample=sample).reset_index(drop=True)
+                out[name] = t.assign(n=m.n, sample=sample, **self._n_eff_of(m)).reset_index(drop=True)
             out["boot"] = boot
             return out
 
@@ -821,6 +838,7 @@ class WaveAnalysis:
         htmt.index.name = "construct"
         summary = {
             "n": model.n,
+            **self._n_eff_of(model),
             "iterations": model.iterations,
             "scheme": model.scheme,
             "n_boot": b,
@@ -922,7 +940,7 @@ class WaveAnalysis:
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
         tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter, weights=w)
         with suppress(ValueError):  # Davies test; too few satisfaction levels to test a break: the report says so
-            tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()
+            tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty, weights=w).to_frame()
         tables["types"] = types
         return self._keep(tables)
 

@@ -135,7 +135,8 @@ class Weights:
         }
 
     def margin_table(self) -> pd.DataFrame:
-        """``weighting.csv``: ``variable, group, target, sample_share, weighted_share, n`` per margin group."""
+        """``weighting.csv``: ``variable, group, target, sample_share, weighted_share, n, n_eff`` per margin
+        group (``n`` the respondents in it, ``n_eff`` the Kish effective n of their weights)."""
         rows = []
         w = self.weight.to_numpy(dtype=float)
         for seg, targets in self.margins.items():
@@ -150,9 +151,10 @@ class Weights:
                         "sample_share": float(inside.mean()),
                         "weighted_share": float(w[inside].sum() / w.sum()),
                         "n": int(inside.sum()),
+                        "n_eff": kish(w[inside])["n_eff"],
                     }
                 )
-        cols = ["variable", "group", "target", "sample_share", "weighted_share", "n"]
+        cols = ["variable", "group", "target", "sample_share", "weighted_share", "n", "n_eff"]
         return pd.DataFrame(rows, columns=cols)
 
     def to_frame(self, rows: pd.Series | None = None) -> pd.DataFrame:
@@ -376,7 +378,7 @@ def design_change(
     indexed like their weights. ``diff`` = current - baseline, ``se = sqrt(se_0^2 + se_1^2)`` from
     :func:`design_means` (independent samples), normal interval and two-sided z p; ``scale``
     multiplies the means (100 for NPS). Returns an :class:`analysis.compare.Change`, method
-    ``design_z``. Reference: Lumley (2010), *Complex Surveys*, 2.5 (domain means, linearisation).
+    ``design_z``, with the Kish ``n_eff_baseline`` / ``n_eff_current`` of each wave's answers. Reference: Lumley (2010), *Complex Surveys*, 2.5 (domain means, linearisation).
     """
     from scipy import stats
 
@@ -391,7 +393,8 @@ def design_change(
     z = float(stats.norm.ppf(0.5 + conf / 2))
     p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
     return Change(metric, scale * float(b["mean"]), scale * float(c["mean"]), scale * diff,
-                  scale * (diff - z * se), scale * (diff + z * se), p, "design_z", int(b["n"]), int(c["n"]))
+                  scale * (diff - z * se), scale * (diff + z * se), p, "design_z", int(b["n"]), int(c["n"]),
+                  n_eff_baseline=float(b["n_eff"]), n_eff_current=float(c["n_eff"]))
 
 def design_means(
     data: pd.DataFrame,
@@ -507,7 +510,7 @@ def design_group_tests(
     Wald F on the weighted top-2-box shares). The variances are linearisations allowing for
     the raking (:func:`domain_means`). Omnibus p-values are Holm-adjusted across the segments
     of a variable (means and top-2-box separately), as the unweighted tests; ``n_eff`` (Kish) is
-    added beside ``n`` of the omnibus rows. svy has no
+    added beside ``n`` of every row (omnibus and pairs). svy has no
     domain Wald test, hence this code; checked against R ``regTermTest`` and ``svyglm``.
     """
     from .compare import GROUP_TEST_COLUMNS, GroupTests, _row, holm, tested_groups
@@ -572,7 +575,9 @@ def _design_rows(
                 pairs.append((a, b, d, t, float(2 * stats.t.sf(abs(t), df2))))
         adj = holm(np.array([q[4] for q in pairs]))
         for (a, b, d, t, p_pair), p_adj in zip(pairs, adj, strict=True):
+            both = answered & data[seg].isin([levels[a], levels[b]])
             rows.append(_row(name, seg, f"{levels[a]} vs {levels[b]}", "design_t", statistic=t, df=df2, p=p_pair,
                              p_adj=p_adj, effect_size=math.nan, effect_size_name="", diff=d,
-                             n=int(n[a] + n[b]), note=note))
+                             n=int(n[a] + n[b]), n_eff=kish(weights.values_for(data.index[both.to_numpy()]))["n_eff"],
+                             note=note))
     return rows
