@@ -202,3 +202,39 @@ def test_weighted_alpha_item_rest_and_breakpoint_equal_r(tmp_path: Path) -> None
     assert bp.sse == pytest.approx(ref["bp_sse"], rel=1e-9)
     assert bp.slope_linear == pytest.approx(ref["lin_slope"], abs=1e-10)
     assert bp.n == len(mobi) and bp.n_eff == pytest.approx(w.diagnostics()["n_eff"])
+
+
+# --------------------------------------------------------------------------- weighted comments
+def test_weighted_comment_share_and_se_equal_r_svymean(tmp_path: Path) -> None:
+    """comment_codes under weighting: the share of commenters with a code and its SE equal R
+    ``svymean(~I, raked, na.rm = TRUE)`` on the 0/1 indicator (NA = no comment: the commenters are
+    the domain), and the mentioners' mean satisfaction equals R's weighted mean. Synthetic comments on
+    mobi (deterministic): the customers with CUSCO <= 7 commented, those of them with PERV1 <= 4
+    mention "price"; sentiment (CUSA1 - 5.5) / 4.5."""
+    from analysis.comments import code_table
+    from analysis.weighting import make_weights
+
+    mobi = pd.read_csv(MOBI).astype(float)
+    seg = mobi_segments()
+    w = make_weights(seg, MARGINS)
+    commented = mobi.index[mobi["CUSCO"] <= 7]
+    coded = pd.DataFrame({"codes": np.where(mobi.loc[commented, "PERV1"] <= 4, "price", ""),
+                          "sentiment": (mobi.loc[commented, "CUSA1"] - 5.5) / 4.5}, index=commented)
+    table = code_table(coded, ["price"], mobi["CUSA1"], weights=w).iloc[0]
+    indicator = pd.Series(np.nan, index=mobi.index)
+    indicator[commented] = (coded["codes"] == "price").astype(float)
+    sat_mention = mobi["CUSA1"].where(indicator == 1)
+    data = pd.concat([pd.Series(mobi.index, name="row"), seg, indicator.rename("I"), sat_mention.rename("S")], axis=1)
+    data.to_csv(tmp_path / "in.csv", index=False, encoding="utf-8")
+    targets = [{"variable": v, "group": g, "target": t} for v, groups in MARGINS.items() for g, t in groups.items()]
+    pd.DataFrame(targets).to_csv(tmp_path / "m.csv", index=False, encoding="utf-8")
+    subprocess.run(["Rscript", str(R_SCRIPT), str(tmp_path / "in.csv"), str(tmp_path / "m.csv"), str(tmp_path / "o.csv")],
+                   check=True, capture_output=True, timeout=120)
+    ref = pd.read_csv(tmp_path / "o.csv").set_index(["quantity", "item"])["value"]
+    assert 10 <= table["n"] < len(commented)
+    assert table["share"] == pytest.approx(ref[("mean", "I")], abs=1e-10)
+    assert table["se"] == pytest.approx(ref[("se", "I")], rel=1e-8)
+    assert table["ci_low"] < table["share"] < table["ci_high"]
+    assert table["mean_satisfaction"] == pytest.approx(ref[("mean", "S")], abs=1e-10)
+    assert table["n_eff"] < table["n"]
+    assert abs(table["share"] - table["n"] / len(commented)) > 1e-3  # the weights matter

@@ -306,11 +306,22 @@ def comment_text(survey: Survey, clean: pd.DataFrame) -> pd.Series:
 
 def comment_tables(
     survey: Survey, clean: pd.DataFrame, wave_id: str, baseline: pd.DataFrame | None = None,
-    baseline_id: str | None = None,
+    baseline_id: str | None = None, weights: Weights | None = None, base_weights: Weights | None = None,
 ) -> dict[str, Any]:
     """The comment tables of a wave (see :meth:`WaveAnalysis.comments`): comments, comment_codes,
-    comment_segments, comment_terms, comment_candidates and comment_summary."""
+    comment_segments, comment_terms, comment_candidates and comment_summary.
+
+    With ``weights`` (the wave's, indexed like ``clean``) comment_codes and comment_segments are
+    weighted (:func:`analysis.comments.code_table`); the baseline's rows of comment_segments and the
+    share changes use ``base_weights`` (its saved weights as fixed weights, indexed like
+    ``baseline``; all 1 when it was not weighted) and the design-based change
+    (:func:`analysis.weighting.design_change`)."""
     from . import comments as cm
+    from .weighting import design_change, reindexed
+
+    if weights is not None and not weights.weighted:
+        weights = None
+    w_row = None if weights is None else reindexed(weights, clean.index, clean["row"].to_numpy())
 
     book = cm.compile_codebook(survey.codebook) if survey.codebook else None
     names = book.names if book is not None else []
@@ -321,12 +332,12 @@ def comment_tables(
     scale = survey.scale_of(survey.overall_satisfaction)
     coded["satisfaction"] = sat.reindex(coded.index)
     coded["contradicts"] = cm.contradicts(coded["sentiment"], sat, (scale.min + scale.max) / 2, survey.satisfied)
-    codes = cm.code_table(coded, names, sat)
+    codes = cm.code_table(coded, names, sat, weights=w_row)
     about = book.about() if book is not None else {}
     codes.insert(1, "about", codes["code"].map(about))
     groups = byrow.reindex(coded.index)[list(survey.segments)].copy()
     groups["wave"] = wave_id
-    segments = [cm.code_shares_by(coded, names, groups)]
+    segments = [cm.code_shares_by(coded, names, groups, weights=w_row)]
     docs = text.map(lambda t: cm.tokens(t, "zh"))
     terms = []
     for lang in ("zh", "en"):
@@ -337,11 +348,30 @@ def comment_tables(
     if baseline is not None and baseline_id:
         b_text = comment_text(survey, baseline)
         b_coded = cm.code_comments(b_text, book)
-        segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index)))
-        b_counts = cm.code_matrix(b_coded, names).sum()
-        change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded)) for c, k in zip(codes["code"], codes["n"], strict=True)]
+        b_row = None if base_weights is None else reindexed(base_weights, baseline.index, baseline["row"].to_numpy())
+        segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index),
+                                          weights=b_row))
+        b_matrix = cm.code_matrix(b_coded, names)
+        b_counts = b_matrix.sum()
+        if w_row is None or b_row is None:
+            change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded))
+                      for c, k in zip(codes["code"], codes["n"], strict=True)]
+            b_share = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        else:
+            matrix = cm.code_matrix(coded, names)
+            change, b_share = [], []
+            for c in codes["code"]:
+                cur = matrix[c].astype(float).reindex(w_row.weight.index)
+                old = b_matrix[c].astype(float).reindex(b_row.weight.index)
+                try:
+                    ch = design_change(old, b_row, cur, w_row, c)
+                    change.append({"diff": ch.diff, "ci_low": ch.ci_low, "ci_high": ch.ci_high, "p": ch.p})
+                    b_share.append(ch.baseline)
+                except ValueError:  # under 2 comments in a wave
+                    change.append(dict.fromkeys(("diff", "ci_low", "ci_high", "p"), float("nan")))
+                    b_share.append(float("nan"))
         codes["baseline_n"] = [int(b_counts[c]) for c in codes["code"]]
-        codes["baseline_share"] = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        codes["baseline_share"] = b_share
         for key in ("diff", "ci_low", "ci_high", "p"):
             codes[f"change_{key}"] = [c[key] for c in change]
         both = pd.concat([docs, b_text.map(lambda t: cm.tokens(t, "zh"))], ignore_index=True)
@@ -995,7 +1025,15 @@ class WaveAnalysis:
         if not self.survey.open_ended:
             return {}
         base = self.read_baseline("clean")
-        tables = comment_tables(self.survey, self.read("clean"), self.wave.id, base, self.wave.baseline)
+        base_w = None
+        if self.weighted and base is not None:
+            from .weighting import fixed
+
+            saved = self.read_baseline("weights")
+            base_w = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0,
+                                     index=base.index))
+        tables = comment_tables(self.survey, self.read("clean"), self.wave.id, base, self.wave.baseline,
+                                weights=self._w(), base_weights=base_w)
         return self._keep(tables)
 
     def facts(self) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from .errors import DataError
 __all__ = [
     "Weights", "make_weights", "kish", "design_means", "uniform", "fixed", "domain_means", "design_wald",
     "design_group_tests", "design_change", "WeightingWarning", "LOW_EFFICIENCY", "TOL", "MAX_ITER",
+    "reindexed", "design_share", "design_diff",
 ]
 
 #: Raking stops when every margin share is within TOL of its target, after at most MAX_ITER sweeps.
@@ -360,6 +361,65 @@ def _design(weights: Weights, frame: pd.DataFrame) -> Any:
         return _rake_svy(_sample(pd.concat([weights.groups, frame], axis=1), base), weights.margins,
                          weights.bounds, MAX_ITER, on_fail="error")
     return _sample(frame, weights.weight.to_numpy(dtype=float))
+
+
+def reindexed(weights: Weights, rows: pd.Index, labels: Sequence[Any]) -> Weights:
+    """The same weights (and design) of the rows ``rows`` (every weighted row, any order), relabelled by
+    ``labels`` (one per row; e.g. the cleaning log's ``row`` numbers the comment tables use)."""
+    from dataclasses import replace
+
+    if len(rows) != len(weights.weight) or not pd.Index(rows).isin(weights.weight.index).all():
+        raise ValueError("reindexed: rows must be exactly the weighted rows")
+    new = pd.Index(labels)
+    base = None if weights.base is None else pd.Series(weights.base, index=weights.weight.index).reindex(rows).to_numpy()
+    return replace(weights, weight=pd.Series(weights.values_for(pd.Index(rows)), index=new),
+                   groups=weights.groups.reindex(rows).set_axis(new), base=base)
+
+
+def design_share(flag: pd.Series, weights: Weights, conf: float = 0.95) -> dict[str, float]:
+    """Weighted share of a 0/1 ``flag`` (NaN = outside the domain, e.g. no comment), design-based.
+
+    Returns ``share``, ``se`` (:func:`design_means`: calibration-aware, as R
+    ``svymean(~flag, subset(design, domain))``), ``ci_low``, ``ci_high`` (the logit interval of R
+    ``svyciprop``, :func:`analysis.describe.logit_interval`; at a share of 0 or 1, where the logit
+    interval is undefined, the Wilson interval on the Kish effective n of the domain), ``n`` the
+    domain's rows, ``k`` the flagged rows and ``n_eff`` (Kish) of the flagged rows' weights.
+    """
+    from .describe import logit_interval, wilson_interval
+
+    est = design_means(flag.rename("flag").to_frame(), ["flag"], weights, conf=conf).iloc[0]
+    n, share, se = int(est["n"]), float(est["mean"]), float(est["se"])
+    inside = flag.reindex(weights.weight.index)
+    k = int((inside == 1).sum())
+    if n and 0 < share < 1:
+        low, high = logit_interval(share, se, n, conf)
+    elif n:
+        n_dom = kish(weights.weight[inside.notna()].to_numpy())["n_eff"]
+        low, high = wilson_interval(round(share * n_dom), max(round(n_dom), 1), conf)
+    else:
+        low = high = math.nan
+    n_eff = kish(weights.weight[(inside == 1).to_numpy()].to_numpy())["n_eff"] if k else 0.0
+    return {"share": share, "se": se, "ci_low": low, "ci_high": high, "n": n, "k": k, "n_eff": n_eff}
+
+
+def design_diff(y: pd.Series, flag: pd.Series, weights: Weights) -> tuple[float, float, float]:
+    """Weighted mean of ``y`` where ``flag`` is 1 minus where it is 0 (rows with ``y`` or ``flag`` missing
+    are outside), its design t statistic and two-sided p (n - 2 df): the two domain means and their
+    covariance from :func:`domain_means` (calibration-aware). ``(diff, t, p)``; NaN when a side has
+    fewer than 2 rows."""
+    from scipy import stats
+
+    frame = pd.DataFrame({"y": y, "g": flag.astype(float).map({1.0: "a", 0.0: "b"})})
+    ok = frame["y"].notna() & frame["g"].notna()
+    if (frame.loc[ok, "g"] == "a").sum() < 2 or (frame.loc[ok, "g"] == "b").sum() < 2:
+        return math.nan, math.nan, math.nan
+    levels, means, cov, n = domain_means(frame, "y", "g", weights, ["a", "b"])
+    d = float(means[0] - means[1])
+    se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
+    if se == 0:
+        return d, math.nan, math.nan
+    t = d / se
+    return d, t, float(2 * stats.t.sf(abs(t), int(n.sum()) - 2))
 
 
 def fixed(weight: pd.Series) -> Weights:
