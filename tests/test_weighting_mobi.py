@@ -147,21 +147,31 @@ def n_eff_audit(tables: dict[str, pd.DataFrame], weighted: bool) -> list[str]:
     return bad
 
 
-def _run_all(survey: Path, wave: Path, out: Path) -> dict[str, pd.DataFrame]:
+def _run_all(survey: Path, wave: Path, out: Path) -> WaveAnalysis:
     wa = WaveAnalysis.load(survey, wave, processed_dir=out, out_root=out.parent)
     for stage in ("clean", "describe", "reliability", "headline", "groups", "drivers", "zones", "kpis"):
         getattr(wa, stage)()
     wa.index(n_boot=20)
     wa.model(n_boot=20)
-    return wa.results
+    wa.ipa(n_boot=20)
+    wa.save()
+    return wa
 
 
-def test_every_weighted_n_has_n_eff_beside_it(tmp_path: Path) -> None:
-    survey, wave = write_mobi_project(tmp_path)
-    weighted = _run_all(survey, wave, tmp_path / "weighted")
+@pytest.fixture(scope="module")
+def both_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[WaveAnalysis, WaveAnalysis]:
+    """Every analysis stage on the weighted mobi wave and on the same wave unweighted."""
+    root = tmp_path_factory.mktemp("mobi_both")
+    survey, wave = write_mobi_project(root)
+    weighted = _run_all(survey, wave, root / "weighted")
     spec = yaml.safe_load(survey.read_text(encoding="utf-8"))
     del spec["weighting"]
-    plain = _run_all(write_yaml(tmp_path / "plain.yaml", spec), wave, tmp_path / "plain")
+    plain = _run_all(write_yaml(root / "plain.yaml", spec), wave, root / "plain")
+    return weighted, plain
+
+
+def test_every_weighted_n_has_n_eff_beside_it(both_runs) -> None:
+    weighted, plain = (wa.results for wa in both_runs)
     with_n = [k for k, t in weighted.items() if isinstance(t, pd.DataFrame) and "n" in t.columns]
     assert {"distribution", "drivers", "drivers_items", "regression", "csi_paths", "pls_loadings", "pls_effects",
             "pls_summary", "item_stats", "weighting", "zones", "group_tests", "reliability"} <= set(with_n)
@@ -238,3 +248,35 @@ def test_weighted_comment_share_and_se_equal_r_svymean(tmp_path: Path) -> None:
     assert table["mean_satisfaction"] == pytest.approx(ref[("mean", "S")], abs=1e-10)
     assert table["n_eff"] < table["n"]
     assert abs(table["share"] - table["n"] / len(commented)) > 1e-3  # the weights matter
+
+
+# --------------------------------------------------------------------------- weighted figures labelled
+def test_every_weighted_chart_is_labelled_with_the_unweighted_n(both_runs) -> None:
+    """Under weighting every chart of the wave report carries the note "Weighted estimates · n = ...
+    (unweighted), effective n = ..." (i18n ``weighting.chart_note``) and the tables say "n (unweighted)";
+    unweighted, no chart has it."""
+    from analysis import report, words
+    from analysis.words import word
+
+    def charts(wa: WaveAnalysis) -> list:
+        figs = [report.index_chart(wa), *report.item_charts(wa), report.driver_chart(wa), report.path_diagram(wa),
+                report.zone_chart(wa), report.loyalty_chart(wa), report.ipa_chart(wa), *report.group_charts(wa)]
+        assert len(figs) >= 12
+        return figs
+
+    weighted, plain = both_runs
+    lead = word("weighting.chart_note", weighted.language, n="", n_eff="").split("·")[0].strip()
+    for fig in charts(weighted):
+        notes = [t.get_text() for t in fig.texts if t.get_text().startswith(lead)]
+        assert len(notes) == 1, [t.get_text() for t in fig.texts]
+    n = words.integer(int(weighted.read("summary")["kept_rows"]), weighted.language)
+    assert any(n in t.get_text() for t in report.index_chart(weighted).texts)
+    drivers = weighted.read("drivers")
+    note = next(t.get_text() for t in report.driver_chart(weighted).texts if t.get_text().startswith(lead))
+    assert f"{int(drivers['n'].iloc[0])}" in note.replace(",", "") and f"{drivers['n_eff'].iloc[0]:.0f}" in note
+    for fig in charts(plain):
+        assert not [t for t in fig.texts if t.get_text().startswith(lead)]
+    n_unweighted = word("column.n_unweighted", weighted.language)
+    for table in (report.path_table(weighted), report.zone_summary(weighted), report.item_table(weighted)):
+        assert n_unweighted in table.columns
+    assert n_unweighted not in report.path_table(plain).columns
