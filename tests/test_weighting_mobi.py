@@ -280,3 +280,37 @@ def test_every_weighted_chart_is_labelled_with_the_unweighted_n(both_runs) -> No
     for table in (report.path_table(weighted), report.zone_summary(weighted), report.item_table(weighted)):
         assert n_unweighted in table.columns
     assert n_unweighted not in report.path_table(plain).columns
+
+
+# --------------------------------------------------------------------------- unit reports: domain estimates
+def test_weighted_unit_is_a_domain_estimate_equal_to_r_subset(tmp_path: Path) -> None:
+    """A unit report of a weighted wave (``--units 地区``) estimates on the whole wave's raked design
+    restricted to the unit: its satisfaction rate and SE equal R ``svymean(~flag, subset(raked,
+    地区 == "华北"), na.rm = TRUE)`` (calibration-aware domain SE), and its n is the unit's own."""
+    from analysis import units
+    from analysis.survey import load_survey, load_wave
+
+    survey_path, wave_path = write_mobi_project(tmp_path)
+    wa = WaveAnalysis.load(survey_path, wave_path, processed_dir=tmp_path / "processed" / "mobi", out_root=tmp_path)
+    wa.clean()
+    wa.index(n_boot=20)
+    wa.headline()
+    wa.save()
+    survey, wave = load_survey(survey_path), load_wave(wave_path)
+    tasks, _ = units.unit_tasks(survey, wave, REGION, tmp_path / "processed")
+    task = next(t for t in tasks if t.group == "华北")
+    head = units.unit_analysis(task).read("headline").set_index("metric").loc["satisfaction_rate"]
+    clean = pd.read_parquet(tmp_path / "processed" / "mobi" / "clean.parquet")
+    sat = clean[survey.overall_satisfaction]
+    flag = sat.isin(survey.satisfied).astype(float).where(sat.notna())
+    data = pd.concat([clean[["row", REGION, EXPECT]], flag.rename("flag")], axis=1)
+    data.to_csv(tmp_path / "in.csv", index=False, encoding="utf-8")
+    targets = [{"variable": v, "group": g, "target": t} for v, groups in MARGINS.items() for g, t in groups.items()]
+    pd.DataFrame(targets).to_csv(tmp_path / "m.csv", index=False, encoding="utf-8")
+    subprocess.run(["Rscript", str(R_SCRIPT), str(tmp_path / "in.csv"), str(tmp_path / "m.csv"), str(tmp_path / "o.csv"),
+                    REGION, "华北"], check=True, capture_output=True, timeout=120)
+    ref = pd.read_csv(tmp_path / "o.csv").set_index(["quantity", "item"])["value"]
+    assert head["value"] == pytest.approx(ref[("dmean", "flag")], abs=1e-10)
+    assert head["se"] == pytest.approx(ref[("dse", "flag")], rel=1e-8)
+    assert head["n"] == int(flag[clean[REGION] == "华北"].notna().sum())
+    assert abs(head["value"] - ref[("mean", "flag")]) > 1e-3  # the unit's own, not the wave's

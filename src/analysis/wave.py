@@ -650,7 +650,7 @@ class WaveAnalysis:
         rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
         w = self._w()
         sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied, weights=w)
-        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, sat.parts))
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, _with_se(sat)))
         if s.recommend:
             n = describe.nps(clean[s.recommend], weights=w)
             rows.append(
@@ -665,7 +665,7 @@ class WaveAnalysis:
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
             rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max], weights=w)
-            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, rep.parts))
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, _with_se(rep)))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
     # ----------------------------------------------------------------------- 03 inferential
@@ -1069,7 +1069,17 @@ def _row(
     row = {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
     if parts and "n_eff" in parts:
         row["n_eff"] = parts["n_eff"]
+    if parts and "se" in parts:
+        row["se"] = parts["se"]
     return row
+
+
+def _with_se(estimate: Any) -> dict[str, Any]:
+    """A weighted rate's parts with its design SE (``se`` of the headline row); unweighted: its parts."""
+    parts = dict(estimate.parts)
+    if estimate.method == "design_logit":
+        parts["se"] = estimate.se
+    return parts
 
 
 def _json_safe(values: dict[str, Any]) -> dict[str, Any]:
