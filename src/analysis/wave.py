@@ -794,12 +794,23 @@ class WaveAnalysis:
     def _design_change_rows(self, base: pd.DataFrame, scores: pd.DataFrame) -> list[Any]:
         """Wave change under weighting (:func:`analysis.weighting.design_change`): the current wave's
         calibration-aware SEs, the baseline's from its ``weights.csv`` as fixed weights (all 1 when it was
-        not weighted); the same metrics and small-cell rule as unweighted."""
-        from .weighting import design_change, fixed
+        not weighted); customers in both waves (the hashed ``customer_id``) add the covariance of their
+        linearised values (``design_z_paired``, ``n_paired``); the same metrics and small-cell rule as
+        unweighted."""
+        from .weighting import design_change as _design_change
+        from .weighting import fixed
 
         s, w = self.survey, self.case_weights()
         saved = self.read_baseline("weights")
         bw = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0, index=base.index))
+        cid = s.customer_id
+        pair = {}
+        if cid and cid in base.columns and cid in scores.columns:
+            pair = {"baseline_ids": base[cid], "current_ids": scores[cid]}
+
+        def design_change(b: pd.Series, bw_: Any, c: pd.Series, w_: Any, metric: str, **kw: Any) -> Any:
+            return _design_change(b, bw_, c, w_, metric, **kw, **pair)
+
         rows = [design_change(base["CSI"], bw, scores["CSI"], w, "CSI")]
 
         def flag(frame: pd.DataFrame) -> pd.Series:
