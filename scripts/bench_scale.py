@@ -149,7 +149,9 @@ def run_stages(root: Path, survey_path: Path) -> None:
 
 def run_whole(root: Path, survey_path: Path, extra: list[str] | None = None) -> None:
     """The whole csat run --force; wall time, peak RSS of the largest process, HTML size."""
-    env = {**os.environ, "CSAT_ID_KEY": KEY}
+    timings = root / "timings.jsonl"
+    timings.unlink(missing_ok=True)
+    env = {**os.environ, "CSAT_ID_KEY": KEY, "CSAT_TIMINGS": str(timings)}
     cmd = [str(Path(sys.executable).parent / "csat"), "run", "--survey", str(survey_path), "--out", str(root)]
     cmd += ["--force", "--no-progress", *(extra or [])]
     t0 = time.perf_counter()
@@ -163,11 +165,9 @@ def run_whole(root: Path, survey_path: Path, extra: list[str] | None = None) -> 
     html = root / "reports" / "BIG.html"
     print(f"  csat run {' '.join(extra or [])}: {wall:.1f} s wall, {cpu:.1f} s CPU (all processes so far), "
           f"peak RSS {rss:.0f} MB (largest process)")
-    for name in STAGES:  # papermill records each notebook's duration
-        nb = root / "reports" / "notebooks" / "BIG" / f"{name}.ipynb"
-        if nb.exists():
-            meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
-            print(f"    {name:16s} {meta.get('duration', float('nan')):7.1f} s")
+    steps = [json.loads(line) for line in timings.read_text(encoding="utf-8").splitlines()] if timings.exists() else []
+    for step in steps:  # the runner's CSAT_TIMINGS log (the preflight runs beside the first notebooks)
+        print(f"    {step['wave']:8s} {step['step']:16s} {step['seconds']:7.1f} s")
     print(f"  reports/BIG.html: {html.stat().st_size / 1e6:.2f} MB")
     units = root / "reports" / "units" / "BIG"
     if units.is_dir():

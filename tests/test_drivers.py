@@ -154,29 +154,25 @@ def test_weighted_drivers_equal_repeated_rows() -> None:
     assert (boot.table["ci_low"] <= boot.table["raw_weight"]).all()
 
 
-def test_weighted_bootstrap_batched_equals_the_resample_loop():
-    """The weighted relative-weight bootstrap (count weights times case weights, batched) gives the
-    resamples of a plain loop over the same draws: rows ``rng.integers(0, n, n)`` with their case
-    weights, ``numpy.cov(aweights=)`` correlations, Johnson's weights by the textbook formula."""
-    rng = np.random.default_rng(11)
-    n = 150
-    x = rng.normal(size=(n, 3))
-    x[:, 1] += 0.5 * x[:, 0]
-    y = x @ np.array([0.5, 0.3, 0.1]) + rng.normal(size=n)
-    data = pd.DataFrame({"y": y, "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
-    wt = pd.Series(rng.uniform(0.4, 2.5, n), index=data.index)
-    res = drivers.relative_weights_boot(data, "y", ["a", "b", "c"], n_boot=300, seed=5, weights=wt).to_frame()
-    draw = np.random.default_rng(5)
-    arr = data.to_numpy()
-    boot = []
-    for _ in range(300):
-        rows = draw.integers(0, n, n)
-        c = np.cov(arr[rows], rowvar=False, aweights=wt.to_numpy()[rows])
-        r = c / np.sqrt(np.outer(np.diag(c), np.diag(c)))
-        evals, evecs = np.linalg.eigh(r[1:, 1:])
+def test_weighted_bootstrap_equals_resampled_rows_with_their_weights(correlated) -> None:
+    """The batched count-weight bootstrap under weighting equals, resample by resample, the relative
+    weights of the drawn rows with their case weights (rebuilt here with numpy's weighted covariance)."""
+    data = correlated.dropna()
+    w = pd.Series(np.random.default_rng(8).uniform(0.3, 3.0, len(data)), index=data.index)
+    got = drivers.relative_weights_boot(data, "y", list("abcd"), n_boot=200, seed=5, weights=w).to_frame()
+    cc, wt = data[["y", *"abcd"]].to_numpy(), w.to_numpy()
+    rng = np.random.default_rng(5)
+    draws = []
+    for _ in range(200):
+        rows = rng.integers(0, len(cc), len(cc))
+        cov = np.cov(cc[rows], rowvar=False, aweights=wt[rows])
+        d = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(d, d)
+        rxx, rxy = corr[1:, 1:], corr[1:, 0]
+        evals, evecs = np.linalg.eigh(rxx)
         lam = evecs @ np.diag(np.sqrt(evals)) @ evecs.T
-        boot.append((lam**2) @ np.linalg.solve(lam, r[1:, 0]) ** 2)
-    boot = np.array(boot)
-    np.testing.assert_allclose(res["ci_low"], np.quantile(boot, 0.025, axis=0), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(res["ci_high"], np.quantile(boot, 0.975, axis=0), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(res["se"], boot.std(axis=0, ddof=1), rtol=0, atol=1e-10)
+        draws.append((lam**2) @ np.linalg.solve(lam, rxy) ** 2)
+    draws = np.array(draws)
+    np.testing.assert_allclose(got["ci_low"], np.percentile(draws, 2.5, axis=0), atol=1e-12)
+    np.testing.assert_allclose(got["ci_high"], np.percentile(draws, 97.5, axis=0), atol=1e-12)
+    np.testing.assert_allclose(got["se"], draws.std(axis=0, ddof=1), atol=1e-12)

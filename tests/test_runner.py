@@ -213,3 +213,54 @@ def test_plain_install_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> Non
     assert (work / "reports" / "2025H1.html").is_file() and (work / "reports" / "index.html").is_file()
     head = pd.read_csv(work / "data" / "processed" / "2025H1" / "headline.csv").set_index("metric")
     assert {"csi", "satisfaction_rate", "nps"} <= set(head.index)
+
+
+def test_background_check_raises_a_bad_later_wave_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-flight runs beside the notebooks; its refusal of any wave reaches the main thread, between
+    notebooks (raise_if_failed) or at the latest before publishing (wait), and a good run raises nothing."""
+    import time
+    from types import SimpleNamespace
+
+    from analysis import runner
+    from analysis.errors import InputError
+
+    checked: list[str] = []
+
+    def fake(survey: object, waves: list) -> list:
+        for wave in waves:
+            checked.append(wave.id)
+            if wave.id == "bad":
+                raise InputError("wave bad cannot be run: Nothing was published")
+        return []
+
+    monkeypatch.setattr(runner, "preflight", fake)
+    good = runner.BackgroundCheck(object(), [SimpleNamespace(id=w) for w in ("w1", "w2")])  # type: ignore[arg-type]
+    good.wait()
+    good.raise_if_failed()
+    assert checked == ["w1", "w2"]
+    bad = runner.BackgroundCheck(object(), [SimpleNamespace(id=w) for w in ("w1", "bad", "w3")])  # type: ignore[arg-type]
+    for _ in range(200):  # the thread fails quickly; raise_if_failed then raises without waiting
+        if bad._error is not None:
+            break
+        time.sleep(0.01)
+    with pytest.raises(InputError, match="Nothing was published"):
+        bad.raise_if_failed()
+    with pytest.raises(InputError):
+        bad.wait()
+    assert "w3" not in checked  # the check stops at the first bad wave
+
+
+def test_timings_are_written_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from analysis import runner
+
+    monkeypatch.delenv(runner.TIMINGS_ENV, raising=False)
+    with runner.timed("w1", "01_clean"):
+        pass
+    log = tmp_path / "timings.jsonl"
+    monkeypatch.setenv(runner.TIMINGS_ENV, str(log))
+    with runner.timed("w1", "01_clean"):
+        pass
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["wave"], r["step"]) for r in rows] == [("w1", "01_clean")] and rows[0]["seconds"] >= 0

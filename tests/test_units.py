@@ -201,3 +201,18 @@ def test_csat_run_units_on_a_dask_scheduler_and_two_workers(tmp_path):
         written = sorted(p.name for p in (project / "reports" / "units" / wave).glob("*.html"))
         assert written == sorted(f"{units.file_stem(r)}.html" for r in regions)
     assert (project / "reports" / "units" / "index.html").exists()
+
+
+def test_a_wave_run_again_without_units_drops_its_old_unit_pages(tmp_path):
+    from analysis.units import drop_stale_units
+
+    root = tmp_path / "reports" / "units"
+    for wave in ("w1", "w2"):
+        (root / wave).mkdir(parents=True)
+        (root / wave / "east.html").write_text("old", encoding="utf-8")
+    (root / "index.html").write_text("index", encoding="utf-8")
+    drop_stale_units(tmp_path, "w1")
+    assert not (root / "w1").exists() and (root / "w2" / "east.html").exists() and (root / "index.html").exists()
+    drop_stale_units(tmp_path, "w2")
+    assert not root.exists()
+    drop_stale_units(tmp_path, "w3")  # nothing there: no error

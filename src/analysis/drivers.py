@@ -116,7 +116,7 @@ def _rw_from_corr(corr: np.ndarray) -> np.ndarray:
 _CHUNK_BYTES = 64 * 2**20
 
 
-def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
+def _boot_corr(arr: np.ndarray, n_boot: int, seed: int, weights: np.ndarray | None = None):
     """Correlation matrices of ``n_boot`` case resamples of ``arr`` (n x q), chunk by chunk.
 
     Input: complete cases (y first), resamples, seed. Output: yields (c, q, q) stacks of
@@ -129,11 +129,13 @@ def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
     Equal to correlating the resampled rows up to rounding (about 1e-13). Above
     :data:`analysis.pls.BOOT_GROUPS` rows the units resampled are random groups of rows, by
     their sufficient statistics (the grouped bootstrap of :func:`analysis.pls.bootstrap_model`).
+    With case ``weights`` a drawn row weighs its count times its weight (the resampled rows carry
+    their case weights; a group carries the sum of its rows' weights).
     """
     from .pls import BOOT_GROUPS, _CountMoments
 
     rng = np.random.default_rng(seed)
-    moments = _CountMoments(arr, groups=BOOT_GROUPS, seed=seed)
+    moments = _CountMoments(arr, groups=BOOT_GROUPS, seed=seed, weights=weights)
     n = moments.units
     chunk = max(1, min(n_boot, _CHUNK_BYTES // (8 * n)))
     for start in range(0, n_boot, chunk):
@@ -144,44 +146,11 @@ def _boot_corr(arr: np.ndarray, n_boot: int, seed: int):
         yield moments.corr(idx)
 
 
-def _boot_wcorr(arr: np.ndarray, wt: np.ndarray, n_boot: int, seed: int):
-    """Weighted correlation matrices of ``n_boot`` case resamples of ``arr`` (n x q) carrying their case
-    weights ``wt``, chunk by chunk: the weighted counterpart of :func:`_boot_corr`.
-
-    Resample b draws its rows with ``rng.integers(0, n, n)`` (the stream of a row-indexing loop); its
-    frequency weights are the multinomial counts times the case weights, ``f = c * w``, and its
-    correlations come from the f-weighted cross-products of the data centred at the weighted full-sample
-    means (batched ``einsum``, no resampled copy): equal to the weighted correlation of the resampled
-    rows with their weights (``numpy.cov(aweights=)``) up to rounding. A column constant in a
-    resample gives NaN (the resample is skipped). Cost O(B n q^2), memory bounded by :data:`_CHUNK_BYTES`.
-    """
-    rng = np.random.default_rng(seed)
-    n = len(arr)
-    xc = arr - wt @ arr / wt.sum()
-    scale = np.maximum(np.var(arr, axis=0), 1e-300)
-    chunk = max(1, min(n_boot, _CHUNK_BYTES // (8 * n * 2)))
-    for start in range(0, n_boot, chunk):
-        c = min(chunk, n_boot - start)
-        idx = np.empty((c, n), dtype=np.intp)
-        for b in range(c):  # one draw call per resample: the seeded stream of a row-indexing loop
-            idx[b] = rng.integers(0, n, n)
-        counts = np.bincount((idx + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n).reshape(c, n)
-        f = counts * wt[None, :]
-        total = f.sum(axis=1)
-        m = f @ xc / total[:, None]
-        cov = np.einsum("bn,ni,nj->bij", f, xc, xc) / total[:, None, None] - m[:, :, None] * m[:, None, :]
-        var = np.diagonal(cov, axis1=1, axis2=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = np.sqrt(np.where(var > 1e-10 * scale, var, np.nan))
-            yield cov / (d[:, :, None] * d[:, None, :])
-
-
-def _boot_weights(arr: np.ndarray, n_boot: int, seed: int, wt: np.ndarray | None = None):
+def _boot_weights(arr: np.ndarray, n_boot: int, seed: int, weights: np.ndarray | None = None):
     """Raw relative weights of each resample (None for a resample whose predictors are constant or
-    collinear), from :func:`_boot_corr` (or :func:`_boot_wcorr` with case weights ``wt``); the
-    eigen-decompositions of a chunk in one batched call."""
-    stacks = _boot_corr(arr, n_boot, seed) if wt is None else _boot_wcorr(arr, wt, n_boot, seed)
-    for stack in stacks:
+    collinear), from :func:`_boot_corr` (with case ``weights`` if given); the eigen-decompositions of a
+    chunk in one batched call."""
+    for stack in _boot_corr(arr, n_boot, seed, weights):
         finite = np.isfinite(stack).all(axis=(1, 2))
         rxx, rxy = np.where(finite[:, None, None], stack, np.eye(stack.shape[1]))[:, 1:, 1:], stack[:, 1:, 0]
         evals, evecs = np.linalg.eigh(rxx)
@@ -296,8 +265,7 @@ def relative_weights_boot(
     ``rescaled``) and ``se`` (bootstrap SD of ``raw_weight``) added.  Resamples whose
     predictors are collinear are skipped; ``n_boot`` counts the ones used.
     Method: case resampling, percentile intervals (Efron & Tibshirani 1993), the resamples'
-    correlation matrices from count weights (:func:`_boot_corr`: linear in n, memory bounded; with
-    ``weights`` the counts times the case weights, :func:`_boot_wcorr`, the same draws); the use of
+    correlation matrices from count weights (:func:`_boot_corr`: linear in n, memory bounded); the use of
     bootstrap intervals for relative weights follows Tonidandel, LeBreton & Johnson
     (2009), Psychological Methods 14(4).
     """
@@ -305,7 +273,7 @@ def relative_weights_boot(
     out = point.to_frame()
     sub = _complete(data, y, predictors)
     arr = sub[[y, *predictors]].to_numpy()
-    # count weights, batched (no resampled copies); weighted: the counts times the case weights
+    # count weights, batched (no resampled copies); weighted, the drawn rows carry their case weights
     wt = None if weights is None else _weights_of(sub, weights)
     draws = [rw for rw in _boot_weights(arr, n_boot, seed, wt) if rw is not None]
     if not draws:

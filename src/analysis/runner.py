@@ -2,9 +2,11 @@
 
 For each wave, in baseline order:
 
-1. pre-flight: load the survey and wave, read and clean the raw export in
-   process, so bad input stops the run with a clear message before any
-   notebook starts and before anything is written;
+1. pre-flight: load the survey and every wave, read and clean each raw export
+   in a background thread of this process (:class:`BackgroundCheck`), so that the
+   second core checks while the first wave's notebooks run; bad input stops the
+   run with a clear message naming the wave, between two notebooks or at the
+   latest before the first wave is published, with nothing written;
 2. execute ``notebooks/01_clean`` ... ``05_report`` with papermill into a
    staging folder (``DIR/data/processed/.staging-<wave>``) and keep the
    executed notebooks under ``DIR/reports/notebooks/<wave>/``;
@@ -31,6 +33,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -359,6 +362,26 @@ def outside_project(survey: Survey, waves: Sequence[Wave]) -> list[str]:
     return notes
 
 
+#: The environment variable naming a file to which each step's wall time is appended (benchmarks).
+TIMINGS_ENV = "CSAT_TIMINGS"
+
+
+@contextmanager
+def timed(wave: str, step: str) -> Iterator[None]:
+    """Append ``{"wave", "step", "seconds"}`` as one JSON line to the file named by ``CSAT_TIMINGS``
+    when it is set (``scripts/bench_scale.py`` reads it); otherwise do nothing. The time never reaches
+    an output (reruns stay byte-identical)."""
+    path = os.environ.get(TIMINGS_ENV)
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if path:
+            line = json.dumps({"wave": wave, "step": step, "seconds": round(time.perf_counter() - start, 3)})
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
+
 def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
     """Check every wave of the run (:func:`analysis.wave.check`) before any is published.
 
@@ -375,6 +398,45 @@ def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
                 "the run is checked before the first one is written."
             ) from None
     return results
+
+
+class BackgroundCheck:
+    """:func:`preflight` in a background thread, so that the second core checks the later waves while
+    the first wave's notebooks run in the kernel (a separate process); nothing is published before
+    :meth:`wait` has returned.
+
+    ``wait()`` joins the thread and re-raises the check's :class:`~analysis.errors.InputError` (or any
+    other exception) in the caller's thread. The thread is a daemon: an interrupted run does not wait
+    for it. The checks' results are not kept (a million-row wave's cleaned copy would double the memory).
+    """
+
+    def __init__(self, survey: Survey, waves: Sequence[Wave]) -> None:
+        import threading
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._check, args=(survey, list(waves)), daemon=True,
+                                        name="csat-preflight")
+        self._thread.start()
+
+    def _check(self, survey: Survey, waves: list[Wave]) -> None:
+        try:
+            for wave in waves:  # one wave at a time, its result dropped before the next is read
+                with timed(wave.id, "preflight"):
+                    preflight(survey, [wave])
+        except BaseException as exc:  # re-raised by wait()
+            self._error = exc
+
+    def raise_if_failed(self) -> None:
+        """Raise the check's exception now if it has already failed (a bad later wave stops the run
+        between two notebooks, not only at the first publish)."""
+        if self._error is not None:
+            self.wait()
+
+    def wait(self) -> None:
+        """Block until every wave is checked; raise what the check raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def run(
@@ -475,7 +537,7 @@ def _run_locked(
 
     try:
         bar.set_postfix_str("checking input")
-        preflight(survey, todo)  # every wave's input, before anything is written
+        checked = BackgroundCheck(survey, todo)  # every wave's input, waited for before anything is published
         for wave in waves:
             if wave not in todo:
                 html = reports / f"{wave.id}.html"
@@ -502,17 +564,23 @@ def _run_locked(
                 shown = {**params, "processed_dir": str(target.folder)}
                 for name, source in [*((n, None) for n in WAVE_NOTEBOOKS), *((p.stem, p) for p in own)]:
                     bar.set_postfix_str(f"{wave.id}: {name}")
+                    checked.raise_if_failed()
                     try:
-                        execute_notebook(
-                            name,
-                            nb_staging / f"{name}.ipynb",
-                            params,
-                            cwd=out,
-                            km=kernel(),
-                            source=source,
-                            shown=shown,
-                        )
+                        with timed(wave.id, name):
+                            execute_notebook(
+                                name,
+                                nb_staging / f"{name}.ipynb",
+                                params,
+                                cwd=out,
+                                km=kernel(),
+                                source=source,
+                                shown=shown,
+                            )
+                    except InputError:
+                        checked.wait()  # the check's message (it names the wave) comes first
+                        raise
                     except NotebookError as exc:
+                        checked.wait()
                         # keep the failed notebook for debugging, outside the published reports
                         failed = out / ".csat_failed" / wave.id
                         shutil.rmtree(failed, ignore_errors=True)
@@ -528,15 +596,23 @@ def _run_locked(
                     (nb_staging / nb.name, f"{wave.id}.{nb.stem}.html", f"{survey.title_text()} {wave.id}: {nb.stem}")
                     for nb in own
                 ]
-                for notebook, page, title in pages:
-                    render_html(notebook, html_staging / page, title=title, language=survey.language)
+                with timed(wave.id, "html"):
+                    for notebook, page, title in pages:
+                        render_html(notebook, html_staging / page, title=title, language=survey.language)
                 bar.set_postfix_str(f"{wave.id}: PDF and Word")
                 wave_html = html_staging / pages[0][1]
-                documents = write_documents(pages[0][0], wave_html, pages[0][2], survey.language, engine)
+                with timed(wave.id, "pdf_docx"):
+                    documents = write_documents(pages[0][0], wave_html, pages[0][2], survey.language, engine)
                 files = [page for _, page, _ in pages] + [Path(d).name for d in documents]
                 moves = [(wave_staging, target.folder), (nb_staging, reports / "notebooks" / wave.id)]
                 moves += [(html_staging / name, reports / name) for name in files]
+                bar.set_postfix_str(f"{wave.id}: waiting for the input check")
+                checked.wait()
                 publish_wave(out, wave.id, moves, stamps[wave.id], {"wave": wave.id})
+                if not (units or survey.units):
+                    from .units import drop_stale_units
+
+                    drop_stale_units(out, wave.id)
             finally:
                 for folder in (wave_staging, nb_staging, html_staging):
                     shutil.rmtree(folder, ignore_errors=True)
@@ -555,19 +631,20 @@ def _run_locked(
         if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
             track_staging = staging(reports, "tracking")
             try:
-                execute_notebook(
-                    TRACKING_NOTEBOOK,
-                    track_staging / tracking_nb.name,
-                    {
-                        "survey_path": str(Path(survey.path).resolve()),
-                        "processed_root": str(processed),
-                        "waves": [w.id for w in tracked],
-                        "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
-                        "out_root": str(out),
-                    },
-                    cwd=out,
-                    km=kernel(),
-                )
+                with timed("tracking", TRACKING_NOTEBOOK):
+                    execute_notebook(
+                        TRACKING_NOTEBOOK,
+                        track_staging / tracking_nb.name,
+                        {
+                            "survey_path": str(Path(survey.path).resolve()),
+                            "processed_root": str(processed),
+                            "waves": [w.id for w in tracked],
+                            "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
+                            "out_root": str(out),
+                        },
+                        cwd=out,
+                        km=kernel(),
+                    )
                 title = word("title.tracking", survey.language, survey=survey.title_text())
                 render_html(
                     track_staging / tracking_nb.name,

@@ -393,6 +393,16 @@ def write_unit_reports(
     return result
 
 
+def drop_stale_units(out: Path, wave_id: str) -> None:
+    """Remove ``reports/units/<wave>/`` after the wave was run again without unit reports (its pages
+    would show the old run's numbers beside the new wave report), and ``reports/units/`` itself with
+    its index once no wave has unit pages left."""
+    root = Path(out) / "reports" / "units"
+    shutil.rmtree(root / wave_id, ignore_errors=True)
+    if root.is_dir() and not any(p.is_dir() for p in root.iterdir()):
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def write_units_index(survey: Survey, segment: str, result: UnitsResult, root: Path) -> Path:
     """``reports/units/index.html``: per wave, a link to every unit report and the groups skipped."""
     from . import report
