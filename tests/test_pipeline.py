@@ -103,6 +103,16 @@ def test_every_weighted_n_of_the_demo_has_n_eff(demo_run: Path, wave: str) -> No
     assert n_eff_audit(tables, weighted=True) == []
 
 
+def test_weighted_demo_report_shows_the_unweighted_n(demo_run: Path) -> None:
+    """The weighted demo's report says its figures are weighted and shows the unweighted n in its tables
+    (the charts' own notes are checked on the figures in test_weighting_mobi)."""
+    from analysis.words import word
+
+    page = (demo_run / "reports" / "2026H1.html").read_text(encoding="utf-8")
+    assert page.count(word("column.n_unweighted", "zh")) >= 4
+    assert word("column.value_weighted", "zh") in page and word("column.mean_weighted", "zh") in page
+
+
 def test_wave_change_only_with_baseline(demo_run: Path) -> None:
     processed = demo_run / "data" / "processed"
     assert not (processed / "2025H1" / "wave_change.csv").exists()
