@@ -264,3 +264,27 @@ def test_timings_are_written_only_when_asked(tmp_path: Path, monkeypatch: pytest
         pass
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["wave"], r["step"]) for r in rows] == [("w1", "01_clean")] and rows[0]["seconds"] >= 0
+
+
+def test_the_kernel_reset_clears_every_name_of_the_previous_notebook(tmp_path: Path) -> None:
+    """Between two notebooks of a run the shared kernel keeps no variable of the first (only its modules)."""
+    import nbformat
+
+    from analysis.runner import execute_notebook, shared_kernel
+
+    first, second = tmp_path / "first.ipynb", tmp_path / "second.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("parameters = 1"), nbformat.v4.new_code_cell("secret = 41\n_hidden = 2\nsecret + 1")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb, first)
+    nb2 = nbformat.v4.new_notebook()
+    nb2.cells = [nbformat.v4.new_code_cell("parameters = 1"), nbformat.v4.new_code_cell(
+        "left = sorted(k for k in dir() if k in {'secret', '_hidden', '_csat_clear'})\n"
+        "assert left == [], left\nassert 'get_ipython' in dir()")]
+    nb2.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nb2, second)
+    with shared_kernel(tmp_path) as km:
+        execute_notebook("first", tmp_path / "out1.ipynb", {}, cwd=tmp_path, km=km, source=first)
+        execute_notebook("second", tmp_path / "out2.ipynb", {}, cwd=tmp_path, km=km, source=second)
+    out = nbformat.read(tmp_path / "out1.ipynb", as_version=4)
+    assert out.cells[-1].outputs[0]["data"]["text/plain"] == "42"  # results are still shown

@@ -698,3 +698,22 @@ def test_ipa_stability_without_usable_resamples_is_nan():
     assert out["n_boot"].eq(0).all() or out["stability"].notna().all()
     one = ipa_stability(point, data.iloc[:2], "y", {c: (1, 7) for c in data}, n_boot=20, seed=1)
     assert one["stability"].isna().all() and one["n_boot"].eq(0).all()
+
+
+def test_ipa_stability_grouped_above_boot_groups_agrees_with_the_row_bootstrap(monkeypatch):
+    """Above analysis.pls.BOOT_GROUPS rows the IPA bootstrap resamples random groups of rows by their
+    sums (issue 12: linear in n); its intervals agree with the row bootstrap's (widths within 25%)."""
+    from analysis import pls
+    from analysis.zones import ipa_stability
+
+    data, ranges = _ipa_data(n=1200)
+    point = _ipa_point(data, ranges)
+    rows = ipa_stability(point, data, "y", ranges, n_boot=400, seed=3)
+    monkeypatch.setattr(pls, "BOOT_GROUPS", 300)
+    grouped = ipa_stability(point, data, "y", ranges, n_boot=400, seed=3)
+    for name in ("importance", "performance"):
+        w_rows = rows[f"{name}_ci_high"] - rows[f"{name}_ci_low"]
+        w_grouped = grouped[f"{name}_ci_high"] - grouped[f"{name}_ci_low"]
+        ratio = (w_grouped / w_rows).to_numpy()
+        assert np.all((ratio > 0.75) & (ratio < 1.25)), (name, ratio)
+    assert np.all(np.abs(grouped["stability"] - rows["stability"]) < 0.15)

@@ -190,10 +190,21 @@ def figure_of(ax: Axes) -> Figure:
 
 
 def figure_png(fig: Figure) -> bytes:
-    """A figure as PNG bytes (tight bounding box, no timestamp metadata: same chart, same bytes)."""
+    """A figure as PNG bytes (tight bounding box, no timestamp metadata: same chart, same bytes).
+
+    A finished report chart (marked ``_csat_finished`` by :func:`analysis.memo.chart_memo`) keeps the
+    bytes of its first rendering: shown again (the report notebook shows the analysis notebooks'
+    charts) it gives the same PNG. Rendering a figure a second time does not (a tight bounding box
+    measured on an already drawn figure comes out a few pixels different), and takes time."""
+    cached = getattr(fig, "_csat_png", None)
+    if cached is not None:
+        return cached
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
-    return buffer.getvalue()
+    png = buffer.getvalue()
+    if getattr(fig, "_csat_finished", False):
+        fig._csat_png = png
+    return png
 
 
 def _register_notebook_display() -> None:

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from . import plotting, words
 from .kpis import KNOWN_KPIS
+from .memo import chart_memo
 from .plotting import figure_of
 from .privacy import MIN_CELL
 from .zones import IPA_STABLE
@@ -278,6 +279,7 @@ def item_table(ctx: WaveContext) -> pd.DataFrame:
     return table
 
 
+@chart_memo
 def item_charts(ctx: WaveContext) -> list[Figure]:
     """One diverging stacked bar chart per dimension (items by their scale labels)."""
     s = ctx.survey
@@ -298,6 +300,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
     return figs
 
 
+@chart_memo
 def index_chart(ctx: WaveContext) -> Figure:
     """Horizontal bars of each dimension's 0-100 index with 95% intervals; the overall CSI highlighted."""
     lang = ctx.language
@@ -375,6 +378,7 @@ def note_text(note: Any, language: str) -> str:
     return "; ".join(parts)
 
 
+@chart_memo
 def group_charts(ctx: WaveContext) -> list[Figure]:
     """Mean overall satisfaction with 95% intervals per group, one chart per segment (groups n >= MIN_CELL)."""
     s = ctx.survey
@@ -445,6 +449,7 @@ def _p_adj(change: pd.DataFrame) -> pd.Series:
     return change["p_adj"] if "p_adj" in change.columns else change["p"]
 
 
+@chart_memo
 def driver_chart(ctx: WaveContext) -> Figure:
     """Relative importance of each dimension for overall satisfaction (Johnson's relative weights)."""
     table = ctx.read("drivers")
@@ -482,6 +487,7 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
+@chart_memo
 def path_diagram(ctx: WaveContext) -> Figure:
     """The CSI model's path diagram from csi_paths and pls_r2."""
     r2 = ctx.read("pls_r2")
@@ -523,6 +529,7 @@ def zone_summary(ctx: WaveContext) -> pd.DataFrame:
     )
 
 
+@chart_memo
 def zone_chart(ctx: WaveContext) -> Figure:
     s = ctx.survey
     scores = ctx.read("respondent_scores")
@@ -551,6 +558,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
     return weighted_figure(ctx, ax)
 
 
+@chart_memo
 def loyalty_chart(ctx: WaveContext) -> Figure:
     from .wave import zone_thresholds
 
@@ -604,6 +612,7 @@ def loyalty_text(ctx: WaveContext) -> str:
     return word("text.loyalty_no_break", lang, p=p, slope=words.number(slope, 2, missing="–"))
 
 
+@chart_memo
 def ipa_chart(ctx: WaveContext) -> Figure:
     ipa = ctx.read("ipa")
     lang = ctx.language

@@ -1018,18 +1018,60 @@ def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
 
 
-def _weighted_corr(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Correlation matrices of the columns of ``x`` (n, p) under each row of case weights ``w`` (b, n)."""
-    xc = x - x.mean(axis=0)
-    total = w.sum(axis=1)
-    m1 = (w @ xc) / total[:, None]
-    m2 = np.swapaxes(w[:, :, None] * xc[None], 1, 2) @ xc / total[:, None, None]
+def _unit_sums(x: np.ndarray, member: np.ndarray, units: int, block: int = 65536) -> dict[str, np.ndarray]:
+    """Per-unit sufficient statistics of the IPA bootstrap: of the items' answers (``filled``,
+    ``answered``, for the performance) and of the complete cases' centred values (count, sums and the
+    upper triangle of the cross-products, for the correlations); ``member`` is each row's unit (a row
+    per unit, or random groups of rows). Rows are taken ``block`` at a time (no n x p^2 array)."""
+    complete = ~np.isnan(x).any(axis=1)
+    center = x[complete].mean(axis=0) if complete.any() else np.zeros(x.shape[1])
+    iu, ju = np.triu_indices(x.shape[1])
+    k = x.shape[1] - 1
+    out = {
+        "filled": np.zeros((units, k)),
+        "answered": np.zeros((units, k)),
+        "count": np.zeros((units, 1)),
+        "s1": np.zeros((units, x.shape[1])),
+        "s2": np.zeros((units, iu.size)),
+    }
+
+    def add(name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        if units == len(member):  # one unit per row: the rows' own values
+            out[name][idx] += values
+        else:
+            for j in range(values.shape[1]):
+                out[name][:, j] += np.bincount(idx, weights=values[:, j], minlength=units)
+
+    for lo in range(0, len(x), block):
+        xb, mb, cb = x[lo : lo + block], member[lo : lo + block], complete[lo : lo + block]
+        answered = ~np.isnan(xb[:, 1:])
+        add("filled", mb, np.where(answered, xb[:, 1:], 0.0))
+        add("answered", mb, answered.astype(float))
+        xc = xb[cb] - center
+        add("count", mb[cb], np.ones((len(xc), 1)))
+        add("s1", mb[cb], xc)
+        add("s2", mb[cb], xc[:, iu] * xc[:, ju])
+    out["count"] = out["count"][:, 0]
+    return out
+
+
+def _corr_from_sums(c: np.ndarray, sums: dict[str, np.ndarray], p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Correlation matrices (b, p, p) of the complete cases of the resamples with unit counts ``c``
+    (b, units), and their numbers of complete cases (b,); NaN for a resample with a constant column."""
+    tot = c @ sums["count"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = (c @ sums["s1"]) / tot[:, None]
+        upper = (c @ sums["s2"]) / tot[:, None]
+    iu, ju = np.triu_indices(p)
+    m2 = np.empty((len(c), p, p))
+    m2[:, iu, ju] = upper
+    m2[:, ju, iu] = upper
     cov = m2 - m1[:, :, None] * m1[:, None, :]
     sd = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov / (sd[:, :, None] * sd[:, None, :])
-    corr[(sd <= 1e-12).any(axis=1)] = np.nan
-    return corr
+    corr[~(sd > 1e-12).all(axis=1)] = np.nan
+    return corr, tot
 
 
 def _lines(values: np.ndarray, grid: str | tuple[float, float], axis: int) -> np.ndarray:
@@ -1070,39 +1112,43 @@ def ipa_stability(
 
     Method: case resampling of all rows (``rng.integers(0, n, (B, n))``, drawn in blocks in that order);
     each resample's importance is the relative weight among its complete cases, its performance the mean
-    of its available answers, computed for all resamples at once from the resample counts (weighted
-    moments and batched eigen-decompositions; no Python loop over respondents or resamples beyond
-    memory-sized blocks).
+    of its available answers, computed for all resamples at once from the resample counts and the rows'
+    sufficient statistics (sums and cross-products of the centred complete cases, sums of the answers:
+    one matrix product per block, no resampled copy; batched eigen-decompositions). Above
+    :data:`analysis.pls.BOOT_GROUPS` rows the units resampled are that many random groups of rows, by
+    their sums (the grouped bootstrap of :func:`analysis.pls.bootstrap_model`): cost and memory do not
+    grow with n beyond one pass over the rows.
     """
     from analysis.drivers import relative_weights_batch
+    from analysis.pls import BOOT_GROUPS
 
     items = list(ipa_df["item"])
     cols = [outcome, *items]
     x = data[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     n, k = len(x), len(items)
-    complete = ~np.isnan(x).any(axis=1)
-    xi = x[:, 1:]
-    answered = ~np.isnan(xi)
-    filled = np.where(answered, xi, 0.0)
     lo = np.array([ranges[i][0] for i in items], dtype=float)
     span = np.array([ranges[i][1] - ranges[i][0] for i in items], dtype=float)
     point = ipa_df["quadrant"].to_numpy()
     rng = np.random.default_rng(seed)
-    block = max(1, int(2e7 // max(1, n * (k + 1))))  # (block, n, k + 1) floats at a time
+    units = n
+    member = np.arange(n)
+    if n > BOOT_GROUPS:  # the grouped bootstrap of analysis.pls.bootstrap_model: random groups of rows
+        units = BOOT_GROUPS
+        member = np.random.default_rng(seed).permutation(n) % units
+    sums = _unit_sums(x, member, units)
+    block = max(1, int(2e7 // max(1, units * (k + 1))))  # (block x units) counts at a time
     imps, perfs = [], []
     done = 0
-    while done < n_boot and n > 0:
+    while done < n_boot and units > 0 and sums["count"].sum() >= k + 2:
         b = min(block, n_boot - done)
-        w = _resample_counts(rng, b, n)
+        c = _resample_counts(rng, b, units)
         done += b
-        wc = w[:, complete]
-        if wc.shape[1] < k + 2:
-            continue
-        raw, ok = relative_weights_batch(_weighted_corr(x[complete], wc))
+        corr, tot = _corr_from_sums(c, sums, k + 1)
+        raw, ok = relative_weights_batch(corr)
         with np.errstate(divide="ignore", invalid="ignore"):
             imp = raw / raw.sum(axis=1, keepdims=True)
-            perf = ((w @ filled) / (w @ answered) - lo) * 100.0 / span
-        ok &= (wc.sum(axis=1) >= k + 2) & np.isfinite(perf).all(axis=1)
+            perf = ((c @ sums["filled"]) / (c @ sums["answered"]) - lo) * 100.0 / span
+        ok &= (tot >= k + 2) & np.isfinite(perf).all(axis=1)
         imps.append(imp[ok])
         perfs.append(perf[ok])
     imp = np.vstack(imps) if imps else np.empty((0, k))
