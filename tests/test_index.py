@@ -269,3 +269,39 @@ def test_weighted_csi_equals_repeated_rows() -> None:
     np.testing.assert_allclose(weighted["index"], ref["index"], atol=1e-10)
     assert list(weighted["n"]) == [80, 80, 80] and "n_eff" in weighted.columns
     assert (weighted["ci_low"] < weighted["index"]).all() and (weighted["index"] < weighted["ci_high"]).all()
+
+
+def test_csi_grouped_bootstrap_above_boot_groups_agrees_with_the_t_interval(monkeypatch):
+    """Above analysis.pls.BOOT_GROUPS rows the index bootstrap resamples random groups of rows by their
+    sums (issue 12: no multinomial draw over n rows per resample); its intervals still agree with the t
+    interval of a mean (the reference), weighted too (against the weighted mean's linearised SE)."""
+    from analysis import pls
+
+    rng = np.random.default_rng(7)
+    n = 6000
+    data = pd.DataFrame({"a": rng.integers(1, 11, n).astype(float), "b": rng.integers(1, 11, n).astype(float)})
+    data.loc[rng.random(n) < 0.1, "b"] = np.nan
+    blocks, ranges = {"A": ["a"], "B": ["b"]}, {"a": (1, 10), "b": (1, 10)}
+    monkeypatch.setattr(pls, "BOOT_GROUPS", 500)
+    out = index.csi(data, blocks, ranges, {"A": 1, "B": 1}, n_boot=2000, seed=3).set_index("construct")
+    a = (data["a"] - 1) / 9 * 100
+    half = stats.t.ppf(0.975, n - 1) * a.std(ddof=1) / math.sqrt(n)
+    assert out.loc["A", "ci_low"] == pytest.approx(a.mean() - half, abs=0.15 * half)
+    assert out.loc["A", "ci_high"] == pytest.approx(a.mean() + half, abs=0.15 * half)
+    again = index.csi(data, blocks, ranges, {"A": 1, "B": 1}, n_boot=2000, seed=3)
+    pd.testing.assert_frame_equal(out.reset_index(), again)  # seeded
+    # weighted: the interval of the weighted mean agrees with its linearised standard error
+    w = pd.Series(rng.uniform(0.5, 2.0, n), index=data.index)
+
+    class W:
+        weighted = True
+
+        def values_for(self, idx):
+            return w.reindex(idx).to_numpy()
+
+    wout = index.csi(data, blocks, ranges, {"A": 1, "B": 1}, n_boot=2000, seed=3, weights=W()).set_index("construct")
+    m = float((w * a).sum() / w.sum())
+    se = float(np.sqrt(((w * (a - m)) ** 2).sum()) / w.sum())
+    assert wout.loc["A", "index"] == pytest.approx(m)
+    assert wout.loc["A", "ci_low"] == pytest.approx(m - 1.96 * se, abs=0.15 * 1.96 * se)
+    assert wout.loc["A", "ci_high"] == pytest.approx(m + 1.96 * se, abs=0.15 * 1.96 * se)

@@ -91,6 +91,28 @@ def test_contract_outputs(demo_run: Path, wave: str) -> None:
     assert not list((demo_run / "data" / "processed").glob(".staging*"))
 
 
+@pytest.mark.parametrize("wave", WAVES)
+def test_every_weighted_n_of_the_demo_has_n_eff(demo_run: Path, wave: str) -> None:
+    """The demo is weighted: every table with an ``n`` column has ``n_eff`` beside it (issue 13; the
+    exemptions and the unweighted counterpart are in test_weighting_mobi)."""
+    from test_weighting_mobi import n_eff_audit
+
+    folder = demo_run / "data" / "processed" / wave
+    tables = {p.stem: pd.read_csv(p) for p in folder.glob("*.csv")}
+    assert {"comment_codes", "wave_change", "drivers", "csi_paths"} & set(tables)
+    assert n_eff_audit(tables, weighted=True) == []
+
+
+def test_weighted_demo_report_shows_the_unweighted_n(demo_run: Path) -> None:
+    """The weighted demo's report says its figures are weighted and shows the unweighted n in its tables
+    (the charts' own notes are checked on the figures in test_weighting_mobi)."""
+    from analysis.words import word
+
+    page = (demo_run / "reports" / "2026H1.html").read_text(encoding="utf-8")
+    assert page.count(word("column.n_unweighted", "zh")) >= 4
+    assert word("column.value_weighted", "zh") in page and word("column.mean_weighted", "zh") in page
+
+
 def test_wave_change_only_with_baseline(demo_run: Path) -> None:
     processed = demo_run / "data" / "processed"
     assert not (processed / "2025H1" / "wave_change.csv").exists()

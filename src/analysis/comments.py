@@ -557,7 +557,7 @@ def _split(values: pd.Series, positions: np.ndarray) -> tuple[pd.Series, pd.Seri
     return values.iloc[positions], values[~inside]
 
 
-def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Series) -> pd.DataFrame:
+def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Series, weights: Any = None) -> pd.DataFrame:
     """Per code: how many comments have it and how satisfied those customers are.
 
     Inputs: :func:`code_comments`' frame, the code names, every respondent's overall satisfaction (same
@@ -567,7 +567,12 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
     ``mean_satisfaction_others`` (every other respondent with a rating), ``diff`` and Welch's test of it
     (``t``, ``p``); the same for the mentioners whose comment is negative (sentiment < 0) against
     everyone else: ``n_negative``, ``mean_satisfaction_negative``, ``p_negative``.
+
+    With ``weights`` (an :class:`analysis.weighting.Weights` of every respondent, labelled like
+    ``satisfaction``): :func:`_weighted_code_table`.
     """
+    if weights is not None and getattr(weights, "weighted", False):
+        return _weighted_code_table(coded, names, satisfaction, weights)
     m = code_matrix(coded, names)
     n_comments = len(coded)
     pos = satisfaction.index.get_indexer(coded.index) if satisfaction.index.is_unique else None
@@ -613,7 +618,66 @@ def code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Serie
     return pd.DataFrame(rows, columns=cols)
 
 
-def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFrame) -> pd.DataFrame:
+def _weighted_code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction: pd.Series, weights: Any) -> pd.DataFrame:
+    """:func:`code_table` under weighting: the same columns, every estimate weighted, ``n`` counts.
+
+    ``share`` is the design-based share of the commenters who have the code (the commenters are the
+    domain; :func:`analysis.weighting.design_share`: calibration-aware ``se``, logit interval as R
+    ``svyciprop``), ``sentiment`` and the ``mean_satisfaction*`` weighted means, ``diff``, ``t`` and
+    ``p`` (and ``p_negative``) the design t test of two domain means
+    (:func:`analysis.weighting.design_diff`) in place of Welch's; ``se`` and ``n_eff`` (Kish, of the
+    mentioners' weights) are added.
+    """
+    from .weighting import design_diff, design_share, kish
+
+    m = code_matrix(coded, names)
+    idx = weights.weight.index
+    n_comments = len(coded)
+    w = weights.weight
+    sat = satisfaction.reindex(idx)
+    rows = []
+    for name in names:
+        mention = m[name].reindex(idx)  # NaN: no comment (outside the domain)
+        est = design_share(mention.astype(float), weights)
+        who = m.index[m[name]]
+        flag = pd.Series(0.0, index=idx)
+        flag.loc[who] = 1.0
+        diff, t, p = design_diff(sat, flag, weights)
+        neg = coded.loc[who].index[coded.loc[who, "sentiment"] < 0]
+        neg_flag = pd.Series(0.0, index=idx)
+        neg_flag.loc[neg] = 1.0
+        _, _, p_neg = design_diff(sat, neg_flag, weights)
+        rated = sat.notna()
+        mine, others = rated & (flag == 1), rated & (flag == 0)
+        negs = rated & (neg_flag == 1)
+        tone = coded.loc[who, "sentiment"]
+        rows.append(
+            {
+                "code": name, "n": len(who), "n_comments": n_comments, "share": est["share"],
+                "ci_low": est["ci_low"], "ci_high": est["ci_high"],
+                "sentiment": _wmean(tone, w.reindex(tone.index)) if len(who) else math.nan,
+                "mean_satisfaction": _wmean(sat[mine], w[mine]) if len(who) else math.nan,
+                "mean_satisfaction_others": _wmean(sat[others], w[others]),
+                "diff": diff if len(who) else math.nan, "t": t, "p": p, "n_negative": len(neg),
+                "mean_satisfaction_negative": _wmean(sat[negs], w[negs]) if len(neg) else math.nan,
+                "p_negative": p_neg, "se": est["se"],
+                "n_eff": kish(w.reindex(who).to_numpy())["n_eff"] if len(who) else 0.0,
+            }
+        )
+    cols = ["code", "n", "n_comments", "share", "ci_low", "ci_high", "sentiment", "mean_satisfaction",
+            "mean_satisfaction_others", "diff", "t", "p", "n_negative", "mean_satisfaction_negative", "p_negative",
+            "se", "n_eff"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _wmean(x: pd.Series, w: pd.Series) -> float:
+    """Weighted mean of the non-missing ``x`` (NaN without any)."""
+    ok = x.notna().to_numpy()
+    wt = w.to_numpy(dtype=float)[ok]
+    return float(np.dot(x.to_numpy(dtype=float)[ok], wt) / wt.sum()) if ok.any() and wt.sum() > 0 else math.nan
+
+
+def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFrame, weights: Any = None) -> pd.DataFrame:
     """Code share and mean sentiment per group of each grouping column.
 
     Inputs: :func:`code_comments`' frame, the code names, a frame of grouping columns (segments, or a
@@ -621,7 +685,14 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
     ``n_comments`` (of the group), ``n``, ``share`` with its Wilson interval (``ci_low``, ``ci_high``),
     ``sentiment`` (mean of the group's comments with the code) with its t interval
     (``sentiment_ci_low``, ``sentiment_ci_high``, :func:`mean_ci`). Groups in sorted order.
+
+    With ``weights`` (:class:`analysis.weighting.Weights` labelled like ``coded``'s rows, covering
+    them): the design-based share of the group's commenters with the code
+    (:func:`analysis.weighting.design_share`), the weighted mean sentiment with its design interval
+    (:func:`analysis.weighting.design_means`), and ``n_eff`` (Kish, of the rows with the code).
     """
+    if weights is not None and getattr(weights, "weighted", False):
+        return _weighted_shares_by(coded, names, groups, weights)
     m = code_matrix(coded, names).to_numpy()
     tone = coded["sentiment"].to_numpy(dtype=float)
     rows = []
@@ -653,6 +724,38 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
                 )
     cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment",
             "sentiment_ci_low", "sentiment_ci_high"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _weighted_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFrame, weights: Any) -> pd.DataFrame:
+    """:func:`code_shares_by` under weighting (see there)."""
+    from .weighting import design_means, design_share
+
+    m = code_matrix(coded, names)
+    idx = weights.weight.index
+    rows = []
+    for seg in groups.columns:
+        g = groups[seg].reindex(coded.index)
+        for group in sorted(g.dropna().unique(), key=str):
+            inside = g == group
+            for name in names:
+                has = inside & m[name]
+                flag = m[name].astype(float).where(inside).reindex(idx)
+                est = design_share(flag, weights)
+                tone = coded["sentiment"].where(has).reindex(idx).rename("tone").to_frame()
+                t = design_means(tone, ["tone"], weights).iloc[0] if has.any() else None
+                rows.append(
+                    {
+                        "segment": seg, "group": group, "code": name, "n_comments": int(inside.sum()),
+                        "n": int(has.sum()), "share": est["share"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
+                        "sentiment": float(t["mean"]) if t is not None else math.nan,
+                        "sentiment_ci_low": float(t["ci_low"]) if t is not None else math.nan,
+                        "sentiment_ci_high": float(t["ci_high"]) if t is not None else math.nan,
+                        "n_eff": est["n_eff"],
+                    }
+                )
+    cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment",
+            "sentiment_ci_low", "sentiment_ci_high", "n_eff"]
     return pd.DataFrame(rows, columns=cols)
 
 

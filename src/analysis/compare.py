@@ -922,7 +922,8 @@ class Change:
     change; ``method`` how they were computed; ``n_baseline``, ``n_current`` the answers
     used; ``n_boot`` the bootstrap resamples (bootstrap only, else None); ``n_paired`` the
     customers answering in both waves whose two answers were treated as paired (the panel-aware
-    changes of :func:`overlap_mean_change` and its kin, else None).
+    changes of :func:`overlap_mean_change` and its kin, else None); ``n_eff_baseline``,
+    ``n_eff_current`` the Kish effective n of the answers' weights (weighted changes, else None).
     """
 
     metric: str
@@ -937,11 +938,13 @@ class Change:
     n_current: int
     n_boot: int | None = field(default=None)
     n_paired: int | None = field(default=None)
+    n_eff_baseline: float | None = field(default=None)
+    n_eff_current: float | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict, without ``n_boot`` and ``n_paired`` when they are None."""
+        """The fields as a dict, without ``n_boot``, ``n_paired`` and the ``n_eff_*`` when they are None."""
         out = asdict(self)
-        for key in ("n_boot", "n_paired"):
+        for key in ("n_boot", "n_paired", "n_eff_baseline", "n_eff_current"):
             if out[key] is None:
                 del out[key]
         return out

@@ -32,6 +32,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.order import levels
 from analysis.privacy import MIN_CELL
+from analysis.weighting import kish
 
 if TYPE_CHECKING:
     from analysis.weighting import Weights
@@ -284,7 +285,8 @@ def distribution(
 
     Returns a long DataFrame with columns ``item, level, label, n, share``
     where ``share`` is n over the item's answered count (0-1). With ``weights`` (rows matched
-    by index) ``share`` is the weighted share of the answered rows; ``n`` stays the count.
+    by index) ``share`` is the weighted share of the answered rows; ``n`` stays the count and
+    ``n_eff`` (Kish, of the weights of the rows answering that level) is added.
     """
     rows = []
     labels = labels or {}
@@ -299,18 +301,14 @@ def distribution(
         for level in range(int(lo), int(hi) + 1):
             count = int(np.sum(x == level))
             share = count / answered if answered else math.nan
-            if w_all is not None and answered:
-                share = float(wx[x == level].sum() / wx.sum())
-            rows.append(
-                {
-                    "item": item,
-                    "level": level,
-                    "label": str(names.get(level, level)),
-                    "n": count,
-                    "share": share,
-                }
-            )
-    return pd.DataFrame(rows, columns=["item", "level", "label", "n", "share"])
+            row = {"item": item, "level": level, "label": str(names.get(level, level)), "n": count, "share": share}
+            if w_all is not None:
+                if answered:
+                    row["share"] = float(wx[x == level].sum() / wx.sum())
+                row["n_eff"] = kish(wx[x == level])["n_eff"] if count else 0.0
+            rows.append(row)
+    columns = ["item", "level", "label", "n", "share"] + (["n_eff"] if w_all is not None else [])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def satisfaction_rate(

@@ -27,7 +27,7 @@ import pandas as pd
 from statsmodels.regression.linear_model import OLS, WLS
 from statsmodels.tools.tools import add_constant
 
-__all__ = ["Drivers", "regression_drivers", "relative_weights", "relative_weights_batch", "relative_weights_boot"]
+__all__ = ["Drivers", "complete_rows", "regression_drivers", "relative_weights", "relative_weights_batch", "relative_weights_boot"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,12 @@ class Drivers:
         out["r2"] = self.r2
         out["n"] = self.n
         return out
+
+
+def complete_rows(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.Index:
+    """The index of the complete cases of ``y`` and ``predictors`` that every function here uses
+    (listwise deletion, as :func:`_complete`); e.g. for the Kish ``n_eff`` of their weights."""
+    return _complete(data, y, predictors).index
 
 
 def _complete(data: pd.DataFrame, y: str, predictors: Sequence[str]) -> pd.DataFrame:

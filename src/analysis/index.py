@@ -332,7 +332,11 @@ def csi(
     low = np.full(len(constructs) + 1, np.nan)
     high = np.full(len(constructs) + 1, np.nan)
     n = len(data)
-    if n_boot > 0 and n > 0:
+    from . import pls
+
+    if n_boot > 0 and n > pls.BOOT_GROUPS:  # the grouped bootstrap of analysis.pls.bootstrap_model
+        boot = _grouped_boot(filled, has, case_w, n_boot, seed, pls.BOOT_GROUPS)
+    elif n_boot > 0 and n > 0:
         rng = np.random.default_rng(seed)
         boot = np.empty((n_boot, len(constructs) + 1))
         chunk = max(1, min(n_boot, 2_000_000 // max(n, 1)))
@@ -344,6 +348,7 @@ def csi(
             num = freq @ filled
             den = freq @ has.astype(float)
             boot[start : start + size] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+    if n_boot > 0 and n > 0:
         tail = (1 - conf) / 2 * 100
         low = np.nanpercentile(boot, tail, axis=0)
         high = np.nanpercentile(boot, 100 - tail, axis=0)
@@ -377,6 +382,33 @@ def csi(
             row["n_eff"] = kish(case_w[mask])["n_eff"]
         columns.append("n_eff")
     return pd.DataFrame(rows, columns=columns)
+
+
+def _grouped_boot(filled: np.ndarray, has: np.ndarray, case_w: np.ndarray | None, n_boot: int,
+                  seed: int | None, groups: int) -> np.ndarray:
+    """Bootstrap replicates (n_boot, k) of the indices (weighted ratios of sums) above
+    :data:`analysis.pls.BOOT_GROUPS` rows: the rows are dealt into ``groups`` random groups (a seeded
+    permutation, sizes differing by at most one), each kept as its sums of the (weighted) scores and of
+    the (weighted) answered indicators, and each resample draws the groups with replacement. A ratio
+    of sums is a smooth function of the group sums, so this is the cluster bootstrap over iid groups
+    (Davison & Hinkley 1997, section 3.8) that the PLS, driver and IPA bootstraps use: cost n once,
+    then n_boot x groups, instead of a multinomial draw over n rows per resample (48 ms at 1M)."""
+    n, k = filled.shape
+    member = np.random.default_rng(seed).permutation(n) % groups
+    w = np.ones(n) if case_w is None else np.asarray(case_w, dtype=float)
+    num_g = np.column_stack([np.bincount(member, weights=filled[:, j] * w, minlength=groups) for j in range(k)])
+    den_g = np.column_stack([np.bincount(member, weights=has[:, j] * w, minlength=groups) for j in range(k)])
+    rng = np.random.default_rng(seed)
+    boot = np.empty((n_boot, k))
+    chunk = max(1, min(n_boot, 2_000_000 // groups))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        idx = rng.integers(0, groups, size=(size, groups))
+        counts = np.bincount((idx + (np.arange(size) * groups)[:, None]).ravel(), minlength=size * groups)
+        counts = counts.reshape(size, groups).astype(float)
+        num, den = counts @ num_g, counts @ den_g
+        boot[start : start + size] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+    return boot
 
 
 def weights_for(

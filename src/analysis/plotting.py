@@ -71,6 +71,7 @@ if TYPE_CHECKING:  # type hints only: plotting draws results, it needs no statis
 
 __all__ = [
     "ACCENT",
+    "add_note",
     "DIVERGING",
     "HIGHLIGHT",
     "PRIMARY",
@@ -164,6 +165,20 @@ def cjk_font_name() -> str:
         if any(key in entry.name for key in ("CJK", "Han", "Hei", "WenQuanYi")):
             return entry.name
     raise RuntimeError("No CJK font found: install the mplfonts package (pip install mplfonts).")
+
+
+def add_note(ax: Axes, text: str, fontsize: float = 8.0) -> Axes:
+    """Write ``text`` (the caller's words, e.g. "weighted, n = ...") in small muted type under everything
+    the figure already shows (its tight bounding box: tick labels, axis labels, legends below the Axes,
+    earlier notes), left-aligned. Returns ``ax``."""
+    fig = ax.figure
+    fig.draw_without_rendering()  # let the layout engine place everything first (it ignores figure texts)
+    box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
+    height = fig.get_size_inches()[1]
+    y = box.y0 / height - 0.01
+    x = max(box.x0 / fig.get_size_inches()[0], 0.0)
+    fig.text(x, y, text, fontsize=fontsize, color=MUTED, ha="left", va="top")
+    return ax
 
 
 def figure_of(ax: Axes) -> Figure:

@@ -4,6 +4,13 @@ Functions take plain DataFrames: ``items`` holds the items of one block
 (respondents x items, numeric, NaN = no answer); ``blocks`` maps each
 construct to its items.
 
+Weighting: ``reliability_table`` and ``screen_items`` (and ``cronbach_alpha``, ``item_total``)
+take ``weights=`` (case weights, a Series matched by index or an array by position, or an
+:class:`analysis.weighting.Weights`). Every moment is then weighted: alpha from the weighted item
+covariance matrix (R ``cov.wt``; alpha does not depend on its divisor), omega from the weighted
+correlation matrix, item-rest and pairwise correlations weighted; the Feldt interval uses the
+Kish effective n of the complete rows' weights in place of n, and ``n_eff`` is added beside ``n``.
+
 ======================  =========================================================
 ``cronbach_alpha``      raw Cronbach's alpha (listwise complete cases; pingouin)
 ``alpha_ci_feldt``      Feldt's F-based confidence interval of alpha
@@ -46,6 +53,64 @@ def _complete(items: pd.DataFrame) -> np.ndarray:
     return x[~np.isnan(x).any(axis=1)]
 
 
+def _case_weights(data: pd.DataFrame, weights: object) -> np.ndarray | None:
+    """Case weights of the rows of ``data`` (None: unweighted; :class:`Weights` / Series by index,
+    an array by position); all-1 ``Weights`` of an unweighted wave give None."""
+    if weights is None:
+        return None
+    if hasattr(weights, "values_for"):
+        if not getattr(weights, "weighted", True):
+            return None
+        return weights.values_for(data.index)
+    if isinstance(weights, pd.Series):
+        return weights.reindex(data.index).to_numpy(dtype=float)
+    return np.asarray(weights, dtype=float)
+
+
+def _complete_w(items: pd.DataFrame, wt: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Listwise complete rows of a block and their case weights (None unweighted)."""
+    x = items.apply(pd.to_numeric).to_numpy(dtype=float, na_value=np.nan)
+    keep = ~np.isnan(x).any(axis=1)
+    return x[keep], None if wt is None else wt[keep]
+
+
+def _wcov(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Weighted covariance matrix of the columns of ``x``, R ``cov.wt(x, wt)`` (unbiased divisor
+    ``1 - sum(v^2)`` with v the weights scaled to sum 1)."""
+    v = wt / wt.sum()
+    xc = x - v @ x
+    return (xc * v[:, None]).T @ xc / (1 - np.sum(v * v))
+
+
+def _wcorr(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
+    """Weighted correlation matrix of the columns of ``x``."""
+    c = _wcov(x, wt)
+    d = np.sqrt(np.diag(c))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return c / np.outer(d, d)
+
+
+def _alpha_w(x: np.ndarray, wt: np.ndarray | None) -> float:
+    """Cronbach's alpha, unweighted (:func:`_alpha`) or from the weighted covariance matrix C:
+    ``k / (k - 1) * (1 - trace(C) / sum(C))`` (Cronbach 1951); NaN as :func:`_alpha`."""
+    if wt is None:
+        return _alpha(x)
+    n, k = x.shape
+    if k < 2 or n < 2 or wt.sum() <= 0:
+        return math.nan
+    c = _wcov(x, wt)
+    total = float(c.sum())
+    if total <= 0:
+        return math.nan
+    return float(k / (k - 1) * (1 - np.trace(c) / total))
+
+
+def _kish_n(wt: np.ndarray) -> float:
+    from .weighting import kish
+
+    return float(kish(wt)["n_eff"])
+
+
 def _alpha(x: np.ndarray) -> float:
     """Cronbach's alpha of a complete float array (rows = respondents), by pingouin.
 
@@ -59,7 +124,7 @@ def _alpha(x: np.ndarray) -> float:
     return float(pg.cronbach_alpha(pd.DataFrame(x))[0])
 
 
-def cronbach_alpha(items: pd.DataFrame) -> float:
+def cronbach_alpha(items: pd.DataFrame, weights: object = None) -> float:
     """Raw Cronbach's alpha of a block of items.
 
     Input: respondents x items of one construct; rows with any missing item
@@ -68,9 +133,10 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
 
     ``alpha = k / (k - 1) * (1 - sum(var_i) / var(total))`` on the items as
     answered (Cronbach 1951, Psychometrika 16:297-334); this is the raw alpha
-    of SPSS, R psych and pingouin, not the alpha on standardised items.
+    of SPSS, R psych and pingouin, not the alpha on standardised items. With ``weights``
+    the weighted covariance matrix (see the module docstring).
     """
-    return _alpha(_complete(items))
+    return _alpha_w(*_complete_w(items, _case_weights(items, weights)))
 
 
 def alpha_ci_feldt(alpha: float, n: int, k: int, conf: float = 0.95) -> tuple[float, float]:
@@ -152,52 +218,65 @@ def omega_from_corr(corr: pd.DataFrame | np.ndarray) -> float:
     return float(common / (common + unique))
 
 
-def omega_max_loading(items: pd.DataFrame) -> float:
+def _block_corr(items: pd.DataFrame, weights: object) -> np.ndarray | None:
+    """The (weighted) correlation matrix of a block's complete rows; None for fewer than 3 items or
+    rows, or a constant item."""
+    x, wt = _complete_w(items, _case_weights(items, weights))
+    if x.shape[1] < 3 or x.shape[0] < 3 or (x.std(axis=0) == 0).any():
+        return None
+    return np.corrcoef(x, rowvar=False) if wt is None else _wcorr(x, wt)
+
+
+def omega_max_loading(items: pd.DataFrame, weights: object = None) -> float:
     """The largest absolute one-factor (minres) loading behind :func:`mcdonald_omega`: above 1 means an
     improper (Heywood) solution. NaN where omega is NaN."""
-    x = _complete(items)
-    if x.shape[1] < 3 or x.shape[0] < 3 or (x.std(axis=0) == 0).any():
-        return math.nan
-    return float(np.abs(one_factor_loadings(np.corrcoef(x, rowvar=False))).max())
+    corr = _block_corr(items, weights)
+    return math.nan if corr is None else float(np.abs(one_factor_loadings(corr)).max())
 
 
-def mcdonald_omega(items: pd.DataFrame) -> float:
+def mcdonald_omega(items: pd.DataFrame, weights: object = None) -> float:
     """McDonald's omega total of a block of items (listwise complete cases).
 
     Input: respondents x items. Output: omega total from a one-factor minres
     model of the Pearson correlation matrix (see :func:`omega_from_corr`);
-    NaN for fewer than 3 items or a constant item.
+    NaN for fewer than 3 items or a constant item; with ``weights`` the weighted correlations.
     """
-    x = _complete(items)
-    if x.shape[1] < 3 or x.shape[0] < 3 or (x.std(axis=0) == 0).any():
-        return math.nan
-    return omega_from_corr(np.corrcoef(x, rowvar=False))
+    corr = _block_corr(items, weights)
+    return math.nan if corr is None else omega_from_corr(corr)
 
 
-def item_total(items: pd.DataFrame) -> pd.DataFrame:
+def item_total(items: pd.DataFrame, weights: object = None) -> pd.DataFrame:
     """Item analysis of one block (listwise complete cases).
 
     Input: respondents x items. Output: one row per item with ``item,
     r_item_total`` (corrected: Pearson r of the item with the sum of the
     *other* items), ``alpha_if_deleted`` (raw alpha of the remaining items),
     ``mean`` and ``sd`` (ddof=1). Nunnally & Bernstein (1994), *Psychometric
-    Theory*, 3rd ed., ch. 8.
+    Theory*, 3rd ed., ch. 8. With ``weights`` every moment is weighted (the sd with R
+    ``cov.wt``'s unbiased divisor).
     """
-    x = _complete(items)
+    x, wt = _complete_w(items, _case_weights(items, weights))
     cols = [str(c) for c in items.columns]
     total = x.sum(axis=1)
     rows = []
     for j, name in enumerate(cols):
         rest = total - x[:, j]
         ok = x.shape[0] > 2 and x[:, j].std() > 0 and rest.std() > 0
-        r = float(np.corrcoef(x[:, j], rest)[0, 1]) if ok else math.nan
+        if wt is None:
+            r = float(np.corrcoef(x[:, j], rest)[0, 1]) if ok else math.nan
+            mean = float(x[:, j].mean()) if x.shape[0] else math.nan
+            sd = float(x[:, j].std(ddof=1)) if x.shape[0] > 1 else math.nan
+        else:
+            r = float(_wcorr(np.column_stack([x[:, j], rest]), wt)[0, 1]) if ok else math.nan
+            mean = float(wt @ x[:, j] / wt.sum()) if x.shape[0] else math.nan
+            sd = float(np.sqrt(_wcov(x[:, [j]], wt)[0, 0])) if x.shape[0] > 1 else math.nan
         rows.append(
             {
                 "item": name,
                 "r_item_total": r,
-                "alpha_if_deleted": _alpha(np.delete(x, j, axis=1)),
-                "mean": float(x[:, j].mean()) if x.shape[0] else math.nan,
-                "sd": float(x[:, j].std(ddof=1)) if x.shape[0] > 1 else math.nan,
+                "alpha_if_deleted": _alpha_w(np.delete(x, j, axis=1), wt),
+                "mean": mean,
+                "sd": sd,
             }
         )
     return pd.DataFrame(rows, columns=["item", "r_item_total", "alpha_if_deleted", "mean", "sd"])
@@ -207,8 +286,9 @@ def reliability_table(
     data: pd.DataFrame,
     blocks: Mapping[str, Sequence[str]],
     conf: float = 0.95,
+    weights: object = None,
 ) -> pd.DataFrame:
-    """Reliability of every construct.
+    """Reliability of every construct (weighted with ``weights``: see the module docstring).
 
     Inputs: ``data`` respondents x items; ``blocks`` construct -> items.
     Output: one row per construct with ``construct, n_items, n`` (complete
@@ -219,35 +299,39 @@ def reliability_table(
     a single-item construct, omega for fewer than 3 items.
     """
     rows = []
+    wt_all = _case_weights(data, weights)
+    w_series = None if wt_all is None else pd.Series(wt_all, index=data.index)
     for construct, cols in blocks.items():
         cols = list(cols)
         missing = [c for c in cols if c not in data.columns]
         if missing:
             raise KeyError(f"construct '{construct}': items not in the data: {missing}")
-        x = _complete(data[cols])
-        alpha = _alpha(x)
-        low, high = alpha_ci_feldt(alpha, x.shape[0], len(cols), conf)
-        top = omega_max_loading(data[cols])
+        x, wt = _complete_w(data[cols], wt_all)
+        alpha = _alpha_w(x, wt)
+        n_ci = x.shape[0] if wt is None else _kish_n(wt)
+        low, high = alpha_ci_feldt(alpha, n_ci, len(cols), conf) if n_ci >= 2 else (math.nan, math.nan)
+        top = omega_max_loading(data[cols], w_series)
         with warnings.catch_warnings():  # reported in the table instead (omega_improper)
             warnings.simplefilter("ignore", RuntimeWarning)
-            omega = mcdonald_omega(data[cols])
-        rows.append(
-            {
-                "construct": construct,
-                "n_items": len(cols),
-                "n": int(x.shape[0]),
-                "alpha": alpha,
-                "alpha_low": low,
-                "alpha_high": high,
-                "omega": omega,
-                "omega_max_loading": top,
-                "omega_improper": bool(top > 1),
-            }
-        )
+            omega = mcdonald_omega(data[cols], w_series)
+        row = {
+            "construct": construct,
+            "n_items": len(cols),
+            "n": int(x.shape[0]),
+            "alpha": alpha,
+            "alpha_low": low,
+            "alpha_high": high,
+            "omega": omega,
+            "omega_max_loading": top,
+            "omega_improper": bool(top > 1),
+        }
+        if wt is not None:
+            row["n_eff"] = _kish_n(wt) if wt.size else math.nan
+        rows.append(row)
     columns = [
         "construct", "n_items", "n", "alpha", "alpha_low", "alpha_high", "omega", "omega_max_loading",
         "omega_improper",
-    ]
+    ] + ([] if wt_all is None else ["n_eff"])
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -257,8 +341,10 @@ def screen_items(
     alpha_min: float = 0.7,
     r_item_total_min: float = 0.3,
     r_pair_max: float = 0.9,
+    weights: object = None,
 ) -> pd.DataFrame:
-    """Screen the index system for weak constructs, weak items and near-duplicates.
+    """Screen the index system for weak constructs, weak items and near-duplicates (weighted alpha,
+    item-rest and pair correlations with ``weights``: see the module docstring).
 
     Inputs: ``data`` respondents x items; ``blocks`` construct -> items; the
     thresholds. Output: one row per finding with ``level`` ("construct",
@@ -276,6 +362,8 @@ def screen_items(
     step of building a satisfaction index system).
     """
     rows = []
+    wt_all = _case_weights(data, weights)
+    w_series = None if wt_all is None else pd.Series(wt_all, index=data.index)
     owner: dict[str, str] = {}
     for construct, cols in blocks.items():
         cols = list(cols)
@@ -283,8 +371,8 @@ def screen_items(
             owner.setdefault(c, construct)
         if len(cols) < 2:
             continue
-        alpha = cronbach_alpha(data[cols])
-        table = item_total(data[cols])
+        alpha = cronbach_alpha(data[cols], w_series)
+        table = item_total(data[cols], w_series)
         if not math.isnan(alpha) and alpha < alpha_min:
             rows.append(
                 {
@@ -316,7 +404,7 @@ def screen_items(
                 )
     items = [c for c in owner if c in data.columns]
     if len(items) >= 2:
-        corr = data[items].apply(pd.to_numeric).astype(float).corr()
+        corr = _pair_corr(data[items].apply(pd.to_numeric).astype(float), wt_all)
         for i, a in enumerate(items):
             for b in items[i + 1 :]:
                 r = float(corr.loc[a, b])
@@ -336,3 +424,18 @@ def screen_items(
                     )
     columns = ["level", "construct", "item", "value", "rule", "threshold", "alpha", "alpha_without"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _pair_corr(frame: pd.DataFrame, wt: np.ndarray | None) -> pd.DataFrame:
+    """Pairwise-complete correlations of the columns (weighted with ``wt``)."""
+    if wt is None:
+        return frame.corr()
+    cols = list(frame.columns)
+    x = frame.to_numpy(dtype=float)
+    out = pd.DataFrame(np.nan, index=cols, columns=cols)
+    for i in range(len(cols)):
+        for j in range(i, len(cols)):
+            ok = ~np.isnan(x[:, i]) & ~np.isnan(x[:, j])
+            if ok.sum() > 2 and x[ok, i].std() > 0 and x[ok, j].std() > 0:
+                out.iloc[i, j] = out.iloc[j, i] = float(_wcorr(x[ok][:, [i, j]], wt[ok])[0, 1])
+    return out

@@ -176,6 +176,34 @@ def is_weighted(ctx: WaveContext) -> bool:
     return bool(ctx.has("weighting"))
 
 
+def weighted_figure(ctx: WaveContext, ax: Any, table: str | None = None) -> Figure:
+    """The finished chart (:func:`analysis.plotting.figure_of`), labelled under weighting with the note
+    ``weighting.chart_note`` under it: weighted, the unweighted n and the Kish effective n, of ``table``'s
+    first row (its ``n`` / ``n_eff``: e.g. the complete cases of the drivers) or else of the whole wave
+    (kept rows and the weights' effective n). Unweighted: no note."""
+    if is_weighted(ctx):
+        n, n_eff = _chart_n(ctx, table)
+        lang = ctx.language
+        plotting.add_note(ax, word("weighting.chart_note", lang, n=words.integer(n, lang),
+                                   n_eff=words.number(n_eff, 0)))
+    return figure_of(ax)
+
+
+def _n_key(ctx: WaveContext) -> str:
+    """The i18n key of an ``n`` column: "n (unweighted)" under weighting, else "n"."""
+    return "column.n_unweighted" if is_weighted(ctx) else "column.n"
+
+
+def _chart_n(ctx: WaveContext, table: str | None) -> tuple[float, float]:
+    if table is not None and ctx.has(table):
+        t = ctx.read(table)
+        if len(t) and {"n", "n_eff"} <= set(t.columns):
+            return float(t["n"].iloc[0]), float(t["n_eff"].iloc[0])
+    summary = ctx.read("summary")
+    d = summary.get("weighting") or {}
+    return float(d.get("n", summary.get("kept_rows", math.nan))), float(d.get("n_eff", math.nan))
+
+
 def weighting_text(ctx: WaveContext) -> str:
     """The weighting section's words (markdown): what was weighted to what, Kish efficiency, effective n,
     design effect, the weights' range, bounds, whether the margins match; "" for an unweighted wave."""
@@ -268,7 +296,7 @@ def item_charts(ctx: WaveContext) -> list[Figure]:
                 labels={i: s.item_label(i) for i in chosen},
                 title=label(ctx, construct),
             )
-            figs.append(figure_of(ax))
+            figs.append(weighted_figure(ctx, ax))
     return figs
 
 
@@ -278,7 +306,7 @@ def index_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     t = ctx.read("csi_index")
     names = {c: label(ctx, c) for c in t["construct"]}
-    return figure_of(plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)))
+    return weighted_figure(ctx, plotting.plot_index(t, highlight="CSI", labels=names, title=word("title.index", lang)))
 
 
 # ----------------------------------------------------------------------------- inferential
@@ -368,7 +396,7 @@ def group_charts(ctx: WaveContext) -> list[Figure]:
             extra = _weighted_group_means(ctx, scores, seg, sorted(data[seg].dropna().unique(), key=str))
             title += f" ({word('weighting.label', ctx.language)})"
         ax = plotting.plot_group_means(data, "CSI", seg, xlabel=xlabel, ylabel=seg, title=title, **extra)
-        figs.append(figure_of(ax))
+        figs.append(weighted_figure(ctx, ax))
     return figs
 
 
@@ -436,7 +464,7 @@ def driver_chart(ctx: WaveContext) -> Figure:
         r2=r2,
         r2_label=word("axis.model_r2", ctx.language),
     )
-    return figure_of(ax)
+    return weighted_figure(ctx, ax, "drivers")
 
 
 def path_table(ctx: WaveContext) -> pd.DataFrame:
@@ -454,7 +482,7 @@ def path_table(ctx: WaveContext) -> pd.DataFrame:
                 words.interval(a, b, 3) for a, b in zip(p["ci_low"], p["ci_high"], strict=True)
             ],
             word("column.p", lang): p["p"].map(words.p_value),
-            **({word("column.n", lang): p["n"].map(lambda n: words.integer(n, lang))} if "n" in p.columns else {}),
+            **({word(_n_key(ctx), lang): p["n"].map(lambda n: words.integer(n, lang))} if "n" in p.columns else {}),
         }
     )
 
@@ -471,7 +499,7 @@ def path_diagram(ctx: WaveContext) -> Figure:
         labels=names,
         title=word("title.paths", ctx.language),
     )
-    return figure_of(ax)
+    return weighted_figure(ctx, ax, "csi_paths")
 
 
 # ----------------------------------------------------------------------------- zones
@@ -495,8 +523,8 @@ def zone_summary(ctx: WaveContext) -> pd.DataFrame:
     return pd.DataFrame(
         {
             word("column.type", lang): z["type"].map(lambda t: type_name(t, lang)),
-            word("column.n", lang): z["n"],
-            word("column.share", lang): z["share"].map(pct),
+            word(_n_key(ctx), lang): z["n"],
+            word("column.share_weighted" if is_weighted(ctx) else "column.share", lang): z["share"].map(pct),
         }
     )
 
@@ -527,7 +555,7 @@ def zone_chart(ctx: WaveContext) -> Figure:
     if drawn < total:  # a sample of the points (plotting.MAX_POINTS): say so under the chart
         note = word("chart.points_sampled", lang, shown=words.integer(drawn, lang), n=words.integer(total, lang))
         ax.figure.text(0.01, 0.005, note, fontsize=8, color=plotting.MUTED, ha="left", va="bottom")
-    return figure_of(ax)
+    return weighted_figure(ctx, ax)
 
 
 @chart_memo
@@ -552,7 +580,7 @@ def loyalty_chart(ctx: WaveContext) -> Figure:
         ylabel=ylabel,
         labels=legend,
     )
-    return figure_of(ax)
+    return weighted_figure(ctx, ax, "loyalty_breakpoint")
 
 
 def loyalty_text(ctx: WaveContext) -> str:
@@ -590,7 +618,7 @@ def ipa_chart(ctx: WaveContext) -> Figure:
     lang = ctx.language
     axes = {"xlabel": word("axis.performance", lang), "ylabel": word("axis.importance", lang)}
     names = {**category_labels(lang), **dict(zip(ipa["item"], ipa["label"], strict=True))}
-    return figure_of(plotting.plot_ipa(ipa, labels=names, **axes))
+    return weighted_figure(ctx, plotting.plot_ipa(ipa, labels=names, **axes))
 
 
 def _ipa_boot(ctx: WaveContext) -> int | None:

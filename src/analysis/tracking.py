@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -234,6 +235,17 @@ class Tracking:
         return provenance_display(provenance(self.survey, self.wave_files), self.language)
 
     # ------------------------------------------------------------------ charts
+    def weighted_waves(self) -> list[str]:
+        """The waves whose estimates are weighted (they have a ``weighting.csv``)."""
+        return [w for w in self.waves if self._read(w, "weighting") is not None]
+
+    def _figure(self, ax: Any) -> Figure:
+        """The finished chart; with weighted waves, the note ``weighting.tracking_note`` under it."""
+        weighted = self.weighted_waves()
+        if weighted:
+            plotting.add_note(ax, word("weighting.tracking_note", self.language, waves=", ".join(weighted)))
+        return plotting.figure_of(ax)
+
     def trend_chart(self) -> Figure:
         """CSI and dimension indices over waves, 95% intervals on the CSI."""
         t = self.construct_indices()
@@ -246,7 +258,7 @@ class Tracking:
             labels=names,
             title=word("title.index", self.language),
         )
-        return plotting.figure_of(ax)
+        return self._figure(ax)
 
     def segment_chart(self) -> Figure:
         """CSI per segment group over waves, one panel per segment."""
@@ -258,7 +270,7 @@ class Tracking:
             plotting.plot_group_trends(
                 sub, waves=self.waves, ylabel="CSI" if k == 0 else None, title=seg, ax=ax
             )
-        return plotting.figure_of(panels[0])
+        return self._figure(panels[0])
 
     def type_chart(self) -> Figure:
         """Stacked bars of customer-type shares per wave."""
@@ -269,4 +281,4 @@ class Tracking:
                 parts[w] = z.set_index("type")["share"]
         table = pd.DataFrame(parts).reindex(columns=self.waves).fillna(0)
         names = category_labels(self.language)
-        return plotting.figure_of(plotting.plot_type_shares(table, ylabel="%", labels=names))
+        return self._figure(plotting.plot_type_shares(table, ylabel="%", labels=names))

@@ -12,6 +12,12 @@ n allows (:data:`DRIVERS_MIN`), the drivers of overall satisfaction (relative we
 intervals) and the satisfaction-loyalty customer types. Every number is computed by the same
 :class:`~analysis.wave.WaveAnalysis` steps as the wave report, on the unit's rows.
 
+Under weighting a unit's numbers are **domain estimates** (Lumley 2010, *Complex Surveys*, 2.3): the
+whole wave's raked weights restricted to the unit's rows, the standard errors from the whole wave's
+design with the other rows outside the domain (calibration-aware; R ``svymean(~y, subset(raked,
+segment == group))``). A unit cannot be raked to the whole base's margins on its own; this is the
+standard practice instead. The baseline group uses its saved weights (fixed).
+
 The fan-out (:func:`fan_out`) runs one task per unit on a Dask distributed cluster: a
 ``LocalCluster`` by default (``workers`` processes, one thread each), or the cluster at
 ``scheduler`` (``--scheduler tcp://host:8786`` or ``CSAT_SCHEDULER``). A task gets the unit's
@@ -83,7 +89,10 @@ class Tables:
 class Unit:
     """One unit's task: the survey, the wave (without ``invited`` and complaint log: they are the whole
     wave's), the segment and group, the unit's cleaned rows, the same group's baseline rows (or None)
-    and the whole wave's headline table."""
+    and the whole wave's headline table. Under weighting: ``weights`` the whole wave's
+    :class:`~analysis.weighting.Weights` (the unit's rows keep the wave's row labels, so every estimate
+    is a domain estimate), ``weighting`` the wave's ``weighting.csv`` and ``base_weights`` the baseline
+    group's saved weights (in the order of ``baseline``)."""
 
     survey: Survey
     wave: Wave
@@ -92,6 +101,9 @@ class Unit:
     clean: pd.DataFrame
     baseline: pd.DataFrame | None
     whole: pd.DataFrame
+    weights: Any = None
+    weighting: pd.DataFrame | None = None
+    base_weights: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------- one unit
@@ -106,8 +118,13 @@ def unit_analysis(unit: Unit) -> Any:
     base = None
     if unit.baseline is not None and len(unit.baseline) >= MIN_CELL:
         base = Tables({"clean": unit.baseline})
+        if unit.base_weights is not None:
+            base.tables["weights"] = unit.base_weights
     wa = WaveAnalysis(survey=unit.survey, wave=unit.wave, store=Tables(), baseline=base)
     wa.results["clean"] = unit.clean
+    if unit.weights is not None:  # domain estimation: the whole wave's weights, restricted to the unit's rows
+        wa._cache["case_weights"] = unit.weights
+        wa.results["weighting"] = unit.weighting
     wa.index()
     head = wa.headline()
     values = {k: float(v) for k, v in head.set_index("metric")["value"].items()}
@@ -286,17 +303,23 @@ class UnitsResult:
 def unit_tasks(survey: Survey, wave: Wave, segment: str, processed_root: Path) -> tuple[list[Unit], list[str]]:
     """The units of one wave (groups with at least MIN_CELL kept rows) and the groups skipped."""
     from .store import Store
+    from .survey import wave_weighting
+    from .wave import case_weights
 
     store = Store(processed_root / wave.id)
     clean = store.read("clean")
     whole = store.read("headline")
-    base_clean = None
-    if wave.baseline and Store(processed_root / wave.baseline).exists("clean"):
-        base_clean = Store(processed_root / wave.baseline).read("clean")
-    unit_wave = replace(wave, invited=None, operations=None, customers=None, margins={})
-    # a unit is one group of a segment: raking it to the whole base's margins is undefined, so unit
-    # reports are unweighted (their n and shares are the group's own respondents)
-    survey = replace(survey, weighting=None)
+    base_store = Store(processed_root / wave.baseline) if wave.baseline else None
+    base_clean = base_store.read("clean") if base_store is not None and base_store.exists("clean") else None
+    weighted = wave_weighting(survey, wave) is not None
+    # weighted: a unit is a domain of the whole wave's raked design (its rows keep their labels and
+    # the whole wave's weights: R ``subset(design, segment == group)``); unweighted: its own rows
+    unit_wave = replace(wave, invited=None, operations=None, customers=None, margins=wave.margins if weighted else {})
+    weights = case_weights(survey, wave, clean) if weighted else None
+    margin_table = store.read("weighting") if weighted and store.exists("weighting") else None
+    base_w = base_store.read("weights") if weighted and base_clean is not None and base_store.exists("weights") else None
+    if not weighted:
+        survey = replace(survey, weighting=None)
     counts = clean[segment].value_counts()
     counts = counts[counts > 0]  # a category of the segment's codebook with no response is no group here
     tasks, skipped = [], []
@@ -304,11 +327,14 @@ def unit_tasks(survey: Survey, wave: Wave, segment: str, processed_root: Path) -
         if counts[group] < MIN_CELL:
             skipped.append(str(group))
             continue
-        rows = clean[clean[segment] == group].reset_index(drop=True)
-        base = None
+        rows = clean[clean[segment] == group]
+        base, bw = None, None
         if base_clean is not None and segment in base_clean.columns:
-            base = base_clean[base_clean[segment] == group].reset_index(drop=True)
-        tasks.append(Unit(survey, unit_wave, segment, str(group), rows, base, whole))
+            inside = (base_clean[segment] == group).to_numpy()
+            base = base_clean[inside].reset_index(drop=True)
+            bw = base_w[inside].reset_index(drop=True) if base_w is not None and len(base_w) == len(base_clean) else None
+        tasks.append(Unit(survey, unit_wave, segment, str(group), rows if weighted else rows.reset_index(drop=True),
+                          base, whole, weights, margin_table, bw))
     return tasks, skipped
 
 

@@ -308,11 +308,22 @@ def comment_text(survey: Survey, clean: pd.DataFrame) -> pd.Series:
 
 def comment_tables(
     survey: Survey, clean: pd.DataFrame, wave_id: str, baseline: pd.DataFrame | None = None,
-    baseline_id: str | None = None,
+    baseline_id: str | None = None, weights: Weights | None = None, base_weights: Weights | None = None,
 ) -> dict[str, Any]:
     """The comment tables of a wave (see :meth:`WaveAnalysis.comments`): comments, comment_codes,
-    comment_segments, comment_terms, comment_candidates and comment_summary."""
+    comment_segments, comment_terms, comment_candidates and comment_summary.
+
+    With ``weights`` (the wave's, indexed like ``clean``) comment_codes and comment_segments are
+    weighted (:func:`analysis.comments.code_table`); the baseline's rows of comment_segments and the
+    share changes use ``base_weights`` (its saved weights as fixed weights, indexed like
+    ``baseline``; all 1 when it was not weighted) and the design-based change
+    (:func:`analysis.weighting.design_change`)."""
     from . import comments as cm
+    from .weighting import design_change, reindexed
+
+    if weights is not None and not weights.weighted:
+        weights = None
+    w_row = None if weights is None else reindexed(weights, clean.index, clean["row"].to_numpy())
 
     book = cm.compile_codebook(survey.codebook) if survey.codebook else None
     names = book.names if book is not None else []
@@ -323,12 +334,12 @@ def comment_tables(
     scale = survey.scale_of(survey.overall_satisfaction)
     coded["satisfaction"] = sat.reindex(coded.index)
     coded["contradicts"] = cm.contradicts(coded["sentiment"], sat, (scale.min + scale.max) / 2, survey.satisfied)
-    codes = cm.code_table(coded, names, sat)
+    codes = cm.code_table(coded, names, sat, weights=w_row)
     about = book.about() if book is not None else {}
     codes.insert(1, "about", codes["code"].map(about))
     groups = byrow.reindex(coded.index)[list(survey.segments)].copy()
     groups["wave"] = wave_id
-    segments = [cm.code_shares_by(coded, names, groups)]
+    segments = [cm.code_shares_by(coded, names, groups, weights=w_row)]
     terms = []
     for lang in ("zh", "en"):
         top = cm.top_terms(docs.select(coded["language"] == lang), top=15)
@@ -338,11 +349,30 @@ def comment_tables(
     if baseline is not None and baseline_id:
         b_text = comment_text(survey, baseline)
         b_coded, b_docs = cm.analyse_comments(b_text, book)
-        segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index)))
-        b_counts = cm.code_matrix(b_coded, names).sum()
-        change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded)) for c, k in zip(codes["code"], codes["n"], strict=True)]
+        b_row = None if base_weights is None else reindexed(base_weights, baseline.index, baseline["row"].to_numpy())
+        segments.append(cm.code_shares_by(b_coded, names, pd.DataFrame({"wave": baseline_id}, index=b_coded.index),
+                                          weights=b_row))
+        b_matrix = cm.code_matrix(b_coded, names)
+        b_counts = b_matrix.sum()
+        if w_row is None or b_row is None:
+            change = [cm.share_change(int(k), len(coded), int(b_counts[c]), len(b_coded))
+                      for c, k in zip(codes["code"], codes["n"], strict=True)]
+            b_share = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        else:
+            matrix = cm.code_matrix(coded, names)
+            change, b_share = [], []
+            for c in codes["code"]:
+                cur = matrix[c].astype(float).reindex(w_row.weight.index)
+                old = b_matrix[c].astype(float).reindex(b_row.weight.index)
+                try:
+                    ch = design_change(old, b_row, cur, w_row, c)
+                    change.append({"diff": ch.diff, "ci_low": ch.ci_low, "ci_high": ch.ci_high, "p": ch.p})
+                    b_share.append(ch.baseline)
+                except ValueError:  # under 2 comments in a wave
+                    change.append(dict.fromkeys(("diff", "ci_low", "ci_high", "p"), float("nan")))
+                    b_share.append(float("nan"))
         codes["baseline_n"] = [int(b_counts[c]) for c in codes["code"]]
-        codes["baseline_share"] = [b_counts[c] / len(b_coded) if len(b_coded) else float("nan") for c in codes["code"]]
+        codes["baseline_share"] = b_share
         for key in ("diff", "ci_low", "ci_high", "p"):
             codes[f"change_{key}"] = [c[key] for c in change]
         both = cm.Terms.concat([docs, b_docs])
@@ -571,7 +601,7 @@ class WaveAnalysis:
         from . import reliability
 
         s, clean = self.survey, self.read("clean")
-        rel = reliability.reliability_table(clean, s.blocks)
+        rel = reliability.reliability_table(clean, s.blocks, weights=self._w())
         for col in ("rho_c", "ave", "rho_a"):
             rel[col] = float("nan")
         model = self.csi_model()
@@ -583,7 +613,7 @@ class WaveAnalysis:
                 pr = pd.concat([pr, ar.loc[[c for c in conditional_model_constructs(s) if c not in pr.index]]])
             for col in ("rho_c", "ave", "rho_a"):
                 rel[col] = rel["construct"].map(pr[col])
-        return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks)})
+        return self._keep({"reliability": rel, "screening": reliability.screen_items(clean, s.blocks, weights=self._w())})
 
     def index(self, n_boot: int = INDEX_BOOT, seed: int = INDEX_SEED) -> Tables:
         """The 0-100 index per construct and the overall CSI (bootstrap intervals), its weights, and the
@@ -621,7 +651,7 @@ class WaveAnalysis:
         rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
         w = self._w()
         sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied, weights=w)
-        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, sat.parts))
+        rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, _with_se(sat)))
         if s.recommend:
             n = describe.nps(clean[s.recommend], weights=w)
             rows.append(
@@ -636,7 +666,7 @@ class WaveAnalysis:
         if s.repurchase:
             sc = s.scale_of(s.repurchase)
             rep = describe.satisfaction_rate(clean[s.repurchase], [sc.max - 1, sc.max], weights=w)
-            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, rep.parts))
+            rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, _with_se(rep)))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
     # ----------------------------------------------------------------------- 03 inferential
@@ -687,8 +717,25 @@ class WaveAnalysis:
                 result = run()
             except (ValueError, np.linalg.LinAlgError):
                 continue
-            tables[name] = result.to_frame().assign(n=result.n)
+            data = self.read("clean") if name == "drivers_items" else scores
+            outcome = "loyalty_score" if name == "drivers_loyalty" else overall
+            rows = drivers.complete_rows(data, outcome, attributes if name == "drivers_items" else idx)
+            tables[name] = result.to_frame().assign(n=result.n, **self._n_eff_rows(rows))
         return self._keep(tables)
+
+    def _n_eff_rows(self, rows: pd.Index) -> dict[str, float]:
+        """``{"n_eff": Kish effective n of the weights of rows}`` under weighting, else ``{}`` (no column)."""
+        from .weighting import kish
+
+        return {"n_eff": kish(self.case_weights().values_for(rows))["n_eff"]} if self.weighted else {}
+
+    def _n_eff_of(self, model: PLSModel) -> dict[str, float]:
+        """``{"n_eff": ...}`` of a weighted PLS model's rows (its case weights), else ``{}``."""
+        from .weighting import kish
+
+        if not self.weighted or model.case_weights is None:
+            return {}
+        return {"n_eff": kish(model.case_weights)["n_eff"]}
 
     def change(self) -> pd.DataFrame | None:
         """Change against the baseline wave (None without one): CSI, satisfaction rate, NPS, construct indices
@@ -748,12 +795,23 @@ class WaveAnalysis:
     def _design_change_rows(self, base: pd.DataFrame, scores: pd.DataFrame) -> list[Any]:
         """Wave change under weighting (:func:`analysis.weighting.design_change`): the current wave's
         calibration-aware SEs, the baseline's from its ``weights.csv`` as fixed weights (all 1 when it was
-        not weighted); the same metrics and small-cell rule as unweighted."""
-        from .weighting import design_change, fixed
+        not weighted); customers in both waves (the hashed ``customer_id``) add the covariance of their
+        linearised values (``design_z_paired``, ``n_paired``); the same metrics and small-cell rule as
+        unweighted."""
+        from .weighting import design_change as _design_change
+        from .weighting import fixed
 
         s, w = self.survey, self.case_weights()
         saved = self.read_baseline("weights")
         bw = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0, index=base.index))
+        cid = s.customer_id
+        pair = {}
+        if cid and cid in base.columns and cid in scores.columns:
+            pair = {"baseline_ids": base[cid], "current_ids": scores[cid]}
+
+        def design_change(b: pd.Series, bw_: Any, c: pd.Series, w_: Any, metric: str, **kw: Any) -> Any:
+            return _design_change(b, bw_, c, w_, metric, **kw, **pair)
+
         rows = [design_change(base["CSI"], bw, scores["CSI"], w, "CSI")]
 
         def flag(frame: pd.DataFrame) -> pd.Series:
@@ -807,7 +865,7 @@ class WaveAnalysis:
                 cols = ["construct"] if name == "pls_loadings" else ["source", "target"]
                 if keep is not None:
                     t = t[t[cols].isin(keep).any(axis=1)]
-                out[name] = t.assign(n=m.n, sample=sample).reset_index(drop=True)
+                out[name] = t.assign(n=m.n, sample=sample, **self._n_eff_of(m)).reset_index(drop=True)
             out["boot"] = boot
             return out
 
@@ -822,6 +880,7 @@ class WaveAnalysis:
         htmt.index.name = "construct"
         summary = {
             "n": model.n,
+            **self._n_eff_of(model),
             "iterations": model.iterations,
             "scheme": model.scheme,
             "n_boot": b,
@@ -923,7 +982,7 @@ class WaveAnalysis:
         sat, loyalty = scores[s.overall_satisfaction], scores["loyalty_score"]
         tables["loyalty_curve"] = zones.loyalty_curve(sat, loyalty, promoter, weights=w)
         with suppress(ValueError):  # Davies test; too few satisfaction levels to test a break: the report says so
-            tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty).to_frame()
+            tables["loyalty_breakpoint"] = zones.loyalty_breakpoint(sat, loyalty, weights=w).to_frame()
         tables["types"] = types
         return self._keep(tables)
 
@@ -978,7 +1037,15 @@ class WaveAnalysis:
         if not self.survey.open_ended:
             return {}
         base = self.read_baseline("clean")
-        tables = comment_tables(self.survey, self.read("clean"), self.wave.id, base, self.wave.baseline)
+        base_w = None
+        if self.weighted and base is not None:
+            from .weighting import fixed
+
+            saved = self.read_baseline("weights")
+            base_w = fixed(pd.Series(saved["weight"].to_numpy(dtype=float) if saved is not None else 1.0,
+                                     index=base.index))
+        tables = comment_tables(self.survey, self.read("clean"), self.wave.id, base, self.wave.baseline,
+                                weights=self._w(), base_weights=base_w)
         return self._keep(tables)
 
     def facts(self) -> dict[str, Any]:
@@ -1014,7 +1081,17 @@ def _row(
     row = {"metric": metric, "value": value, "ci_low": lo, "ci_high": hi, "n": n}
     if parts and "n_eff" in parts:
         row["n_eff"] = parts["n_eff"]
+    if parts and "se" in parts:
+        row["se"] = parts["se"]
     return row
+
+
+def _with_se(estimate: Any) -> dict[str, Any]:
+    """A weighted rate's parts with its design SE (``se`` of the headline row); unweighted: its parts."""
+    parts = dict(estimate.parts)
+    if estimate.method == "design_logit":
+        parts["se"] = estimate.se
+    return parts
 
 
 def _json_safe(values: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from .errors import DataError
 __all__ = [
     "Weights", "make_weights", "kish", "design_means", "uniform", "fixed", "domain_means", "design_wald",
     "design_group_tests", "design_change", "WeightingWarning", "LOW_EFFICIENCY", "TOL", "MAX_ITER",
+    "reindexed", "design_share", "design_diff", "influence",
 ]
 
 #: Raking stops when every margin share is within TOL of its target, after at most MAX_ITER sweeps.
@@ -135,7 +136,8 @@ class Weights:
         }
 
     def margin_table(self) -> pd.DataFrame:
-        """``weighting.csv``: ``variable, group, target, sample_share, weighted_share, n`` per margin group."""
+        """``weighting.csv``: ``variable, group, target, sample_share, weighted_share, n, n_eff`` per margin
+        group (``n`` the respondents in it, ``n_eff`` the Kish effective n of their weights)."""
         rows = []
         w = self.weight.to_numpy(dtype=float)
         for seg, targets in self.margins.items():
@@ -150,9 +152,10 @@ class Weights:
                         "sample_share": float(inside.mean()),
                         "weighted_share": float(w[inside].sum() / w.sum()),
                         "n": int(inside.sum()),
+                        "n_eff": kish(w[inside])["n_eff"],
                     }
                 )
-        cols = ["variable", "group", "target", "sample_share", "weighted_share", "n"]
+        cols = ["variable", "group", "target", "sample_share", "weighted_share", "n", "n_eff"]
         return pd.DataFrame(rows, columns=cols)
 
     def to_frame(self, rows: pd.Series | None = None) -> pd.DataFrame:
@@ -360,6 +363,65 @@ def _design(weights: Weights, frame: pd.DataFrame) -> Any:
     return _sample(frame, weights.weight.to_numpy(dtype=float))
 
 
+def reindexed(weights: Weights, rows: pd.Index, labels: Sequence[Any]) -> Weights:
+    """The same weights (and design) of the rows ``rows`` (every weighted row, any order), relabelled by
+    ``labels`` (one per row; e.g. the cleaning log's ``row`` numbers the comment tables use)."""
+    from dataclasses import replace
+
+    if len(rows) != len(weights.weight) or not pd.Index(rows).isin(weights.weight.index).all():
+        raise ValueError("reindexed: rows must be exactly the weighted rows")
+    new = pd.Index(labels)
+    base = None if weights.base is None else pd.Series(weights.base, index=weights.weight.index).reindex(rows).to_numpy()
+    return replace(weights, weight=pd.Series(weights.values_for(pd.Index(rows)), index=new),
+                   groups=weights.groups.reindex(rows).set_axis(new), base=base)
+
+
+def design_share(flag: pd.Series, weights: Weights, conf: float = 0.95) -> dict[str, float]:
+    """Weighted share of a 0/1 ``flag`` (NaN = outside the domain, e.g. no comment), design-based.
+
+    Returns ``share``, ``se`` (:func:`design_means`: calibration-aware, as R
+    ``svymean(~flag, subset(design, domain))``), ``ci_low``, ``ci_high`` (the logit interval of R
+    ``svyciprop``, :func:`analysis.describe.logit_interval`; at a share of 0 or 1, where the logit
+    interval is undefined, the Wilson interval on the Kish effective n of the domain), ``n`` the
+    domain's rows, ``k`` the flagged rows and ``n_eff`` (Kish) of the flagged rows' weights.
+    """
+    from .describe import logit_interval, wilson_interval
+
+    est = design_means(flag.rename("flag").to_frame(), ["flag"], weights, conf=conf).iloc[0]
+    n, share, se = int(est["n"]), float(est["mean"]), float(est["se"])
+    inside = flag.reindex(weights.weight.index)
+    k = int((inside == 1).sum())
+    if n and 0 < share < 1:
+        low, high = logit_interval(share, se, n, conf)
+    elif n:
+        n_dom = kish(weights.weight[inside.notna()].to_numpy())["n_eff"]
+        low, high = wilson_interval(round(share * n_dom), max(round(n_dom), 1), conf)
+    else:
+        low = high = math.nan
+    n_eff = kish(weights.weight[(inside == 1).to_numpy()].to_numpy())["n_eff"] if k else 0.0
+    return {"share": share, "se": se, "ci_low": low, "ci_high": high, "n": n, "k": k, "n_eff": n_eff}
+
+
+def design_diff(y: pd.Series, flag: pd.Series, weights: Weights) -> tuple[float, float, float]:
+    """Weighted mean of ``y`` where ``flag`` is 1 minus where it is 0 (rows with ``y`` or ``flag`` missing
+    are outside), its design t statistic and two-sided p (n - 2 df): the two domain means and their
+    covariance from :func:`domain_means` (calibration-aware). ``(diff, t, p)``; NaN when a side has
+    fewer than 2 rows."""
+    from scipy import stats
+
+    frame = pd.DataFrame({"y": y, "g": flag.astype(float).map({1.0: "a", 0.0: "b"})})
+    ok = frame["y"].notna() & frame["g"].notna()
+    if (frame.loc[ok, "g"] == "a").sum() < 2 or (frame.loc[ok, "g"] == "b").sum() < 2:
+        return math.nan, math.nan, math.nan
+    levels, means, cov, n = domain_means(frame, "y", "g", weights, ["a", "b"])
+    d = float(means[0] - means[1])
+    se = math.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
+    if se == 0:
+        return d, math.nan, math.nan
+    t = d / se
+    return d, t, float(2 * stats.t.sf(abs(t), int(n.sum()) - 2))
+
+
 def fixed(weight: pd.Series) -> Weights:
     """Weights known only as numbers (e.g. a baseline wave's ``weights.csv``): design-based SEs treat
     them as fixed (no calibration residuals), as R ``svydesign(ids = ~1, weights = ~w)``."""
@@ -368,15 +430,29 @@ def fixed(weight: pd.Series) -> Weights:
 
 def design_change(
     baseline: pd.Series, base_weights: Weights, current: pd.Series, weights: Weights, metric: str,
-    conf: float = 0.95, scale: float = 1.0,
+    conf: float = 0.95, scale: float = 1.0, baseline_ids: pd.Series | None = None,
+    current_ids: pd.Series | None = None,
 ) -> Any:
-    """Change of a weighted mean between two independent waves, design-based.
+    """Change of a weighted mean between two waves, design-based, allowing for customers in both.
 
     ``baseline`` / ``current`` the values of each wave's rows (NaN = outside, e.g. another group),
-    indexed like their weights. ``diff`` = current - baseline, ``se = sqrt(se_0^2 + se_1^2)`` from
-    :func:`design_means` (independent samples), normal interval and two-sided z p; ``scale``
-    multiplies the means (100 for NPS). Returns an :class:`analysis.compare.Change`, method
-    ``design_z``. Reference: Lumley (2010), *Complex Surveys*, 2.5 (domain means, linearisation).
+    indexed like their weights; ``baseline_ids`` / ``current_ids`` optional customer ids aligned with
+    them (None: the waves are independent). ``diff`` = current - baseline with
+    ``se^2 = se_0^2 + se_1^2 - 2 cov``: ``se_t`` from :func:`design_means` (calibration-aware), and
+    ``cov = sum over linked customers of e_1 e_0``, the products of the two waves' linearised
+    (influence) values of the means (:func:`influence`; a customer is linked when the id answers
+    exactly once in each wave, as :func:`analysis.compare.overlap_split`). Normal interval, two-sided
+    z p; ``scale`` multiplies the means (100 for NPS). Returns an :class:`analysis.compare.Change`,
+    method ``design_z`` (no linked customer: independent samples, cov = 0) or ``design_z_paired``
+    (``n_paired`` set), with the Kish ``n_eff_baseline`` / ``n_eff_current`` of each wave's answers.
+
+    Method: the variance of a difference of two estimates from overlapping samples is the sum of the
+    variances less twice their covariance, estimated on the common units from the linearised variables
+    (Kish 1965, *Survey Sampling*, 12.4; Berger 2004, "Variance estimation for measures of change in
+    probability sampling", *Canadian Journal of Statistics* 32, 451-467; Lumley 2010, 2.5 for the
+    domain means). With every weight 1 and no calibration ``cov = sum_c (y1_c - m1)(y0_c - m0) /
+    (n1 n0)``, the covariance term of the partially overlapping samples t-test (Derrick et al. 2017)
+    up to its n / (n - 1) factors.
     """
     from scipy import stats
 
@@ -387,11 +463,70 @@ def design_change(
     if b["n"] < 2 or c["n"] < 2:
         raise ValueError(f"{metric}: need at least 2 answers in each wave")
     diff = float(c["mean"] - b["mean"])
-    se = math.sqrt(float(b["se"]) ** 2 + float(c["se"]) ** 2)
+    cov, n_paired = 0.0, 0
+    if baseline_ids is not None and current_ids is not None:
+        cov, n_paired = _paired_covariance(baseline, base_weights, baseline_ids, current, weights, current_ids)
+    se = math.sqrt(max(float(b["se"]) ** 2 + float(c["se"]) ** 2 - 2 * cov, 0.0))
     z = float(stats.norm.ppf(0.5 + conf / 2))
     p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    method = "design_z_paired" if n_paired else "design_z"
     return Change(metric, scale * float(b["mean"]), scale * float(c["mean"]), scale * diff,
-                  scale * (diff - z * se), scale * (diff + z * se), p, "design_z", int(b["n"]), int(c["n"]))
+                  scale * (diff - z * se), scale * (diff + z * se), p, method, int(b["n"]), int(c["n"]),
+                  n_paired=n_paired if baseline_ids is not None and current_ids is not None else None,
+                  n_eff_baseline=float(b["n_eff"]), n_eff_current=float(c["n_eff"]))
+
+
+def influence(values: pd.Series, weights: Weights) -> pd.Series:
+    """Linearised (influence) values of the weighted domain mean of ``values`` (NaN = outside the domain).
+
+    ``u_i = d_i (y_i - m) / sum_d w`` with d_i the domain indicator and m the weighted mean; the
+    influence value is ``e_i = w_i (u_i - x_i' B)``: under calibration (weights with margins) the
+    residual from the margin dummies x (B the least-squares coefficients of u on x with the base
+    weights: the GREG linearisation of calibration, Deville & Särndal 1992); with fixed weights
+    ``e_i = w_i u_i``. The with-replacement variance ``n/(n-1) sum e_i^2`` is the design SE squared
+    (for raked weights it agrees with svy's / R's iterated post-stratification residuals to about
+    1e-5 relative). Returns a Series indexed like the weights.
+    """
+    w = weights.weight.to_numpy(dtype=float)
+    y = pd.to_numeric(values.reindex(weights.weight.index)).to_numpy(dtype=float)
+    inside = ~np.isnan(y)
+    total = w[inside].sum()
+    if total <= 0:
+        return pd.Series(0.0, index=weights.weight.index)
+    m = float(np.dot(w[inside], y[inside]) / total)
+    u = np.where(inside, np.nan_to_num(y) - m, 0.0) / total
+    if weights.margins:
+        base = np.ones(len(w)) if weights.base is None else np.asarray(weights.base, dtype=float)
+        x = np.column_stack([(weights.groups[seg].to_numpy() == g).astype(float)
+                             for seg, targets in weights.margins.items() for g in targets])
+        root = np.sqrt(base)
+        coef = np.linalg.lstsq(x * root[:, None], u * root, rcond=None)[0]
+        u = u - x @ coef
+    return pd.Series(w * u, index=weights.weight.index)
+
+
+def _paired_covariance(
+    baseline: pd.Series, base_weights: Weights, baseline_ids: pd.Series,
+    current: pd.Series, weights: Weights, current_ids: pd.Series,
+) -> tuple[float, int]:
+    """``(sum over linked customers of e_1 e_0, number linked)`` (see :func:`design_change`)."""
+    e0, e1 = influence(baseline, base_weights), influence(current, weights)
+
+    def once(values: pd.Series, ids: pd.Series) -> pd.Series:
+        """answered rows' ids that occur exactly once -> the row label."""
+        ids = ids.reindex(values.index)
+        ok = values.notna() & ids.notna() & (ids.astype(str) != "")
+        table = pd.Series(values.index[ok.to_numpy()], index=ids[ok].to_numpy())
+        counts = table.index.value_counts()
+        return table[table.index.isin(counts[counts == 1].index)]
+
+    r0, r1 = once(baseline, baseline_ids), once(current, current_ids)
+    linked = r0.index.intersection(r1.index)
+    if len(linked) < 2:
+        return 0.0, 0
+    cov = float(np.dot(e0.reindex(r0[linked].to_numpy()).to_numpy(), e1.reindex(r1[linked].to_numpy()).to_numpy()))
+    return cov, int(len(linked))
+
 
 def design_means(
     data: pd.DataFrame,
@@ -507,7 +642,7 @@ def design_group_tests(
     Wald F on the weighted top-2-box shares). The variances are linearisations allowing for
     the raking (:func:`domain_means`). Omnibus p-values are Holm-adjusted across the segments
     of a variable (means and top-2-box separately), as the unweighted tests; ``n_eff`` (Kish) is
-    added beside ``n`` of the omnibus rows. svy has no
+    added beside ``n`` of every row (omnibus and pairs). svy has no
     domain Wald test, hence this code; checked against R ``regTermTest`` and ``svyglm``.
     """
     from .compare import GROUP_TEST_COLUMNS, GroupTests, _row, holm, tested_groups
@@ -572,7 +707,9 @@ def _design_rows(
                 pairs.append((a, b, d, t, float(2 * stats.t.sf(abs(t), df2))))
         adj = holm(np.array([q[4] for q in pairs]))
         for (a, b, d, t, p_pair), p_adj in zip(pairs, adj, strict=True):
+            both = answered & data[seg].isin([levels[a], levels[b]])
             rows.append(_row(name, seg, f"{levels[a]} vs {levels[b]}", "design_t", statistic=t, df=df2, p=p_pair,
                              p_adj=p_adj, effect_size=math.nan, effect_size_name="", diff=d,
-                             n=int(n[a] + n[b]), note=note))
+                             n=int(n[a] + n[b]), n_eff=kish(weights.values_for(data.index[both.to_numpy()]))["n_eff"],
+                             note=note))
     return rows

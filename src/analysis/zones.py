@@ -785,10 +785,15 @@ class Breakpoint:
     n: int
     conf: float
     alpha: float
+    n_eff: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict (what :func:`plot_loyalty_curve` takes as ``breakpoint``)."""
-        return asdict(self)
+        """The fields as a dict (what :func:`plot_loyalty_curve` takes as ``breakpoint``); ``n_eff``
+        (Kish, weighted fits only) is left out when None."""
+        out = asdict(self)
+        if out["n_eff"] is None:
+            del out["n_eff"]
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row, the fields as columns in this order (``loyalty_breakpoint.csv``)."""
@@ -801,8 +806,16 @@ def loyalty_breakpoint(
     step: float = 0.1,
     conf: float = 0.95,
     alpha: float = 0.05,
+    weights: Any = None,
 ) -> Breakpoint:
     """Is there a break in the loyalty curve? Davies' test, then a one-break segmented regression.
+
+    **Weighted** (``weights``: case weights, a :class:`analysis.weighting.Weights` or a Series
+    matched by index): the fits (segmented and straight line) are weighted least squares, as R
+    ``lm(weights = w)``; ``sse`` and the R² are weighted; the likelihood-ratio interval uses the
+    Kish effective n in place of n, and ``n_eff`` is set. Davies' test stays on the unweighted
+    answers (it is a test of the curve's shape in the sample; R's ``davies.test`` has no survey
+    design either).
 
     **Test.** Davies' test of one change in the slope against a straight line
     (:func:`davies_test`, as R ``segmented::davies.test`` with k = 10; Davies 1987, 2002):
@@ -841,6 +854,7 @@ def loyalty_breakpoint(
         raise ValueError("satisfaction and loyalty must have the same index")
     ok = sat.notna().to_numpy() & loy.notna().to_numpy()
     s, y = sat.to_numpy()[ok], loy.to_numpy()[ok]
+    cw = _breakpoint_weights(weights, sat.index, ok)
     levels, kidx = np.unique(s, return_inverse=True)
     if len(levels) < 3:
         raise ValueError(f"a breakpoint needs at least 3 distinct satisfaction levels, got {len(levels)}")
@@ -848,24 +862,27 @@ def loyalty_breakpoint(
         raise ValueError(f"step must be positive, got {step}")
     n, k = len(s), len(levels)
     grid = np.round(np.arange(levels[1], levels[-2] + step / 2, step), 10)
-    yc = y - y.mean()  # centring y only shifts b0; it keeps the SSE numerically stable
-    w = np.bincount(kidx, minlength=k).astype(float)[None, :]
-    sy = np.bincount(kidx, weights=yc, minlength=k)[None, :]
-    syy = np.bincount(kidx, weights=yc**2, minlength=k)[None, :]
+    cwx = np.ones(n) if cw is None else cw
+    y_mean = float(cwx @ y / cwx.sum())
+    yc = y - y_mean  # centring y only shifts b0; it keeps the SSE numerically stable
+    w = np.bincount(kidx, weights=cwx, minlength=k).astype(float)[None, :]
+    sy = np.bincount(kidx, weights=cwx * yc, minlength=k)[None, :]
+    syy = np.bincount(kidx, weights=cwx * yc**2, minlength=k)[None, :]
     sse_grid, beta = _segmented_sse(levels, grid, w, sy, syy)
     sse_grid = np.maximum(sse_grid[0], 0.0)
     best = int(np.argmin(sse_grid))
     b0, b1, b2 = beta[0, best]
-    sst = float(np.sum(yc**2))
-    slope, icpt = np.polyfit(s, y, 1)
-    sse_lin = float(np.sum((y - (icpt + slope * s)) ** 2))
+    sst = float(np.sum(cwx * yc**2))
+    slope, icpt = np.polyfit(s, y, 1, w=np.sqrt(cwx))
+    sse_lin = float(np.sum(cwx * (y - (icpt + slope * s)) ** 2))
+    n_lr = float(n if cw is None else cw.sum() ** 2 / np.sum(cw**2))
     test = davies_test(s, y)
     detected = bool(np.isfinite(test.p) and test.p < alpha)
     ci_low = ci_high = math.nan
     if detected:
         sse_min = float(sse_grid[best])
         if sse_min > 0:
-            lr = n * np.log(sse_grid / sse_min)
+            lr = n_lr * np.log(sse_grid / sse_min)
             inside = grid[lr <= stats.chi2.ppf(conf, 1)]
         else:
             inside = grid[sse_grid <= 0]
@@ -876,7 +893,7 @@ def loyalty_breakpoint(
         detected=detected,
         slope_before=float(b1),
         slope_after=float(b1 + b2),
-        intercept=float(b0 + y.mean()),
+        intercept=float(b0 + y_mean),
         ci_low=ci_low,
         ci_high=ci_high,
         sse=float(sse_grid[best]),
@@ -886,7 +903,21 @@ def loyalty_breakpoint(
         n=int(n),
         conf=float(conf),
         alpha=float(alpha),
+        n_eff=None if cw is None else n_lr,
     )
+
+
+def _breakpoint_weights(weights: Any, index: pd.Index, ok: np.ndarray) -> np.ndarray | None:
+    """Case weights of the answered rows ``ok`` of ``index`` (None unweighted or all-1 weights)."""
+    if weights is None or (hasattr(weights, "weighted") and not weights.weighted):
+        return None
+    if hasattr(weights, "values_for"):
+        wt = weights.values_for(index)
+    elif isinstance(weights, pd.Series):
+        wt = weights.reindex(index).to_numpy(dtype=float)
+    else:
+        wt = np.asarray(weights, dtype=float)
+    return wt[ok]
 
 
 # --------------------------------------------------------------------------- IPA
