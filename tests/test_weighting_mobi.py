@@ -314,3 +314,13 @@ def test_weighted_unit_is_a_domain_estimate_equal_to_r_subset(tmp_path: Path) ->
     assert head["se"] == pytest.approx(ref[("dse", "flag")], rel=1e-8)
     assert head["n"] == int(flag[clean[REGION] == "华北"].notna().sum())
     assert abs(head["value"] - ref[("mean", "flag")]) > 1e-3  # the unit's own, not the wave's
+
+
+def test_the_weighted_headline_csi_has_its_effective_n(both_runs) -> None:
+    """Every headline row of a weighted wave has n_eff, the CSI's from its index table (Kish)."""
+    weighted, plain = both_runs
+    head = weighted.results["headline"].set_index("metric")
+    csi = weighted.results["csi_index"].set_index("construct").loc["CSI"]
+    assert head.loc["csi", "n_eff"] == pytest.approx(csi["n_eff"]) and head.loc["csi", "n_eff"] < head.loc["csi", "n"]
+    assert head["n_eff"].notna().all()
+    assert "n_eff" not in plain.results["headline"].columns

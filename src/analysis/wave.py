@@ -648,7 +648,8 @@ class WaveAnalysis:
             self.index()
         table = self.read("csi_index")
         overall = table[table["construct"] == "CSI"].iloc[0]
-        rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"])]
+        csi_parts = {"n_eff": float(overall["n_eff"])} if "n_eff" in overall.index else None  # weighted
+        rows = [_row("csi", overall["index"], overall["ci_low"], overall["ci_high"], overall["n"], csi_parts)]
         w = self._w()
         sat = describe.satisfaction_rate(clean[s.overall_satisfaction], s.satisfied, weights=w)
         rows.append(_row("satisfaction_rate", sat.value, sat.ci_low, sat.ci_high, sat.n, _with_se(sat)))
