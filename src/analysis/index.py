@@ -393,19 +393,19 @@ def _grouped_boot(filled: np.ndarray, has: np.ndarray, case_w: np.ndarray | None
     of sums is a smooth function of the group sums, so this is the cluster bootstrap over iid groups
     (Davison & Hinkley 1997, section 3.8) that the PLS, driver and IPA bootstraps use: cost n once,
     then n_boot x groups, instead of a multinomial draw over n rows per resample (48 ms at 1M)."""
+    from .pls import group_members, group_sums, unit_counts
+
     n, k = filled.shape
-    member = np.random.default_rng(seed).permutation(n) % groups
+    member = group_members(n, groups, seed)
     w = np.ones(n) if case_w is None else np.asarray(case_w, dtype=float)
-    num_g = np.column_stack([np.bincount(member, weights=filled[:, j] * w, minlength=groups) for j in range(k)])
-    den_g = np.column_stack([np.bincount(member, weights=has[:, j] * w, minlength=groups) for j in range(k)])
+    num_g = group_sums(member, filled * w[:, None], groups)
+    den_g = group_sums(member, has * w[:, None], groups)
     rng = np.random.default_rng(seed)
     boot = np.empty((n_boot, k))
     chunk = max(1, min(n_boot, 2_000_000 // groups))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
-        idx = rng.integers(0, groups, size=(size, groups))
-        counts = np.bincount((idx + (np.arange(size) * groups)[:, None]).ravel(), minlength=size * groups)
-        counts = counts.reshape(size, groups).astype(float)
+        counts = unit_counts(rng.integers(0, groups, size=(size, groups)), groups)
         num, den = counts @ num_g, counts @ den_g
         boot[start : start + size] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
     return boot

@@ -867,6 +867,26 @@ _MAX_CHUNK = 500  # resamples estimated together, at most
 _CHUNK_BYTES = 256 * 2**20  # about the working memory one chunk of resamples may take
 
 
+def group_members(n: int, groups: int, seed: int | None) -> np.ndarray:
+    """The group (0 .. groups-1) of each of ``n`` rows in the grouped bootstrap: a seeded random
+    permutation dealt round, so group sizes differ by at most one (see :func:`bootstrap_model`)."""
+    return np.random.default_rng(seed).permutation(n) % groups
+
+
+def group_sums(member: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """Column sums (groups, k) of ``values`` (rows, k) within each row's group ``member``."""
+    return np.column_stack([np.bincount(member, weights=values[:, j], minlength=groups)
+                            for j in range(values.shape[1])]) if values.shape[1] else np.zeros((groups, 0))
+
+
+def unit_counts(idx: np.ndarray, units: int) -> np.ndarray:
+    """How often each of ``units`` units is drawn in each resample: ``idx`` (c, draws) of unit
+    positions -> float counts (c, units), by one ``bincount`` (the multinomial count weights)."""
+    c = idx.shape[0]
+    flat = (idx + (np.arange(c) * units)[:, None]).ravel()
+    return np.bincount(flat, minlength=c * units).reshape(c, units).astype(float)
+
+
 class _IndexStream:
     """Bootstrap row positions, chunk by chunk, equal to ``default_rng(seed).integers(0, n, (B, n))``.
 
@@ -982,7 +1002,7 @@ class _CountMoments:
         """Replace the rows by ``groups`` random groups of rows (sizes differ by at most one): their
         sums of ``v``, of the products ``v v'`` (upper triangle) and their sizes (see :func:`bootstrap_model`)."""
         n = len(self.v)
-        member = np.random.default_rng(seed).permutation(n) % groups  # a seeded, balanced assignment
+        member = group_members(n, groups, seed)
         order = np.argsort(member, kind="stable")
         iu, ju = self.upper
         sums = np.zeros((groups, self.v.shape[1]))
@@ -1005,9 +1025,7 @@ class _CountMoments:
 
     def corr(self, idx: np.ndarray) -> np.ndarray:
         """Correlation matrices (c, p, p) of the resamples ``idx`` (c, units) of positions of units."""
-        c, n = idx.shape
-        counts = np.bincount((idx + (np.arange(c) * n)[:, None]).ravel(), minlength=c * n)
-        return self.corr_counts(counts.reshape(c, n).astype(float))
+        return self.corr_counts(unit_counts(idx, idx.shape[1]))
 
     def corr_counts(self, counts: np.ndarray) -> np.ndarray:
         """Correlation matrices (c, p, p) of the resamples with these counts (c, units) of each unit."""

@@ -1015,9 +1015,9 @@ def improvement_priorities(ipa_df: pd.DataFrame, target: float | None = None) ->
 
 def _resample_counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     """How often each of ``n`` rows is drawn in each of ``b`` case resamples, shape (b, n)."""
-    idx = rng.integers(0, n, size=(b, n))
-    flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+    from .pls import unit_counts
+
+    return unit_counts(rng.integers(0, n, size=(b, n)), n)
 
 
 def _unit_sums(x: np.ndarray, member: np.ndarray, units: int, block: int = 65536) -> dict[str, np.ndarray]:
@@ -1025,6 +1025,8 @@ def _unit_sums(x: np.ndarray, member: np.ndarray, units: int, block: int = 65536
     ``answered``, for the performance) and of the complete cases' centred values (count, sums and the
     upper triangle of the cross-products, for the correlations); ``member`` is each row's unit (a row
     per unit, or random groups of rows). Rows are taken ``block`` at a time (no n x p^2 array)."""
+    from .pls import group_sums
+
     complete = ~np.isnan(x).any(axis=1)
     center = x[complete].mean(axis=0) if complete.any() else np.zeros(x.shape[1])
     iu, ju = np.triu_indices(x.shape[1])
@@ -1041,8 +1043,7 @@ def _unit_sums(x: np.ndarray, member: np.ndarray, units: int, block: int = 65536
         if units == len(member):  # one unit per row: the rows' own values
             out[name][idx] += values
         else:
-            for j in range(values.shape[1]):
-                out[name][:, j] += np.bincount(idx, weights=values[:, j], minlength=units)
+            out[name] += group_sums(idx, values, units)
 
     for lo in range(0, len(x), block):
         xb, mb, cb = x[lo : lo + block], member[lo : lo + block], complete[lo : lo + block]
@@ -1122,7 +1123,7 @@ def ipa_stability(
     grow with n beyond one pass over the rows.
     """
     from analysis.drivers import relative_weights_batch
-    from analysis.pls import BOOT_GROUPS
+    from analysis.pls import BOOT_GROUPS, group_members
 
     items = list(ipa_df["item"])
     cols = [outcome, *items]
@@ -1136,7 +1137,7 @@ def ipa_stability(
     member = np.arange(n)
     if n > BOOT_GROUPS:  # the grouped bootstrap of analysis.pls.bootstrap_model: random groups of rows
         units = BOOT_GROUPS
-        member = np.random.default_rng(seed).permutation(n) % units
+        member = group_members(n, units, seed)
     sums = _unit_sums(x, member, units)
     block = max(1, int(2e7 // max(1, units * (k + 1))))  # (block x units) counts at a time
     imps, perfs = [], []
