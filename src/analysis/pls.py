@@ -630,12 +630,7 @@ def estimate_pls(
     n = x.shape[0]
     r = _corr_stack(x[None])
     w, iterations, converged = _iterate(r, spec.mask, spec, scheme, max_iter, tol)
-    if not converged[0]:
-        warnings.warn(
-            f"PLS-PM did not converge in {max_iter} iterations; results may be unreliable.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    _warn_unconverged(converged, max_iter, stacklevel=3)
     mean = x.mean(axis=0)
     sd = x.std(axis=0, ddof=1)
     cov = np.cov(x, rowvar=False, ddof=1)
@@ -643,6 +638,16 @@ def estimate_pls(
         spec, blocks, x, index, source, r, w, iterations, converged, scheme, missing, max_iter, tol,
         mean, sd, cov, float(n), None,
     )
+
+
+def _warn_unconverged(converged: np.ndarray, max_iter: int, stacklevel: int) -> None:
+    """Warn (pointing at ``estimate_pls``' caller) when the full-sample fit did not converge."""
+    if not converged[0]:
+        warnings.warn(
+            f"PLS-PM did not converge in {max_iter} iterations; results may be unreliable.",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _estimate_weighted(
@@ -667,12 +672,7 @@ def _estimate_weighted(
         raise ValueError(f"PLS-PM needs at least 3 rows with positive weight, got {int(positive.sum())}.")
     r = _wcorr_stack(x[None], wt[None])
     w, iterations, converged = _iterate(r, spec.mask, spec, scheme, max_iter, tol)
-    if not converged[0]:
-        warnings.warn(
-            f"PLS-PM did not converge in {max_iter} iterations; results may be unreliable.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    _warn_unconverged(converged, max_iter, stacklevel=4)
     mean, sd, cov = _wmoments(x, wt)
     return _assemble(
         spec, blocks, x, index, source, r, w, iterations, converged, scheme, missing, max_iter, tol,
