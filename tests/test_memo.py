@@ -119,3 +119,61 @@ def test_a_finished_chart_keeps_its_first_png() -> None:
     figure_png(plain)
     assert not hasattr(plain, "_csat_png")
     plt.close(plain)
+
+
+def test_charts_are_shared_between_kernels_through_the_run_folder(tmp_path: Path, monkeypatch) -> None:
+    """With ``CSAT_CHART_CACHE`` set, a chart drawn in one process is found by another (here: the memo
+    emptied) with the same PNG bytes, and drawn again when a table it read changed; a chart that
+    cannot be pickled is drawn again, not shared."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plotting import figure_png
+
+    monkeypatch.setenv(memo.SHARED_ENV, str(tmp_path))
+    drawn_calls: list[int] = []
+
+    @memo.chart_memo
+    def drawn(ctx: Ctx, local: bool = False):
+        drawn_calls.append(1)
+        fig, ax = plt.subplots()
+        ax.plot(ctx.read("a")["x"])
+        if local:  # a lambda formatter: the figure does not pickle
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: str(v)))
+        plt.close(fig)
+        return fig
+
+    ctx = Ctx({"a": pd.DataFrame({"x": [1, 2, 4]})})
+    first = figure_png(drawn(ctx))
+    assert len(list(tmp_path.glob("*.pickle"))) == 1
+    memo.clear()  # another kernel
+    again = drawn(ctx)
+    assert figure_png(again) == first and len(drawn_calls) == 1
+    memo.clear()
+    ctx.tables["a"] = pd.DataFrame({"x": [1, 2, 5]})
+    drawn(ctx)
+    assert len(drawn_calls) == 2
+    drawn(ctx, local=True)
+    memo.clear()
+    drawn(ctx, local=True)
+    assert len(drawn_calls) == 4 and not list(tmp_path.glob("*.part"))
+
+
+def test_every_report_chart_of_a_real_wave_pickles(tmp_path: Path) -> None:
+    """The demo's item and index charts (the ones notebook 05 shows again) can be shared."""
+    import pickle
+
+    from analysis import report
+    from analysis.wave import WaveAnalysis
+
+    REPO = Path(__file__).resolve().parents[1]
+    memo.clear()
+    wa = WaveAnalysis.load(REPO / "params" / "survey.yaml", REPO / "params" / "waves" / "2025H1.yaml",
+                           out_root=tmp_path)
+    wa.clean()
+    wa.describe()
+    wa.index()
+    for fig in [*report.item_charts(wa), report.index_chart(wa)]:
+        pickle.loads(pickle.dumps(fig))

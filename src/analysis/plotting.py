@@ -316,8 +316,14 @@ def _legend_below(ax: Axes, handles: Sequence[Any], ncol: int, clear_xlabel: boo
     )
 
 
+def _abs_percent(v: float, _pos: Any = None) -> str:
+    """A diverging bar's share as a tick label: 0.25 and -0.25 are both "25%"."""
+    return f"{abs(v) * 100:.0f}%"
+
+
 def _percent_axis(axis: Any) -> None:
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v) * 100:.0f}%"))
+    # a module-level function, not a lambda: the figure pickles (analysis.memo shares it between kernels)
+    axis.set_major_formatter(FuncFormatter(_abs_percent))
 
 
 def _label_offsets(max_radius: float, step: float = 7.0, directions: int = 12) -> list[tuple[float, float]]:

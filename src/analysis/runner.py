@@ -43,6 +43,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError
+from .memo import SHARED_ENV
 from .store import (
     OutputLocked,
     Store,
@@ -188,12 +189,12 @@ def _quiet_kernel_cleanup() -> None:
 
 
 @contextmanager
-def shared_kernel(cwd: Path) -> Iterator[object]:
+def shared_kernel(cwd: Path, env: Mapping[str, str] | None = None) -> Iterator[object]:
     """One Python kernel for a sequence of notebooks (saves the start-up and import time of each).
 
     :func:`execute_notebook` clears the kernel's namespace (:data:`RESET_CODE`) before
     every notebook, so no notebook can depend on another's variables; only
-    imported modules stay loaded.
+    imported modules stay loaded. ``env``: variables added to :func:`kernel_env`'s.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -218,7 +219,7 @@ def shared_kernel(cwd: Path) -> Iterator[object]:
     km = AsyncKernelManager(
         kernel_name="csat", kernel_spec_manager=specs, transport="ipc", ip=str(sockets / "k")
     )
-    run_sync(km.start_kernel)(cwd=str(cwd), env=kernel_env())
+    run_sync(km.start_kernel)(cwd=str(cwd), env={**kernel_env(), **(env or {})})
     try:
         yield km
     finally:
@@ -287,6 +288,9 @@ def execute_notebook(
             language="python",  # an analyst's own notebook may carry no kernel metadata
             progress_bar=False,
             log_output=False,
+            # written once at the end (or at a failure, with its error cell), not twice a cell: the
+            # per-cell saves of a report notebook with its charts cost seconds of this process's CPU
+            request_save_on_cell_execute=False,
             # papermill's cwd changes this process's working folder while the notebook runs: with two
             # kernels in two threads that would race; a kernel of ours already runs in ``cwd``
             cwd=None if km is not None else str(cwd),
@@ -429,9 +433,13 @@ def outside_project(survey: Survey, waves: Sequence[Wave]) -> list[str]:
 TIMINGS_ENV = "CSAT_TIMINGS"
 
 
+_T0 = time.perf_counter()  # the process's start, for the timings' "start" and "end" offsets
+
+
 @contextmanager
 def timed(wave: str, step: str) -> Iterator[None]:
-    """Append ``{"wave", "step", "seconds"}`` as one JSON line to the file named by ``CSAT_TIMINGS``
+    """Append ``{"wave", "step", "seconds", "start", "end"}`` (offsets in seconds from the process's
+    start) as one JSON line to the file named by ``CSAT_TIMINGS``
     when it is set (``scripts/bench_scale.py`` reads it); otherwise do nothing. The time never reaches
     an output (reruns stay byte-identical)."""
     path = os.environ.get(TIMINGS_ENV)
@@ -440,7 +448,16 @@ def timed(wave: str, step: str) -> Iterator[None]:
         yield
     finally:
         if path:
-            line = json.dumps({"wave": wave, "step": step, "seconds": round(time.perf_counter() - start, 3)})
+            end = time.perf_counter()
+            line = json.dumps(
+                {
+                    "wave": wave,
+                    "step": step,
+                    "seconds": round(end - start, 3),
+                    "start": round(start - _T0, 3),
+                    "end": round(end - _T0, 3),
+                }
+            )
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
 
@@ -563,9 +580,9 @@ KERNELS_ENV = "CSAT_KERNELS"
 #: Raw exports above this size (bytes) run in one kernel: two kernels would hold two large waves.
 PARALLEL_RAW_BYTES = 64 * 2**20
 #: The notebook of a wave that first reads its baseline's tables, and the baseline notebook that must
-#: have written them: the change, transitions and comments read the baseline's cleaned rows, weights,
-#: respondent scores and headline (01-02); the KPIs read its complaint-log figures (05).
-BASELINE_NEEDS = {"03_inferential": "02_descriptive", "05_report": "05_report"}
+#: have written them: the change, transitions, comments and KPIs read the baseline's cleaned rows,
+#: weights, respondent scores, headline and complaint-log figures (01-02). The later notebooks follow.
+BASELINE_NEEDS = {"03_inferential": "02_descriptive"}
 
 
 @dataclass
@@ -668,6 +685,60 @@ def _tasks(plans: Sequence[WavePlan], own: Sequence[Path]) -> list[_Task]:
     return tasks
 
 
+#: Estimated seconds of each step of a demo-sized wave (two-kernel runs, measured): only their ratios
+#: matter, to start the ready step with the longest road ahead (:func:`_ranks`).
+STEP_COST = {"01_clean": 1.0, "02_descriptive": 3.5, "03_inferential": 4.0, "04_zones": 2.0,
+             "05_report": 4.5, "render": 1.5}
+#: An analyst's own notebook, whose cost is not known.
+OWN_STEP_COST = 2.0
+
+
+def _ranks(tasks: Sequence[_Task]) -> list[float]:
+    """Each task's estimated longest road to the end of the run: its cost (:data:`STEP_COST`) plus the
+    largest rank of the steps that wait for it (the "upward rank" of HEFT list scheduling, Topcuoglu,
+    Hariri and Wu 2002). A step waits only for steps listed before it (:func:`_tasks`), so one pass
+    from the end computes them all."""
+    index = {(t.plan.wave.id, t.name): i for i, t in enumerate(tasks)}
+    followers: list[list[int]] = [[] for _ in tasks]
+    for i, task in enumerate(tasks):
+        for a in task.after:
+            j = index.get(tuple(a))
+            if j is not None:
+                followers[j].append(i)
+    rank = [0.0] * len(tasks)
+    for i in range(len(tasks) - 1, -1, -1):
+        cost = STEP_COST.get("render" if tasks[i].render else tasks[i].name, OWN_STEP_COST)
+        rank[i] = cost + max((rank[j] for j in followers[i]), default=0.0)
+    return rank
+
+
+def _assign(
+    ready: Sequence[int], idle: Sequence[int], tasks: Sequence[_Task], rank: Sequence[float], home: Mapping[str, int]
+) -> list[tuple[int, int]]:
+    """Which ready steps start now, on which idle kernels: ``(task, kernel)`` pairs.
+
+    The ready steps go by rank (:func:`_ranks`; run order between equals). A wave's notebook goes to
+    the kernel that ran its wave's last notebook (``home``) when that one is idle: the report notebook
+    then finds the analysis notebooks' charts in that kernel's memo (:mod:`analysis.memo`) instead of
+    drawing them again. Otherwise it takes an idle kernel that no other ready step calls home."""
+    free = list(idle)
+    pairs: list[tuple[int, int]] = []
+    waiting = sorted(ready, key=lambda i: (-rank[i], i))
+    for n, i in enumerate(waiting):
+        if not free:
+            break
+        wave = tasks[i].plan.wave.id
+        mine = home.get(wave)
+        if mine in free:
+            k = mine
+        else:
+            others = {home.get(tasks[j].plan.wave.id) for j in waiting[n + 1:]}
+            k = next((f for f in free if f not in others), free[0])
+        free.remove(k)
+        pairs.append((i, k))
+    return pairs
+
+
 def run_waves(
     plans: Sequence[WavePlan],
     own: Sequence[Path],
@@ -681,8 +752,7 @@ def run_waves(
     :func:`kernel_count` kernels (worker threads, each with its own :func:`shared_kernel`).
 
     A step starts when the steps it needs are done (:func:`_tasks`): a wave's notebooks in order, a
-    wave's change after its baseline's descriptive notebook, its KPIs after the baseline's report;
-    so on two cores the next wave is cleaned and described while this one is modelled. Every step
+    wave's change after its baseline's descriptive notebook; so on two cores the next wave is cleaned and described while this one is modelled. Every step
     is a pure function of its inputs, so the outputs are the same bytes as one kernel's (the tests
     compare them). The first failure stops the run: the steps running finish, no new one starts,
     and the error is raised (after the input check's, which names the wave). Nothing is published
@@ -695,6 +765,9 @@ def run_waves(
     if not tasks:
         return
     n_kernels = kernel_count(plans)
+    # the kernels share their charts (analysis.memo): a wave's report may run beside its analysis
+    charts = Path(tempfile.mkdtemp(prefix="csat-charts-")) if n_kernels > 1 else None
+    env = {SHARED_ENV: str(charts)} if charts else {}
     done: set[tuple[str, str]] = set()
     started: set[int] = set()
     results: queue.Queue = queue.Queue()
@@ -718,7 +791,7 @@ def run_waves(
                         _render_wave(task.plan, survey, engine)
                     else:
                         if km is None:
-                            km = own_stack.enter_context(shared_kernel(out))
+                            km = own_stack.enter_context(shared_kernel(out, env))
                             kms[k] = km
                         _execute_step(task, km, out)
                     results.put((k, i, None))
@@ -730,21 +803,25 @@ def run_waves(
     for t in threads:
         t.start()
     idle = list(range(n_kernels))
+    rank = _ranks(tasks)
+    home: dict[str, int] = {}  # the kernel that ran each wave's last notebook
     error: BaseException | None = None
     running = 0
     try:
         while True:
-            if error is None:
-                for i, task in enumerate(tasks):
-                    if not idle:
-                        break
-                    if i in started or not all(tuple(a) in done for a in task.after):
-                        continue
+            if error is None and idle:
+                ready = [i for i, task in enumerate(tasks)
+                         if i not in started and all(tuple(a) in done for a in task.after)]
+                for i, k in _assign(ready, idle, tasks, rank, home):
                     checked.raise_if_failed()
+                    task = tasks[i]
                     started.add(i)
                     running += 1
+                    idle.remove(k)
+                    if not task.render:
+                        home[task.plan.wave.id] = k
                     bar.set_postfix_str(f"{task.plan.wave.id}: {task.name}")
-                    work[idle.pop(0)].put(i)
+                    work[k].put(i)
             if running == 0:
                 break
             while True:  # a timeout, so that Ctrl-C and SIGTERM reach this thread
@@ -776,6 +853,8 @@ def run_waves(
             inbox.put(None)
         for t in threads:
             t.join(timeout=60)
+        if charts is not None:
+            shutil.rmtree(charts, ignore_errors=True)
 
 
 def _kill_kernel(km: object) -> None:

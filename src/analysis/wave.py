@@ -20,13 +20,13 @@ notebook   steps                                       tables (see :data:`analys
 01_clean   ``clean``                                   clean, cleaning_log, value_issues, attrition, weights,
                                                        weighting, summary
 02         ``describe reliability index headline``     item_stats, distribution, profile, reliability,
-                                                       screening, csi_index, index_weights, respondent_scores,
-                                                       headline, ahp
+           ``operations``                              screening, csi_index, index_weights, respondent_scores,
+                                                       headline, ahp, operations
 03         ``groups change drivers model``             group_tests, wave_change, drivers*, regression,
                                                        csi_paths, pls_*, htmt*,
                                                        measurement_checks
 04         ``zones``                                   ipa, priorities, zones*, loyalty_*, types
-05_report  ``kpis``                                    kpis, operations
+05_report  ``kpis``                                    kpis
 =========  ==========================================  =====================================
 """
 
@@ -670,6 +670,21 @@ class WaveAnalysis:
             rows.append(_row("repurchase_rate", rep.value, rep.ci_low, rep.ci_high, rep.n, _with_se(rep)))
         return self._keep({"headline": pd.DataFrame(rows)})["headline"]
 
+    def operations(self) -> dict[str, float]:
+        """The operational numbers of the wave's complaint log (``operations`` of the wave file):
+        complaint rate, resolution time, response within 24 h, follow-up within 3 days
+        (:func:`analysis.kpis.operational_kpis`); ``{}`` without a log.
+
+        Kept as ``operations`` in notebook 02, so that the next wave's KPIs (notebook 05) need only
+        this wave's first two notebooks (:data:`analysis.runner.BASELINE_NEEDS`)."""
+        from .ingest import read_operations
+        from .kpis import operational_kpis
+
+        if self.wave.operations is None:
+            return {}
+        ops = operational_kpis(read_operations(self.wave.operations), self.wave.customers)
+        return self._keep({"operations": ops})["operations"]
+
     # ----------------------------------------------------------------------- 03 inferential
     def groups(self) -> pd.DataFrame:
         """Group tests of the overall item, the CSI and every index construct across each segment."""
@@ -994,19 +1009,15 @@ class WaveAnalysis:
         Survey KPIs come from the headline (csi, satisfaction_rate, nps, response_rate, repurchase_rate),
         ``index_change`` the CSI ``diff`` of the wave change (the baseline re-scored with this
         wave's weights; the baseline's own headline CSI only when no wave change was made); operational KPIs (complaint rate, resolution time,
-        response within 24 h, follow-up within 3 days, and their change) from the wave's ``operations``
-        complaint log, whose raw numbers are kept (``operations``) for the next wave.
+        response within 24 h, follow-up within 3 days, and their change) from :meth:`operations` (made
+        in notebook 02, or here when it was not).
         """
         from . import kpis
-        from .ingest import read_operations
 
         head = self.read("headline").set_index("metric")["value"]
         values: dict[str, float] = {k: float(v) for k, v in head.items()}
-        ops: dict[str, float] = {}
-        if self.wave.operations is not None:
-            ops = kpis.operational_kpis(read_operations(self.wave.operations), self.wave.customers)
-            self._keep({"operations": ops})
-            values.update(ops)
+        ops = self.read("operations") if self.has("operations") else self.operations()
+        values.update(ops)
         base_head = self.read_baseline("headline")
         if base_head is not None:
             # index_change is the wave-change CSI diff: the baseline re-scored with this wave's weights
