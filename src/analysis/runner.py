@@ -820,7 +820,9 @@ def run_waves(
 ) -> None:
     """Execute every wave's notebooks and render its pages into the staging folders, on
     :func:`kernel_count` kernels (worker threads, each with its own :func:`shared_kernel`); then the
-    ``tracking`` notebook, when given, and its pages, into its staging folder.
+    ``tracking`` notebook, when given, and its pages, into its staging folder. Pages and documents are
+    rendered by one more thread of this process as soon as a wave's notebooks are done, so no kernel
+    waits for them.
 
     A step starts when the steps it needs are done (:func:`_tasks`): a wave's notebooks in order, a
     wave's change after its baseline's descriptive notebook; so on two cores the next wave is cleaned and described while this one is modelled. Every step
@@ -847,7 +849,9 @@ def run_waves(
 
     kms: dict[int, object] = {}
 
-    def worker(k: int, inbox: queue.Queue) -> None:
+    def worker(k: int | None, inbox: queue.Queue) -> None:
+        """Kernel ``k``'s thread (its notebooks), or with ``k`` None the rendering thread (pages and
+        documents are made in this process, one wave at a time, while the kernels go on)."""
         with ExitStack() as own_stack:
             km = None
             while True:
@@ -869,8 +873,11 @@ def run_waves(
                 except BaseException as exc:  # handed to the main thread
                     results.put((k, i, exc))
 
+    renders: queue.Queue = queue.Queue()
+    work.append(renders)
     threads = [threading.Thread(target=worker, args=(k, w), daemon=True, name=f"csat-kernel-{k}")
-               for k, w in enumerate(work)]
+               for k, w in enumerate(work[:n_kernels])]
+    threads.append(threading.Thread(target=worker, args=(None, renders), daemon=True, name="csat-render"))
     for t in threads:
         t.start()
     idle = list(range(n_kernels))
@@ -880,17 +887,22 @@ def run_waves(
     running = 0
     try:
         while True:
-            if error is None and idle:
+            if error is None:
                 ready = [i for i, task in enumerate(tasks)
                          if i not in started and all(tuple(a) in done for a in task.after)]
-                for i, k in _assign(ready, idle, tasks, rank, home):
+                for i in ready:  # rendering does not wait for a kernel
+                    if tasks[i].render:
+                        started.add(i)
+                        running += 1
+                        renders.put(i)
+                notebooks = [i for i in ready if not tasks[i].render]
+                for i, k in _assign(notebooks, idle, tasks, rank, home) if idle else []:
                     checked.raise_if_failed()
                     task = tasks[i]
                     started.add(i)
                     running += 1
                     idle.remove(k)
-                    if not task.render:
-                        home[task.plan.id] = k
+                    home[task.plan.id] = k
                     bar.set_postfix_str(f"{task.plan.id}: {task.name}")
                     work[k].put(i)
             if running == 0:
@@ -902,7 +914,8 @@ def run_waves(
                 except queue.Empty:
                     continue
             running -= 1
-            idle.append(k)
+            if k is not None:
+                idle.append(k)
             if exc is not None:
                 if error is None and not isinstance(exc, _Stopped):
                     error = exc
