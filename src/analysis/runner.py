@@ -57,7 +57,6 @@ from .store import (
     write_text,
 )
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
-from .wave import check
 from .words import word
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
@@ -468,6 +467,8 @@ def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
     One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
     says that nothing was published. Returns the checks' results, in the waves' order.
     """
+    from .wave import check  # here, not at import: the statistics modules load beside the kernels' start
+
     results = []
     for wave in waves:
         try:
