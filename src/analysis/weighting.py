@@ -11,7 +11,18 @@ does on a raked design. Statistics functions take the result as ``weights=``.
 ``Weights``            weights, margins table (``weighting.csv``), diagnostics
 ``kish``               Kish effective n, efficiency and design effect of weights
 ``design_means``       weighted means with design-based (linearisation) SEs
+``design_shares``      design-based shares of 0/1 flags (``design_share``: one)
+``domain_means_batch`` domain means and covariances (``domain_means``: one)
+``design_diffs``       design t tests of two domain means (``design_diff``: one)
+``design_changes``     change between two waves (``design_change``: one metric)
+``design_group_tests`` Wald F / design t group comparisons
 =====================  ==========================================================
+
+One design per table. Every design-based estimate needs the svy design: the weighted rows raked
+again from their base weights (so the SEs allow for the calibration), about 10 ms each time. The
+batched functions build it once for all their columns or domains (one svy ``Sample``, one rake)
+and estimate each from it; the one-column functions are their one-column case, so both give the
+same numbers bit for bit (svy's estimate of a column does not depend on the other columns).
 
 Method. Raking (iterative proportional fitting; Deming & Stephan 1940) and its standard
 errors come from **svy** 0.35.0 (MIT): measured against R ``survey`` 4.1.1 on ``apistrat``,
