@@ -298,7 +298,7 @@ def test_the_steps_of_a_run_wait_for_the_baseline_tables_they_read() -> None:
     from analysis.runner import BASELINE_NEEDS, _tasks
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
     tasks = {(t.plan.wave.id, t.name): t.after for t in _tasks([plan("w1", None), plan("w2", "w1")], [])}
     assert tasks[("w2", "01_clean")] == []
@@ -363,7 +363,7 @@ def test_no_notebook_reads_a_baseline_table_its_wave_does_not_wait_for(
     assert reads["05_report"] >= {"operations", "clean"}, reads  # the KPIs' and comments' baseline tables
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
     after = {(t.plan.wave.id, t.name): t.after for t in _tasks([plan("w1", None), plan("w2", "w1")], [])}
 
@@ -388,7 +388,7 @@ def test_the_scheduler_starts_the_longest_road_first_and_keeps_a_wave_on_its_ker
     from analysis.runner import _assign, _ranks, _tasks
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
     tasks = _tasks([plan("w1", None), plan("w2", "w1"), plan("w3", "w2")], [])
     at = {(t.plan.wave.id, t.name): i for i, t in enumerate(tasks)}
