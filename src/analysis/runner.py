@@ -57,7 +57,6 @@ from .store import (
     write_text,
 )
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
-from .wave import check
 from .words import word
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
@@ -468,6 +467,8 @@ def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
     One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
     says that nothing was published. Returns the checks' results, in the waves' order.
     """
+    from .wave import check  # here, not at import: the statistics modules load beside the kernels' start
+
     results = []
     for wave in waves:
         try:
@@ -583,6 +584,9 @@ PARALLEL_RAW_BYTES = 64 * 2**20
 #: have written them: the change, transitions, comments and KPIs read the baseline's cleaned rows,
 #: weights, respondent scores, headline and complaint-log figures (01-02). The later notebooks follow.
 BASELINE_NEEDS = {"03_inferential": "02_descriptive"}
+#: The notebook of every wave after which the tracking report can run: it reads the headline, change,
+#: index, respondent scores, zones, KPIs and weighting of each wave (notebooks 01-04), not the comments.
+TRACKING_NEEDS = "04_zones"
 
 
 @dataclass
@@ -730,10 +734,9 @@ class _Task:
 def _tasks(plans: Sequence[WavePlan], own: Sequence[Path], tracking: TrackingPlan | None = None) -> list[_Task]:
     """Every notebook of every wave, then the wave's rendering, in run order, each with what must be done
     first: the wave's previous step, and for the baseline's tables :data:`BASELINE_NEEDS`. Then the
-    tracking notebook (after every wave's last notebook) and its rendering."""
+    tracking notebook (after every wave's :data:`TRACKING_NEEDS`) and its rendering."""
     ids = {p.wave.id for p in plans}
     tasks: list[_Task] = []
-    last: list[tuple[str, str]] = []  # each wave's last notebook
     for plan in plans:
         steps = [*((n, None) for n in WAVE_NOTEBOOKS), *((nb.stem, nb) for nb in own)]
         previous: tuple[str, str] | None = None
@@ -747,10 +750,8 @@ def _tasks(plans: Sequence[WavePlan], own: Sequence[Path], tracking: TrackingPla
             tasks.append(_Task(plan, name, source, after))
             previous = (plan.wave.id, name)
         tasks.append(_Task(plan, "render", None, [previous] if previous else [], render=True))
-        if previous:
-            last.append(previous)
     if tracking is not None:
-        tasks.append(_Task(tracking, TRACKING_NOTEBOOK, None, last))
+        tasks.append(_Task(tracking, TRACKING_NOTEBOOK, None, [(p.wave.id, TRACKING_NEEDS) for p in plans]))
         tasks.append(_Task(tracking, "render", None, [(tracking.id, TRACKING_NOTEBOOK)], render=True))
     return tasks
 
