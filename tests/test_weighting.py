@@ -1,7 +1,7 @@
 """Weighting against R survey 4.1.1 (Debian r-cran-survey), run live on its bundled apistrat data.
 
 tests/data/weighting/apistrat.R writes the data and R's raked weights, svymean means and SEs and
-svyciprop intervals (cases A: unit weights, B: design weights varying within the margins,
+svyciprop intervals, domain shares and differences (cases A: unit weights, B: design weights varying within the margins,
 C: bounded raking). Tolerances of issue 13: weights 1e-8 (relative to the mean weight), means
 1e-8, standard errors 1e-6.
 """
@@ -184,6 +184,30 @@ def test_design_wald_equals_r_regtermtest(r_reference, v: str, g: str) -> None:
         assert pair["p_adj"] >= pair["p"]
 
 
+def test_design_group_tests_batched_over_variables_and_segments_equal_r(r_reference) -> None:
+    """Every variable x segment test (and the top-2 tests) from one design: the same rows as one call per
+    variable and segment, and each Wald F / pair t as R regTermTest / svyglm."""
+    from analysis.weighting import design_group_tests
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    w = make_weights(data, CASES["A"][0])
+    table = design_group_tests(data, ["api00", "y"], ["stype", "awards"], w, top2={"api00": 700},
+                               suppress_below=1).to_frame()
+    for v in ("api00", "y"):
+        for g in ("stype", "awards"):
+            here = table[(table["variable"] == v) & (table["segment"] == g)].reset_index(drop=True)
+            one = design_group_tests(data, [v], [g], w, top2={"api00": 700}, suppress_below=1).to_frame()
+            cols = ["test", "group", "statistic", "df", "df2", "p", "diff", "n", "n_eff"]
+            pd.testing.assert_frame_equal(here[cols], one[cols], check_exact=True)
+            omni = here[here["test"] == "design_wald"].iloc[0]
+            assert omni["statistic"] == pytest.approx(ref[f"waldF_{v}_{g}"], rel=1e-6)
+            assert omni["p"] == pytest.approx(ref[f"waldp_{v}_{g}"], rel=1e-6)
+        pair = table[(table["variable"] == v) & (table["test"] == "design_t") & (table["group"] == "E vs H")].iloc[0]
+        assert pair["statistic"] == pytest.approx(ref[f"t_EvsH_{v}"], rel=1e-6)
+    assert (table["test"] == "design_wald_top2").sum() == 2
+
+
 def test_design_change_combines_two_independent_design_ses(r_reference) -> None:
     """Baseline: unweighted (fixed weights 1: its SE is the textbook sd / sqrt(n)); current: the raked case A
     (R svymean). The change's SE is sqrt(se0^2 + se1^2), z interval."""
@@ -264,3 +288,74 @@ def test_influence_values_give_the_calibrated_se(r_reference) -> None:
         e = influence(data[v], w).to_numpy()
         n = len(e)
         assert np.sqrt(n / (n - 1) * np.sum(e**2)) == pytest.approx(ref[f"se_{v}"], rel=1e-4)
+
+
+# --------------------------------------------------------------------------- batched (one design) = per column = R
+def test_batched_domain_shares_equal_one_at_a_time_and_r(r_reference) -> None:
+    """design_shares of the three stype domains' top flag from one design: bit for bit design_share of each,
+    and R svymean / svyciprop(logit) on subset(design, stype == g)."""
+    from analysis.weighting import design_share, design_shares
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    w = make_weights(data, CASES["A"][0])
+    groups = ["E", "H", "M"]
+    flags = pd.DataFrame({g: data["top"].astype(float).where(data["stype"] == g) for g in groups})
+    batch = design_shares(flags, w)
+    for g, est in zip(groups, batch, strict=True):
+        assert est == design_share(flags[g], w)
+        assert est["share"] == pytest.approx(ref[f"dmean_top_{g}"], abs=1e-8)
+        assert est["se"] == pytest.approx(ref[f"dse_top_{g}"], abs=1e-6)
+        assert (est["ci_low"], est["ci_high"]) == pytest.approx((ref[f"dci_low_{g}"], ref[f"dci_high_{g}"]), abs=1e-6)
+        assert est["n"] == (data["stype"] == g).sum()
+
+
+def test_batched_domain_differences_equal_one_at_a_time_and_r_svyglm(r_reference) -> None:
+    """design_diffs of api00 and y between the awards groups from one design (domain_means_batch): the same
+    numbers as design_diff of each, and R svyglm(v ~ awards) on the raked design (coefficient, SE, p)."""
+
+    from analysis.weighting import design_diff, design_diffs, domain_means, domain_means_batch
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    w = make_weights(data, CASES["A"][0])
+    flag = (data["awards"] == "Yes").astype(float)
+    for v in ("api00", "y"):
+        both = design_diffs(data[v], pd.DataFrame({"awards": flag, "same": flag}), w)
+        assert both[0] == both[1] == design_diff(data[v], flag, w)
+        d, t, p = both[0]
+        assert d == pytest.approx(ref[f"ddiff_{v}"], abs=1e-8)
+        assert d / t == pytest.approx(ref[f"ddiff_se_{v}"], rel=1e-6)
+        assert p == pytest.approx(ref[f"ddiff_p_{v}"], rel=1e-6)
+    batch = domain_means_batch(data, [("api00", "stype", None), ("y", "awards", ["No", "Yes"])], w)
+    for got, args in zip(batch, [("api00", "stype", None), ("y", "awards", ["No", "Yes"])], strict=True):
+        one = domain_means(data, *args[:2], w, args[2])
+        assert got[0] == one[0]
+        for a, b in zip(got[1:], one[1:], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_batched_design_changes_equal_one_at_a_time_and_r(r_reference) -> None:
+    """design_changes of two metrics (one design per wave) against design_change of each, and the change's
+    SE against R svymean's SE of the current wave (the baseline unweighted: sd / sqrt(n))."""
+    from scipy import stats
+
+    from analysis.weighting import design_change, design_changes, fixed
+
+    data, reference = r_reference
+    ref = _ref(reference, "A")
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame({"api00": rng.normal(640, 90, 150), "y": rng.normal(650, 80, 150)})
+    bw, w = fixed(pd.Series(1.0, index=base.index)), make_weights(data, CASES["A"][0])
+    many = design_changes(base, bw, data[["api00", "y"]], w, scales={"y": 100.0})
+    for v, ch in zip(("api00", "y"), many, strict=True):
+        scale = 100.0 if v == "y" else 1.0
+        assert ch == design_change(base[v], bw, data[v], w, v, scale=scale)
+        b = base[v].dropna()
+        se = np.sqrt(ref[f"se_{v}"] ** 2 + b.var(ddof=1) / len(b))
+        assert ch.diff == pytest.approx(scale * (ref[f"mean_{v}"] - b.mean()), abs=1e-6)
+        assert (ch.ci_high - ch.diff) / scale == pytest.approx(stats.norm.ppf(0.975) * se, abs=1e-6)
+    few = design_changes(base.iloc[:1], fixed(pd.Series(1.0, index=base.index[:1])), data[["api00", "y"]], w)
+    assert few == [None, None]
+    with pytest.raises(ValueError, match="at least 2"):
+        design_change(base["y"].iloc[:1], fixed(pd.Series(1.0, index=base.index[:1])), data["y"], w, "y")

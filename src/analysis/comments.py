@@ -628,25 +628,34 @@ def _weighted_code_table(coded: pd.DataFrame, names: Sequence[str], satisfaction
     (:func:`analysis.weighting.design_diff`) in place of Welch's; ``se`` and ``n_eff`` (Kish, of the
     mentioners' weights) are added.
     """
-    from .weighting import design_diff, design_share, kish
+    from .weighting import design_diffs, design_shares, kish
 
     m = code_matrix(coded, names)
     idx = weights.weight.index
     n_comments = len(coded)
     w = weights.weight
     sat = satisfaction.reindex(idx)
-    rows = []
-    for name in names:
-        mention = m[name].reindex(idx)  # NaN: no comment (outside the domain)
-        est = design_share(mention.astype(float), weights)
+    # every code's share and tests from one design each (one rake), as design_share / design_diff per code
+    shares = design_shares(pd.DataFrame({j: m[name].reindex(idx).astype(float)  # NaN: no comment (outside)
+                                         for j, name in enumerate(names)}, index=idx), weights)
+    flags, neg_flags = {}, {}
+    for j, name in enumerate(names):
         who = m.index[m[name]]
-        flag = pd.Series(0.0, index=idx)
-        flag.loc[who] = 1.0
-        diff, t, p = design_diff(sat, flag, weights)
+        flags[j] = pd.Series(0.0, index=idx)
+        flags[j].loc[who] = 1.0
         neg = coded.loc[who].index[coded.loc[who, "sentiment"] < 0]
-        neg_flag = pd.Series(0.0, index=idx)
-        neg_flag.loc[neg] = 1.0
-        _, _, p_neg = design_diff(sat, neg_flag, weights)
+        neg_flags[j] = pd.Series(0.0, index=idx)
+        neg_flags[j].loc[neg] = 1.0
+    tests = design_diffs(sat, pd.DataFrame({**{("all", j): f for j, f in flags.items()},
+                                            **{("neg", j): f for j, f in neg_flags.items()}}, index=idx), weights)
+    rows = []
+    for j, name in enumerate(names):
+        est = shares[j]
+        who = m.index[m[name]]
+        flag, neg_flag = flags[j], neg_flags[j]
+        diff, t, p = tests[j]
+        _, _, p_neg = tests[len(names) + j]
+        neg = coded.loc[who].index[coded.loc[who, "sentiment"] < 0]
         rated = sat.notna()
         mine, others = rated & (flag == 1), rated & (flag == 0)
         negs = rated & (neg_flag == 1)
@@ -729,31 +738,37 @@ def code_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFra
 
 def _weighted_shares_by(coded: pd.DataFrame, names: Sequence[str], groups: pd.DataFrame, weights: Any) -> pd.DataFrame:
     """:func:`code_shares_by` under weighting (see there)."""
-    from .weighting import design_means, design_share
+    from .weighting import design_means, design_shares
 
     m = code_matrix(coded, names)
     idx = weights.weight.index
-    rows = []
+    cells = []  # (segment, group, code, inside, has): every cell's share and sentiment from one design
     for seg in groups.columns:
         g = groups[seg].reindex(coded.index)
         for group in sorted(g.dropna().unique(), key=str):
             inside = g == group
             for name in names:
-                has = inside & m[name]
-                flag = m[name].astype(float).where(inside).reindex(idx)
-                est = design_share(flag, weights)
-                tone = coded["sentiment"].where(has).reindex(idx).rename("tone").to_frame()
-                t = design_means(tone, ["tone"], weights).iloc[0] if has.any() else None
-                rows.append(
-                    {
-                        "segment": seg, "group": group, "code": name, "n_comments": int(inside.sum()),
-                        "n": int(has.sum()), "share": est["share"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
-                        "sentiment": float(t["mean"]) if t is not None else math.nan,
-                        "sentiment_ci_low": float(t["ci_low"]) if t is not None else math.nan,
-                        "sentiment_ci_high": float(t["ci_high"]) if t is not None else math.nan,
-                        "n_eff": est["n_eff"],
-                    }
-                )
+                cells.append((seg, group, name, inside, inside & m[name]))
+    flags = pd.DataFrame({j: m[name].astype(float).where(inside).reindex(idx)
+                          for j, (_, _, name, inside, _) in enumerate(cells)}, index=idx)
+    tones = pd.DataFrame({f"t{j}": coded["sentiment"].where(has).reindex(idx) for j, (*_, has) in enumerate(cells)},
+                         index=idx)
+    shares = design_shares(flags, weights) if cells else []
+    means = design_means(tones, list(tones.columns), weights) if cells else None
+    rows = []
+    for j, (seg, group, name, inside, has) in enumerate(cells):
+        est = shares[j]
+        t = means.iloc[j] if has.any() else None
+        rows.append(
+            {
+                "segment": seg, "group": group, "code": name, "n_comments": int(inside.sum()),
+                "n": int(has.sum()), "share": est["share"], "ci_low": est["ci_low"], "ci_high": est["ci_high"],
+                "sentiment": float(t["mean"]) if t is not None else math.nan,
+                "sentiment_ci_low": float(t["ci_low"]) if t is not None else math.nan,
+                "sentiment_ci_high": float(t["ci_high"]) if t is not None else math.nan,
+                "n_eff": est["n_eff"],
+            }
+        )
     cols = ["segment", "group", "code", "n_comments", "n", "share", "ci_low", "ci_high", "sentiment",
             "sentiment_ci_low", "sentiment_ci_high", "n_eff"]
     return pd.DataFrame(rows, columns=cols)

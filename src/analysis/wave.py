@@ -319,7 +319,7 @@ def comment_tables(
     ``baseline``; all 1 when it was not weighted) and the design-based change
     (:func:`analysis.weighting.design_change`)."""
     from . import comments as cm
-    from .weighting import design_change, reindexed
+    from .weighting import design_changes, reindexed
 
     if weights is not None and not weights.weighted:
         weights = None
@@ -361,16 +361,15 @@ def comment_tables(
         else:
             matrix = cm.code_matrix(coded, names)
             change, b_share = [], []
-            for c in codes["code"]:
-                cur = matrix[c].astype(float).reindex(w_row.weight.index)
-                old = b_matrix[c].astype(float).reindex(b_row.weight.index)
-                try:
-                    ch = design_change(old, b_row, cur, w_row, c)
-                    change.append({"diff": ch.diff, "ci_low": ch.ci_low, "ci_high": ch.ci_high, "p": ch.p})
-                    b_share.append(ch.baseline)
-                except ValueError:  # under 2 comments in a wave
+            cur = pd.DataFrame({c: matrix[c].astype(float).reindex(w_row.weight.index) for c in codes["code"]})
+            old = pd.DataFrame({c: b_matrix[c].astype(float).reindex(b_row.weight.index) for c in codes["code"]})
+            for ch in design_changes(old, b_row, cur, w_row):  # one design per wave for every code
+                if ch is None:  # under 2 comments in a wave
                     change.append(dict.fromkeys(("diff", "ci_low", "ci_high", "p"), float("nan")))
                     b_share.append(float("nan"))
+                    continue
+                change.append({"diff": ch.diff, "ci_low": ch.ci_low, "ci_high": ch.ci_high, "p": ch.p})
+                b_share.append(ch.baseline)
         codes["baseline_n"] = [int(b_counts[c]) for c in codes["code"]]
         codes["baseline_share"] = b_share
         for key in ("diff", "ci_low", "ci_high", "p"):
@@ -814,8 +813,7 @@ class WaveAnalysis:
         not weighted); customers in both waves (the hashed ``customer_id``) add the covariance of their
         linearised values (``design_z_paired``, ``n_paired``); the same metrics and small-cell rule as
         unweighted."""
-        from .weighting import design_change as _design_change
-        from .weighting import fixed
+        from .weighting import design_changes, fixed
 
         s, w = self.survey, self.case_weights()
         saved = self.read_baseline("weights")
@@ -824,31 +822,33 @@ class WaveAnalysis:
         pair = {}
         if cid and cid in base.columns and cid in scores.columns:
             pair = {"baseline_ids": base[cid], "current_ids": scores[cid]}
-
-        def design_change(b: pd.Series, bw_: Any, c: pd.Series, w_: Any, metric: str, **kw: Any) -> Any:
-            return _design_change(b, bw_, c, w_, metric, **kw, **pair)
-
-        rows = [design_change(base["CSI"], bw, scores["CSI"], w, "CSI")]
+        old: dict[str, pd.Series] = {"CSI": base["CSI"]}
+        new: dict[str, pd.Series] = {"CSI": scores["CSI"]}
 
         def flag(frame: pd.DataFrame) -> pd.Series:
             x = frame[s.overall_satisfaction]
             return x.isin(s.satisfied).astype(float).where(x.notna())
 
-        rows.append(design_change(flag(base), bw, flag(scores), w, "satisfaction_rate"))
+        old["satisfaction_rate"], new["satisfaction_rate"] = flag(base), flag(scores)
         if s.recommend:
             def score(frame: pd.DataFrame) -> pd.Series:
                 x = frame[s.recommend]
                 return pd.Series(np.select([x >= 9, x <= 6], [1.0, -1.0], 0.0), index=x.index).where(x.notna())
 
-            rows.append(design_change(score(base), bw, score(scores), w, "NPS", scale=100.0))
+            old["NPS"], new["NPS"] = score(base), score(scores)
         for construct in s.index_constructs:
-            rows.append(design_change(base[construct], bw, scores[construct], w, construct))
+            old[construct], new[construct] = base[construct], scores[construct]
         for seg in s.segments:
             for group in sorted(set(scores[seg].dropna()) | set(base[seg].dropna())):
                 bg, cg = base["CSI"].where(base[seg] == group), scores["CSI"].where(scores[seg] == group)
                 if bg.notna().sum() < MIN_CELL or cg.notna().sum() < MIN_CELL:  # small cells are never shown
                     continue
-                rows.append(design_change(bg, bw, cg, w, f"CSI | {seg} = {group}"))
+                old[f"CSI | {seg} = {group}"], new[f"CSI | {seg} = {group}"] = bg, cg
+        # every metric from one design per wave (one rake), as design_change of each
+        rows = design_changes(pd.DataFrame(old), bw, pd.DataFrame(new), w, scales={"NPS": 100.0}, **pair)
+        for metric, row in zip(new, rows, strict=True):
+            if row is None:
+                raise ValueError(f"{metric}: need at least 2 answers in each wave")
         return rows
 
     def model(self, n_boot: int | None = None, seed: int | None = None, progress: bool = False) -> Tables:

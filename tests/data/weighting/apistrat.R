@@ -1,7 +1,7 @@
 # Reference for tests/test_weighting.py: R survey (Debian r-cran-survey) on its bundled apistrat data.
 # Run: Rscript apistrat.R OUT_DIR. Writes apistrat.csv (the data, with an item that has missing answers)
 # and reference.csv (case, quantity, value): raked weights relative to their mean, svymean and its SE,
-# svyciprop(logit) intervals, for
+# svyciprop(logit) intervals (whole sample and stype domains), domain differences (svyglm), for
 #   A: unit design weights, rake stype + sch.wide (the csat-lab case: no design weights)
 #   B: design weights pw, rake sch.wide + awards (pw varies within the margins)
 #   C: unit weights, bounded raking calibrate(calfun = "raking", bounds) on stype + sch.wide (g near 1)
@@ -47,6 +47,20 @@ for (v in c("api00", "y")) {
   m <- svyglm(as.formula(paste0(v, " ~ stype")), rA)
   add("A", paste0("t_EvsH_", v), -coef(summary(m))["stypeH", "t value"])
   add("A", paste0("p_EvsH_", v), coef(summary(m))["stypeH", "Pr(>|t|)"])
+}
+# A, domains: the share of top within each stype (svymean on the subset, svyciprop logit), and the
+# difference Yes - No of the awards domain means of api00 and y, its SE and p (svyglm on the awards dummy)
+for (g in c("E", "H", "M")) {
+  s <- subset(rA, stype == g)
+  m <- svymean(~top, s)
+  add("A", paste0("dmean_top_", g), coef(m)); add("A", paste0("dse_top_", g), SE(m))
+  ci <- svyciprop(~top, s, method = "logit")
+  add("A", paste0("dci_low_", g), attr(ci, "ci")[1]); add("A", paste0("dci_high_", g), attr(ci, "ci")[2])
+}
+for (v in c("api00", "y")) {  # svyby(covmat = TRUE) fails on this raked design; the dummy's coefficient is the same
+  m <- coef(summary(svyglm(as.formula(paste0(v, " ~ awards")), rA)))
+  add("A", paste0("ddiff_", v), m["awardsYes", "Estimate"]); add("A", paste0("ddiff_se_", v), m["awardsYes", "Std. Error"])
+  add("A", paste0("ddiff_p_", v), m["awardsYes", "Pr(>|t|)"])
 }
 # B: design weights pw, shares sch.wide 0.25/0.75, awards 0.4/0.6
 NB <- sum(d0$pw)
