@@ -840,7 +840,8 @@ def run_waves(
         return
     n_kernels = kernel_count(plans)
     # the kernels share their charts (analysis.memo): a wave's report may run beside its analysis
-    charts = Path(tempfile.mkdtemp(prefix="csat-charts-")) if n_kernels > 1 else None
+    # (named like the kernels' folders: a killed run's is removed by the next run, remove_leftovers)
+    charts = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}charts-{os.getpid()}-")) if n_kernels > 1 else None
     env = {SHARED_ENV: str(charts)} if charts else {}
     done: set[tuple[str, str]] = set()
     started: set[int] = set()
