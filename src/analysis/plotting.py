@@ -59,6 +59,7 @@ import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
@@ -221,7 +222,26 @@ def figure_png(fig: Figure) -> bytes:
     if cached is not None:
         return cached
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+    dpi = plt.rcParams["savefig.dpi"]
+    dpi = fig.dpi if dpi == "figure" else float(dpi)
+    engine, canvas, figure_dpi = fig.get_layout_engine(), fig.canvas, fig.dpi
+    try:
+        # what savefig(bbox_inches="tight") does, less its layout draw (every artist drawn with rendering
+        # off, only to measure): on an Agg canvas (one renderer, so text is measured once), the layout at
+        # the saving dpi, the tight box measured without a draw (the layout engine measures the same
+        # way), then one draw with no layout engine
+        FigureCanvasAgg(fig)
+        fig.set_dpi(dpi)
+        if engine is not None:
+            engine.execute(fig)
+        box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine(None)
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=box, metadata={"Software": None})
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
+        fig.set_dpi(figure_dpi)
+        fig.set_canvas(canvas)
     png = buffer.getvalue()
     if getattr(fig, "_csat_finished", False):
         fig._csat_png = png
