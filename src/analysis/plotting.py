@@ -513,6 +513,7 @@ def plot_diverging(
     items = list(dict.fromkeys(dist["item"]))
     ax = _axes(ax, (8, 1.9 + 0.45 * max(len(items), 1)))
     legend_levels: dict[int, tuple[str, tuple]] = {}
+    bars: list[tuple[int, float, float, tuple]] = []  # (row, width, left, colour), drawn in one barh call
     for pos, item in enumerate(items):
         d = dist[dist["item"] == item].sort_values("level")
         levels = [int(v) for v in d["level"]]
@@ -522,17 +523,20 @@ def plot_diverging(
         half = shares.get(int(mid), 0.0) / 2 if mid == int(mid) else 0.0
         left = -half
         for lv in sorted((lv for lv in levels if lv < mid), reverse=True):
-            ax.barh(pos, -shares[lv], left=left, color=colours[lv], edgecolor="white", linewidth=0.5)
+            bars.append((pos, -shares[lv], left, colours[lv]))
             left -= shares[lv]
         if mid == int(mid):
-            ax.barh(pos, 2 * half, left=-half, color=colours[int(mid)], edgecolor="white", linewidth=0.5)
+            bars.append((pos, 2 * half, -half, colours[int(mid)]))
         right = half
         for lv in sorted(lv for lv in levels if lv > mid):
-            ax.barh(pos, shares[lv], left=right, color=colours[lv], edgecolor="white", linewidth=0.5)
+            bars.append((pos, shares[lv], right, colours[lv]))
             right += shares[lv]
         if pos == 0:
             names = dict(zip(levels, d["label"].astype(str), strict=True))
             legend_levels = {lv: (names[lv], colours[lv]) for lv in levels}
+    if bars:
+        rows, widths, lefts, fills = zip(*bars, strict=True)
+        ax.barh(rows, widths, left=lefts, color=list(fills), edgecolor="white", linewidth=0.5)
     ax.axvline(0, color=INK, linewidth=0.8)
     ax.set_yticks(range(len(items)), [_lab(labels, i) for i in items])
     ax.set_ylim(len(items) - 0.5, -0.5)
