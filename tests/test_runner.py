@@ -298,7 +298,7 @@ def test_the_steps_of_a_run_wait_for_the_baseline_tables_they_read() -> None:
     from analysis.runner import BASELINE_NEEDS, _tasks
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
     tasks = {(t.plan.wave.id, t.name): t.after for t in _tasks([plan("w1", None), plan("w2", "w1")], [])}
     assert tasks[("w2", "01_clean")] == []
@@ -333,7 +333,7 @@ def test_no_notebook_reads_a_baseline_table_its_wave_does_not_wait_for(
         code = "\n".join("".join(c.source) for c in nbformat.read(notebooks_dir() / f"{name}.ipynb", 4).cells
                          if c.cell_type == "code")
         steps[name] = [s for s in re.findall(r"^\s*(?:\w+ = )?wa\.(\w+)\(\)", code, re.M) if s != "save"]
-    assert steps["01_clean"] == ["clean"] and "kpis" in steps["05_report"]
+    assert steps["01_clean"] == ["clean"] and "kpis" in steps["03_inferential"]
 
     def run(wave: str, baseline: Path | None, reads: dict[str, set[str]] | None) -> dict[str, str]:
         folder, written = tmp_path / wave, {}
@@ -359,13 +359,15 @@ def test_no_notebook_reads_a_baseline_table_its_wave_does_not_wait_for(
 
     written = run("2025H1", None, None)
     reads: dict[str, set[str]] = {}
-    run("2025H2", tmp_path / "2025H1", reads)
-    assert reads["05_report"] >= {"operations", "clean"}, reads  # the KPIs' and comments' baseline tables
+    written = {**run("2025H2", tmp_path / "2025H1", reads), **written}  # wave_change: only with a baseline
+    assert reads["03_inferential"] >= {"operations", "headline"} and "clean" in reads["05_report"], reads
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
-    after = {(t.plan.wave.id, t.name): t.after for t in _tasks([plan("w1", None), plan("w2", "w1")], [])}
+    tracking = SimpleNamespace(id="tracking")
+    after = {(t.plan.id, t.name): t.after
+             for t in _tasks([plan("w1", None), plan("w2", "w1")], [], tracking)}
 
     def before(task: tuple[str, str]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
@@ -378,6 +380,23 @@ def test_no_notebook_reads_a_baseline_table_its_wave_does_not_wait_for(
         late = {t: written.get(t) for t in tables if written.get(t) not in done}
         assert not late, f"{name} of a wave reads the baseline's {late} before the notebooks that write them"
 
+    # the tracking report (every call notebook 06 makes) reads only what its waves' notebooks up to
+    # TRACKING_NEEDS wrote
+    from analysis.tracking import Tracking
+
+    code = "\n".join("".join(c.source) for c in nbformat.read(notebooks_dir() / "06_tracking.ipynb", 4).cells
+                     if c.cell_type == "code")
+    track = Tracking.load(survey, tmp_path, ["2025H1", "2025H2"])
+    seen: set[str] = set()
+    real_read = track._read
+    track._read = lambda wave, name: seen.add(name) or real_read(wave, name)
+    for call in sorted(set(re.findall(r"track\.(\w+)\(\)", code))):
+        getattr(track, call)()
+    assert {"kpis", "headline", "zones"} <= seen, seen
+    tracking_after = {step for wave, step in before(("tracking", TRACKING_NOTEBOOK)) if wave == "w2"}
+    late = {t: written.get(t) for t in seen if written.get(t) not in tracking_after}
+    assert not late, f"the tracking report reads {late} before the notebooks that write them"
+
 
 def test_the_scheduler_starts_the_longest_road_first_and_keeps_a_wave_on_its_kernel() -> None:
     """:func:`_ranks`: a baseline's descriptive notebook (its followers wait for it) outranks a later
@@ -388,7 +407,7 @@ def test_the_scheduler_starts_the_longest_road_first_and_keeps_a_wave_on_its_ker
     from analysis.runner import _assign, _ranks, _tasks
 
     def plan(wave: str, baseline: str | None) -> SimpleNamespace:
-        return SimpleNamespace(wave=SimpleNamespace(id=wave, baseline=baseline))
+        return SimpleNamespace(id=wave, wave=SimpleNamespace(id=wave, baseline=baseline))
 
     tasks = _tasks([plan("w1", None), plan("w2", "w1"), plan("w3", "w2")], [])
     at = {(t.plan.wave.id, t.name): i for i, t in enumerate(tasks)}

@@ -54,6 +54,15 @@ def test_tracking_defaults_to_the_survey_wave_files_in_baseline_order(tmp_path: 
         processed / "first" / "headline.csv", index=False
     )
     assert Tracking.load(root / "params" / "survey.yaml", processed).waves == ["first"]
+    # a wave not yet published (csat run's staging folder) is read from the folder wave_dirs names
+    staged = root / "staged-later"
+    staged.mkdir()
+    pd.DataFrame({"metric": ["csi"], "value": [55.0], "ci_low": [45.0], "ci_high": [65.0], "n": [6]}).to_csv(
+        staged / "headline.csv", index=False
+    )
+    track = Tracking.load(root / "params" / "survey.yaml", processed, wave_dirs={"later": str(staged)})
+    assert track.waves == ["first", "later"]
+    assert track.headline().set_index("wave").loc["later", "value"] == 55.0
 
 
 def test_wave_analysis_defaults_to_the_first_wave(tmp_path: Path) -> None:

@@ -57,7 +57,6 @@ from .store import (
     write_text,
 )
 from .survey import Survey, Wave, discover_waves, load_survey, load_wave, order_waves
-from .wave import check
 from .words import word
 
 WAVE_NOTEBOOKS = ("01_clean", "02_descriptive", "03_inferential", "04_zones", "05_report")
@@ -468,6 +467,8 @@ def preflight(survey: Survey, waves: Sequence[Wave]) -> list[object]:
     One bad wave refuses the whole run: the :class:`~analysis.errors.InputError` names the wave and
     says that nothing was published. Returns the checks' results, in the waves' order.
     """
+    from .wave import check  # here, not at import: the statistics modules load beside the kernels' start
+
     results = []
     for wave in waves:
         try:
@@ -583,6 +584,9 @@ PARALLEL_RAW_BYTES = 64 * 2**20
 #: have written them: the change, transitions, comments and KPIs read the baseline's cleaned rows,
 #: weights, respondent scores, headline and complaint-log figures (01-02). The later notebooks follow.
 BASELINE_NEEDS = {"03_inferential": "02_descriptive"}
+#: The notebook of every wave after which the tracking report can run: it reads the headline, change,
+#: index, respondent scores, zones, KPIs and weighting of each wave (notebooks 01-04), not the comments.
+TRACKING_NEEDS = "04_zones"
 
 
 @dataclass
@@ -601,6 +605,14 @@ class WavePlan:
     pages: list[tuple[Path, str, str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
+    @property
+    def id(self) -> str:
+        return self.wave.id
+
+    @property
+    def label(self) -> str:
+        return f"wave {self.wave.id}"
+
     def moves(self) -> list[tuple[Path, Path]]:
         """(staged, published) pairs: the tables, the executed notebooks, every page and document."""
         moves = [(self.tables, self.target), (self.notebooks, self.reports / "notebooks" / self.wave.id)]
@@ -609,6 +621,61 @@ class WavePlan:
     def remove_staging(self) -> None:
         for folder in (self.tables, self.notebooks, self.pages_dir):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class TrackingPlan:
+    """The tracking report of a run (notebook 06): one staging folder for its executed notebook, page
+    and documents, the notebook parameters (the run's waves read from their staging folders, the
+    published folders shown), the waves it covers, its stamp, and once rendered the files to publish.
+    It runs as the run's last step, beside the waves' rendering (:func:`run_waves`)."""
+
+    folder: Path
+    reports: Path
+    params: dict
+    shown: dict
+    waves: list[str]
+    stamp: str
+    pages: list[tuple[Path, str, str]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    id: str = "tracking"
+    label: str = "the tracking report"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.folder
+
+    @property
+    def pages_dir(self) -> Path:
+        return self.folder
+
+    def moves(self) -> list[tuple[Path, Path]]:
+        """(staged, published) pairs: the executed notebook, the page and its documents."""
+        notebook = (self.folder / f"{TRACKING_NOTEBOOK}.ipynb", self.reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb")
+        return [notebook, *((self.folder / name, self.reports / name) for name in self.files)]
+
+    def remove_staging(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def plan_tracking(
+    survey: Survey, tracked: Sequence[Wave], plans: Sequence[WavePlan], out: Path, stamp: str
+) -> TrackingPlan:
+    """The tracking report's staging folder and parameters: ``tracked`` waves, the ones ``plans`` run
+    read from their staging folders."""
+    processed, reports = processed_root(out), out / "reports"
+    shown = {
+        "survey_path": str(Path(survey.path).resolve()),
+        "processed_root": str(processed),
+        "waves": [w.id for w in tracked],
+        "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
+        "out_root": str(out),
+    }
+    params = {**shown, "wave_dirs": {p.wave.id: str(p.tables) for p in plans}}
+    plan = TrackingPlan(staging(reports, "tracking"), reports, params, shown, [w.id for w in tracked], stamp)
+    title = word("title.tracking", survey.language, survey=survey.title_text())
+    plan.pages = [(plan.folder / f"{TRACKING_NOTEBOOK}.ipynb", "tracking.html", title)]
+    return plan
 
 
 def plan_waves(survey: Survey, todo: Sequence[Wave], out: Path, own: Sequence[Path]) -> list[WavePlan]:
@@ -657,16 +724,17 @@ def kernel_count(plans: Sequence[WavePlan]) -> int:
 
 @dataclass
 class _Task:
-    plan: WavePlan
+    plan: WavePlan | TrackingPlan
     name: str
     source: Path | None
     after: list[tuple[str, str]]
     render: bool = False
 
 
-def _tasks(plans: Sequence[WavePlan], own: Sequence[Path]) -> list[_Task]:
+def _tasks(plans: Sequence[WavePlan], own: Sequence[Path], tracking: TrackingPlan | None = None) -> list[_Task]:
     """Every notebook of every wave, then the wave's rendering, in run order, each with what must be done
-    first: the wave's previous step, and for the baseline's tables :data:`BASELINE_NEEDS`."""
+    first: the wave's previous step, and for the baseline's tables :data:`BASELINE_NEEDS`. Then the
+    tracking notebook (after every wave's :data:`TRACKING_NEEDS`) and its rendering."""
     ids = {p.wave.id for p in plans}
     tasks: list[_Task] = []
     for plan in plans:
@@ -682,13 +750,16 @@ def _tasks(plans: Sequence[WavePlan], own: Sequence[Path]) -> list[_Task]:
             tasks.append(_Task(plan, name, source, after))
             previous = (plan.wave.id, name)
         tasks.append(_Task(plan, "render", None, [previous] if previous else [], render=True))
+    if tracking is not None:
+        tasks.append(_Task(tracking, TRACKING_NOTEBOOK, None, [(p.wave.id, TRACKING_NEEDS) for p in plans]))
+        tasks.append(_Task(tracking, "render", None, [(tracking.id, TRACKING_NOTEBOOK)], render=True))
     return tasks
 
 
 #: Estimated seconds of each step of a demo-sized wave (two-kernel runs, measured): only their ratios
 #: matter, to start the ready step with the longest road ahead (:func:`_ranks`).
 STEP_COST = {"01_clean": 1.0, "02_descriptive": 3.5, "03_inferential": 4.0, "04_zones": 2.0,
-             "05_report": 4.5, "render": 1.5}
+             "05_report": 4.5, "render": 1.5, TRACKING_NOTEBOOK: 3.5}
 #: An analyst's own notebook, whose cost is not known.
 OWN_STEP_COST = 2.0
 
@@ -698,7 +769,7 @@ def _ranks(tasks: Sequence[_Task]) -> list[float]:
     largest rank of the steps that wait for it (the "upward rank" of HEFT list scheduling, Topcuoglu,
     Hariri and Wu 2002). A step waits only for steps listed before it (:func:`_tasks`), so one pass
     from the end computes them all."""
-    index = {(t.plan.wave.id, t.name): i for i, t in enumerate(tasks)}
+    index = {(t.plan.id, t.name): i for i, t in enumerate(tasks)}
     followers: list[list[int]] = [[] for _ in tasks]
     for i, task in enumerate(tasks):
         for a in task.after:
@@ -727,12 +798,11 @@ def _assign(
     for n, i in enumerate(waiting):
         if not free:
             break
-        wave = tasks[i].plan.wave.id
-        mine = home.get(wave)
+        mine = home.get(tasks[i].plan.id)
         if mine in free:
             k = mine
         else:
-            others = {home.get(tasks[j].plan.wave.id) for j in waiting[n + 1:]}
+            others = {home.get(tasks[j].plan.id) for j in waiting[n + 1:]}
             k = next((f for f in free if f not in others), free[0])
         free.remove(k)
         pairs.append((i, k))
@@ -747,9 +817,13 @@ def run_waves(
     engine: str,
     checked: BackgroundCheck,
     bar: Any,
+    tracking: TrackingPlan | None = None,
 ) -> None:
     """Execute every wave's notebooks and render its pages into the staging folders, on
-    :func:`kernel_count` kernels (worker threads, each with its own :func:`shared_kernel`).
+    :func:`kernel_count` kernels (worker threads, each with its own :func:`shared_kernel`); then the
+    ``tracking`` notebook, when given, and its pages, into its staging folder. Pages and documents are
+    rendered by one more thread of this process as soon as a wave's notebooks are done, so no kernel
+    waits for them.
 
     A step starts when the steps it needs are done (:func:`_tasks`): a wave's notebooks in order, a
     wave's change after its baseline's descriptive notebook; so on two cores the next wave is cleaned and described while this one is modelled. Every step
@@ -761,7 +835,7 @@ def run_waves(
     import queue
     import threading
 
-    tasks = _tasks(plans, own)
+    tasks = _tasks(plans, own, tracking)
     if not tasks:
         return
     n_kernels = kernel_count(plans)
@@ -776,7 +850,9 @@ def run_waves(
 
     kms: dict[int, object] = {}
 
-    def worker(k: int, inbox: queue.Queue) -> None:
+    def worker(k: int | None, inbox: queue.Queue) -> None:
+        """Kernel ``k``'s thread (its notebooks), or with ``k`` None the rendering thread (pages and
+        documents are made in this process, one wave at a time, while the kernels go on)."""
         with ExitStack() as own_stack:
             km = None
             while True:
@@ -798,8 +874,11 @@ def run_waves(
                 except BaseException as exc:  # handed to the main thread
                     results.put((k, i, exc))
 
+    renders: queue.Queue = queue.Queue()
+    work.append(renders)
     threads = [threading.Thread(target=worker, args=(k, w), daemon=True, name=f"csat-kernel-{k}")
-               for k, w in enumerate(work)]
+               for k, w in enumerate(work[:n_kernels])]
+    threads.append(threading.Thread(target=worker, args=(None, renders), daemon=True, name="csat-render"))
     for t in threads:
         t.start()
     idle = list(range(n_kernels))
@@ -809,18 +888,23 @@ def run_waves(
     running = 0
     try:
         while True:
-            if error is None and idle:
+            if error is None:
                 ready = [i for i, task in enumerate(tasks)
                          if i not in started and all(tuple(a) in done for a in task.after)]
-                for i, k in _assign(ready, idle, tasks, rank, home):
+                for i in ready:  # rendering does not wait for a kernel
+                    if tasks[i].render:
+                        started.add(i)
+                        running += 1
+                        renders.put(i)
+                notebooks = [i for i in ready if not tasks[i].render]
+                for i, k in _assign(notebooks, idle, tasks, rank, home) if idle else []:
                     checked.raise_if_failed()
                     task = tasks[i]
                     started.add(i)
                     running += 1
                     idle.remove(k)
-                    if not task.render:
-                        home[task.plan.wave.id] = k
-                    bar.set_postfix_str(f"{task.plan.wave.id}: {task.name}")
+                    home[task.plan.id] = k
+                    bar.set_postfix_str(f"{task.plan.id}: {task.name}")
                     work[k].put(i)
             if running == 0:
                 break
@@ -831,13 +915,14 @@ def run_waves(
                 except queue.Empty:
                     continue
             running -= 1
-            idle.append(k)
+            if k is not None:
+                idle.append(k)
             if exc is not None:
                 if error is None and not isinstance(exc, _Stopped):
                     error = exc
                     stop.set()
                 continue
-            done.add((tasks[i].plan.wave.id, tasks[i].name))
+            done.add((tasks[i].plan.id, tasks[i].name))
             bar.update(0 if tasks[i].render else 1)
         if error is not None:
             checked.wait()  # the input check's message (it names the wave) comes first
@@ -873,28 +958,29 @@ def _execute_step(task: _Task, km: object, out: Path) -> None:
     ``.csat_failed/<wave>/`` and says that nothing was published."""
     plan = task.plan
     try:
-        with timed(plan.wave.id, task.name):
+        with timed(plan.id, task.name):
             execute_notebook(task.name, plan.notebooks / f"{task.name}.ipynb", plan.params, cwd=out, km=km,
                              source=task.source, shown=plan.shown)
     except NotebookError as exc:
-        failed = out / ".csat_failed" / plan.wave.id
+        failed = out / ".csat_failed" / plan.id
         shutil.rmtree(failed, ignore_errors=True)
         shutil.copytree(plan.notebooks, failed)
         raise NotebookError(
-            f"notebook {task.name} failed for wave {plan.wave.id} ({exc}); nothing was published. "
+            f"notebook {task.name} failed for {plan.label} ({exc}); nothing was published. "
             f"The failed notebook is kept at {failed / (task.name + '.ipynb')}."
         ) from None
 
 
-def _render_wave(plan: WavePlan, survey: Survey, engine: str) -> None:
-    """Every HTML page of a wave, then its PDF and Word documents, into its staging folder."""
+def _render_wave(plan: WavePlan | TrackingPlan, survey: Survey, engine: str) -> None:
+    """Every HTML page of a wave (or of the tracking report), then its PDF and Word documents, into its
+    staging folder."""
     from .publish import render_html
     from .typeset import write_documents
 
-    with timed(plan.wave.id, "html"):
+    with timed(plan.id, "html"):
         for notebook, page, title in plan.pages:
             render_html(notebook, plan.pages_dir / page, title=title, language=survey.language)
-    with timed(plan.wave.id, "pdf_docx"):
+    with timed(plan.id, "pdf_docx"):
         first = plan.pages[0]
         documents = write_documents(first[0], plan.pages_dir / first[1], first[2], survey.language, engine)
     plan.files = [page for _, page, _ in plan.pages] + [Path(d).name for d in documents]
@@ -914,7 +1000,7 @@ def _run_locked(
     """:func:`run` once the output folder's lock is held."""
     from tqdm.auto import tqdm
 
-    from .publish import inputs_fingerprint, render_html
+    from .publish import inputs_fingerprint
     from .typeset import write_documents
 
     recover(out)
@@ -935,16 +1021,8 @@ def _run_locked(
     per_wave = len(WAVE_NOTEBOOKS) + len(own)
     steps = len(waves) * per_wave + 1
     bar = tqdm(total=steps, desc="csat run", unit="step", disable=not progress, leave=True)
-    stack = ExitStack()
-    kernels: list[object] = []
-
-    def kernel() -> object:
-        """A kernel for the tracking notebook, started on first use (a no-op re-run starts none)."""
-        if not kernels:
-            kernels.append(stack.enter_context(shared_kernel(out)))
-        return kernels[0]
-
     plans: list[WavePlan] = []
+    track: TrackingPlan | None = None
     try:
         bar.set_postfix_str("checking input")
         checked = BackgroundCheck(survey, todo)  # every wave's input, waited for before anything is published
@@ -958,7 +1036,18 @@ def _run_locked(
                 result.skipped.append(wave.id)
                 bar.update(per_wave)
         plans = plan_waves(survey, todo, out, own)
-        run_waves(plans, own, survey, out, engine, checked, bar)
+        # the tracking report covers this run's waves plus every other wave with results; its stamp
+        # is what it would read once this run's waves are published
+        tracked = tracked_waves(survey, waves, processed)
+        tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
+        tracking_html = reports / "tracking.html"
+        tracking_stamp = inputs_fingerprint(
+            [], extra=[f"code:{code}",
+                       *(f"{w.id}:{stamps.get(w.id) or Store(processed / w.id).read_stamp()}" for w in tracked)]
+        )
+        if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
+            track = plan_tracking(survey, tracked, plans, out, tracking_stamp)
+        run_waves(plans, own, survey, out, engine, checked, bar, track)
         bar.set_postfix_str("waiting for the input check")
         checked.wait()
         for plan in plans:  # in baseline order, each wave whole (the stamp last): see analysis.store.publish_wave
@@ -975,55 +1064,18 @@ def _run_locked(
             plan.remove_staging()
         plans = []
 
-        bar.set_postfix_str("tracking")
-        tracked = tracked_waves(survey, waves, processed)
-        tracking_nb = reports / "notebooks" / f"{TRACKING_NOTEBOOK}.ipynb"
-        tracking_html = reports / "tracking.html"
-        tracking_stamp = inputs_fingerprint(
-            [], extra=[f"code:{code}", *(f"{w.id}:{Store(processed / w.id).read_stamp()}" for w in tracked)]
-        )
-        if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
-            track_staging = staging(reports, "tracking")
-            try:
-                with timed("tracking", TRACKING_NOTEBOOK):
-                    execute_notebook(
-                        TRACKING_NOTEBOOK,
-                        track_staging / tracking_nb.name,
-                        {
-                            "survey_path": str(Path(survey.path).resolve()),
-                            "processed_root": str(processed),
-                            "waves": [w.id for w in tracked],
-                            "wave_paths": [str(Path(w.path).resolve()) for w in tracked],
-                            "out_root": str(out),
-                        },
-                        cwd=out,
-                        km=kernel(),
-                    )
-                title = word("title.tracking", survey.language, survey=survey.title_text())
-                render_html(
-                    track_staging / tracking_nb.name,
-                    track_staging / tracking_html.name,
-                    title=title,
-                    language=survey.language,
-                )
-                documents = write_documents(
-                    track_staging / tracking_nb.name, track_staging / tracking_html.name, title, survey.language, engine
-                )
-                moves = [
-                    (track_staging / tracking_nb.name, tracking_nb),
-                    (track_staging / tracking_html.name, tracking_html),
-                    *((Path(d), reports / Path(d).name) for d in documents),
-                ]
-                publish_wave(out, "tracking", moves, tracking_stamp, {"tracking": [w.id for w in tracked]},
-                             stamp_folder=processed)
-            finally:
-                shutil.rmtree(track_staging, ignore_errors=True)
+        if track is not None:  # after the waves it reads (analysis.store.publish_wave)
+            publish_wave(out, "tracking", track.moves(), tracking_stamp, {"tracking": track.waves},
+                         stamp_folder=processed)
+            track.remove_staging()
             result.reports.append(tracking_html)
-            result.reports += [reports / Path(d).name for d in documents]
-        elif tracking_nb.exists() and not all(tracking_html.with_suffix(s).exists() for s in (".pdf", ".docx")):
-            title = word("title.tracking", survey.language, survey=survey.title_text())
-            result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
-        bar.update(1)
+            result.reports += [reports / name for name in track.files[1:]]
+            track = None
+        else:  # up to date: only documents missing beside it are written
+            if tracking_nb.exists() and not all(tracking_html.with_suffix(s).exists() for s in (".pdf", ".docx")):
+                title = word("title.tracking", survey.language, survey=survey.title_text())
+                result.reports += write_documents(tracking_nb, tracking_html, title, survey.language, engine)
+            bar.update(1)
         index = build_index(survey, [w.id for w in tracked], processed, reports)
         result.reports.append(index)
         segment = units or survey.units
@@ -1036,9 +1088,8 @@ def _run_locked(
             if done.index is not None:
                 result.reports.append(done.index)
     finally:
-        for plan in plans:  # a run stopped before publishing: nothing of it stays
+        for plan in [*plans, *([track] if track else [])]:  # a run stopped before publishing: nothing stays
             plan.remove_staging()
-        stack.close()
         bar.close()
     if result.skipped:
         echo(

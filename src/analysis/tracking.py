@@ -8,8 +8,8 @@ wave), so the tracking report and the wave reports never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class Tracking:
     root: Path
     waves: list[str]
     wave_files: list[Wave]
+    #: Waves whose tables are in another folder than ``root / <wave>`` (a run's staging).
+    wave_dirs: dict[str, Path] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -40,18 +42,22 @@ class Tracking:
         processed_root: str | Path,
         waves: Sequence[str] = (),
         wave_paths: Sequence = (),
+        wave_dirs: Mapping[str, str | Path] | None = None,
     ) -> Tracking:
         """The waves ``waves`` (ids, in order) that have results under ``processed_root``. Empty ``waves``: the
         waves of ``wave_paths``, or without those every wave file beside the survey definition
-        (``<its folder>/waves/``), in baseline order; the wave files give the provenance."""
+        (``<its folder>/waves/``), in baseline order; the wave files give the provenance. ``wave_dirs``
+        (wave id -> folder) reads those waves from other folders: ``csat run`` points it at the waves it
+        has just computed, before they are published."""
         survey = load_survey(survey_path)
         root = Path(processed_root)
+        dirs = {str(k): Path(v) for k, v in (wave_dirs or {}).items()}
         files = [load_wave(p) for p in wave_paths] if wave_paths else []
         if not waves:
             files = order_waves(files) if files else survey_waves(survey_path)
             waves = [w.id for w in files]
-        present = [w for w in waves if Store(root / w).exists("headline")]
-        return cls(survey=survey, root=root, waves=present, wave_files=files)
+        present = [w for w in waves if Store(dirs.get(w, root / w)).exists("headline")]
+        return cls(survey=survey, root=root, waves=present, wave_files=files, wave_dirs=dirs)
 
     @property
     def language(self) -> str:
@@ -67,7 +73,7 @@ class Tracking:
         return "# " + word("title.tracking", self.language, survey=words.escape_markdown(self.survey.title_text()))
 
     def _read(self, wave: str, name: str) -> pd.DataFrame | None:
-        return Store(self.root / wave).get(name)
+        return Store(self.wave_dirs.get(wave, self.root / wave)).get(name)
 
     # ------------------------------------------------------------------ tables
     def headline(self) -> pd.DataFrame:

@@ -3,8 +3,8 @@
 >>> from analysis import WaveAnalysis                                  # doctest: +SKIP
 >>> wa = WaveAnalysis.load("params/survey.yaml", "params/waves/2025H2.yaml")
 >>> wa.clean(); wa.describe(); wa.reliability(); wa.index()
->>> wa.groups(); wa.change(); wa.drivers(); wa.model()
->>> wa.zones(); wa.kpis()
+>>> wa.groups(); wa.change(); wa.drivers(); wa.model(); wa.kpis()
+>>> wa.zones(); wa.comments()
 >>> wa.save()                                                            # every table, through the store
 
 Each step calls the statistics functions (data in, result out), keeps the
@@ -22,11 +22,11 @@ notebook   steps                                       tables (see :data:`analys
 02         ``describe reliability index headline``     item_stats, distribution, profile, reliability,
            ``operations``                              screening, csi_index, index_weights, respondent_scores,
                                                        headline, ahp, operations
-03         ``groups change drivers model``             group_tests, wave_change, drivers*, regression,
+03         ``groups change drivers model kpis``        group_tests, wave_change, drivers*, regression,
                                                        csi_paths, pls_*, htmt*,
-                                                       measurement_checks
+                                                       measurement_checks, kpis
 04         ``zones``                                   ipa, priorities, zones*, loyalty_*, types
-05_report  ``kpis``                                    kpis
+05_report  ``comments``                                comment*
 =========  ==========================================  =====================================
 """
 
@@ -1010,7 +1010,8 @@ class WaveAnalysis:
         ``index_change`` the CSI ``diff`` of the wave change (the baseline re-scored with this
         wave's weights; the baseline's own headline CSI only when no wave change was made); operational KPIs (complaint rate, resolution time,
         response within 24 h, follow-up within 3 days, and their change) from :meth:`operations` (made
-        in notebook 02, or here when it was not).
+        in notebook 02, or here when it was not). Made in notebook 03, once the wave change exists, so
+        that the tracking report need not wait for the report notebooks.
         """
         from . import kpis
 
