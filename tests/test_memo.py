@@ -75,17 +75,27 @@ def test_memo_is_bounded() -> None:
     assert len(memo._MEMO) == memo.MEMO_SIZE
 
 
-def test_the_report_notebook_reuses_the_analysis_notebooks_charts(tmp_path: Path) -> None:
-    """On a real wave: the second call of a report chart returns the first call's figures."""
-    from analysis import report
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _demo_wave(tmp_path: Path):
+    """The demo's first wave, cleaned and described, with an empty memo."""
     from analysis.wave import WaveAnalysis
 
-    REPO = Path(__file__).resolve().parents[1]
     memo.clear()
     wa = WaveAnalysis.load(REPO / "params" / "survey.yaml", REPO / "params" / "waves" / "2025H1.yaml",
                            out_root=tmp_path)
     wa.clean()
     wa.describe()
+    return wa
+
+
+def test_the_report_notebook_reuses_the_analysis_notebooks_charts(tmp_path: Path) -> None:
+    """On a real wave: the second call of a report chart returns the first call's figures."""
+    from analysis import report
+    from analysis.wave import WaveAnalysis
+
+    wa = _demo_wave(tmp_path)
     first = report.item_charts(wa)
     again = WaveAnalysis.load(REPO / "params" / "survey.yaml", REPO / "params" / "waves" / "2025H1.yaml",
                               out_root=tmp_path)
@@ -166,14 +176,8 @@ def test_every_report_chart_of_a_real_wave_pickles(tmp_path: Path) -> None:
     import pickle
 
     from analysis import report
-    from analysis.wave import WaveAnalysis
 
-    REPO = Path(__file__).resolve().parents[1]
-    memo.clear()
-    wa = WaveAnalysis.load(REPO / "params" / "survey.yaml", REPO / "params" / "waves" / "2025H1.yaml",
-                           out_root=tmp_path)
-    wa.clean()
-    wa.describe()
+    wa = _demo_wave(tmp_path)
     wa.index()
     for fig in [*report.item_charts(wa), report.index_chart(wa)]:
         pickle.loads(pickle.dumps(fig))

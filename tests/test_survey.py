@@ -294,3 +294,17 @@ def test_segment_codebook_errors_name_the_key(tmp_path: Path, segments: str, nee
     with pytest.raises(SurveyDefinitionError) as err:
         load_survey(_write(tmp_path, BASE + segments))
     assert needle in str(err.value) and "survey.yaml" in str(err.value)
+
+
+def test_libyaml_and_the_python_parser_read_the_same_definition() -> None:
+    """The demo survey, every wave file, and a text with anchors, unicode and odd scalars read the same
+    through the fast path (libyaml) as through PyYAML's pure-Python SafeLoader."""
+    import yaml
+
+    from analysis.survey import _load_yaml_text
+
+    root = Path(__file__).resolve().parents[1] / "params"
+    texts = [p.read_text(encoding="utf-8") for p in [root / "survey.yaml", *sorted((root / "waves").glob("*.yaml"))]]
+    texts.append("a: &x {b: [1, 2.5, 1e3, .nan, null, ~, yes, 'no', 0o17, 2025-06-30]}\nc: *x\nd: 满意度 ✓\n")
+    for text in texts:
+        assert repr(_load_yaml_text(text, "f.yaml")) == repr(yaml.load(text, Loader=yaml.SafeLoader))  # nan too
