@@ -560,6 +560,111 @@ def test_figure_png_is_reproducible():
     assert a == b and a[:4] == b"\x89PNG"
 
 
+
+def _saved_tight(fig) -> bytes:
+    """matplotlib's own tight save (a layout draw, the tight box, a draw), as figure_png did before."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _charts(sat_loy) -> dict:
+    """Fresh figures of the report's kinds: legend under the Axes, twin Axes, no layout engine, IPA."""
+    sat, loy = sat_loy
+    imp = pd.Series([0.12, 0.05, 0.08, 0.02], index=list("abcd"))
+    perf = pd.Series([71.0, 75.0, 68.0, 79.0], index=list("abcd"))
+    return {
+        "index": lambda: plotting.plot_index(INDEX, highlight="CSI"),
+        "diverging": lambda: plotting.plot_diverging(_dist(), xlabel="占比", labels=ZH_ITEMS, title="标题"),
+        "loyalty": lambda: plotting.plot_loyalty_curve(zones.loyalty_curve(sat, loy), breakpoint=4.5),
+        "paths": lambda: plotting.plot_path_diagram(PATHS),
+        "ipa": lambda: plotting.plot_ipa(zones.ipa(imp, perf), xlabel="表现", ylabel="重要性"),
+    }
+
+
+def test_figure_png_gives_the_bytes_of_matplotlibs_tight_save(sat_loy):
+    """figure_png lays the figure out and measures its tight box without matplotlib's extra layout draw:
+    the PNG is byte for byte what ``savefig(bbox_inches="tight")`` writes for the same chart (with and
+    without a weighting note, with and without a layout engine), and the figure keeps its layout engine,
+    dpi and canvas."""
+    for name, make in _charts(sat_loy).items():
+        for note in (None, "加权估计 · n = 2,360（未加权），有效样本量 = 2,355"):
+            axes = [make(), make()]
+            if note:
+                for ax in axes:
+                    plotting.add_note(ax, note)
+            fig = plotting.figure_of(axes[0])
+            engine, dpi, canvas = fig.get_layout_engine(), fig.dpi, fig.canvas
+            assert plotting.figure_png(fig) == _saved_tight(plotting.figure_of(axes[1])), (name, note)
+            assert fig.get_layout_engine() is engine and fig.dpi == dpi and fig.canvas is canvas
+
+
+def test_add_note_sits_under_everything_and_stacks(sat_loy):
+    """Issue 12: a note is placed without a layout pass. Drawn as saved, every note's box lies under every
+    other box of the figure (tick labels, axis labels, the legend under the Axes, the title) and inside the
+    saved PNG; a second note lies under the first; left, it starts where the layout's padding starts."""
+    from PIL import Image
+
+    charts = _charts(sat_loy)
+    for name in ("diverging", "loyalty", "paths", "index"):
+        ax = charts[name]()
+        plotting.add_note(ax, "加权估计 · n = 2,360（未加权），有效样本量 = 2,355")
+        plotting.add_note(ax, "Weighted waves: 2025H1, 2025H2")
+        fig = plotting.figure_of(ax)
+        png = plotting.figure_png(fig)
+        fig.set_layout_engine(None)  # as saved: measure the layout figure_png drew
+        renderer = fig._get_renderer()
+        notes = fig._csat_notes
+        assert len(notes) == 2 and all(n in fig.texts for n in notes)
+        others = [a.get_tightbbox(renderer) for a in fig.axes]
+        others += [t.get_window_extent(renderer) for t in fig.texts if t not in notes and t.get_text()]
+        low = min(b.y0 for b in others if b is not None)
+        first, second = (n.get_window_extent(renderer) for n in notes)
+        assert first.y1 <= low, name
+        assert second.y1 <= first.y0, name
+        width, height = Image.open(io.BytesIO(png)).size
+        tight = fig.get_tightbbox(renderer)  # inches, the notes in it: the saved area less its padding
+        assert second.y0 / fig.dpi >= tight.y0 - 1e-9
+        assert width >= tight.width * 110 and height >= tight.height * 110  # saved at 110 dpi, padded
+
+
+def test_ipa_leader_lines_match_matplotlibs_annotation_arrow():
+    """A moved IPA label's leader line is drawn as a plain segment computed once; it has the ends of the
+    arrow matplotlib draws for that annotation (``arrowstyle="-"``, from the text box centre, clipped
+    2 points outside the box, 3 points short of the point), checked by drawing that arrow."""
+    rng = np.random.default_rng(3)
+    names = [f"item_{i}" for i in range(8)]
+    imp = pd.Series(0.05 + 0.002 * rng.random(8), index=names)
+    perf = pd.Series(70 + 0.5 * rng.random(8), index=names)
+    labels = {n: f"送货准时 {n}" for n in names}
+    ax = plotting.plot_ipa(zones.ipa(imp, perf), labels=labels)
+    fig = ax.figure
+    fig.canvas.draw()
+    notes = [t for t in ax.texts if t.get_text() in labels.values()]
+    leaders = [ln for ln in ax.lines if ln.get_linewidth() == 0.5]
+    assert leaders and len(leaders) <= len(notes)
+    checked = 0
+    for note in notes:
+        reference = ax.annotate(
+            note.get_text(), note.xy, xytext=note.xyann, textcoords="offset points", fontsize=9,
+            ha=note.get_horizontalalignment(),
+            arrowprops={"arrowstyle": "-", "color": "k", "lw": 0.5, "shrinkA": 0, "shrinkB": 3},
+        )
+        fig.canvas.draw()  # the arrow as drawn (its shrink in points at the figure's dpi)
+        arrow = reference.arrow_patch._get_path_in_displaycoord()[0][0].vertices
+        reference.remove()
+        point = ax.transData.transform(note.xy)
+        ends = [ln.get_transform().transform(ln.get_xydata()) for ln in leaders]
+        mine = [e for e in ends if np.hypot(*(e[1] - point)) < 3.5 * fig.dpi / 72]  # the end at this point
+        if len(arrow) < 2 or np.hypot(*(arrow[-1] - arrow[0])) < 0.5:
+            continue
+        assert len(mine) == 1, note.get_text()
+        np.testing.assert_allclose(mine[0][0], arrow[0], atol=0.5)
+        np.testing.assert_allclose(mine[0][-1], arrow[-1], atol=0.5)
+        checked += 1
+    assert checked >= 3
+
+
 STATISTICS_MODULES = ["describe", "compare", "drivers", "zones", "pls", "index", "reliability", "kpis", "comments"]
 
 

@@ -59,8 +59,10 @@ import pandas as pd  # noqa: E402
 from cycler import cycler  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
@@ -169,15 +171,35 @@ def cjk_font_name() -> str:
 
 def add_note(ax: Axes, text: str, fontsize: float = 8.0) -> Axes:
     """Write ``text`` (the caller's words, e.g. "weighted, n = ...") in small muted type under everything
-    the figure already shows (its tight bounding box: tick labels, axis labels, legends below the Axes,
-    earlier notes), left-aligned. Returns ``ax``."""
+    the figure already shows (tick labels, axis labels, legends below the Axes, earlier notes),
+    left-aligned. Returns ``ax``.
+
+    Method. Under constrained layout (every chart of this module that makes its own figure) the layout
+    engine keeps everything it lays out inside the figure, at least ``h_pad`` above its bottom edge and
+    ``w_pad`` right of its left edge. The note hangs from the bottom edge (``va="top"``, ``y = 0``), at
+    ``w_pad`` from the left edge: under everything without measuring anything, so no layout pass is
+    spent on it (the tight bounding box of :func:`figure_png` takes it in). An earlier note moves it
+    down by that note's height. A figure without a layout engine is measured as drawn (its tight
+    bounding box; no draw needed, nothing moves at draw time); another layout engine is run first.
+    """
     fig = ax.figure
-    fig.draw_without_rendering()  # let the layout engine place everything first (it ignores figure texts)
-    box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
-    height = fig.get_size_inches()[1]
-    y = box.y0 / height - 0.01
-    x = max(box.x0 / fig.get_size_inches()[0], 0.0)
-    fig.text(x, y, text, fontsize=fontsize, color=MUTED, ha="left", va="top")
+    width, height = fig.get_size_inches()
+    renderer = fig.canvas.get_renderer()
+    engine = fig.get_layout_engine()
+    notes = getattr(fig, "_csat_notes", [])
+    if isinstance(engine, ConstrainedLayoutEngine):
+        x = engine.get()["w_pad"] / width
+        y = 0.0
+        for note in notes:  # stacked: each earlier note's height, and one point of air
+            y -= (note.get_window_extent(renderer).height / fig.dpi + 1.0 / 72.0) / height
+    else:
+        if engine is not None:
+            fig.draw_without_rendering()  # let the layout engine place everything first
+        box = fig.get_tightbbox(renderer)  # inches
+        y = box.y0 / height - 0.01
+        x = max(box.x0 / width, 0.0)
+    note = fig.text(x, y, text, fontsize=fontsize, color=MUTED, ha="left", va="top")
+    fig._csat_notes = [*notes, note]
     return ax
 
 
@@ -200,7 +222,26 @@ def figure_png(fig: Figure) -> bytes:
     if cached is not None:
         return cached
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight", metadata={"Software": None})
+    dpi = plt.rcParams["savefig.dpi"]
+    dpi = fig.dpi if dpi == "figure" else float(dpi)
+    engine, canvas, figure_dpi = fig.get_layout_engine(), fig.canvas, fig.dpi
+    try:
+        # what savefig(bbox_inches="tight") does, less its layout draw (every artist drawn with rendering
+        # off, only to measure): on an Agg canvas (one renderer, so text is measured once), the layout at
+        # the saving dpi, the tight box measured without a draw (the layout engine measures the same
+        # way), then one draw with no layout engine
+        FigureCanvasAgg(fig)
+        fig.set_dpi(dpi)
+        if engine is not None:
+            engine.execute(fig)
+        box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
+        fig.set_layout_engine(None)
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=box, metadata={"Software": None})
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
+        fig.set_dpi(figure_dpi)
+        fig.set_canvas(canvas)
     png = buffer.getvalue()
     if getattr(fig, "_csat_finished", False):
         fig._csat_png = png
@@ -347,61 +388,91 @@ def _declutter(
 ) -> None:
     """Place point labels so that no two overlap (greedy repel, top point first).
 
-    Each label tries the default offset, then offsets on rings of growing radius around its
-    point (up to ``max_radius`` points), and takes the first whose text box lies inside the
-    axes and overlaps no label placed before it, no artist in ``avoid`` (the quadrant
-    names) and no marker of ``points`` (data coordinates, n x 2); a thin leader line joins a moved label to its point. Left of its point a label is
-    right-aligned. If no candidate is free, the one with the least overlap is kept.
+    ``notes`` are annotations of points (offset in points from their ``xy``, no arrow). Each label
+    tries the default offset, then offsets on rings of growing radius around its point (up to
+    ``max_radius`` points), and takes the first whose text box lies inside the axes and overlaps no
+    label placed before it, no artist in ``avoid`` (the quadrant names) and no marker of ``points``
+    (data coordinates, n x 2). Left of its point a label is right-aligned. If no candidate is free,
+    the one with the least overlap is kept. A thin leader line (:func:`_leader`) joins a label to its
+    point.
+
+    Method. The layout engine is run once (positions as they will be drawn). A label's text box is
+    measured twice (left- and right-aligned, at offset 0); a candidate's box is that box moved by the
+    offset, so every candidate of a label is tested at once (numpy), with no text layout per candidate.
     """
     if not notes:
         return
     fig = ax.figure
-    fig.draw_without_rendering()  # run the layout engine: positions as they will be drawn
     renderer = fig.canvas.get_renderer()
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)  # the layout as it will be drawn (no draw: nothing else moves at draw time)
     frame = ax.get_window_extent(renderer)
-    placed = [a.get_window_extent(renderer) for a in avoid]
+    placed = [a.get_window_extent(renderer).extents for a in avoid]
     if points is not None and len(points):
-        from matplotlib.transforms import Bbox
-
         r = 4.0 * fig.dpi / 72.0  # a marker of size 40 has a radius of about 3.2 points
         for x, y in ax.transData.transform(np.asarray(points, dtype=float)):
-            placed.append(Bbox([[x - r, y - r], [x + r, y + r]]))
-
-    def overlap(box: Any) -> float:
-        area = 0.0
-        for b in placed:
-            w = min(box.x1, b.x1) - max(box.x0, b.x0)
-            h = min(box.y1, b.y1) - max(box.y0, b.y0)
-            area += max(w, 0.0) * max(h, 0.0)
-        return area
-
-    def inside(box: Any) -> bool:
-        return frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-
+            placed.append(np.array([x - r, y - r, x + r, y + r]))
     pad = fig.dpi / 72.0  # one point of air around every label
+    offsets = np.array(_label_offsets(max_radius))  # points
+    shift = offsets * (fig.dpi / 72.0)  # pixels
+    right = offsets[:, 0] < 0  # left of its point a label is right-aligned
 
-    def text_box(note: Any) -> Any:
+    def box_at_zero(note: Any, ha: str) -> np.ndarray:
+        note.set_horizontalalignment(ha)
+        note.xyann = (0.0, 0.0)
         note.update_positions(renderer)
-        return Text.get_window_extent(note, renderer).padded(pad)  # the text box, not the leader line
+        return Text.get_window_extent(note, renderer).extents  # the text box alone
 
-    candidates = _label_offsets(max_radius)
     for note in sorted(notes, key=lambda a: -ax.transData.transform(a.xy)[1]):
-        best: tuple[float, tuple[float, float], str] | None = None
-        for dx, dy in candidates:
-            ha = "right" if dx < 0 else "left"
-            note.set_horizontalalignment(ha)
-            note.xyann = (dx, dy)
-            box = text_box(note)
-            cost = overlap(box) + (0.0 if inside(box) else 1e9)
-            if cost == 0.0:
-                best = (0.0, (dx, dy), ha)
-                break
-            if best is None or cost < best[0]:
-                best = (cost, (dx, dy), ha)
-        assert best is not None
-        note.set_horizontalalignment(best[2])
-        note.xyann = best[1]
-        placed.append(text_box(note))
+        boxes = np.where(right[:, None], box_at_zero(note, "right"), box_at_zero(note, "left"))
+        boxes = boxes + np.hstack([shift, shift]) + np.array([-pad, -pad, pad, pad])
+        inside = (
+            (frame.x0 <= boxes[:, 0]) & (boxes[:, 2] <= frame.x1) & (frame.y0 <= boxes[:, 1]) & (boxes[:, 3] <= frame.y1)
+        )
+        cost = np.where(inside, 0.0, 1e9)
+        if placed:
+            other = np.array(placed)
+            w = np.minimum(boxes[:, None, 2], other[None, :, 2]) - np.maximum(boxes[:, None, 0], other[None, :, 0])
+            h = np.minimum(boxes[:, None, 3], other[None, :, 3]) - np.maximum(boxes[:, None, 1], other[None, :, 1])
+            cost = cost + (np.maximum(w, 0.0) * np.maximum(h, 0.0)).sum(axis=1)
+        free = np.flatnonzero(cost == 0.0)
+        k = int(free[0]) if len(free) else int(np.argmin(cost))  # the first free, else the least overlap
+        note.set_horizontalalignment("right" if right[k] else "left")
+        note.xyann = (float(offsets[k, 0]), float(offsets[k, 1]))
+        placed.append(boxes[k])
+        unpadded = boxes[k] - np.array([-pad, -pad, pad, pad])
+        _leader(ax, note, unpadded - np.tile(ax.transData.transform(note.xy), 2), fig.dpi)
+
+
+def _leader(ax: Axes, note: Any, box: np.ndarray, dpi: float, pad: float = 2.0, shrink: float = 3.0) -> None:
+    """A thin leader line from a label's text box to its point, as matplotlib's annotation arrow draws it
+    (``arrowstyle="-"``, from the box centre towards the point, clipped ``pad`` points outside the box,
+    ``shrink`` points short of the point), computed once: a straight segment in points from the point,
+    so it follows the point when the layout moves. ``box`` is the text box (x0, y0, x1, y1) in pixels
+    relative to the point at ``dpi``. No line when the label sits closer than that to its point."""
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import ScaledTranslation
+
+    x0, y0, x1, y1 = np.asarray(box, dtype=float) * (72.0 / dpi)  # points
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    hx, hy = (x1 - x0) / 2 + pad, (y1 - y0) / 2 + pad
+    length = math.hypot(cx, cy)
+    if length == 0.0:
+        return
+    ux, uy = -cx / length, -cy / length  # from the box centre to the point
+    t_exit = min(hx / abs(ux) if ux else math.inf, hy / abs(uy) if uy else math.inf)
+    t_end = length - shrink
+    if t_end <= t_exit:
+        return
+    xs = [(cx + ux * t_exit) / 72.0, (cx + ux * t_end) / 72.0]  # inches from the point
+    ys = [(cy + uy * t_exit) / 72.0, (cy + uy * t_end) / 72.0]
+    line = Line2D(
+        xs, ys, color=MUTED, lw=0.5, solid_capstyle="butt", clip_on=False, zorder=note.get_zorder(),
+        transform=ax.figure.dpi_scale_trans + ScaledTranslation(*note.xy, ax.transData),
+    )
+    line.set_in_layout(False)  # between the point and its label, inside the axes
+    ax.add_artist(line)
 
 
 # --------------------------------------------------------------------------- answer shares
@@ -442,6 +513,7 @@ def plot_diverging(
     items = list(dict.fromkeys(dist["item"]))
     ax = _axes(ax, (8, 1.9 + 0.45 * max(len(items), 1)))
     legend_levels: dict[int, tuple[str, tuple]] = {}
+    bars: list[tuple[int, float, float, tuple]] = []  # (row, width, left, colour), drawn in one barh call
     for pos, item in enumerate(items):
         d = dist[dist["item"] == item].sort_values("level")
         levels = [int(v) for v in d["level"]]
@@ -451,17 +523,20 @@ def plot_diverging(
         half = shares.get(int(mid), 0.0) / 2 if mid == int(mid) else 0.0
         left = -half
         for lv in sorted((lv for lv in levels if lv < mid), reverse=True):
-            ax.barh(pos, -shares[lv], left=left, color=colours[lv], edgecolor="white", linewidth=0.5)
+            bars.append((pos, -shares[lv], left, colours[lv]))
             left -= shares[lv]
         if mid == int(mid):
-            ax.barh(pos, 2 * half, left=-half, color=colours[int(mid)], edgecolor="white", linewidth=0.5)
+            bars.append((pos, 2 * half, -half, colours[int(mid)]))
         right = half
         for lv in sorted(lv for lv in levels if lv > mid):
-            ax.barh(pos, shares[lv], left=right, color=colours[lv], edgecolor="white", linewidth=0.5)
+            bars.append((pos, shares[lv], right, colours[lv]))
             right += shares[lv]
         if pos == 0:
             names = dict(zip(levels, d["label"].astype(str), strict=True))
             legend_levels = {lv: (names[lv], colours[lv]) for lv in levels}
+    if bars:
+        rows, widths, lefts, fills = zip(*bars, strict=True)
+        ax.barh(rows, widths, left=lefts, color=list(fills), edgecolor="white", linewidth=0.5)
     ax.axvline(0, color=INK, linewidth=0.8)
     ax.set_yticks(range(len(items)), [_lab(labels, i) for i in items])
     ax.set_ylim(len(items) - 0.5, -0.5)
@@ -1037,7 +1112,6 @@ def plot_ipa(
             xytext=(4, 3),
             textcoords="offset points",
             fontsize=9,
-            arrowprops={"arrowstyle": "-", "color": MUTED, "lw": 0.5, "shrinkA": 0, "shrinkB": 3},
         )
         for item, xv, yv in zip(df["item"].tolist(), perf, imp, strict=True)
     ]
