@@ -854,6 +854,8 @@ def run_waves(
     def worker(k: int | None, inbox: queue.Queue) -> None:
         """Kernel ``k``'s thread (its notebooks), or with ``k`` None the rendering thread (pages and
         documents are made in this process, one wave at a time, while the kernels go on)."""
+        if k is None:
+            _warm_rendering()
         with ExitStack() as own_stack:
             km = None
             while True:
@@ -941,6 +943,18 @@ def run_waves(
             t.join(timeout=60)
         if charts is not None:
             shutil.rmtree(charts, ignore_errors=True)
+
+
+def _warm_rendering() -> None:
+    """Import the page and document renderers while the kernels start (nbconvert alone takes 1.5 s),
+    so that the first wave's pages do not wait for it at the end of the run. A failure here is met
+    again, and reported, when a page is rendered."""
+    try:
+        from nbconvert import HTMLExporter  # noqa: F401
+
+        from . import documents, publish, typeset  # noqa: F401
+    except Exception:  # pragma: no cover - the same import fails again where it is reported
+        pass
 
 
 def _kill_kernel(km: object) -> None:

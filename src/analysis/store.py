@@ -74,7 +74,7 @@ def _load_tables() -> dict[str, Table]:
             bool(spec.get("contract", False)),
             tuple(spec.get("true_false", ())),
         )
-        for name, spec in yaml.safe_load(text).items()
+        for name, spec in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).items()  # libyaml
     }
 
 
