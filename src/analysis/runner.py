@@ -627,19 +627,22 @@ class WavePlan:
 class TrackingPlan:
     """The tracking report of a run (notebook 06): one staging folder for its executed notebook, page
     and documents, the notebook parameters (the run's waves read from their staging folders, the
-    published folders shown), the waves it covers, its stamp, and once rendered the files to publish.
-    It runs as the run's last step, beside the waves' rendering (:func:`run_waves`)."""
+    published folders shown), and once rendered the files to publish. It runs once every wave's
+    :data:`TRACKING_NEEDS` notebook is done, beside the report notebooks (:func:`run_waves`)."""
 
     folder: Path
     reports: Path
     params: dict
     shown: dict
-    waves: list[str]
-    stamp: str
     pages: list[tuple[Path, str, str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     id: str = "tracking"
     label: str = "the tracking report"
+
+    @property
+    def waves(self) -> list[str]:
+        """The waves the report covers."""
+        return list(self.shown["waves"])
 
     @property
     def notebooks(self) -> Path:
@@ -658,9 +661,7 @@ class TrackingPlan:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def plan_tracking(
-    survey: Survey, tracked: Sequence[Wave], plans: Sequence[WavePlan], out: Path, stamp: str
-) -> TrackingPlan:
+def plan_tracking(survey: Survey, tracked: Sequence[Wave], plans: Sequence[WavePlan], out: Path) -> TrackingPlan:
     """The tracking report's staging folder and parameters: ``tracked`` waves, the ones ``plans`` run
     read from their staging folders."""
     processed, reports = processed_root(out), out / "reports"
@@ -672,7 +673,7 @@ def plan_tracking(
         "out_root": str(out),
     }
     params = {**shown, "wave_dirs": {p.wave.id: str(p.tables) for p in plans}}
-    plan = TrackingPlan(staging(reports, "tracking"), reports, params, shown, [w.id for w in tracked], stamp)
+    plan = TrackingPlan(staging(reports, "tracking"), reports, params, shown)
     title = word("title.tracking", survey.language, survey=survey.title_text())
     plan.pages = [(plan.folder / f"{TRACKING_NOTEBOOK}.ipynb", "tracking.html", title)]
     return plan
@@ -1061,7 +1062,7 @@ def _run_locked(
                        *(f"{w.id}:{stamps.get(w.id) or Store(processed / w.id).read_stamp()}" for w in tracked)]
         )
         if force or Store(processed).read_stamp() != tracking_stamp or not tracking_html.exists():
-            track = plan_tracking(survey, tracked, plans, out, tracking_stamp)
+            track = plan_tracking(survey, tracked, plans, out)
         run_waves(plans, own, survey, out, engine, checked, bar, track)
         bar.set_postfix_str("waiting for the input check")
         checked.wait()

@@ -674,7 +674,7 @@ class WaveAnalysis:
         complaint rate, resolution time, response within 24 h, follow-up within 3 days
         (:func:`analysis.kpis.operational_kpis`); ``{}`` without a log.
 
-        Kept as ``operations`` in notebook 02, so that the next wave's KPIs (notebook 05) need only
+        Kept as ``operations`` in notebook 02, so that the next wave's KPIs (notebook 03) need only
         this wave's first two notebooks (:data:`analysis.runner.BASELINE_NEEDS`)."""
         from .ingest import read_operations
         from .kpis import operational_kpis
